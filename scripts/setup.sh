@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# setup.sh — install what gohang's main job and its tests need on Debian 12 (root).
+#
+# Idempotent: a second run changes nothing and finishes in seconds.
+#   * Go 1.23 from Debian's bookworm-backports suite. The apt source is derived from the
+#     machine's own Debian source (deb822 or one-line format), so no host name is written here.
+#   * qemu-user-static, and binfmt_misc registration of aarch64 (so an aarch64 `go` runs
+#     translated, like an arm64 image on an amd64 host in a multi-arch container build).
+#   * strace (for --trace) and git (the go command's VCS), plus util-linux and procps
+#     used by tests.
+# It puts `go` on PATH through /usr/local/bin/go (a symlink into /usr/lib/go-1.23).
+set -euo pipefail
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "run as root (it installs Debian packages)"
+command -v apt-get >/dev/null || die "apt-get not found: this script is for Debian 12"
+
+GO_SERIES=1.23
+BACKPORTS_FILE=/etc/apt/sources.list.d/gohang-backports.sources
+
+# The suite name of this Debian release (bookworm on Debian 12).
+codename() {
+  local c=""
+  [[ -r /etc/os-release ]] && c=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  [[ -n "$c" ]] || die "cannot tell the Debian codename from /etc/os-release"
+  echo "$c"
+}
+
+# Print "URI KEYRING" of the machine's main Debian archive: the source whose suite is the
+# bare codename (not -security, not -updates). Works for deb822 *.sources and one-line lists.
+main_debian_source() {
+  local cn=$1 f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f && $f != "$BACKPORTS_FILE" ]] || continue
+    awk -v cn="$cn" '
+      function flush() {
+        if (uri != "" && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " cn " ")) { print uri, (key == "" ? "-" : key); found = 1; exit }
+        uri = ""; suites = ""; types = ""; key = ""
+      }
+      /^[[:space:]]*$/ { flush(); next }
+      /^[[:space:]]*#/ { next }
+      tolower($1) == "uris:"      { uri = $2 }
+      tolower($1) == "suites:"    { $1 = ""; suites = $0 }
+      tolower($1) == "types:"     { $1 = ""; types = $0 }
+      tolower($1) == "signed-by:" { key = $2 }
+      END { if (!found) flush() }
+    ' "$f"
+  done | head -n1 | grep . && return 0
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    # deb [options] URI SUITE COMPONENTS…
+    sed -E 's/\[[^]]*\]//' "$f" | awk -v cn="$cn" '$1 == "deb" && $3 == cn { print $2, "-"; exit }'
+  done | head -n1 | grep .
+}
+
+ensure_backports() {
+  local cn; cn=$(codename)
+  if grep -rqsE "(^|[[:space:]])${cn}-backports([[:space:]]|$)" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    log "a ${cn}-backports source is already configured"
+    return 0
+  fi
+  local line uri key
+  line=$(main_debian_source "$cn") || die "no apt source for suite '$cn' found to derive ${cn}-backports from"
+  uri=${line%% *}; key=${line#* }
+  log "adding ${cn}-backports from the machine's own Debian source ($uri)"
+  {
+    echo "# Written by gohang's scripts/setup.sh: ${cn}-backports, derived from this machine's Debian source."
+    echo "Types: deb"
+    echo "URIs: $uri"
+    echo "Suites: ${cn}-backports"
+    echo "Components: main"
+    [[ $key != "-" ]] && echo "Signed-By: $key"
+  } > "$BACKPORTS_FILE"
+  apt-get update -qq
+}
+
+need_pkgs=()
+want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$1"); }
+
+ensure_packages() {
+  local cn; cn=$(codename)
+  want qemu-user-static; want binfmt-support; want strace; want git; want procps; want util-linux
+  want file; want gcc
+  if ((${#need_pkgs[@]})); then
+    log "installing ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  fi
+  if ! dpkg-query -W -f='${Status}' "golang-${GO_SERIES}-go" 2>/dev/null | grep -q 'install ok installed'; then
+    ensure_backports
+    log "installing golang-${GO_SERIES}-go from ${cn}-backports"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -t "${cn}-backports" "golang-${GO_SERIES}-go" >/dev/null
+  fi
+  local goroot=/usr/lib/go-${GO_SERIES}
+  [[ -x $goroot/bin/go ]] || die "golang-${GO_SERIES}-go installed but $goroot/bin/go is missing"
+  if [[ "$(readlink -f /usr/local/bin/go 2>/dev/null)" != "$(readlink -f "$goroot/bin/go")" ]]; then
+    ln -sfn "$goroot/bin/go" /usr/local/bin/go
+    ln -sfn "$goroot/bin/gofmt" /usr/local/bin/gofmt
+    log "linked /usr/local/bin/go -> $goroot/bin/go"
+  fi
+}
+
+# Register qemu-aarch64 in binfmt_misc so aarch64 ELF binaries run translated.
+ensure_binfmt() {
+  local bm=/proc/sys/fs/binfmt_misc
+  if [[ ! -e $bm/register ]]; then
+    mount -t binfmt_misc binfmt_misc "$bm" 2>/dev/null || {
+      log "warning: cannot mount binfmt_misc (no privilege in this container?); aarch64 translation tests will not run"
+      return 0
+    }
+  fi
+  [[ $(cat "$bm/status" 2>/dev/null) == enabled ]] || echo 1 > "$bm/status"
+  if [[ -e $bm/qemu-aarch64 ]]; then
+    return 0
+  fi
+  if command -v update-binfmts >/dev/null && update-binfmts --enable qemu-aarch64 2>/dev/null && [[ -e $bm/qemu-aarch64 ]]; then
+    log "registered qemu-aarch64 with update-binfmts"
+    return 0
+  fi
+  # Same magic/mask as Debian's qemu-user-static uses for aarch64 ELF (EM_AARCH64 = 183).
+  local magic='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+  local mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
+  printf ':qemu-aarch64:M::%s:%s:/usr/bin/qemu-aarch64-static:F\n' "$magic" "$mask" > "$bm/register"
+  log "registered qemu-aarch64 directly in $bm"
+}
+
+ensure_packages
+ensure_binfmt
+log "ready: $(go version 2>/dev/null || echo 'go missing'); qemu-aarch64: $([[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] && echo registered || echo 'not registered')"

@@ -1,0 +1,161 @@
+//! Parse the command line, run the command, print, and decide the exit code once at the end.
+
+use crate::classify::{Classification, classify};
+use crate::cli::{ClassifyArgs, Cli, Command, ProbeArgs};
+use crate::error::{UserError, exit};
+use crate::evidence::{Evidence, Outcome};
+use crate::observe;
+use crate::report::{self, Report, human};
+use crate::supervisor::{self, ProbeOptions};
+use crate::verdict::{Confidence, VerdictKind};
+use clap::Parser;
+use nix::sys::signal::Signal;
+use std::io::{IsTerminal, Write};
+
+/// Run gohang with the process's arguments; returns the exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => exit::OK,
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::USAGE,
+                _ => exit::USAGE,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gohang: {e}");
+            e.code
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<u8, UserError> {
+    match &cli.command {
+        Command::Probe(args) => probe(cli, args),
+        Command::Classify(args) => classify_file(cli, args),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UserError::new(exit::INTERNAL, format!("starting the runtime: {e}")))
+}
+
+fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
+    let command = if args.command.is_empty() {
+        vec!["go".to_string(), "version".to_string()]
+    } else {
+        args.command.clone()
+    };
+    let opts = ProbeOptions {
+        command,
+        timeout: args.timeout,
+        window: args.window,
+        keep: args.keep,
+        stream_output: !args.json && !cli.quiet,
+        progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
+    };
+    let host = observe::host_info();
+    let run = runtime()?.block_on(supervisor::probe(&opts, host))?;
+
+    if let Some(sig) = run.interrupted {
+        let code = match sig {
+            Signal::SIGINT => exit::INTERRUPTED,
+            Signal::SIGTERM => exit::TERMINATED,
+            other => 128 + other as u8,
+        };
+        eprintln!(
+            "gohang: interrupted by {sig}; the probed command and its processes were {}",
+            if args.keep { "left running" } else { "stopped" }
+        );
+        return Ok(code);
+    }
+    save_evidence(args.save_evidence.as_deref(), &run.evidence)?;
+    let c = classify(&run.evidence);
+    let code = exit_code(&run.evidence, &c);
+    let report = Report::new("probe", &run.evidence, &c, run.kept, code);
+    print(cli, args.json, &report)?;
+    Ok(code)
+}
+
+fn classify_file(cli: &Cli, args: &ClassifyArgs) -> Result<u8, UserError> {
+    let text = std::fs::read_to_string(&args.file).map_err(|e| {
+        UserError::new(
+            exit::NO_INPUT,
+            format!("cannot read {}: {e}", args.file.display()),
+        )
+    })?;
+    let ev: Evidence = serde_json::from_str(&text).map_err(|e| {
+        UserError::new(
+            exit::USAGE,
+            format!("{} is not a gohang evidence file: {e}", args.file.display()),
+        )
+    })?;
+    let c = classify(&ev);
+    let code = exit_code(&ev, &c);
+    let mode = match ev.target.mode {
+        crate::evidence::Mode::Spawn => "probe",
+        crate::evidence::Mode::Attach => "attach",
+    };
+    let report = Report::new(mode, &ev, &c, Vec::new(), code);
+    print(cli, args.json, &report)?;
+    Ok(code)
+}
+
+fn save_evidence(path: Option<&std::path::Path>, ev: &Evidence) -> Result<(), UserError> {
+    let Some(path) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(ev).expect("evidence serializes");
+    std::fs::write(path, text + "\n").map_err(|e| {
+        UserError::new(
+            exit::NO_INPUT,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })
+}
+
+/// DESIGN.md: 0 finished / not stuck; 1 stall or failure diagnosed; 2 stalled, cause unknown.
+pub fn exit_code(ev: &Evidence, c: &Classification) -> u8 {
+    let p = &c.verdicts[0];
+    match (&ev.outcome, p.kind) {
+        (_, VerdictKind::Healthy) => exit::OK,
+        (Outcome::TimedOut { .. } | Outcome::Attached, VerdictKind::Idle)
+            if p.confidence == Confidence::Low =>
+        {
+            exit::UNIDENTIFIED
+        }
+        _ => exit::DIAGNOSED,
+    }
+}
+
+fn print(cli: &Cli, json: bool, report: &Report) -> Result<(), UserError> {
+    let out = std::io::stdout();
+    let mut w = out.lock();
+    let res = if json {
+        report::write_json(&mut w, report)
+    } else if cli.quiet {
+        let p = report.primary();
+        writeln!(w, "{}: {}", p.kind, p.summary)
+    } else {
+        let style = human::Style {
+            verbose: cli.verbose > 0,
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        };
+        human::write(&mut w, report, &style)
+    };
+    match res {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
+            exit::INTERNAL,
+            format!("writing the report: {e}"),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,206 @@
+//! What the threads are doing when nothing stops them: sleeping uninterruptibly
+//! (`io-wait`), burning CPU (`spinning`), or sleeping with no cause found (`idle`).
+//!
+//! CPU use is the delta of utime+stime over the window (Linux `/proc/PID/stat` fields 14
+//! and 15; macOS `proc_taskinfo`/`thread_basic_info` times), never an instant state: a Go
+//! program's threads flicker between R and S.
+
+use super::{Findings, secs, tree::Tree};
+use crate::classify::remedy;
+use crate::evidence::{RunState, SyscallState};
+use crate::verdict::{Confidence, Verdict, VerdictKind};
+use std::collections::BTreeMap;
+
+/// Half a core of CPU over the window is "busy".
+const SPIN_SHARE: f64 = 0.5;
+/// Below 5 % of a core, the process is asleep.
+const IDLE_SHARE: f64 = 0.05;
+/// Shorter windows do not tell spinning from a burst.
+const MIN_SPAN_MS: u64 = 200;
+
+pub(super) fn rules(tree: &Tree, f: &mut Findings) {
+    for p in &tree.procs {
+        let last = p.last;
+        let n = p.samples();
+        if last.state == RunState::Zombie || last.state == RunState::Dead {
+            continue;
+        }
+        if last.cgroup.value().is_some_and(|c| c.frozen) {
+            continue;
+        }
+
+        // io-wait: some thread in D in every sample.
+        let d_in = p.samples_where_any(RunState::DiskSleep);
+        if n >= 1 && d_in == n {
+            let d_threads: Vec<_> = last
+                .threads
+                .iter()
+                .filter(|t| t.state == RunState::DiskSleep)
+                .collect();
+            let mut wchans: Vec<String> =
+                d_threads.iter().filter_map(|t| t.wchan.clone()).collect();
+            wchans.sort();
+            wchans.dedup();
+            let conf = if n >= 2 && p.span_ms() >= MIN_SPAN_MS {
+                Confidence::Medium
+            } else {
+                Confidence::Low
+            };
+            let mut v = Verdict::new(
+                VerdictKind::IoWait,
+                conf,
+                Some(p.pid()),
+                format!(
+                    "{} is in uninterruptible sleep{}: a disk, NFS or FUSE server is not answering",
+                    p.label(),
+                    wchans
+                        .first()
+                        .map(|w| format!(" in {w}"))
+                        .unwrap_or_default()
+                ),
+            )
+            .fact(format!(
+                "state D in {d_in}/{n} samples over {}; {} of {} threads in D",
+                secs(p.span_ms()),
+                d_threads.len().max(1),
+                last.threads.len().max(1)
+            ));
+            if !wchans.is_empty() {
+                v = v.fact(format!("wchan {}", wchans.join(", ")));
+            }
+            for t in d_threads.iter().take(3) {
+                if let Some(SyscallState::InSyscall { nr, name, .. }) = t.syscall.value() {
+                    v = v.fact(format!(
+                        "thread {} in syscall {}",
+                        t.tid,
+                        name.clone().unwrap_or_else(|| nr.to_string())
+                    ));
+                }
+            }
+            f.add(
+                v.remedy(remedy::io_wait(p.pid())),
+                p.depth,
+                format!("{}: D in {d_in}/{n} samples", p.label()),
+            );
+            continue;
+        }
+
+        let span = p.span_ms();
+        let Some(share) = p.cpu_share().filter(|_| span >= MIN_SPAN_MS) else {
+            f.note(format!(
+                "{}: window too short ({} ms) to judge CPU use",
+                p.label(),
+                span
+            ));
+            continue;
+        };
+        let states = thread_state_counts(p.last);
+
+        if share >= SPIN_SHARE {
+            let busiest: Vec<String> = p
+                .thread_deltas()
+                .into_iter()
+                .filter(|(_, d)| *d > 0)
+                .take(3)
+                .map(|(t, d)| {
+                    format!(
+                        "tid {} ({}) {:.0} %",
+                        t.tid,
+                        t.name,
+                        d as f64 * 100.0 / span as f64
+                    )
+                })
+                .collect();
+            let conf = if n >= 3 {
+                Confidence::Medium
+            } else {
+                Confidence::Low
+            };
+            let mut v = Verdict::new(
+                VerdictKind::Spinning,
+                conf,
+                Some(p.pid()),
+                format!(
+                    "{} is busy on the CPU ({:.0} % of a core) without finishing: a livelock or a loop, or very slow work",
+                    p.label(),
+                    share * 100.0
+                ),
+            )
+            .fact(format!("used {} ms of CPU in {} ms", p.cpu_delta_ms(), span))
+            .fact(format!("thread states: {states}"));
+            if !busiest.is_empty() {
+                v = v.fact(format!("busiest threads: {}", busiest.join(", ")));
+            }
+            f.add(
+                v.remedy(remedy::spinning(p.pid())),
+                p.depth,
+                format!("{}: CPU share {:.2}", p.label(), share),
+            );
+        } else if share <= IDLE_SHARE
+            && p.samples_where_all(&[RunState::Sleeping, RunState::Idle]) == n
+        {
+            let mut waits: BTreeMap<String, usize> = BTreeMap::new();
+            for t in &last.threads {
+                let w = t
+                    .syscall
+                    .value()
+                    .and_then(|s| s.name().map(str::to_string))
+                    .or_else(|| t.wchan.clone())
+                    .unwrap_or_else(|| "unknown".to_string());
+                *waits.entry(w).or_default() += 1;
+            }
+            let waits: Vec<String> = waits
+                .into_iter()
+                .map(|(w, c)| format!("{c}× {w}"))
+                .collect();
+            let v = Verdict::new(
+                VerdictKind::Idle,
+                Confidence::Low,
+                Some(p.pid()),
+                format!("{} is asleep and no cause was identified", p.label()),
+            )
+            .fact(format!(
+                "all {} threads sleeping in {n}/{n} samples over {}; CPU {} ms",
+                last.threads.len().max(1),
+                secs(span),
+                p.cpu_delta_ms()
+            ))
+            .fact(format!(
+                "waiting in: {}",
+                if waits.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    waits.join(", ")
+                }
+            ))
+            .remedy(remedy::goroutine_dump(p.pid()));
+            f.add(
+                v,
+                p.depth,
+                format!("{}: asleep, CPU share {:.3}", p.label(), share),
+            );
+        } else {
+            f.note(format!(
+                "{}: CPU share {:.2}, states {states}: neither busy nor idle",
+                p.label(),
+                share
+            ));
+        }
+    }
+}
+
+/// "2 running, 7 sleeping".
+fn thread_state_counts(p: &crate::evidence::ProcessSnapshot) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &p.threads {
+        *counts.entry(t.state.to_string()).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return p.state.to_string();
+    }
+    counts
+        .into_iter()
+        .map(|(s, c)| format!("{c} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

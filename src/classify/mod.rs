@@ -1,0 +1,140 @@
+//! The classifier: a pure function from [`Evidence`] to ordered verdicts.
+//!
+//! No I/O, no clock, no `cfg`: the same evidence gives the same verdicts on every OS, and
+//! every rule can be tested from a JSON fixture. Each rule reads one kind of signal, says
+//! in a comment where the signal comes from, and appends to the decision trail
+//! (`reasons`) why it fired or did not.
+//!
+//! Ranking (DESIGN.md): the primary verdict is the root cause at the end of the wait
+//! chain; external causes (frozen, stopped, traced, waits) outrank `translated`, which
+//! outranks `spinning` and `idle`.
+
+mod activity;
+mod messages;
+mod outcome;
+pub mod remedy;
+mod stopped;
+mod translated;
+mod tree;
+
+use crate::evidence::Evidence;
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+use tree::Tree;
+
+/// The classifier's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Primary first, then secondary verdicts by rank; at least one.
+    pub verdicts: Vec<Verdict>,
+    /// Pids from the root of the observed tree to the primary culprit.
+    pub chain: Vec<u32>,
+    /// The decision trail: why each verdict was chosen (shown with `-v`).
+    pub reasons: Vec<String>,
+}
+
+/// A verdict proposed by a rule, with where its culprit sits in the tree.
+pub(crate) struct Candidate {
+    pub verdict: Verdict,
+    pub depth: usize,
+}
+
+/// Collects candidates and the decision trail while the rules run.
+pub(crate) struct Findings {
+    pub candidates: Vec<Candidate>,
+    pub reasons: Vec<String>,
+}
+
+impl Findings {
+    pub fn add(&mut self, verdict: Verdict, depth: usize, reason: String) {
+        self.reasons.push(format!("{}: {}", verdict.kind, reason));
+        self.candidates.push(Candidate { verdict, depth });
+    }
+    pub fn note(&mut self, reason: String) {
+        self.reasons.push(reason);
+    }
+}
+
+/// Classify evidence into verdicts, primary first.
+pub fn classify(ev: &Evidence) -> Classification {
+    let tree = Tree::new(ev);
+    let mut f = Findings {
+        candidates: Vec::new(),
+        reasons: Vec::new(),
+    };
+
+    outcome::rules(&tree, &mut f);
+    messages::rules(&tree, &mut f);
+    if ev.outcome.is_stall() {
+        stopped::rules(&tree, &mut f);
+        translated::rules(&tree, &mut f);
+        activity::rules(&tree, &mut f);
+    }
+    finish(&tree, f)
+}
+
+/// Order the candidates: highest rank first; among equals, the deepest process (the end of
+/// the chain) and then the higher confidence. Keep one verdict per kind.
+fn finish(tree: &Tree, f: Findings) -> Classification {
+    let Findings {
+        mut candidates,
+        mut reasons,
+    } = f;
+    candidates.sort_by(|a, b| {
+        b.verdict
+            .kind
+            .rank()
+            .cmp(&a.verdict.kind.rank())
+            .then(b.depth.cmp(&a.depth))
+            .then(b.verdict.confidence.cmp(&a.verdict.confidence))
+            .then(a.verdict.pid.cmp(&b.verdict.pid))
+    });
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    for c in candidates {
+        if !verdicts.iter().any(|v| v.kind == c.verdict.kind) {
+            verdicts.push(c.verdict);
+        }
+    }
+    if verdicts.is_empty() {
+        // Nothing matched: say so honestly rather than guess.
+        reasons.push("no rule matched the evidence".to_string());
+        verdicts.push(
+            Verdict::new(
+                crate::verdict::VerdictKind::Idle,
+                crate::verdict::Confidence::Low,
+                tree.root,
+                "no cause could be identified from the evidence collected",
+            )
+            .facts(tree.ev.notes.iter().cloned()),
+        );
+    }
+    let chain = match verdicts[0].pid {
+        Some(pid) if !tree.procs.is_empty() => tree.chain_to(pid),
+        Some(pid) => vec![pid],
+        None => tree.root.into_iter().collect(),
+    };
+    if let Some(p) = verdicts.first() {
+        reasons.push(format!(
+            "primary: {} (rank {}), chain {:?}",
+            p.kind,
+            p.kind.rank(),
+            chain
+        ));
+    }
+    Classification {
+        verdicts,
+        chain,
+        reasons,
+    }
+}
+
+/// Milliseconds as seconds for people: "2.0 s", "0.35 s".
+pub(crate) fn secs(ms: u64) -> String {
+    if ms >= 10_000 {
+        format!("{:.0} s", ms as f64 / 1000.0)
+    } else if ms >= 1000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{:.2} s", ms as f64 / 1000.0)
+    }
+}

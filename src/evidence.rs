@@ -1,0 +1,689 @@
+//! The evidence model: everything gohang observed about a target, as plain data.
+//!
+//! Backends (`observe::*`) fill it; the classifier reads it; the report and the bundle
+//! serialize it. It must stay free of OS types and of `cfg`: a macOS-shaped evidence file
+//! is classified on Linux in the tests, and the other way round.
+//!
+//! Missing facts are data, not errors: a field that could not be read is
+//! [`Probe::Unavailable`] with the reason, and never aborts a sample.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Version of the evidence file format (`--save-evidence`, bundles, test fixtures).
+pub const EVIDENCE_SCHEMA: &str = "gohang.evidence/1";
+
+/// A fact that may be missing. Serialized as the value itself, or as
+/// `{"unavailable": "reason"}` when it could not be collected.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Probe<T> {
+    Unavailable { unavailable: String },
+    Collected(T),
+}
+
+impl<T> Probe<T> {
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Probe::Unavailable {
+            unavailable: reason.into(),
+        }
+    }
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Probe::Collected(v) => Some(v),
+            Probe::Unavailable { .. } => None,
+        }
+    }
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Probe::Collected(_) => None,
+            Probe::Unavailable { unavailable } => Some(unavailable),
+        }
+    }
+}
+
+impl<T> From<Result<T, String>> for Probe<T> {
+    fn from(r: Result<T, String>) -> Self {
+        match r {
+            Ok(v) => Probe::Collected(v),
+            Err(e) => Probe::unavailable(e),
+        }
+    }
+}
+
+impl<T> Default for Probe<T> {
+    fn default() -> Self {
+        Probe::unavailable("not collected")
+    }
+}
+
+/// A CPU architecture, named as the Linux kernel (`uname -m`) names it.
+/// Mach-O's `arm64` is `Aarch64` here; [`Arch::display_for`] gives each OS's own word.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    Aarch64,
+    /// arm64e (pointer authentication ABI): a Mach-O subtype of arm64.
+    Arm64e,
+    X86,
+    Arm,
+    Riscv64,
+    Ppc64le,
+    Ppc64,
+    S390x,
+    Loongarch64,
+    Mips64,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Arch {
+    /// From `uname -m` / Go's GOARCH / Mach-O names.
+    pub fn parse(s: &str) -> Arch {
+        match s {
+            "x86_64" | "amd64" | "x86-64" | "x64" | "x86_64h" => Arch::X86_64,
+            "aarch64" | "arm64" => Arch::Aarch64,
+            "arm64e" => Arch::Arm64e,
+            "i386" | "i486" | "i586" | "i686" | "386" | "x86" => Arch::X86,
+            "arm" | "armv7l" | "armv6l" | "armhf" | "armel" => Arch::Arm,
+            "riscv64" => Arch::Riscv64,
+            "ppc64le" => Arch::Ppc64le,
+            "ppc64" => Arch::Ppc64,
+            "s390x" => Arch::S390x,
+            "loongarch64" | "loong64" => Arch::Loongarch64,
+            "mips64" | "mips64le" => Arch::Mips64,
+            other => Arch::Other(other.to_string()),
+        }
+    }
+
+    /// Go's GOARCH for this architecture, where there is one.
+    pub fn goarch(&self) -> &str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 | Arch::Arm64e => "arm64",
+            Arch::X86 => "386",
+            Arch::Arm => "arm",
+            Arch::Riscv64 => "riscv64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::Ppc64 => "ppc64",
+            Arch::S390x => "s390x",
+            Arch::Loongarch64 => "loong64",
+            Arch::Mips64 => "mips64",
+            Arch::Other(s) => s,
+        }
+    }
+
+    /// The word a user of `os` knows: `arm64` on macOS, `aarch64` on Linux.
+    pub fn display_for(&self, os: &str) -> String {
+        match (self, os) {
+            (Arch::Aarch64, "macos") => "arm64".to_string(),
+            _ => self.to_string(),
+        }
+    }
+
+    /// Can code of `self` run natively on hardware of `hw`? (arm64e runs on arm64 Macs,
+    /// 32-bit x86 on x86_64 kernels with IA-32 emulation.)
+    pub fn runs_natively_on(&self, hw: &Arch) -> bool {
+        self == hw
+            || matches!(
+                (self, hw),
+                (Arch::Arm64e, Arch::Aarch64)
+                    | (Arch::Aarch64, Arch::Arm64e)
+                    | (Arch::X86, Arch::X86_64)
+            )
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Arm64e => "arm64e",
+            Arch::X86 => "i386",
+            Arch::Arm => "arm",
+            Arch::Riscv64 => "riscv64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::Ppc64 => "ppc64",
+            Arch::S390x => "s390x",
+            Arch::Loongarch64 => "loongarch64",
+            Arch::Mips64 => "mips64",
+            Arch::Other(s) => s,
+        };
+        f.write_str(s)
+    }
+}
+
+/// What runs a process's instructions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Translation {
+    #[default]
+    Native,
+    /// macOS: Rosetta 2 (`P_TRANSLATED` in the process flags).
+    Rosetta {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program_arch: Option<Arch>,
+    },
+    /// Linux: a binfmt_misc interpreter runs a foreign program (qemu-user, Rosetta for Linux).
+    Binfmt {
+        emulator: Emulator,
+        /// The interpreter's path, as `/proc/PID/exe` shows it.
+        interpreter: String,
+        /// The program it runs (the foreign binary).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program_arch: Option<Arch>,
+    },
+}
+
+impl Translation {
+    pub fn is_native(&self) -> bool {
+        matches!(self, Translation::Native)
+    }
+    /// A short name of the translator: "Rosetta 2", "qemu-user", "Rosetta for Linux".
+    pub fn translator(&self) -> &'static str {
+        match self {
+            Translation::Native => "native",
+            Translation::Rosetta { .. } => "Rosetta 2",
+            Translation::Binfmt { emulator, .. } => match emulator {
+                Emulator::Qemu => "qemu-user",
+                Emulator::RosettaLinux => "Rosetta for Linux",
+                Emulator::Other => "a binfmt_misc interpreter",
+            },
+        }
+    }
+    pub fn program_arch(&self) -> Option<&Arch> {
+        match self {
+            Translation::Native => None,
+            Translation::Rosetta { program_arch } | Translation::Binfmt { program_arch, .. } => {
+                program_arch.as_ref()
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Emulator {
+    Qemu,
+    RosettaLinux,
+    Other,
+}
+
+impl Emulator {
+    /// Tell the emulator from its interpreter's path.
+    pub fn from_interpreter(path: &str) -> Emulator {
+        let base = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+        let full = path.to_ascii_lowercase();
+        if base.contains("qemu") || full.contains("/qemu") {
+            Emulator::Qemu
+        } else if full.contains("rosetta") {
+            Emulator::RosettaLinux
+        } else {
+            Emulator::Other
+        }
+    }
+}
+
+/// One registered binfmt_misc handler (Linux).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BinfmtHandler {
+    pub name: String,
+    pub enabled: bool,
+    pub interpreter: String,
+    pub flags: String,
+    /// The ELF machine its magic matches, when it is an ELF handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
+}
+
+/// The machine gohang runs on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    /// `linux`, `macos`, … (Rust's `std::env::consts::OS`).
+    pub os: String,
+    /// The architecture gohang's own process sees (`uname -m`; it lies under translation).
+    pub arch: Arch,
+    /// The machine's own architecture, found even when gohang itself runs translated.
+    pub hardware_arch: Arch,
+    /// How gohang itself runs.
+    #[serde(default)]
+    pub translation: Translation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    #[serde(default)]
+    pub cpus: u32,
+    /// Registered binfmt_misc handlers (Linux); empty elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binfmt: Vec<BinfmtHandler>,
+    /// macOS: whether Rosetta 2 is installed (None where it does not apply or is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rosetta_installed: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// gohang started the command (`probe`).
+    Spawn,
+    /// gohang attached to a running process (`attach`).
+    Attach,
+}
+
+/// What gohang was pointed at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub mode: Mode,
+    /// The command line (spawn mode) or the attached process's argv.
+    pub command: Vec<String>,
+    /// The root process of the observed tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The watchdog's deadline (spawn mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// How the target's run ended, as far as gohang saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The command finished before the deadline.
+    Exited {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<i32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
+        elapsed_ms: u64,
+    },
+    /// The command could not be started (exec failed).
+    SpawnFailed {
+        program: String,
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        errno: Option<i32>,
+        /// The program's own architecture, read from its header.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program_arch: Option<Arch>,
+    },
+    /// Still running when the deadline passed.
+    TimedOut { elapsed_ms: u64 },
+    /// A running process gohang attached to.
+    Attached,
+    /// The attached process (or the probed root) exited while it was sampled.
+    Vanished { after_ms: u64 },
+}
+
+impl Outcome {
+    pub fn is_stall(&self) -> bool {
+        matches!(self, Outcome::TimedOut { .. } | Outcome::Attached)
+    }
+}
+
+/// Run state of a process or thread, in terms every OS can fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    /// On a CPU or runnable (Linux R; Mach TH_STATE_RUNNING).
+    Running,
+    /// Interruptible sleep (Linux S; Mach TH_STATE_WAITING).
+    Sleeping,
+    /// Uninterruptible sleep (Linux D; Mach TH_STATE_UNINTERRUPTIBLE).
+    DiskSleep,
+    /// Stopped by a signal (Linux T; BSD SSTOP; Mach TH_STATE_STOPPED).
+    Stopped,
+    /// Stopped by a tracer (Linux t).
+    TracingStop,
+    Zombie,
+    Dead,
+    /// Kernel idle thread (Linux I).
+    Idle,
+    Unknown,
+}
+
+impl RunState {
+    /// From the one-letter state of Linux `/proc/PID/stat`.
+    pub fn from_linux(c: char) -> RunState {
+        match c {
+            'R' | 'W' => RunState::Running,
+            'S' => RunState::Sleeping,
+            'D' | 'K' => RunState::DiskSleep,
+            'T' => RunState::Stopped,
+            't' => RunState::TracingStop,
+            'Z' => RunState::Zombie,
+            'X' | 'x' => RunState::Dead,
+            'I' | 'P' => RunState::Idle,
+            _ => RunState::Unknown,
+        }
+    }
+    pub fn letter(&self) -> char {
+        match self {
+            RunState::Running => 'R',
+            RunState::Sleeping => 'S',
+            RunState::DiskSleep => 'D',
+            RunState::Stopped => 'T',
+            RunState::TracingStop => 't',
+            RunState::Zombie => 'Z',
+            RunState::Dead => 'X',
+            RunState::Idle => 'I',
+            RunState::Unknown => '?',
+        }
+    }
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            RunState::Running => "running",
+            RunState::Sleeping => "sleeping",
+            RunState::DiskSleep => "uninterruptible sleep",
+            RunState::Stopped => "stopped",
+            RunState::TracingStop => "tracing stop",
+            RunState::Zombie => "zombie",
+            RunState::Dead => "dead",
+            RunState::Idle => "idle",
+            RunState::Unknown => "unknown",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Where a blocked thread is, from `/proc/PID/task/TID/syscall` (Linux) or a trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SyscallState {
+    /// On a CPU: no syscall to show.
+    Running,
+    /// Blocked outside any syscall (e.g. stopped in signal delivery).
+    NotInSyscall,
+    /// Blocked in a system call.
+    InSyscall {
+        nr: i64,
+        /// Its name, when gohang knows the number on this architecture.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        args: [u64; 6],
+    },
+}
+
+impl SyscallState {
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            SyscallState::InSyscall { name, .. } => name.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// One thread at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSample {
+    pub tid: u32,
+    #[serde(default)]
+    pub name: String,
+    pub state: RunState,
+    /// Kernel function the thread sleeps in (`wchan`), when known and not `0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wchan: Option<String>,
+    #[serde(default)]
+    pub syscall: Probe<SyscallState>,
+    /// CPU time in user and kernel mode, milliseconds since the thread started.
+    pub utime_ms: u64,
+    pub stime_ms: u64,
+}
+
+impl ThreadSample {
+    pub fn cpu_ms(&self) -> u64 {
+        self.utime_ms + self.stime_ms
+    }
+}
+
+/// Signal bit masks (bit N-1 set = signal N), Linux `/proc/PID/status` style.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalMasks {
+    /// Pending for the process (shared) or any thread.
+    pub pending: u64,
+    pub blocked: u64,
+    pub ignored: u64,
+    pub caught: u64,
+}
+
+/// The process's controlling terminal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tty {
+    /// Device number (`tty_nr` / `e_tdev`).
+    pub dev: u64,
+    /// `/dev/pts/3`, when gohang could name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The terminal's foreground process group (`tpgid`), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreground_pgrp: Option<i32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupVersion {
+    V1,
+    V2,
+}
+
+/// The process's cgroup, as far as freezing is concerned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CgroupInfo {
+    pub version: CgroupVersion,
+    /// Path inside the hierarchy (`/docker/abc…`).
+    pub path: String,
+    /// The file that says whether it is frozen (`…/freezer.state`, `…/cgroup.events`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_file: Option<String>,
+    pub frozen: bool,
+    /// v1: `FROZEN`, `FREEZING` or `THAWED`; v2: `frozen 1` / `frozen 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// The executable's format and architecture, read from its header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExeInfo {
+    /// `elf`, `mach-o`, `mach-o-fat`, `script`, …
+    pub format: String,
+    /// Every architecture the file holds (one, or each slice of a universal binary).
+    pub arches: Vec<Arch>,
+}
+
+/// One process at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSnapshot {
+    pub pid: u32,
+    pub ppid: u32,
+    #[serde(default)]
+    pub pgrp: i32,
+    #[serde(default)]
+    pub session: i32,
+    /// Start time since boot in clock ticks (Linux) or µs since the epoch (macOS):
+    /// with the pid, it identifies the process across pid reuse.
+    #[serde(default)]
+    pub start_time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    pub comm: String,
+    #[serde(default)]
+    pub exe: Probe<String>,
+    #[serde(default)]
+    pub argv: Probe<Vec<String>>,
+    /// The process-level state (Linux: the thread-group leader's; see `threads` for all).
+    pub state: RunState,
+    /// The pid of a tracer or debugger holding it (`TracerPid`, `P_TRACED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracer_pid: Option<u32>,
+    /// The tracer's command name, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracer_comm: Option<String>,
+    #[serde(default)]
+    pub signals: Probe<SignalMasks>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<Tty>,
+    /// The architecture of the executable (under binfmt translation: the interpreter's;
+    /// the foreign program's is in `translation`).
+    #[serde(default)]
+    pub binary: Probe<ExeInfo>,
+    #[serde(default)]
+    pub translation: Translation,
+    #[serde(default)]
+    pub cgroup: Probe<CgroupInfo>,
+    /// Total CPU time of the process (all threads, live and exited), milliseconds.
+    #[serde(default)]
+    pub cpu_ms: u64,
+    #[serde(default)]
+    pub threads: Vec<ThreadSample>,
+}
+
+impl ProcessSnapshot {
+    /// The command to show a person: argv joined, else `comm`.
+    pub fn command_line(&self) -> String {
+        match self.argv.value() {
+            Some(a) if !a.is_empty() => a.join(" "),
+            _ => self.comm.clone(),
+        }
+    }
+    /// A short display name: the guest program under translation, else `comm`.
+    pub fn display_name(&self) -> String {
+        if let Translation::Binfmt {
+            program: Some(p), ..
+        } = &self.translation
+        {
+            return p.rsplit('/').next().unwrap_or(p).to_string();
+        }
+        self.comm.clone()
+    }
+}
+
+/// The process tree at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Milliseconds since the target started (spawn) or since sampling began (attach).
+    pub at_ms: u64,
+    pub processes: Vec<ProcessSnapshot>,
+}
+
+impl Sample {
+    pub fn process(&self, pid: u32) -> Option<&ProcessSnapshot> {
+        self.processes.iter().find(|p| p.pid == pid)
+    }
+}
+
+/// The tail of one output stream.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamTail {
+    /// The last bytes written, decoded lossily.
+    pub tail: String,
+    /// Bytes written in all.
+    pub total_bytes: u64,
+    /// True when the tail is shorter than what was written.
+    pub truncated: bool,
+}
+
+/// What the command printed (spawn mode).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutputTail {
+    pub stdout: StreamTail,
+    pub stderr: StreamTail,
+}
+
+/// Everything observed about one target. Built by the supervisor, read by the classifier.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub schema: String,
+    pub host: HostInfo,
+    pub target: Target,
+    pub outcome: Outcome,
+    /// Samples of the process tree, oldest first (empty when the command finished in time).
+    #[serde(default)]
+    pub samples: Vec<Sample>,
+    #[serde(default)]
+    pub output: OutputTail,
+    /// Pids of helpers gohang itself started (a tracer): never culprits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_pids: Vec<u32>,
+    /// Things the observer could not do, in plain words (e.g. "no permission to read …").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Evidence {
+    pub fn new(host: HostInfo, target: Target, outcome: Outcome) -> Evidence {
+        Evidence {
+            schema: EVIDENCE_SCHEMA.to_string(),
+            host,
+            target,
+            outcome,
+            samples: Vec::new(),
+            output: OutputTail::default(),
+            own_pids: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+    pub fn first_sample(&self) -> Option<&Sample> {
+        self.samples.first()
+    }
+    pub fn last_sample(&self) -> Option<&Sample> {
+        self.samples.last()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_round_trips_both_shapes() {
+        let a: Probe<String> = Probe::Collected("x".into());
+        let b: Probe<String> = Probe::unavailable("EACCES");
+        let ja = serde_json::to_string(&a).unwrap();
+        let jb = serde_json::to_string(&b).unwrap();
+        assert_eq!(ja, "\"x\"");
+        assert_eq!(jb, r#"{"unavailable":"EACCES"}"#);
+        assert_eq!(serde_json::from_str::<Probe<String>>(&ja).unwrap(), a);
+        assert_eq!(serde_json::from_str::<Probe<String>>(&jb).unwrap(), b);
+    }
+
+    #[test]
+    fn arch_names() {
+        assert_eq!(Arch::parse("arm64"), Arch::Aarch64);
+        assert_eq!(Arch::parse("amd64"), Arch::X86_64);
+        assert_eq!(Arch::Aarch64.display_for("macos"), "arm64");
+        assert_eq!(Arch::Aarch64.display_for("linux"), "aarch64");
+        assert_eq!(serde_json::to_string(&Arch::X86_64).unwrap(), "\"x86_64\"");
+        assert_eq!(
+            serde_json::from_str::<Arch>("\"sparc64\"").unwrap(),
+            Arch::Other("sparc64".into())
+        );
+        assert!(Arch::Arm64e.runs_natively_on(&Arch::Aarch64));
+        assert!(!Arch::Aarch64.runs_natively_on(&Arch::X86_64));
+    }
+
+    #[test]
+    fn emulator_from_interpreter_path() {
+        assert_eq!(
+            Emulator::from_interpreter("/usr/bin/qemu-aarch64-static"),
+            Emulator::Qemu
+        );
+        assert_eq!(
+            Emulator::from_interpreter("/usr/libexec/qemu-binfmt/aarch64-binfmt-P"),
+            Emulator::Qemu
+        );
+        assert_eq!(
+            Emulator::from_interpreter("/mnt/lima-rosetta/rosetta"),
+            Emulator::RosettaLinux
+        );
+        assert_eq!(
+            Emulator::from_interpreter("/usr/bin/box64"),
+            Emulator::Other
+        );
+    }
+}

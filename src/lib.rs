@@ -1,0 +1,20 @@
+//! gohang: a hang investigator for the Go toolchain.
+//!
+//! Data flows one way: a target (spawned or attached) is observed by an OS backend
+//! (`observe`) into plain `evidence`, which the pure `classify` turns into `verdict`s,
+//! which `report` prints. See DESIGN.md.
+
+pub mod app;
+pub mod binary;
+pub mod capture;
+pub mod classify;
+pub mod cli;
+pub mod error;
+pub mod evidence;
+pub mod observe;
+pub mod progress;
+pub mod report;
+pub mod supervisor;
+pub mod syscalls;
+pub mod terminal;
+pub mod verdict;

@@ -1,0 +1,122 @@
+//! Is a process's cgroup frozen? cgroup v1's freezer says so in `freezer.state`
+//! (`FROZEN`/`FREEZING`/`THAWED`); cgroup v2 in `cgroup.events` (`frozen 1`)
+//! (kernel `Documentation/admin-guide/cgroup-v1/freezer-subsystem.rst`, `cgroup-v2.rst`).
+//! The tasks themselves show only `D` (v1, in `__refrigerator`) or a plain sleep (v2).
+
+use crate::evidence::{CgroupInfo, CgroupVersion};
+use procfs::FromRead;
+use procfs::process::MountInfos;
+use std::fs;
+
+/// Where the v1 freezer and the v2 hierarchy are mounted, read once from our mountinfo.
+#[derive(Clone, Debug, Default)]
+pub struct Mounts {
+    pub freezer_v1: Option<String>,
+    pub unified_v2: Option<String>,
+}
+
+impl Mounts {
+    pub fn read() -> Mounts {
+        let Ok(bytes) = fs::read("/proc/self/mountinfo") else {
+            return Mounts::default();
+        };
+        let Ok(infos) = MountInfos::from_read(&bytes[..]) else {
+            return Mounts::default();
+        };
+        let mut m = Mounts::default();
+        for i in infos.0 {
+            let mp = i.mount_point.to_string_lossy().into_owned();
+            match i.fs_type.as_str() {
+                "cgroup" if i.super_options.contains_key("freezer") && m.freezer_v1.is_none() => {
+                    m.freezer_v1 = Some(mp)
+                }
+                "cgroup2" if m.unified_v2.is_none() => m.unified_v2 = Some(mp),
+                _ => {}
+            }
+        }
+        m
+    }
+
+    /// The freezing state of the cgroups listed in `/proc/PID/cgroup` (its bytes).
+    pub fn state_of(&self, cgroup_file: &[u8]) -> Result<CgroupInfo, String> {
+        let (v1, v2) = parse_cgroup_file(cgroup_file);
+        let mut found: Option<CgroupInfo> = None;
+        if let (Some(path), Some(mnt)) = (&v1, &self.freezer_v1) {
+            let file = format!("{}{}/freezer.state", mnt, trim_root(path));
+            if let Ok(s) = fs::read_to_string(&file) {
+                let state = s.trim().to_string();
+                let info = CgroupInfo {
+                    version: CgroupVersion::V1,
+                    path: path.clone(),
+                    frozen: state == "FROZEN" || state == "FREEZING",
+                    state: Some(state),
+                    state_file: Some(file),
+                };
+                if info.frozen {
+                    return Ok(info);
+                }
+                found = Some(info);
+            }
+        }
+        if let (Some(path), Some(mnt)) = (&v2, &self.unified_v2) {
+            let file = format!("{}{}/cgroup.events", mnt, trim_root(path));
+            if let Ok(s) = fs::read_to_string(&file) {
+                let frozen = s.lines().any(|l| l.trim() == "frozen 1");
+                let info = CgroupInfo {
+                    version: CgroupVersion::V2,
+                    path: path.clone(),
+                    frozen,
+                    state: Some(if frozen { "frozen 1" } else { "frozen 0" }.to_string()),
+                    state_file: Some(file),
+                };
+                if frozen || found.is_none() {
+                    return Ok(info);
+                }
+            }
+        }
+        found.ok_or_else(|| "no readable freezer state (no freezer cgroup mounted)".to_string())
+    }
+}
+
+/// `/proc/PID/cgroup` lines are `hierarchy-ID:controller-list:path`; returns the freezer
+/// (v1) path and the unified (v2, `0::path`) path.
+pub fn parse_cgroup_file(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(bytes);
+    let mut v1 = None;
+    let mut v2 = None;
+    for line in text.lines() {
+        let mut it = line.splitn(3, ':');
+        let (Some(id), Some(ctrls), Some(path)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
+        if id == "0" && ctrls.is_empty() {
+            v2 = Some(path.to_string());
+        } else if ctrls.split(',').any(|c| c == "freezer") {
+            v1 = Some(path.to_string());
+        }
+    }
+    (v1, v2)
+}
+
+fn trim_root(p: &str) -> &str {
+    if p == "/" { "" } else { p }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_lines() {
+        let f = b"12:freezer:/gohang-test\n11:cpu,cpuacct:/\n1:name=systemd:/init.scope\n0::/user.slice\n";
+        assert_eq!(
+            parse_cgroup_file(f),
+            (
+                Some("/gohang-test".to_string()),
+                Some("/user.slice".to_string())
+            )
+        );
+        assert_eq!(parse_cgroup_file(b"0::/\n"), (None, Some("/".to_string())));
+        assert_eq!(parse_cgroup_file(b"garbage"), (None, None));
+    }
+}

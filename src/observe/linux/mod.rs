@@ -1,0 +1,500 @@
+//! The Linux observer: samples a process tree from /proc. It collects and decides nothing.
+//!
+//! Facts it relies on (LINUX.md, `proc(5)`):
+//! - `/proc/PID/status` `State:` is the thread-group leader's only; every thread's state
+//!   and CPU time come from `/proc/PID/task/TID/stat`.
+//! - A process is identified by (pid, start time): pids wrap quickly.
+//! - Reading `cmdline`/`environ` of a task in `D` can block on its memory lock, so those
+//!   reads are time-boxed on a helper thread; gohang must never hang itself.
+//! - `/proc/PID/task/TID/syscall` needs ptrace access; without it the field is
+//!   recorded as unavailable, and the sample goes on.
+
+mod cgroup;
+mod host;
+
+pub use host::{binfmt_handlers, host_info};
+
+use crate::binary;
+use crate::error::ObserveError;
+use crate::evidence::{
+    Arch, CgroupInfo, Emulator, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState, Sample,
+    SignalMasks, SyscallState, ThreadSample, Translation, Tty,
+};
+use crate::syscalls;
+use procfs::FromRead;
+use procfs::process::{Stat, Status};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a read that can block on the target's memory lock may take.
+const SLOW_READ_LIMIT: Duration = Duration::from_millis(300);
+
+/// Facts about a process that do not change while it lives, read once.
+#[derive(Clone)]
+struct Static {
+    exe: Probe<String>,
+    argv: Probe<Vec<String>>,
+    binary: Probe<ExeInfo>,
+    translation: Translation,
+}
+
+/// Samples process trees. Keeps per-process facts between samples, so a second sample of
+/// the same tree reads only what changes.
+pub struct Sampler {
+    host: HostInfo,
+    /// Enabled binfmt handlers' interpreters, resolved (as `/proc/PID/exe` shows them).
+    interpreters: Vec<(String, Emulator, Option<Arch>)>,
+    statics: HashMap<(u32, u64), Static>,
+    ms_per_tick: f64,
+    cgroups: cgroup::Mounts,
+    buf: Vec<u8>,
+}
+
+impl Sampler {
+    pub fn new(host: &HostInfo) -> Sampler {
+        let interpreters = host
+            .binfmt
+            .iter()
+            .filter(|h| h.enabled)
+            .map(|h| {
+                let resolved = host::resolve(&h.interpreter);
+                (
+                    resolved,
+                    Emulator::from_interpreter(&h.interpreter),
+                    h.arch.clone(),
+                )
+            })
+            .collect();
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        Sampler {
+            host: host.clone(),
+            interpreters,
+            statics: HashMap::new(),
+            ms_per_tick: 1000.0 / if ticks > 0 { ticks as f64 } else { 100.0 },
+            cgroups: cgroup::Mounts::read(),
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// The roots and all their descendants, parents before children.
+    pub fn tree_pids(&mut self, roots: &[u32]) -> Vec<u32> {
+        let children = children_map();
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut queue: VecDeque<u32> = roots.iter().copied().collect();
+        while let Some(pid) = queue.pop_front() {
+            if !seen.insert(pid) {
+                continue;
+            }
+            out.push(pid);
+            if let Some(kids) = children.get(&pid) {
+                queue.extend(kids.iter().copied());
+            }
+        }
+        out
+    }
+
+    /// One sample of the trees under `roots`, leaving out `exclude` (gohang's own helpers)
+    /// and their descendants. Processes that vanish mid-sample are skipped.
+    pub fn sample(&mut self, roots: &[u32], exclude: &[u32], at_ms: u64) -> Sample {
+        let excluded: HashSet<u32> = self.tree_pids(exclude).into_iter().collect();
+        let pids = self.tree_pids(roots);
+        let mut processes = Vec::with_capacity(pids.len());
+        for pid in pids {
+            if excluded.contains(&pid) {
+                continue;
+            }
+            if let Ok(p) = self.snapshot(pid) {
+                processes.push(p);
+            }
+        }
+        let live: HashSet<(u32, u64)> = processes.iter().map(|p| (p.pid, p.start_time)).collect();
+        self.statics.retain(|k, _| live.contains(k));
+        Sample { at_ms, processes }
+    }
+
+    /// One process, all its threads.
+    pub fn snapshot(&mut self, pid: u32) -> Result<ProcessSnapshot, ObserveError> {
+        let dir = PathBuf::from(format!("/proc/{pid}"));
+        read_into(&dir.join("stat"), &mut self.buf).map_err(|e| proc_error(pid, "stat", e))?;
+        let stat = Stat::from_read(&self.buf[..]).map_err(|e| ObserveError::Io {
+            context: format!("parsing /proc/{pid}/stat"),
+            source: io::Error::other(e.to_string()),
+        })?;
+        let status = read_into(&dir.join("status"), &mut self.buf)
+            .ok()
+            .and_then(|_| Status::from_read(&self.buf[..]).ok());
+
+        let key = (pid, stat.starttime);
+        if !self.statics.contains_key(&key) {
+            let s = self.read_static(&dir);
+            self.statics.insert(key, s);
+        }
+        let st = self.statics[&key].clone();
+
+        let signals = match &status {
+            Some(s) => Probe::Collected(SignalMasks {
+                pending: s.sigpnd | s.shdpnd,
+                blocked: s.sigblk,
+                ignored: s.sigign,
+                caught: s.sigcgt,
+            }),
+            None => Probe::unavailable("status unreadable"),
+        };
+        let tracer_pid = status
+            .as_ref()
+            .map(|s| s.tracerpid)
+            .filter(|t| *t > 0)
+            .map(|t| t as u32);
+        let tty = (stat.tty_nr != 0).then(|| Tty {
+            dev: stat.tty_nr as u32 as u64,
+            name: tty_name(stat.tty_nr as u32),
+            foreground_pgrp: (stat.tpgid > 0).then_some(stat.tpgid),
+        });
+        let cgroup: Probe<CgroupInfo> = match read_into(&dir.join("cgroup"), &mut self.buf) {
+            Ok(()) => self.cgroups.state_of(&self.buf).into(),
+            Err(e) => Probe::unavailable(e.to_string()),
+        };
+        let threads = self.threads(&dir);
+
+        Ok(ProcessSnapshot {
+            pid,
+            ppid: stat.ppid.max(0) as u32,
+            pgrp: stat.pgrp,
+            session: stat.session,
+            start_time: stat.starttime,
+            uid: status.as_ref().map(|s| s.ruid),
+            comm: stat.comm.clone(),
+            exe: st.exe,
+            argv: st.argv,
+            state: RunState::from_linux(stat.state),
+            tracer_pid,
+            tracer_comm: tracer_pid
+                .and_then(|t| fs::read_to_string(format!("/proc/{t}/comm")).ok())
+                .map(|s| s.trim().to_string()),
+            signals,
+            tty,
+            binary: st.binary,
+            translation: st.translation,
+            cgroup,
+            cpu_ms: self.ticks_ms(stat.utime + stat.stime),
+            threads,
+        })
+    }
+
+    fn ticks_ms(&self, ticks: u64) -> u64 {
+        (ticks as f64 * self.ms_per_tick).round() as u64
+    }
+
+    fn threads(&mut self, dir: &Path) -> Vec<ThreadSample> {
+        let Ok(entries) = fs::read_dir(dir.join("task")) else {
+            return Vec::new();
+        };
+        let mut tids: Vec<u32> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+            .collect();
+        tids.sort_unstable();
+        let mut out = Vec::with_capacity(tids.len());
+        for tid in tids {
+            let tdir = dir.join("task").join(tid.to_string());
+            if read_into(&tdir.join("stat"), &mut self.buf).is_err() {
+                continue; // the thread exited
+            }
+            let Ok(ts) = Stat::from_read(&self.buf[..]) else {
+                continue;
+            };
+            let wchan = fs::read_to_string(tdir.join("wchan"))
+                .ok()
+                .map(|w| w.trim().to_string())
+                .filter(|w| !w.is_empty() && w != "0");
+            let syscall = match read_into(&tdir.join("syscall"), &mut self.buf) {
+                Ok(()) => parse_syscall(&self.buf, &self.host.arch),
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Probe::unavailable(
+                    "permission denied (needs ptrace access to the process: root, or the same user with kernel.yama.ptrace_scope=0)",
+                ),
+                Err(e) => Probe::unavailable(e.to_string()),
+            };
+            out.push(ThreadSample {
+                tid,
+                name: ts.comm.clone(),
+                state: RunState::from_linux(ts.state),
+                wchan,
+                syscall,
+                utime_ms: self.ticks_ms(ts.utime),
+                stime_ms: self.ticks_ms(ts.stime),
+            });
+        }
+        out
+    }
+
+    fn read_static(&self, dir: &Path) -> Static {
+        let exe: Probe<String> = fs::read_link(dir.join("exe"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .map_err(|e| describe(&e, "exe"))
+            .into();
+        let argv: Probe<Vec<String>> = read_timeboxed(dir.join("cmdline"), SLOW_READ_LIMIT)
+            .map(|b| split_nul(&b))
+            .into();
+        // Opening /proc/PID/exe opens the executable itself, even if it was deleted.
+        let binary: Probe<ExeInfo> = binary::exe_info(&dir.join("exe")).into();
+        let translation = self.translation_of(dir, exe.value(), argv.value());
+        Static {
+            exe,
+            argv,
+            binary,
+            translation,
+        }
+    }
+
+    /// Under binfmt_misc, `/proc/PID/exe` is the interpreter and argv[1] the program
+    /// (for flags with and without `P`; `Documentation/admin-guide/binfmt-misc.rst`).
+    fn translation_of(
+        &self,
+        dir: &Path,
+        exe: Option<&String>,
+        argv: Option<&Vec<String>>,
+    ) -> Translation {
+        let Some(exe) = exe else {
+            return Translation::Native;
+        };
+        let exe_clean = exe.trim_end_matches(" (deleted)");
+        let Some((interp, emulator, handler_arch)) =
+            self.interpreters.iter().find(|(i, _, _)| i == exe_clean)
+        else {
+            return Translation::Native;
+        };
+        let program = argv.and_then(|a| a.get(1)).cloned();
+        let program_arch = program
+            .as_deref()
+            .map(|p| {
+                if p.starts_with('/') {
+                    dir.join("root").join(p.trim_start_matches('/'))
+                } else {
+                    dir.join("cwd").join(p)
+                }
+            })
+            .and_then(|path| binary::exe_info(&path).ok())
+            .and_then(|i| i.arches.into_iter().next())
+            .or_else(|| handler_arch.clone());
+        Translation::Binfmt {
+            emulator: *emulator,
+            interpreter: interp.clone(),
+            program,
+            program_arch,
+        }
+    }
+}
+
+/// ppid → children, from every `/proc/PID/stat` (CONFIG_PROC_CHILDREN is often off).
+fn children_map() -> HashMap<u32, Vec<u32>> {
+    let mut map: HashMap<u32, Vec<u32>> = HashMap::new();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return map;
+    };
+    let mut buf = Vec::with_capacity(512);
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if read_into(&PathBuf::from(format!("/proc/{pid}/stat")), &mut buf).is_ok()
+            && let Some(ppid) = parse_stat_ppid(&buf)
+        {
+            map.entry(ppid).or_default().push(pid);
+        }
+    }
+    for v in map.values_mut() {
+        v.sort_unstable();
+    }
+    map
+}
+
+/// The ppid (field 4) of a `/proc/PID/stat` line. `comm` may hold spaces and `)`, so
+/// the fields after it are found from the last `)`.
+pub fn parse_stat_ppid(stat: &[u8]) -> Option<u32> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    let mut f = rest.split_ascii_whitespace();
+    let _state = f.next()?;
+    f.next()?.parse().ok()
+}
+
+/// `/proc/PID/task/TID/syscall`: `running`, `-1 sp pc` (blocked outside a syscall), or
+/// `nr arg0 … arg5 sp pc` with the arguments in hex (`proc(5)`). Parsed here because
+/// procfs 0.18 rejects the three-field `-1` form.
+pub fn parse_syscall(bytes: &[u8], arch: &Arch) -> Probe<SyscallState> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text == "running" {
+        return Probe::Collected(SyscallState::Running);
+    }
+    let mut fields = text.split_ascii_whitespace();
+    let Some(nr) = fields.next().and_then(|f| f.parse::<i64>().ok()) else {
+        return Probe::unavailable(format!("unparsable syscall file: {text:?}"));
+    };
+    if nr < 0 {
+        return Probe::Collected(SyscallState::NotInSyscall);
+    }
+    let mut args = [0u64; 6];
+    for a in args.iter_mut() {
+        let Some(v) = fields
+            .next()
+            .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+        else {
+            return Probe::unavailable(format!("unparsable syscall file: {text:?}"));
+        };
+        *a = v;
+    }
+    Probe::Collected(SyscallState::InSyscall {
+        nr,
+        name: syscalls::name(arch, nr).map(str::to_string),
+        args,
+    })
+}
+
+/// A device number as `/dev/pts/N` or `/dev/ttyN` (`Documentation/admin-guide/devices.txt`).
+pub fn tty_name(dev: u32) -> Option<String> {
+    let major = (dev >> 8) & 0xfff;
+    let minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    match major {
+        136..=143 => Some(format!("/dev/pts/{}", (major - 136) * 256 + minor)),
+        4 if minor < 64 => Some(format!("/dev/tty{minor}")),
+        4 => Some(format!("/dev/ttyS{}", minor - 64)),
+        5 if minor == 0 => Some("/dev/tty".to_string()),
+        5 if minor == 1 => Some("/dev/console".to_string()),
+        _ => None,
+    }
+}
+
+fn split_nul(b: &[u8]) -> Vec<String> {
+    b.split(|&c| c == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+/// Read a whole small file into `buf` (reused between reads).
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    File::open(path)?.read_to_end(buf)?;
+    Ok(())
+}
+
+/// Read a file on a helper thread, giving up after `limit`.
+fn read_timeboxed(path: PathBuf, limit: Duration) -> Result<Vec<u8>, String> {
+    let (tx, rx) = mpsc::channel();
+    let what = path.display().to_string();
+    std::thread::Builder::new()
+        .name("gohang-slow-read".into())
+        .spawn(move || {
+            let _ = tx.send(fs::read(&path));
+        })
+        .map_err(|e| e.to_string())?;
+    match rx.recv_timeout(limit) {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(e)) => Err(describe(&e, &what)),
+        Err(_) => Err(format!(
+            "reading {what} took over {} ms (the process may be in uninterruptible sleep holding its memory lock)",
+            limit.as_millis()
+        )),
+    }
+}
+
+fn describe(e: &io::Error, what: &str) -> String {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => {
+            format!("{what}: permission denied (run as root or as the process's user)")
+        }
+        io::ErrorKind::NotFound => format!("{what}: the process exited"),
+        _ => format!("{what}: {e}"),
+    }
+}
+
+fn proc_error(pid: u32, what: &str, e: io::Error) -> ObserveError {
+    match e.kind() {
+        io::ErrorKind::NotFound => ObserveError::NoSuchProcess { pid },
+        io::ErrorKind::PermissionDenied => ObserveError::PermissionDenied {
+            pid,
+            need: "run gohang as root or as the process's user".to_string(),
+        },
+        _ => ObserveError::Io {
+            context: format!("reading /proc/{pid}/{what}"),
+            source: e,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ppid_with_odd_comm() {
+        assert_eq!(parse_stat_ppid(b"123 (go) S 45 123 123 0 -1"), Some(45));
+        assert_eq!(parse_stat_ppid(b"123 (a) b) c) R 7 1 1"), Some(7));
+        assert_eq!(parse_stat_ppid(b"123 (sp ace) S 9 1"), Some(9));
+        assert_eq!(parse_stat_ppid(b"123 (\xff\xfe) S 11 1"), Some(11));
+        assert_eq!(parse_stat_ppid(b"123 (go"), None);
+        assert_eq!(parse_stat_ppid(b""), None);
+    }
+
+    #[test]
+    fn syscall_file_shapes() {
+        let a = Arch::X86_64;
+        assert_eq!(
+            parse_syscall(b"running\n", &a),
+            Probe::Collected(SyscallState::Running)
+        );
+        assert_eq!(
+            parse_syscall(b"-1 0x7ffc 0x4567\n", &a),
+            Probe::Collected(SyscallState::NotInSyscall)
+        );
+        match parse_syscall(b"202 0xc000 0x80 0x0 0x0 0x0 0x0 0x7ffe 0x46\n", &a) {
+            Probe::Collected(SyscallState::InSyscall { nr, name, args }) => {
+                assert_eq!(nr, 202);
+                assert_eq!(name.as_deref(), Some("futex"));
+                assert_eq!(args[0], 0xc000);
+                assert_eq!(args[1], 0x80);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(parse_syscall(b"garbage", &a).reason().is_some());
+        assert!(parse_syscall(b"202 0x1 0x2", &a).reason().is_some());
+        assert!(parse_syscall(b"", &a).reason().is_some());
+    }
+
+    #[test]
+    fn tty_names() {
+        assert_eq!(tty_name((136 << 8) | 3).as_deref(), Some("/dev/pts/3"));
+        assert_eq!(tty_name((4 << 8) | 1).as_deref(), Some("/dev/tty1"));
+        assert_eq!(tty_name(0), None);
+        assert_eq!(tty_name(0x1234 << 8), None);
+    }
+
+    #[test]
+    fn cmdline_split() {
+        assert_eq!(split_nul(b"go\0version\0"), vec!["go", "version"]);
+        assert!(split_nul(b"").is_empty());
+    }
+
+    #[test]
+    fn snapshot_of_self_has_threads_and_identity() {
+        let host = host_info();
+        let mut s = Sampler::new(&host);
+        let me = std::process::id();
+        let p = s.snapshot(me).unwrap();
+        assert_eq!(p.pid, me);
+        assert!(!p.threads.is_empty());
+        assert!(p.start_time > 0);
+        assert!(p.translation.is_native());
+        assert!(matches!(
+            s.snapshot(u32::MAX - 1),
+            Err(ObserveError::NoSuchProcess { .. })
+        ));
+    }
+}

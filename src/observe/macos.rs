@@ -1,0 +1,40 @@
+//! macOS backend (placeholder until the libproc/mach2 observer lands): builds, observes nothing.
+
+use crate::error::ObserveError;
+use crate::evidence::{Arch, HostInfo, ProcessSnapshot, Sample, Translation};
+
+pub fn host_info() -> HostInfo {
+    HostInfo {
+        os: std::env::consts::OS.to_string(),
+        arch: Arch::parse(std::env::consts::ARCH),
+        hardware_arch: Arch::parse(std::env::consts::ARCH),
+        translation: Translation::Native,
+        kernel: None,
+        cpus: 1,
+        binfmt: Vec::new(),
+        rosetta_installed: None,
+    }
+}
+
+pub struct Sampler;
+
+impl Sampler {
+    pub fn new(_host: &HostInfo) -> Sampler {
+        Sampler
+    }
+    pub fn tree_pids(&mut self, roots: &[u32]) -> Vec<u32> {
+        roots.to_vec()
+    }
+    pub fn sample(&mut self, _roots: &[u32], _exclude: &[u32], at_ms: u64) -> Sample {
+        Sample {
+            at_ms,
+            processes: Vec::new(),
+        }
+    }
+    pub fn snapshot(&mut self, _pid: u32) -> Result<ProcessSnapshot, ObserveError> {
+        Err(ObserveError::Unsupported(format!(
+            "gohang cannot observe processes on {}",
+            std::env::consts::OS
+        )))
+    }
+}

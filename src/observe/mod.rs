@@ -1,0 +1,17 @@
+//! The OS seam: a `Sampler` that snapshots a process tree, and `host_info()`.
+//! Each backend has the same names; the rest of gohang does not know which one it has.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::*;
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::*;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+mod unsupported;
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+pub use unsupported::*;

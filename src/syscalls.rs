@@ -1,0 +1,96 @@
+//! Names of the system calls a stuck thread is found in, for the architectures gohang runs
+//! on. Only calls that mean something for a hang are listed; others show as numbers.
+//! Numbers from the kernel's `arch/x86/entry/syscalls/syscall_64.tbl` and
+//! `include/uapi/asm-generic/unistd.h` (arm64, riscv64, loongarch64).
+
+use crate::evidence::Arch;
+
+const X86_64: &[(i64, &str)] = &[
+    (0, "read"),
+    (1, "write"),
+    (7, "poll"),
+    (17, "pread64"),
+    (19, "readv"),
+    (23, "select"),
+    (34, "pause"),
+    (35, "nanosleep"),
+    (42, "connect"),
+    (43, "accept"),
+    (45, "recvfrom"),
+    (47, "recvmsg"),
+    (61, "wait4"),
+    (72, "fcntl"),
+    (73, "flock"),
+    (74, "fsync"),
+    (130, "rt_sigsuspend"),
+    (128, "rt_sigtimedwait"),
+    (202, "futex"),
+    (230, "clock_nanosleep"),
+    (232, "epoll_wait"),
+    (247, "waitid"),
+    (257, "openat"),
+    (270, "pselect6"),
+    (271, "ppoll"),
+    (281, "epoll_pwait"),
+    (288, "accept4"),
+    (441, "epoll_pwait2"),
+    (56, "clone"),
+    (57, "fork"),
+    (59, "execve"),
+    (435, "clone3"),
+];
+
+const GENERIC: &[(i64, &str)] = &[
+    (25, "fcntl"),
+    (32, "flock"),
+    (56, "openat"),
+    (63, "read"),
+    (64, "write"),
+    (65, "readv"),
+    (67, "pread64"),
+    (72, "pselect6"),
+    (73, "ppoll"),
+    (82, "fsync"),
+    (95, "waitid"),
+    (98, "futex"),
+    (101, "nanosleep"),
+    (115, "clock_nanosleep"),
+    (133, "rt_sigsuspend"),
+    (137, "rt_sigtimedwait"),
+    (202, "accept"),
+    (203, "connect"),
+    (207, "recvfrom"),
+    (212, "recvmsg"),
+    (220, "clone"),
+    (221, "execve"),
+    (242, "accept4"),
+    (260, "wait4"),
+    (22, "epoll_pwait"),
+    (441, "epoll_pwait2"),
+    (435, "clone3"),
+];
+
+/// The name of syscall `nr` on `arch`, if listed.
+pub fn name(arch: &Arch, nr: i64) -> Option<&'static str> {
+    let table = match arch {
+        Arch::X86_64 => X86_64,
+        Arch::Aarch64 | Arch::Arm64e | Arch::Riscv64 | Arch::Loongarch64 => GENERIC,
+        _ => return None,
+    };
+    table.iter().find(|(n, _)| *n == nr).map(|(_, s)| *s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_numbers() {
+        assert_eq!(name(&Arch::X86_64, 202), Some("futex"));
+        assert_eq!(name(&Arch::X86_64, 247), Some("waitid"));
+        assert_eq!(name(&Arch::Aarch64, 98), Some("futex"));
+        assert_eq!(name(&Arch::Aarch64, 203), Some("connect"));
+        assert_eq!(name(&Arch::X86_64, 9999), None);
+        assert_eq!(name(&Arch::S390x, 0), None);
+    }
+}

@@ -110,16 +110,19 @@ pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, User
     let take_fg = jobs.active();
 
     let mut cmd = tokio::process::Command::new(&path);
-    cmd.arg0(program)
-        .args(&opts.command[1..])
-        .process_group(0)
+    cmd.process_group(0)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false);
-    // SAFETY: the closure only makes async-signal-safe calls (see terminal::child_pre_exec).
+    let exec = Exec::new(&path, program, &opts.command[1..])?;
+    // SAFETY: the closure only makes async-signal-safe calls (see terminal::child_pre_exec
+    // and Exec::execve); everything it touches was allocated before the fork.
     unsafe {
-        cmd.pre_exec(move || terminal::child_pre_exec(take_fg));
+        cmd.pre_exec(move || {
+            terminal::child_pre_exec(take_fg)?;
+            Err(exec.execve())
+        });
     }
 
     let started = Instant::now();
@@ -396,6 +399,67 @@ fn become_subreaper() {
     // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer and touches no memory.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// A prepared execve(2). std's spawn ends in execvp, and glibc's execvp answers ENOEXEC by
+/// running the file with /bin/sh (POSIX's rule for scripts without `#!`): a foreign binary
+/// would then be "run" as a shell script instead of failing with `exec format error`. So
+/// the child execs here itself, in pre_exec; when execve returns, its error travels back to
+/// `spawn()` like any exec failure.
+struct Exec {
+    _strings: Vec<std::ffi::CString>,
+    path: *const libc::c_char,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+}
+
+// SAFETY: the pointers point into `_strings`, owned by the same struct and never mutated.
+unsafe impl Send for Exec {}
+// SAFETY: as above; execve only reads them.
+unsafe impl Sync for Exec {}
+
+impl Exec {
+    fn new(path: &Path, arg0: &str, args: &[String]) -> Result<Exec, UserError> {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let bad = |what: &str| UserError::new(exit::USAGE, format!("{what} contains a NUL byte"));
+        let mut strings =
+            vec![CString::new(path.as_os_str().as_bytes()).map_err(|_| bad("the program path"))?];
+        let mut argv_idx = Vec::new();
+        for a in std::iter::once(arg0).chain(args.iter().map(String::as_str)) {
+            argv_idx.push(strings.len());
+            strings.push(CString::new(a).map_err(|_| bad("an argument"))?);
+        }
+        let mut env_idx = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            if let Ok(c) = CString::new(kv) {
+                env_idx.push(strings.len());
+                strings.push(c);
+            }
+        }
+        let ptr = |i: usize| strings[i].as_ptr();
+        let path = ptr(0);
+        let mut argv: Vec<_> = argv_idx.into_iter().map(ptr).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<_> = env_idx.into_iter().map(ptr).collect();
+        envp.push(std::ptr::null());
+        Ok(Exec {
+            _strings: strings,
+            path,
+            argv,
+            envp,
+        })
+    }
+
+    /// Replace the process image; returns only on failure (async-signal-safe).
+    fn execve(&self) -> std::io::Error {
+        // SAFETY: path, argv and envp are NUL-terminated arrays of valid C strings.
+        unsafe { libc::execve(self.path, self.argv.as_ptr(), self.envp.as_ptr()) };
+        std::io::Error::last_os_error()
     }
 }
 

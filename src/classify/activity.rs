@@ -51,12 +51,13 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
                 conf,
                 Some(p.pid()),
                 format!(
-                    "{} is in uninterruptible sleep{}: a disk, NFS or FUSE server is not answering",
+                    "{} is in uninterruptible sleep{}: {} is not answering",
                     p.label(),
                     wchans
                         .first()
                         .map(|w| format!(" in {w}"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    waited_on(&wchans)
                 ),
             )
             .fact(format!(
@@ -186,6 +187,29 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
                 share
             ));
         }
+    }
+}
+
+/// Who a kernel wait channel waits for, from the function's subsystem prefix.
+fn waited_on(wchans: &[String]) -> &'static str {
+    let any = |pat: &str| wchans.iter().any(|w| w.contains(pat));
+    if any("fuse") {
+        "a FUSE file system server"
+    } else if any("nfs") || any("rpc_") {
+        "an NFS server"
+    } else if any("cifs") || any("smb") {
+        "an SMB server"
+    } else if any("io_schedule")
+        || any("blk")
+        || any("bit_wait")
+        || any("folio_wait")
+        || any("wait_on_page")
+    {
+        "a disk (or the storage under it)"
+    } else if any("vfork") {
+        "a vfork child that has not exec'd yet"
+    } else {
+        "a disk, NFS or FUSE server"
     }
 }
 

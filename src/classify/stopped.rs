@@ -64,7 +64,16 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
                     }
                 ));
             }
-            v = v.fact("a frozen task ignores even SIGKILL until thawed".to_string());
+            // v1 tasks sleep in __refrigerator and act on SIGKILL only once thawed; v2 lets
+            // fatal signals through (cgroup-v2.rst, "cgroup.freeze").
+            v = v.fact(match cg.version {
+                CgroupVersion::V1 => {
+                    "a task in a frozen v1 cgroup ignores even SIGKILL until thawed".to_string()
+                }
+                CgroupVersion::V2 => {
+                    "SIGKILL still ends a task in a frozen v2 cgroup; nothing else runs".to_string()
+                }
+            });
             f.add(
                 v.remedy(remedy::thaw(cg)),
                 p.depth,

@@ -1,0 +1,131 @@
+//! The command line as users and scripts meet it: help, usage errors, exit codes, and the
+//! JSON report read back with a typed reader.
+
+mod util;
+
+use gohang::verdict::VerdictKind;
+use std::process::Stdio;
+use util::*;
+
+#[test]
+fn help_lists_the_commands() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["probe", "classify", "--verbose"] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+    let out = run(&["probe", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["--timeout", "--window", "--keep", "--json", "go version"] {
+        assert!(text.contains(word), "probe --help lacks {word}:\n{text}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    for args in [
+        vec!["frobnicate"],
+        vec!["probe", "--timeout", "ten"],
+        vec!["probe", "--window", "5 parsecs"],
+        vec!["probe", "--no-such-flag"],
+        vec![],
+    ] {
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(64),
+            "gohang {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stderr.is_empty());
+    }
+}
+
+#[test]
+fn no_go_on_path_is_66_with_a_hint() {
+    let mut c = gohang();
+    c.args(["probe"])
+        .env("PATH", "/nonexistent")
+        .stdin(Stdio::null());
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(66));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("no `go` on PATH") && err.contains("install"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_command_is_66() {
+    let out = run(&["probe", "--", "/nonexistent/bin/tool"]);
+    assert_eq!(out.status.code(), Some(66));
+}
+
+#[test]
+fn json_report_shape() {
+    let out = run(&["probe", "--json", "--", "sh", "-c", "echo hi; exit 3"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a command that fails in time is not a hang"
+    );
+    let r = parse_report(&out.stdout);
+    assert_eq!(r.schema, "gohang.report/1");
+    assert_eq!(r.command, "probe");
+    assert_eq!(r.verdicts.len(), 1);
+    let v = &r.verdicts[0];
+    assert_eq!(v.kind, VerdictKind::Healthy);
+    assert!(v.summary.contains("exit status 3"), "{}", v.summary);
+    assert_eq!(r.host.os, std::env::consts::OS);
+    assert_eq!(r.output.stdout.tail, "hi\n");
+    // stdout holds the JSON document and nothing else.
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.trim_start().starts_with('{') && text.trim_end().ends_with('}'));
+    // The stable fields of DESIGN.md, by name.
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for k in ["schema", "verdicts", "chain", "host"] {
+        assert!(raw.get(k).is_some(), "missing {k}");
+    }
+    for k in ["kind", "confidence", "pid", "summary", "evidence", "remedy"] {
+        assert!(raw["verdicts"][0].get(k).is_some(), "verdict lacks {k}");
+    }
+    for k in ["os", "arch", "hardware_arch"] {
+        assert!(raw["host"].get(k).is_some(), "host lacks {k}");
+    }
+}
+
+#[test]
+fn classify_reads_saved_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev.json");
+    let out = run(&[
+        "probe",
+        "--json",
+        "--timeout",
+        "300ms",
+        "--window",
+        "300ms",
+        "--save-evidence",
+        ev.to_str().unwrap(),
+        "--",
+        "sleep",
+        "30",
+    ]);
+    let live = parse_report(&out.stdout);
+    let again = run(&["classify", "--json", ev.to_str().unwrap()]);
+    let replay = parse_report(&again.stdout);
+    assert_eq!(
+        live.verdicts, replay.verdicts,
+        "the same evidence gives the same verdicts"
+    );
+    assert_eq!(out.status.code(), again.status.code());
+
+    std::fs::write(&ev, "{not json").unwrap();
+    let bad = run(&["classify", ev.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(64));
+    let missing = run(&["classify", "/nonexistent/ev.json"]);
+    assert_eq!(missing.status.code(), Some(66));
+}

@@ -1,0 +1,229 @@
+//! Helpers shared by the integration tests: the built binary, Go fixtures compiled at test
+//! time, guards that kill what a test started, polling waits, and the typed report reader.
+#![allow(dead_code)]
+
+use gohang::report::Report;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The gohang binary cargo built for these tests.
+pub fn gohang() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gohang"));
+    c.env_remove("NO_COLOR");
+    c
+}
+
+/// Whether every live test must run (CI, as root, with scripts/setup.sh done).
+pub fn require_all() -> bool {
+    std::env::var("GOHANG_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Skip a test loudly when `ok` is false, or fail it when every test must run.
+/// Returns whether the test may go on.
+pub fn need(ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if require_all() {
+        panic!("required for this test but missing: {what} (run scripts/setup.sh as root)");
+    }
+    eprintln!("\n*** SKIPPED: {what} — this test did not run ***\n");
+    false
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub fn qemu_aarch64_registered() -> bool {
+    std::fs::read_to_string("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+        .is_ok_and(|s| s.starts_with("enabled"))
+}
+
+/// Tests that measure CPU or timing hold this lock, so they do not compete for the CPUs.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Build `tests/go/<name>.go` for `goarch` once per test process; returns the binary.
+pub fn go_fixture(name: &str, goarch: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<std::collections::HashMap<String, PathBuf>>> = OnceLock::new();
+    let map = BUILT.get_or_init(Default::default);
+    let key = format!("{name}-{goarch}");
+    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = m.get(&key) {
+        return p.clone();
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(&key);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/go")
+        .join(format!("{name}.go"));
+    // Build to a private name and rename: other test binaries may build the same fixture.
+    let tmp = dir.join(format!(".{key}.{}", std::process::id()));
+    let st = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .env("GOARCH", goarch)
+        .env("GOOS", "linux")
+        .env("CGO_ENABLED", "0")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .status()
+        .expect("go is needed to build test fixtures (scripts/setup.sh installs it)");
+    assert!(st.success(), "building {name} for {goarch} failed");
+    std::fs::rename(&tmp, &out).unwrap();
+    m.insert(key, out.clone());
+    out
+}
+
+/// Kills a child's whole process group when dropped (py-spy's ScriptRunner idea).
+pub struct Guard {
+    pub child: Child,
+    group: bool,
+}
+
+impl Guard {
+    /// Spawn `cmd` in a new process group, killed with it on drop.
+    pub fn spawn_group(cmd: &mut Command) -> Guard {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        Guard {
+            child: cmd.spawn().expect("spawn"),
+            group: true,
+        }
+    }
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    /// Wait for exit up to `limit`; returns the output if it ended.
+    pub fn wait_output(mut self, limit: Duration) -> Option<Output> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
+        let out = child.wait_with_output().ok();
+        self.group = false;
+        out
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let pid = self.child.id() as i32;
+        if self.group {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `f` until it returns Some or `limit` passes.
+pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Parse a `--json` report with the typed reader (unknown fields are an error).
+pub fn parse_report(stdout: &[u8]) -> Report {
+    let text = String::from_utf8_lossy(stdout);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not a gohang report ({e}):\n{text}"))
+}
+
+/// Run `gohang <args>` to completion (with a generous limit) and return its output.
+pub fn run(args: &[&str]) -> Output {
+    let mut c = gohang();
+    c.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let g = Guard::spawn_group(&mut c);
+    g.wait_output(Duration::from_secs(120))
+        .expect("gohang did not finish in 120 s")
+}
+
+/// Children of `pid` (from every /proc/*/stat).
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read(format!("/proc/{p}/stat"))
+            && gohang::observe::parse_stat_ppid(&stat) == Some(pid)
+        {
+            v.push(p);
+        }
+    }
+    v
+}
+
+/// All descendants of `pid`.
+pub fn descendants_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for c in children_of(p) {
+            out.push(c);
+            todo.push(c);
+        }
+    }
+    out
+}
+
+/// The process's start time (stat field 22): with the pid, its identity.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Is (pid, start) still a live (non-zombie) process?
+pub fn alive(pid: u32, start: u64) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    let state = stat[close + 2..].chars().next();
+    start_time(pid) == Some(start) && !matches!(state, Some('Z') | Some('X'))
+}
+
+pub fn comm(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_string())
+}

@@ -8,6 +8,15 @@ use crate::evidence::Arch;
 const X86_64: &[(i64, &str)] = &[
     (0, "read"),
     (1, "write"),
+    (2, "open"),
+    (4, "stat"),
+    (5, "fstat"),
+    (6, "lstat"),
+    (80, "chdir"),
+    (83, "mkdir"),
+    (217, "getdents64"),
+    (262, "newfstatat"),
+    (332, "statx"),
     (7, "poll"),
     (17, "pread64"),
     (19, "readv"),
@@ -42,6 +51,12 @@ const X86_64: &[(i64, &str)] = &[
 
 const GENERIC: &[(i64, &str)] = &[
     (25, "fcntl"),
+    (34, "mkdirat"),
+    (49, "chdir"),
+    (61, "getdents64"),
+    (79, "newfstatat"),
+    (80, "fstat"),
+    (291, "statx"),
     (32, "flock"),
     (56, "openat"),
     (63, "read"),

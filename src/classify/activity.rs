@@ -71,11 +71,13 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             }
             for t in d_threads.iter().take(3) {
                 if let Some(SyscallState::InSyscall { nr, name, .. }) = t.syscall.value() {
-                    v = v.fact(format!(
-                        "thread {} in syscall {}",
-                        t.tid,
-                        name.clone().unwrap_or_else(|| nr.to_string())
-                    ));
+                    // /proc shows host syscall numbers, also for emulated processes.
+                    let name = name
+                        .as_deref()
+                        .or_else(|| crate::syscalls::name(&tree.ev.host.arch, *nr))
+                        .map(str::to_string)
+                        .unwrap_or_else(|| nr.to_string());
+                    v = v.fact(format!("thread {} in syscall {name}", t.tid));
                 }
             }
             f.add(

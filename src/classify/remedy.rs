@@ -52,7 +52,8 @@ pub fn thaw(cg: &CgroupInfo) -> String {
 pub fn io_wait(pid: u32) -> String {
     format!(
         "find the mount it waits on (as root: cat /proc/{pid}/stack; findmnt) and bring its server \
-         back, or detach it with umount -l MOUNTPOINT; the process cannot be killed until the I/O ends"
+         back, or detach it with umount -l MOUNTPOINT; SIGKILL ends the process only where the kernel's \
+         wait is killable (NFS and FUSE waits usually are, a disk's usually is not)"
     )
 }
 

@@ -4,7 +4,6 @@ use crate::classify::{Classification, classify};
 use crate::cli::{ClassifyArgs, Cli, Command, ProbeArgs};
 use crate::error::{UserError, exit};
 use crate::evidence::{Evidence, Outcome};
-use crate::observe;
 use crate::report::{self, Report, human};
 use crate::supervisor::{self, ProbeOptions};
 use crate::verdict::{Confidence, VerdictKind};
@@ -64,8 +63,7 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
-    let host = observe::host_info();
-    let run = runtime()?.block_on(supervisor::probe(&opts, host))?;
+    let run = runtime()?.block_on(supervisor::probe(&opts))?;
 
     if let Some(sig) = run.interrupted {
         let code = match sig {

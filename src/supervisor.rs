@@ -13,7 +13,7 @@
 use crate::capture::{DEFAULT_TAIL, TailBuffer};
 use crate::error::{UserError, exit};
 use crate::evidence::{Evidence, HostInfo, Mode, Outcome, OutputTail, Sample, Target};
-use crate::observe::Sampler;
+use crate::observe::{self, Sampler};
 use crate::progress::Progress;
 use crate::terminal::{self, JobControl};
 use nix::sys::signal::{Signal, kill, killpg};
@@ -91,7 +91,10 @@ fn not_found(program: &str) -> UserError {
 
 /// Run the probe. Errors are for things that prevent a probe at all (no command, no
 /// permission); everything else ends up in the evidence.
-pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, UserError> {
+///
+/// The host is described (`observe::host_info`) while the command already runs, so that
+/// gohang's own start-up adds nothing to the command's wall-clock time.
+pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let program = opts
         .command
         .first()
@@ -128,10 +131,11 @@ pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, User
     let started = Instant::now();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return spawn_failed(&path, program, e, host, target),
+        Err(e) => return spawn_failed(&path, program, e, observe::host_info(), target),
     };
     let root = child.id().expect("a freshly spawned child has a pid");
     jobs.give_to(root);
+    let host = observe::host_info();
 
     let progress = Progress::new(opts.progress);
     progress.waiting(&opts.command.join(" "), opts.timeout);
@@ -226,7 +230,15 @@ pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, User
         kept.retain(|p| *p != std::process::id());
         (kept, Vec::new())
     } else {
-        (Vec::new(), kill_tree(&mut sampler, root).await)
+        (
+            Vec::new(),
+            kill_tree(
+                &mut sampler,
+                root,
+                !matches!(outcome, Outcome::Exited { .. }),
+            )
+            .await,
+        )
     };
     jobs.restore();
     if !opts.keep {
@@ -352,24 +364,72 @@ pub fn sample_window(
 
 /// Kill every process descended from gohang (the probed tree and re-parented orphans),
 /// reap them, and return the pids still alive at the deadline.
-async fn kill_tree(sampler: &mut Sampler, root: u32) -> Vec<u32> {
+///
+/// `root_unreaped`: the root has not been waited for, so its pid, and with it its process
+/// group id, cannot have been reused: only then is `killpg` safe. Every other process is
+/// killed through a pidfd opened and checked before the signal, so a pid reused meanwhile
+/// is never hit.
+async fn kill_tree(sampler: &mut Sampler, root: u32, root_unreaped: bool) -> Vec<u32> {
     let me = std::process::id();
     let deadline = Instant::now() + REAP_DEADLINE;
-    let _ = killpg(Pid::from_raw(root as i32), Signal::SIGKILL);
+    if root_unreaped {
+        let _ = killpg(Pid::from_raw(root as i32), Signal::SIGKILL);
+    }
     loop {
+        // Reap what has exited; with no children left at all, nothing can remain (gohang
+        // is a subreaper: every orphaned descendant would be its child).
+        if reap_exited() == Reaped::NoChildren {
+            return Vec::new();
+        }
         let mut pids = sampler.tree_pids(&[me]);
         pids.retain(|p| *p != me);
-        // Zombies are dead already; reaping them is all that is left.
         let alive: Vec<u32> = pids.into_iter().filter(|p| !is_zombie(*p)).collect();
         for pid in &alive {
-            let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+            kill_exact(*pid);
         }
-        reap_orphans();
-        if alive.is_empty() || Instant::now() >= deadline {
+        if alive.is_empty() && reap_exited() == Reaped::NoChildren {
+            return Vec::new();
+        }
+        if Instant::now() >= deadline {
             return alive;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// SIGKILL one process without racing pid reuse: open a pidfd, check that it still names
+/// the process we saw (same start time), then signal through it.
+fn kill_exact(pid: u32) {
+    #[cfg(target_os = "linux")]
+    {
+        let start = || -> Option<String> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let rest = &stat[stat.rfind(')')? + 2..];
+            rest.split_whitespace().nth(19).map(str::to_string)
+        };
+        let before = start();
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+        if fd >= 0 {
+            let fd = fd as libc::c_int;
+            if before.is_some() && start() == before {
+                // SAFETY: fd is a pidfd we own; a null siginfo means "as kill(2)".
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        fd,
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    )
+                };
+            }
+            // SAFETY: closing the descriptor we opened.
+            unsafe { libc::close(fd) };
+            return;
+        }
+    }
+    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
 }
 
 fn is_zombie(pid: u32) -> bool {
@@ -382,12 +442,22 @@ fn is_zombie(pid: u32) -> bool {
         .is_some_and(|s| s == b'Z' || s == b'X')
 }
 
-/// Reap children re-parented to gohang (it is a subreaper). Only called once the tree
-/// has been sent SIGKILL, when no exit status is wanted any more.
-fn reap_orphans() {
-    while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-        if status.pid().is_none() {
-            break;
+#[derive(PartialEq)]
+enum Reaped {
+    NoChildren,
+    SomeLeft,
+}
+
+/// Reap every exited child (gohang is a subreaper, so re-parented orphans are its
+/// children). Only called once no exit status is wanted any more.
+fn reap_exited() -> Reaped {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(s) if s.pid().is_some() => continue,
+            Ok(_) => return Reaped::SomeLeft,
+            Err(nix::errno::Errno::ECHILD) => return Reaped::NoChildren,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return Reaped::SomeLeft,
         }
     }
 }

@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::Duration;
 
 /// How long a read that can block on the target's memory lock may take.
@@ -47,63 +47,58 @@ struct Static {
 pub struct Sampler {
     host: HostInfo,
     /// Enabled binfmt handlers' interpreters, resolved (as `/proc/PID/exe` shows them).
-    interpreters: Vec<(String, Emulator, Option<Arch>)>,
+    /// Found on first use: a probe that finishes in time never needs them.
+    interpreters: OnceLock<Vec<(String, Emulator, Option<Arch>)>>,
     statics: HashMap<(u32, u64), Static>,
     ms_per_tick: f64,
-    cgroups: cgroup::Mounts,
+    cgroups: OnceLock<cgroup::Mounts>,
     buf: Vec<u8>,
 }
 
 impl Sampler {
+    /// Cheap: no I/O until the first snapshot.
     pub fn new(host: &HostInfo) -> Sampler {
-        let interpreters = host
-            .binfmt
-            .iter()
-            .filter(|h| h.enabled)
-            .map(|h| {
-                let resolved = host::resolve(&h.interpreter);
-                (
-                    resolved,
-                    Emulator::from_interpreter(&h.interpreter),
-                    h.arch.clone(),
-                )
-            })
-            .collect();
         // SAFETY: sysconf has no preconditions.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
         Sampler {
             host: host.clone(),
-            interpreters,
+            interpreters: OnceLock::new(),
             statics: HashMap::new(),
             ms_per_tick: 1000.0 / if ticks > 0 { ticks as f64 } else { 100.0 },
-            cgroups: cgroup::Mounts::read(),
+            cgroups: OnceLock::new(),
             buf: Vec::with_capacity(4096),
         }
     }
 
+    fn interpreters(&self) -> &[(String, Emulator, Option<Arch>)] {
+        self.interpreters.get_or_init(|| {
+            self.host
+                .binfmt
+                .iter()
+                .filter(|h| h.enabled)
+                .map(|h| {
+                    let resolved = host::resolve(&h.interpreter);
+                    (
+                        resolved,
+                        Emulator::from_interpreter(&h.interpreter),
+                        h.arch.clone(),
+                    )
+                })
+                .collect()
+        })
+    }
+
     /// The roots and all their descendants, parents before children.
     pub fn tree_pids(&mut self, roots: &[u32]) -> Vec<u32> {
-        let children = children_map();
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut queue: VecDeque<u32> = roots.iter().copied().collect();
-        while let Some(pid) = queue.pop_front() {
-            if !seen.insert(pid) {
-                continue;
-            }
-            out.push(pid);
-            if let Some(kids) = children.get(&pid) {
-                queue.extend(kids.iter().copied());
-            }
-        }
-        out
+        walk(&children_map(), roots)
     }
 
     /// One sample of the trees under `roots`, leaving out `exclude` (gohang's own helpers)
     /// and their descendants. Processes that vanish mid-sample are skipped.
     pub fn sample(&mut self, roots: &[u32], exclude: &[u32], at_ms: u64) -> Sample {
-        let excluded: HashSet<u32> = self.tree_pids(exclude).into_iter().collect();
-        let pids = self.tree_pids(roots);
+        let children = children_map();
+        let excluded: HashSet<u32> = walk(&children, exclude).into_iter().collect();
+        let pids = walk(&children, roots);
         let mut processes = Vec::with_capacity(pids.len());
         for pid in pids {
             if excluded.contains(&pid) {
@@ -157,7 +152,11 @@ impl Sampler {
             foreground_pgrp: (stat.tpgid > 0).then_some(stat.tpgid),
         });
         let cgroup: Probe<CgroupInfo> = match read_into(&dir.join("cgroup"), &mut self.buf) {
-            Ok(()) => self.cgroups.state_of(&self.buf).into(),
+            Ok(()) => self
+                .cgroups
+                .get_or_init(cgroup::Mounts::read)
+                .state_of(&self.buf)
+                .into(),
             Err(e) => Probe::unavailable(e.to_string()),
         };
         let threads = self.threads(&dir);
@@ -265,7 +264,7 @@ impl Sampler {
         };
         let exe_clean = exe.trim_end_matches(" (deleted)");
         let Some((interp, emulator, handler_arch)) =
-            self.interpreters.iter().find(|(i, _, _)| i == exe_clean)
+            self.interpreters().iter().find(|(i, _, _)| i == exe_clean)
         else {
             return Translation::Native;
         };
@@ -289,6 +288,23 @@ impl Sampler {
             program_arch,
         }
     }
+}
+
+/// Breadth-first from the roots through `children`.
+fn walk(children: &HashMap<u32, Vec<u32>>, roots: &[u32]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<u32> = roots.iter().copied().collect();
+    while let Some(pid) = queue.pop_front() {
+        if !seen.insert(pid) {
+            continue;
+        }
+        out.push(pid);
+        if let Some(kids) = children.get(&pid) {
+            queue.extend(kids.iter().copied());
+        }
+    }
+    out
 }
 
 /// ppid → children, from every `/proc/PID/stat` (CONFIG_PROC_CHILDREN is often off).

@@ -183,6 +183,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
 
     let mut sampler = Sampler::new(&host);
     let mut samples = Vec::new();
+    let mut native_stacks = None;
     let mut notes = Vec::new();
     if matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
         progress.sampling(sample_count(opts.window));
@@ -201,7 +202,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
                     &cancel,
                     &progress,
                 );
-                (sampler, samples)
+                let stacks = observe::native_stacks(&samples, &cancel);
+                (sampler, (samples, stacks))
             })
         };
         tokio::pin!(job);
@@ -214,7 +216,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             }
         };
         sampler = s;
-        samples = taken;
+        (samples, native_stacks) = taken;
         if samples.iter().all(|s| s.process(root).is_none()) {
             notes.push("the command exited as sampling began".to_string());
             outcome = Outcome::Vanished {
@@ -270,6 +272,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         stderr: stderr_tail.lock().unwrap().to_stream_tail(),
     };
     evidence.notes = notes;
+    evidence.native_stacks = native_stacks;
     Ok(ProbeRun {
         evidence,
         kept,
@@ -300,9 +303,11 @@ fn spawn_failed(
         }
         _ => {}
     }
-    let program_arch = crate::binary::exe_info(path)
-        .ok()
-        .and_then(|i| i.arches.into_iter().next());
+    // Name the file's slices: "x86_64, i386" says why an arm64 Mac refuses it (EBADARCH).
+    let slices = crate::binary::exe_info(path)
+        .map(|i| i.arches)
+        .unwrap_or_default();
+    let program_arch = slices.first().cloned();
     let msg = e.to_string();
     let error = msg.split(" (os error").next().unwrap_or(&msg).to_string();
     let outcome = Outcome::SpawnFailed {
@@ -310,6 +315,7 @@ fn spawn_failed(
         error,
         errno,
         program_arch,
+        slices,
     };
     Ok(ProbeRun {
         evidence: Evidence::new(host, target, outcome),
@@ -383,7 +389,11 @@ async fn kill_tree(sampler: &mut Sampler, root: u32, root_unreaped: bool) -> Vec
         }
         let mut pids = sampler.tree_pids(&[me]);
         pids.retain(|p| *p != me);
-        let alive: Vec<u32> = pids.into_iter().filter(|p| !is_zombie(*p)).collect();
+        // Zombies are dead already; reaping them is all that is left.
+        let alive: Vec<u32> = pids
+            .into_iter()
+            .filter(|p| !observe::is_zombie(*p))
+            .collect();
         for pid in &alive {
             kill_exact(*pid);
         }
@@ -430,16 +440,6 @@ fn kill_exact(pid: u32) {
         }
     }
     let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-}
-
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|b| {
-            let close = b.iter().rposition(|&c| c == b')')?;
-            b.get(close + 2).copied()
-        })
-        .is_some_and(|s| s == b'Z' || s == b'X')
 }
 
 #[derive(PartialEq)]

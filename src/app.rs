@@ -60,6 +60,8 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         timeout: args.timeout,
         window: args.window,
         keep: args.keep,
+        // SIGQUIT ends the process: not by default when it is to be kept.
+        goroutines: args.goroutines || (!args.no_goroutines && !args.keep),
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };

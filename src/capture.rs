@@ -42,6 +42,13 @@ impl TailBuffer {
         self.total
     }
 
+    /// The bytes written after the first `mark` bytes (as far as the tail still holds them).
+    pub fn since(&self, mark: u64) -> Vec<u8> {
+        let start_of_buf = self.total - self.buf.len() as u64;
+        let skip = mark.saturating_sub(start_of_buf) as usize;
+        self.buf.iter().skip(skip).copied().collect()
+    }
+
     pub fn bytes(&self) -> Vec<u8> {
         self.buf.iter().copied().collect()
     }
@@ -81,6 +88,19 @@ mod tests {
         t.push(&[b'x'; 100]);
         assert_eq!(t.bytes(), vec![b'x'; 8]);
         assert_eq!(t.total(), 112);
+    }
+
+    #[test]
+    fn bytes_since_a_mark() {
+        let mut t = TailBuffer::new(8);
+        t.push(b"abcd");
+        let mark = t.total();
+        t.push(b"efgh");
+        assert_eq!(t.since(mark), b"efgh");
+        t.push(b"ij");
+        assert_eq!(t.since(mark), b"efghij");
+        assert_eq!(t.since(0), b"cdefghij", "older bytes are gone");
+        assert_eq!(t.since(100), b"");
     }
 
     #[test]

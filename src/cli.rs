@@ -45,6 +45,13 @@ pub struct ProbeArgs {
     /// Leave the stuck processes running (their pids are printed) instead of killing them.
     #[arg(long)]
     pub keep: bool,
+    /// Ask the stuck Go process for its goroutines (SIGQUIT) before stopping it (default,
+    /// except with --keep).
+    #[arg(long, overrides_with = "no_goroutines")]
+    pub goroutines: bool,
+    /// Do not send SIGQUIT for a goroutine dump.
+    #[arg(long, overrides_with = "goroutines")]
+    pub no_goroutines: bool,
     /// Print one JSON report on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,

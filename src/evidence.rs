@@ -8,6 +8,7 @@
 //! [`Probe::Unavailable`] with the reason, and never aborts a sample.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Version of the evidence file format (`--save-evidence`, bundles, test fixtures).
@@ -518,6 +519,60 @@ pub struct SocketInfo {
     /// TCP state in Linux `/proc/net/tcp` naming: `SYN_SENT`, `ESTABLISHED`, `LISTEN`, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// Bytes received and not yet read by the process (Linux `rx_queue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_queue: Option<u64>,
+    /// Bytes sent and not yet acknowledged by the peer (Linux `tx_queue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_queue: Option<u64>,
+}
+
+/// One open file descriptor, kept for what waits need: sockets, pipes, terminals,
+/// pidfds, lock files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FdInfo {
+    pub fd: i32,
+    /// What it refers to: a path, `socket:[123]`, `pipe:[456]`, `anon_inode:[pidfd]`.
+    pub target: String,
+    /// For a pidfd, the process it refers to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+impl FdInfo {
+    /// Is this a terminal device (`/dev/pts/N`, `/dev/ttyN`, `/dev/tty`, `/dev/console`)?
+    pub fn is_tty(&self) -> bool {
+        let t = self.target.as_str();
+        t.starts_with("/dev/pts/") || t.starts_with("/dev/tty") || t == "/dev/console"
+    }
+}
+
+/// The process holding a lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    pub pid: u32,
+    pub comm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// A file lock a process holds or waits for (Linux `/proc/locks`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// `flock`, `posix` (fcntl) or `ofd` (open file description).
+    pub kind: String,
+    /// `read` or `write`.
+    pub mode: String,
+    /// True when this process waits for the lock, false when it holds it.
+    pub waiting: bool,
+    /// The locked file, `major:minor:inode` as `/proc/locks` names it.
+    pub file: String,
+    /// The locked file's path, when one of the process's descriptors names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// For a waiter: who holds the lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<LockHolder>,
 }
 
 /// One process at one moment.
@@ -558,6 +613,10 @@ pub struct ProcessSnapshot {
     pub binary: Probe<ExeInfo>,
     #[serde(default)]
     pub translation: Translation,
+    /// For a Go program, the Go version that built it (from its build info); None for
+    /// programs Go did not link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_version: Option<String>,
     #[serde(default)]
     pub cgroup: Probe<CgroupInfo>,
     /// Total CPU time of the process (all threads, live and exited), milliseconds.
@@ -568,6 +627,19 @@ pub struct ProcessSnapshot {
     /// Open sockets with their peers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sockets: Vec<SocketInfo>,
+    /// Open descriptors that matter for waits (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fds: Vec<FdInfo>,
+    /// File locks held or awaited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<LockInfo>,
+    /// The environment variables that matter for a hang (Go, proxy, git and ssh settings),
+    /// with any password in a URL removed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// The working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
 }
 
 impl ProcessSnapshot {
@@ -694,6 +766,114 @@ pub struct Evidence {
     /// Native stacks of some processes of the tree, where the OS could take them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native_stacks: Option<NativeStacks>,
+    /// The go command's settings and module, read from files without running `go`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go: Option<GoContext>,
+    /// The Go runtime's own account of its goroutines (SIGQUIT), when taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goroutines: Option<GoroutineDump>,
+}
+
+/// Where a go setting's value came from, in the go command's order of precedence
+/// (`go help environment`): the environment, the user's `go env -w` file, GOROOT/go.env,
+/// the built-in default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    pub value: String,
+    /// `environment`, a file path, or `default`.
+    pub source: String,
+}
+
+/// The go.mod or go.work that governs the command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleFile {
+    pub path: String,
+    /// The `go` line (`1.23`, `1.24.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go: Option<String>,
+    /// The `toolchain` line (`go1.24.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
+}
+
+/// A network endpoint named by a setting, with the addresses it resolved to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// `GOPROXY`, `GOSUMDB`, `HTTPS_PROXY`, …
+    pub setting: String,
+    pub host: String,
+    pub port: u16,
+    /// `ip:port` strings, as sockets show peers.
+    #[serde(default)]
+    pub addrs: Vec<String>,
+}
+
+/// What the go command will do, read from files and the process's environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoContext {
+    /// The go process these were read for.
+    pub pid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goroot: Option<String>,
+    /// The running go's version (`go1.23.5`), from GOROOT/VERSION or the binary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Effective GOPROXY, GOSUMDB, GOTOOLCHAIN, GOPRIVATE, GONOSUMDB, GONOPROXY, GOFLAGS,
+    /// GOINSECURE, GOMODCACHE, with their sources.
+    #[serde(default)]
+    pub settings: BTreeMap<String, Setting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<ModuleFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Endpoint>,
+    /// What could not be read, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl GoContext {
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).map(|s| s.value.as_str())
+    }
+}
+
+/// A parsed goroutine dump (the Go runtime's answer to SIGQUIT).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GoroutineDump {
+    /// The process it was asked of.
+    pub pid: u32,
+    /// False when the runtime printed nothing in time (wedged, or not a Go program after all).
+    pub answered: bool,
+    #[serde(default)]
+    pub goroutines: Vec<Goroutine>,
+    /// Why it was not taken or not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One goroutine of a dump.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Goroutine {
+    pub id: u64,
+    /// `chan receive`, `IO wait`, `syscall`, `select`, `running`, …
+    pub state: String,
+    /// How long it has been blocked, when the runtime says (`, 5 minutes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u64>,
+    #[serde(default)]
+    pub locked_to_thread: bool,
+    /// Innermost first.
+    #[serde(default)]
+    pub frames: Vec<GoFrame>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoFrame {
+    /// `cmd/go/internal/lockedfile.(*File).Lock`.
+    pub function: String,
+    /// `/usr/lib/go/src/…/file.go:123`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl Evidence {
@@ -708,6 +888,8 @@ impl Evidence {
             own_pids: Vec::new(),
             notes: Vec::new(),
             native_stacks: None,
+            go: None,
+            goroutines: None,
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {

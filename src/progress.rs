@@ -62,6 +62,15 @@ impl Progress {
         }
     }
 
+    /// A one-line status after sampling (e.g. while the goroutine dump is taken).
+    pub fn message(&self, text: &str) {
+        if self.enabled {
+            self.bar
+                .set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap());
+            self.bar.set_message(text.to_string());
+        }
+    }
+
     pub fn sampled(&self) {
         self.bar.inc(1);
     }

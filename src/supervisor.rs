@@ -12,7 +12,9 @@
 
 use crate::capture::{DEFAULT_TAIL, TailBuffer};
 use crate::error::{UserError, exit};
-use crate::evidence::{Evidence, HostInfo, Mode, Outcome, OutputTail, Sample, Target};
+use crate::evidence::{
+    Evidence, GoroutineDump, HostInfo, Mode, Outcome, OutputTail, Sample, Target,
+};
 use crate::observe::{self, Sampler};
 use crate::progress::Progress;
 use crate::terminal::{self, JobControl};
@@ -39,6 +41,8 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     pub window: Duration,
     pub keep: bool,
+    /// Ask the stuck Go process for its goroutines (SIGQUIT) before cleaning up.
+    pub goroutines: bool,
     /// Copy the command's output to ours as it comes (off with `--json`).
     pub stream_output: bool,
     pub progress: bool,
@@ -142,12 +146,16 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
 
     let stdout_tail = Arc::new(Mutex::new(TailBuffer::new(DEFAULT_TAIL)));
     let stderr_tail = Arc::new(Mutex::new(TailBuffer::new(DEFAULT_TAIL)));
+    // Set once the deadline passes: what the stuck tree prints then (a goroutine dump, the
+    // noise of being killed) is kept as evidence but not poured onto the user's terminal.
+    let mute = Arc::new(AtomicBool::new(false));
     let readers = [
         child.stdout.take().map(|s| {
             pump(
                 s,
                 stdout_tail.clone(),
                 opts.stream_output.then_some(Sink::Stdout),
+                mute.clone(),
                 progress.clone(),
             )
         }),
@@ -156,6 +164,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
                 s,
                 stderr_tail.clone(),
                 opts.stream_output.then_some(Sink::Stderr),
+                mute.clone(),
                 progress.clone(),
             )
         }),
@@ -184,6 +193,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let mut sampler = Sampler::new(&host);
     let mut samples = Vec::new();
     let mut native_stacks = None;
+    let mut go_context = None;
+    let mut goroutines = None;
     let mut notes = Vec::new();
     if matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
         progress.sampling(sample_count(opts.window));
@@ -192,6 +203,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             let cancel = cancel.clone();
             let progress = progress.clone();
             let window = opts.window;
+            let host_os = host.os.clone();
             tokio::task::spawn_blocking(move || {
                 let samples = sample_window(
                     &mut sampler,
@@ -203,7 +215,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
                     &progress,
                 );
                 let stacks = observe::native_stacks(&samples, &cancel);
-                (sampler, (samples, stacks))
+                let go = crate::gocontext::collect(&samples, &host_os);
+                (sampler, (samples, stacks, go))
             })
         };
         tokio::pin!(job);
@@ -216,7 +229,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             }
         };
         sampler = s;
-        (samples, native_stacks) = taken;
+        (samples, native_stacks, go_context) = taken;
         if samples.iter().all(|s| s.process(root).is_none()) {
             notes.push("the command exited as sampling began".to_string());
             outcome = Outcome::Vanished {
@@ -224,9 +237,23 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             };
         }
     }
+    if opts.goroutines && matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
+        let mut partial = Evidence::new(host.clone(), target.clone(), outcome.clone());
+        partial.target.pid = Some(root);
+        partial.samples = samples.clone();
+        partial.go = go_context.clone();
+        if let Some((pid, start)) = dump_target(&partial) {
+            mute.store(true, Ordering::Relaxed);
+            progress.message(&format!("asking pid {pid} for its goroutines (SIGQUIT)"));
+            goroutines = Some(goroutine_dump(pid, start, &stderr_tail).await);
+        }
+    }
     progress.finish();
 
     // Clean up: the tree gohang started, and anything re-parented to it.
+    if matches!(outcome, Outcome::TimedOut { .. }) {
+        mute.store(true, Ordering::Relaxed);
+    }
     let (kept, survivors) = if opts.keep {
         let mut kept = sampler.tree_pids(&[std::process::id()]);
         kept.retain(|p| *p != std::process::id());
@@ -273,6 +300,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     };
     evidence.notes = notes;
     evidence.native_stacks = native_stacks;
+    evidence.go = go_context;
+    evidence.goroutines = goroutines;
     Ok(ProbeRun {
         evidence,
         kept,
@@ -407,39 +436,116 @@ async fn kill_tree(sampler: &mut Sampler, root: u32, root_unreaped: bool) -> Vec
     }
 }
 
-/// SIGKILL one process without racing pid reuse: open a pidfd, check that it still names
-/// the process we saw (same start time), then signal through it.
+/// SIGKILL one process without racing pid reuse.
 fn kill_exact(pid: u32) {
+    signal_exact(pid, None, Signal::SIGKILL);
+}
+
+/// Signal one process without racing pid reuse: open a pidfd, check that it still names
+/// the process we saw (the start time `expect`, or the one read just before), then signal
+/// through it. Returns whether the signal was sent.
+pub fn signal_exact(pid: u32, expect: Option<u64>, sig: Signal) -> bool {
     #[cfg(target_os = "linux")]
     {
-        let start = || -> Option<String> {
+        let start = || -> Option<u64> {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             let rest = &stat[stat.rfind(')')? + 2..];
-            rest.split_whitespace().nth(19).map(str::to_string)
+            rest.split_whitespace().nth(19)?.parse().ok()
         };
-        let before = start();
+        let before = expect.or_else(start);
         // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
         if fd >= 0 {
             let fd = fd as libc::c_int;
+            let mut sent = false;
             if before.is_some() && start() == before {
                 // SAFETY: fd is a pidfd we own; a null siginfo means "as kill(2)".
-                unsafe {
+                sent = unsafe {
                     libc::syscall(
                         libc::SYS_pidfd_send_signal,
                         fd,
-                        libc::SIGKILL,
+                        sig as libc::c_int,
                         std::ptr::null::<libc::siginfo_t>(),
                         0,
                     )
-                };
+                } == 0;
             }
             // SAFETY: closing the descriptor we opened.
             unsafe { libc::close(fd) };
-            return;
+            return sent;
         }
     }
-    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    let _ = expect;
+    kill(Pid::from_raw(pid as i32), sig).is_ok()
+}
+
+/// How long the Go runtime gets to print its goroutines after SIGQUIT.
+const DUMP_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Ask a Go process for its goroutines (SIGQUIT: the runtime prints every goroutine's
+/// stack to the process's stderr and exits with status 2) and parse what arrives on the
+/// captured stderr. The process must be one gohang owns the stderr of.
+async fn goroutine_dump(
+    pid: u32,
+    start_time: u64,
+    stderr: &Arc<Mutex<TailBuffer>>,
+) -> GoroutineDump {
+    let mark = stderr.lock().unwrap().total();
+    if !signal_exact(pid, Some(start_time), Signal::SIGQUIT) {
+        return GoroutineDump {
+            pid,
+            answered: false,
+            goroutines: Vec::new(),
+            note: Some("the process was gone before SIGQUIT could be sent".to_string()),
+        };
+    }
+    let begin = Instant::now();
+    let mut last_len = 0;
+    let mut quiet_since = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let text = stderr.lock().unwrap().since(mark);
+        if text.len() != last_len {
+            last_len = text.len();
+            quiet_since = Instant::now();
+        }
+        let has_dump = text.windows(10).any(|w| w == b"goroutine ");
+        // Done once the dump has stopped growing for a moment (the runtime exits after it).
+        if has_dump && quiet_since.elapsed() > Duration::from_millis(300) {
+            break;
+        }
+        if begin.elapsed() > DUMP_DEADLINE {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&stderr.lock().unwrap().since(mark)).into_owned();
+    let goroutines = crate::goroutines::parse(&text);
+    let answered = !goroutines.is_empty();
+    GoroutineDump {
+        pid,
+        answered,
+        note: (!answered).then(|| {
+            format!(
+                "the Go runtime printed no goroutines within {} s of SIGQUIT: its threads are not running Go code \
+                 (an emulator or translator wedged, a process stopped or frozen, or not yet started)",
+                DUMP_DEADLINE.as_secs()
+            )
+        }),
+        goroutines,
+    }
+}
+
+/// The process to ask for goroutines: the Go program nearest the end of the wait chain.
+fn dump_target(ev: &Evidence) -> Option<(u32, u64)> {
+    let c = crate::classify::classify(ev);
+    let last = ev.samples.last()?;
+    c.chain
+        .iter()
+        .rev()
+        .filter_map(|pid| last.process(*pid))
+        .chain(last.processes.iter())
+        .find(|p| p.go_version.is_some() && p.state != crate::evidence::RunState::Zombie)
+        .map(|p| (p.pid, p.start_time))
 }
 
 #[derive(PartialEq)]
@@ -543,6 +649,7 @@ fn pump<R>(
     mut r: R,
     tail: Arc<Mutex<TailBuffer>>,
     sink: Option<Sink>,
+    mute: Arc<AtomicBool>,
     progress: Progress,
 ) -> tokio::task::JoinHandle<()>
 where
@@ -556,7 +663,7 @@ where
                 Ok(n) => n,
             };
             tail.lock().unwrap().push(&buf[..n]);
-            if let Some(sink) = &sink {
+            if let Some(sink) = sink.as_ref().filter(|_| !mute.load(Ordering::Relaxed)) {
                 progress.suspend(|| {
                     let _ = match sink {
                         Sink::Stdout => {

@@ -5,7 +5,8 @@
 //! and 15; macOS `proc_taskinfo`/`thread_basic_info` times), never an instant state: a Go
 //! program's threads flicker between R and S.
 
-use super::{Findings, secs, tree::Tree};
+use super::waits::WaitGraph;
+use super::{Findings, secs, tree::ProcView, tree::Tree};
 use crate::classify::remedy;
 use crate::evidence::{RunState, SyscallState};
 use crate::verdict::{Confidence, Verdict, VerdictKind};
@@ -18,7 +19,7 @@ const IDLE_SHARE: f64 = 0.05;
 /// Shorter windows do not tell spinning from a burst.
 const MIN_SPAN_MS: u64 = 200;
 
-pub(super) fn rules(tree: &Tree, f: &mut Findings) {
+pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
     for p in &tree.procs {
         let last = p.last;
         let n = p.samples();
@@ -142,6 +143,25 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
         } else if share <= IDLE_SHARE
             && p.samples_where_all(&[RunState::Sleeping, RunState::Idle]) == n
         {
+            if graph.waits(p.pid()) {
+                f.note(format!("{}: asleep, waiting for its children", p.label()));
+                continue;
+            }
+            if let Some(c) = f.candidates.iter().find(|c| {
+                c.verdict.pid == Some(p.pid())
+                    && c.verdict.kind.rank() > VerdictKind::ChildWait.rank()
+            }) {
+                f.note(format!(
+                    "{}: asleep, explained by {}",
+                    p.label(),
+                    c.verdict.kind
+                ));
+                continue;
+            }
+            if graph.waited_by(p.pid()).is_some() {
+                child_wait(tree, graph, p, f);
+                continue;
+            }
             let mut waits: BTreeMap<String, usize> = BTreeMap::new();
             for t in &last.threads {
                 let w = t
@@ -190,6 +210,94 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             ));
         }
     }
+}
+
+/// The end of a wait chain is asleep: the processes above wait for one that never returns.
+fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
+    let edges = graph.chain_to(p.pid());
+    let name = |pid: u32| {
+        tree.get(pid)
+            .map(|q| q.last.display_name())
+            .unwrap_or_else(|| "?".to_string())
+    };
+    let top = edges.first().map(|e| e.parent).unwrap_or(p.pid());
+    let chain: Vec<String> = std::iter::once(top)
+        .chain(edges.iter().map(|e| e.child))
+        .map(|pid| format!("{} ({pid})", name(pid)))
+        .collect();
+    let hows: Vec<String> = edges
+        .iter()
+        .map(|e| format!("{} → {}: {}", e.parent, e.child, e.how))
+        .collect();
+    let sleeps_in = p
+        .last
+        .threads
+        .iter()
+        .find_map(|t| {
+            tree.syscall_of(t)
+                .map(|(n, _)| n)
+                .or_else(|| t.wchan.clone())
+        })
+        .unwrap_or_else(|| "an unknown wait".to_string());
+    let command = p.last.command_line();
+    let tool = tool_setting(tree, &edges.iter().map(|e| e.child).collect::<Vec<_>>());
+    let explicit = edges.iter().all(|e| e.explicit);
+    let mut v = Verdict::new(
+        VerdictKind::ChildWait,
+        if explicit { Confidence::High } else { Confidence::Medium },
+        Some(p.pid()),
+        format!(
+            "{} (pid {top}) waits for {} (pid {}, `{command}`), which never returns: it is asleep in {sleeps_in}",
+            name(top),
+            p.last.display_name(),
+            p.pid()
+        ),
+    )
+    .fact(format!("wait chain: {}", chain.join(" → ")))
+    .fact(format!("how each waits: {}", hows.join("; ")))
+    .fact(format!(
+        "pid {}: state {} in {}/{} samples, {} ms of CPU over {}",
+        p.pid(),
+        p.last.state,
+        p.samples(),
+        p.samples(),
+        p.cpu_delta_ms(),
+        secs(p.span_ms())
+    ));
+    if let Some(t) = &tool {
+        v = v.fact(format!("it was started as the tool named by {t}"));
+    }
+    let v = v.remedy(remedy::child_wait(p.pid(), &command, tool.as_deref()));
+    f.add(
+        v,
+        p.depth,
+        format!("{}: leaf of a wait chain, asleep", p.label()),
+    );
+}
+
+/// The go setting (CC, CXX, GIT_SSH_COMMAND, …) a process of the chain was started from.
+fn tool_setting(tree: &Tree, chain: &[u32]) -> Option<String> {
+    let go = tree
+        .procs
+        .iter()
+        .find(|q| crate::gocontext::is_go_command(q.last))?;
+    for var in ["CC", "CXX", "GIT_SSH_COMMAND", "GIT_ASKPASS", "PKG_CONFIG"] {
+        let Some(val) = go.last.env.get(var).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let first = val.split_whitespace().next().unwrap_or(val);
+        let used = chain.iter().filter_map(|pid| tree.get(*pid)).any(|q| {
+            q.last.argv.value().is_some_and(|a| {
+                a.iter()
+                    .take(2)
+                    .any(|x| x == first || x.ends_with(&format!("/{first}")))
+            })
+        });
+        if used {
+            return Some(format!("{var}={val}"));
+        }
+    }
+    None
 }
 
 /// Who a kernel wait channel waits for, from the function's subsystem prefix.

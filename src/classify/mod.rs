@@ -16,9 +16,10 @@ pub mod remedy;
 mod stopped;
 mod translated;
 mod tree;
+mod waits;
 
 use crate::evidence::Evidence;
-use crate::verdict::Verdict;
+use crate::verdict::{Verdict, VerdictKind};
 use serde::{Deserialize, Serialize};
 use tree::Tree;
 
@@ -66,9 +67,20 @@ pub fn classify(ev: &Evidence) -> Classification {
     outcome::rules(&tree, &mut f);
     messages::rules(&tree, &mut f);
     if ev.outcome.is_stall() {
+        let graph = waits::WaitGraph::build(&tree);
+        for e in &graph.edges {
+            f.note(format!(
+                "pid {} waits for pid {} ({}{})",
+                e.parent,
+                e.child,
+                e.how,
+                if e.explicit { "" } else { ", inferred" }
+            ));
+        }
         stopped::rules(&tree, &mut f);
+        waits::rules(&tree, &mut f);
         translated::rules(&tree, &mut f);
-        activity::rules(&tree, &mut f);
+        activity::rules(&tree, &graph, &mut f);
     }
     finish(&tree, f)
 }
@@ -100,7 +112,7 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
         reasons.push("no rule matched the evidence".to_string());
         verdicts.push(
             Verdict::new(
-                crate::verdict::VerdictKind::Idle,
+                VerdictKind::Idle,
                 crate::verdict::Confidence::Low,
                 tree.root,
                 "no cause could be identified from the evidence collected",
@@ -108,6 +120,7 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
             .facts(tree.ev.notes.iter().cloned()),
         );
     }
+    goroutine_evidence(tree.ev, &mut verdicts[0], &mut reasons);
     let chain = match verdicts[0].pid {
         Some(pid) if !tree.procs.is_empty() => tree.chain_to(pid),
         Some(pid) => vec![pid],
@@ -126,6 +139,47 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
         chain,
         reasons,
     }
+}
+
+/// The Go runtime's own account (a goroutine dump) joins the primary verdict's evidence:
+/// the goroutine that explains the stall and the frame that shows why, or the fact that
+/// the runtime did not answer at all (itself a sign of a wedged emulator or a stop).
+fn goroutine_evidence(ev: &Evidence, primary: &mut Verdict, reasons: &mut Vec<String>) {
+    let Some(dump) = &ev.goroutines else { return };
+    if !dump.answered {
+        if let Some(note) = &dump.note {
+            primary.evidence.push(format!("pid {}: {note}", dump.pid));
+        }
+        return;
+    }
+    use crate::goroutines::Cause;
+    let preferred: &[Cause] = match primary.kind {
+        VerdictKind::LockWait => &[Cause::Lock],
+        VerdictKind::NetworkWait => &[Cause::Network],
+        VerdictKind::ToolchainDownload => &[Cause::Toolchain, Cause::Network],
+        VerdictKind::ChildWait => &[Cause::Child],
+        VerdictKind::PromptWait => &[Cause::Child, Cause::Read],
+        _ => &[],
+    };
+    let Some((g, cause)) = crate::goroutines::blocking(dump, preferred) else {
+        return;
+    };
+    let line = match cause {
+        Some((c, frame)) => format!(
+            "Go runtime of pid {}: {} {} (in {})",
+            dump.pid,
+            crate::goroutines::describe(g),
+            c.describe(),
+            frame.function
+        ),
+        None => format!(
+            "Go runtime of pid {}: {}",
+            dump.pid,
+            crate::goroutines::describe(g)
+        ),
+    };
+    reasons.push(format!("goroutine dump: {line}"));
+    primary.evidence.push(line);
 }
 
 /// Milliseconds as seconds for people: "2.0 s", "0.35 s".

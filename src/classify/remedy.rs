@@ -102,3 +102,90 @@ pub fn arch_mismatch(host_os: &str, program_arch: Option<&str>) -> String {
 pub fn spinning(pid: u32) -> String {
     goroutine_dump(pid)
 }
+
+/// A file lock held by another process.
+pub fn lock_wait(holder: Option<(u32, &str)>) -> String {
+    match holder {
+        Some((pid, cmd)) => format!(
+            "let pid {pid} (`{cmd}`) finish, or stop it: kill {pid}; the lock is released when it exits, \
+             and the go command then carries on"
+        ),
+        None => "find the process holding the lock (`cat /proc/locks`, `fuser -v FILE`) and let it finish or stop it".to_string(),
+    }
+}
+
+/// A process waiting for someone to answer a prompt.
+pub fn prompt_wait(tty: Option<&str>) -> String {
+    let answer = match tty {
+        Some(t) => format!("answer it in the terminal ({t}), or "),
+        None => String::new(),
+    };
+    format!(
+        "{answer}make the access non-interactive: for HTTPS a git credential helper or a ~/.netrc entry \
+         with a token; for SSH an agent (ssh-add) and a known_hosts entry (ssh-keyscan HOST >> ~/.ssh/known_hosts); \
+         and leave GIT_TERMINAL_PROMPT unset so that the go command fails instead of waiting"
+    )
+}
+
+/// A connection that gets no answer; `setting` is the go/proxy setting the peer belongs to.
+pub fn network_wait(
+    setting: Option<&str>,
+    current: Option<&str>,
+    vcs_host: Option<&str>,
+) -> String {
+    let watch = "watch what it fetches with `go mod download -x` (or `go build -x`)";
+    match setting {
+        Some("GOPROXY") => {
+            let other = if current.is_some_and(|c| c.contains("proxy.golang.org")) {
+                "check your network, firewall or HTTP proxy settings"
+            } else {
+                "or use another: GOPROXY=https://proxy.golang.org,direct"
+            };
+            format!(
+                "the module proxy {} does not answer: check it (curl -sSI URL) {other}; for private modules skip \
+                 the proxy with GOPRIVATE=your.host/*; a module with a vendor directory builds offline with \
+                 GOFLAGS=-mod=vendor; {watch}",
+                current.unwrap_or("")
+            )
+        }
+        Some("GOSUMDB") => format!(
+            "the checksum database {} does not answer: for private modules list them in GOPRIVATE (or GONOSUMDB) so \
+             they are not looked up; GOSUMDB=off turns verification off altogether (not advised); {watch}",
+            current.unwrap_or("")
+        ),
+        Some(proxy) if proxy.ends_with("_PROXY") => format!(
+            "the HTTP proxy {proxy}={} does not answer: fix or unset it, and list hosts that need no proxy in NO_PROXY",
+            current.unwrap_or("")
+        ),
+        _ => match vcs_host {
+            Some(h) => format!(
+                "the VCS server {h} does not answer: check access with `git ls-remote` on the repository URL, or \
+                 fetch modules through a proxy (GOPROXY) instead of directly; {watch}"
+            ),
+            None => {
+                format!("find out why the peer does not answer (firewall, VPN, proxy); {watch}")
+            }
+        },
+    }
+}
+
+/// A toolchain download started by GOTOOLCHAIN.
+pub fn toolchain_download(wanted: &str, local: &str, goproxy: Option<&str>) -> String {
+    format!(
+        "stay on {local} with GOTOOLCHAIN=local (go then stops with \"requires go >= …\" if the module \
+         really needs {wanted}), or install {wanted} yourself (go.dev/dl) and put it first on PATH; \
+         the download comes through GOPROXY{} like any module, which has to answer",
+        goproxy.map(|p| format!(" ({p})")).unwrap_or_default()
+    )
+}
+
+/// A child that never returns.
+pub fn child_wait(pid: u32, command: &str, tool_setting: Option<&str>) -> String {
+    let setting = tool_setting
+        .map(|s| format!("; it was started because of {s}, so check that setting"))
+        .unwrap_or_default();
+    format!(
+        "look at what pid {pid} (`{command}`) is waiting for (gohang attach {pid}); killing it (kill {pid}) lets \
+         its parent go on with an error{setting}"
+    )
+}

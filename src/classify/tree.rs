@@ -175,3 +175,28 @@ impl<'a> Tree<'a> {
         chain
     }
 }
+
+impl<'a> Tree<'a> {
+    /// Live children of `pid` in the newest sample (zombies left out).
+    pub fn children_of(&self, pid: u32) -> Vec<&ProcView<'a>> {
+        self.procs
+            .iter()
+            .filter(|p| p.last.ppid == pid && p.pid() != pid)
+            .filter(|p| !matches!(p.last.state, RunState::Zombie | RunState::Dead))
+            .collect()
+    }
+
+    /// The name of the syscall a thread sits in, resolving numbers the observer did not
+    /// name (/proc shows host numbers, also for emulated processes).
+    pub fn syscall_of<'t>(&self, t: &'t ThreadSample) -> Option<(String, &'t [u64; 6])> {
+        match t.syscall.value()? {
+            crate::evidence::SyscallState::InSyscall { nr, name, args } => {
+                let name = name.clone().or_else(|| {
+                    crate::syscalls::name(&self.ev.host.arch, *nr).map(str::to_string)
+                })?;
+                Some((name, args))
+            }
+            _ => None,
+        }
+    }
+}

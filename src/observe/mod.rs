@@ -25,3 +25,10 @@ pub fn native_stacks(
 ) -> Option<crate::evidence::NativeStacks> {
     None
 }
+
+/// Only Linux tells FUSE and network mounts apart cheaply; elsewhere every path counts as
+/// local.
+#[cfg(not(target_os = "linux"))]
+pub fn remote_fs_at(_pid: u32, _path: &std::path::Path) -> Option<String> {
+    None
+}

@@ -10,9 +10,12 @@
 //!   recorded as unavailable, and the sample goes on.
 
 mod cgroup;
+mod files;
 mod host;
+mod mounts;
 
 pub use host::{binfmt_handlers, host_info};
+pub use mounts::remote_fs_at;
 
 use crate::binary;
 use crate::error::ObserveError;
@@ -23,7 +26,7 @@ use crate::evidence::{
 use crate::syscalls;
 use procfs::FromRead;
 use procfs::process::{Stat, Status};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -40,6 +43,26 @@ struct Static {
     argv: Probe<Vec<String>>,
     binary: Probe<ExeInfo>,
     translation: Translation,
+    env: BTreeMap<String, String>,
+    cwd: Option<String>,
+    go_version: Option<String>,
+}
+
+/// What one sample reads once for all its processes.
+#[derive(Default)]
+struct SampleCtx {
+    net: files::NetTables,
+    locks: Option<Vec<files::LockRow>>,
+}
+
+impl SampleCtx {
+    fn locks(&mut self) -> &[files::LockRow] {
+        self.locks.get_or_insert_with(|| {
+            fs::read_to_string("/proc/locks")
+                .map(|t| files::parse_locks(&t))
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// Samples process trees. Keeps per-process facts between samples, so a second sample of
@@ -99,12 +122,13 @@ impl Sampler {
         let children = children_map();
         let excluded: HashSet<u32> = walk(&children, exclude).into_iter().collect();
         let pids = walk(&children, roots);
+        let mut ctx = SampleCtx::default();
         let mut processes = Vec::with_capacity(pids.len());
         for pid in pids {
             if excluded.contains(&pid) {
                 continue;
             }
-            if let Ok(p) = self.snapshot(pid) {
+            if let Ok(p) = self.snapshot_in(pid, &mut ctx) {
                 processes.push(p);
             }
         }
@@ -115,6 +139,14 @@ impl Sampler {
 
     /// One process, all its threads.
     pub fn snapshot(&mut self, pid: u32) -> Result<ProcessSnapshot, ObserveError> {
+        self.snapshot_in(pid, &mut SampleCtx::default())
+    }
+
+    fn snapshot_in(
+        &mut self,
+        pid: u32,
+        ctx: &mut SampleCtx,
+    ) -> Result<ProcessSnapshot, ObserveError> {
         let dir = PathBuf::from(format!("/proc/{pid}"));
         read_into(&dir.join("stat"), &mut self.buf).map_err(|e| proc_error(pid, "stat", e))?;
         let stat = Stat::from_read(&self.buf[..]).map_err(|e| ObserveError::Io {
@@ -125,9 +157,13 @@ impl Sampler {
             .ok()
             .and_then(|_| Status::from_read(&self.buf[..]).ok());
 
+        let threads = self.threads(&dir);
+        // A thread in uninterruptible sleep may be waiting on a dead FUSE or NFS server:
+        // then no file of that kind is touched (see `mounts`).
+        let stuck_io = threads.iter().any(|t| t.state == RunState::DiskSleep);
         let key = (pid, stat.starttime);
         if !self.statics.contains_key(&key) {
-            let s = self.read_static(&dir);
+            let s = self.read_static(pid, &dir, stuck_io);
             self.statics.insert(key, s);
         }
         let st = self.statics[&key].clone();
@@ -159,7 +195,9 @@ impl Sampler {
                 .into(),
             Err(e) => Probe::unavailable(e.to_string()),
         };
-        let threads = self.threads(&dir);
+        let fds = files::fds(&dir);
+        let sockets = ctx.net.sockets(&dir, &fds);
+        let locks = files::locks_of(pid, ctx.locks(), &fds, &dir, stuck_io);
 
         Ok(ProcessSnapshot {
             pid,
@@ -180,10 +218,15 @@ impl Sampler {
             tty,
             binary: st.binary,
             translation: st.translation,
+            go_version: st.go_version,
             cgroup,
             cpu_ms: self.ticks_ms(stat.utime + stat.stime),
             threads,
-            sockets: Vec::new(),
+            sockets,
+            fds,
+            locks,
+            env: st.env,
+            cwd: st.cwd,
         })
     }
 
@@ -233,7 +276,7 @@ impl Sampler {
         out
     }
 
-    fn read_static(&self, dir: &Path) -> Static {
+    fn read_static(&self, pid: u32, dir: &Path, stuck_io: bool) -> Static {
         let exe: Probe<String> = fs::read_link(dir.join("exe"))
             .map(|p| p.to_string_lossy().into_owned())
             .map_err(|e| describe(&e, "exe"))
@@ -241,14 +284,52 @@ impl Sampler {
         let argv: Probe<Vec<String>> = read_timeboxed(dir.join("cmdline"), SLOW_READ_LIMIT)
             .map(|b| split_nul(&b))
             .into();
+        // Not a path the process may be stuck on (see `mounts`).
+        let unsafe_path = |path: &str| -> Option<String> {
+            let fs = stuck_io
+                .then(|| mounts::remote_fs_at(pid, Path::new(path)))
+                .flatten()?;
+            Some(format!(
+                "not read: {path} is on a {fs} file system and the process is in uninterruptible sleep"
+            ))
+        };
+        let exe_risk = exe.value().and_then(|e| unsafe_path(e));
         // Opening /proc/PID/exe opens the executable itself, even if it was deleted.
-        let binary: Probe<ExeInfo> = binary::exe_info(&dir.join("exe")).into();
-        let translation = self.translation_of(dir, exe.value(), argv.value());
+        let binary: Probe<ExeInfo> = match &exe_risk {
+            Some(why) => Probe::unavailable(why.clone()),
+            None => binary::exe_info(&dir.join("exe")).into(),
+        };
+        let translation = match &exe_risk {
+            Some(_) => Translation::Native,
+            None => self.translation_of(dir, exe.value(), argv.value()),
+        };
+        let env = read_timeboxed(dir.join("environ"), SLOW_READ_LIMIT)
+            .map(|raw| files::filter_environ(&raw))
+            .unwrap_or_default();
+        let cwd = fs::read_link(dir.join("cwd"))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
+        // The program itself: under binfmt translation the foreign binary, else the exe.
+        let cwd_risky = cwd.as_deref().and_then(unsafe_path).is_some();
+        let program = match &translation {
+            Translation::Binfmt {
+                program: Some(p), ..
+            } if !cwd_risky => Some(resolve_in(dir, p)),
+            Translation::Binfmt { .. } => None,
+            _ if exe_risk.is_some() => None,
+            _ => Some(dir.join("exe")),
+        };
+        let go_version = program
+            .and_then(|p| binary::go_build_info(&p).ok().flatten())
+            .map(|b| b.version);
         Static {
             exe,
             argv,
             binary,
             translation,
+            env,
+            cwd,
+            go_version,
         }
     }
 
@@ -272,13 +353,7 @@ impl Sampler {
         let program = argv.and_then(|a| a.get(1)).cloned();
         let program_arch = program
             .as_deref()
-            .map(|p| {
-                if p.starts_with('/') {
-                    dir.join("root").join(p.trim_start_matches('/'))
-                } else {
-                    dir.join("cwd").join(p)
-                }
-            })
+            .map(|p| resolve_in(dir, p))
             .and_then(|path| binary::exe_info(&path).ok())
             .and_then(|i| i.arches.into_iter().next())
             .or_else(|| handler_arch.clone());
@@ -288,6 +363,16 @@ impl Sampler {
             program,
             program_arch,
         }
+    }
+}
+
+/// A path as the process sees it: absolute ones under its root, relative ones under its
+/// working directory (it may live in another mount namespace, e.g. a container).
+fn resolve_in(dir: &Path, p: &str) -> PathBuf {
+    if p.starts_with('/') {
+        dir.join("root").join(p.trim_start_matches('/'))
+    } else {
+        dir.join("cwd").join(p)
     }
 }
 

@@ -1,0 +1,731 @@
+//! Waits: what a sleeping process waits for, and the chain of waits from the probed
+//! process down to the one really stuck.
+//!
+//! Signals read:
+//! - a thread in `wait4(pid)` / `waitid(P_PID|P_PIDFD|P_ALL, …)` waits for that child; a
+//!   pidfd's target comes from `/proc/PID/fdinfo` (Go ≥ 1.23 waits this way, LINUX.md);
+//!   a thread reading a pipe another process writes waits for that process;
+//! - `flock(2)`/`fcntl(F_SETLKW)` in a thread and `->` waiter lines of `/proc/locks`: a lock,
+//!   and its holder (the go command's module cache locks are flock(2) on `….lock` files,
+//!   `cmd/go/internal/modfetch/cache.go`, `lockedfile`);
+//! - a blocking `read` on a terminal descriptor in the foreground: a prompt;
+//! - a TCP socket to a remote peer in SYN_SENT or ESTABLISHED with nothing to read, for
+//!   the whole window, in a process that is otherwise asleep: the network. Go never blocks
+//!   a thread in connect or read — its netpoller parks the goroutine — so for Go programs
+//!   the sockets themselves are the evidence.
+//! - go.mod/go.work asking for a newer Go than the running one while GOTOOLCHAIN allows a
+//!   switch (`cmd/go/internal/toolchain/select.go`): a toolchain download.
+
+use super::{Findings, remedy, secs, tree::ProcView, tree::Tree};
+use crate::evidence::{Endpoint, GoContext, LockInfo, ProcessSnapshot, RunState};
+use crate::gover;
+use crate::verdict::{Confidence, Verdict, VerdictKind};
+use std::cmp::Ordering;
+
+/// One "waits for" edge: `parent` waits for `child`.
+#[derive(Clone, Debug)]
+pub(crate) struct WaitEdge {
+    pub parent: u32,
+    pub child: u32,
+    /// How: "waitid on a pidfd", "wait4", "reads its output".
+    pub how: String,
+    /// Seen in a syscall (true) or only inferred from a sleeping parent (false).
+    pub explicit: bool,
+}
+
+/// Who waits for whom in the newest sample.
+#[derive(Default)]
+pub(crate) struct WaitGraph {
+    pub edges: Vec<WaitEdge>,
+}
+
+/// P_ALL, P_PID, P_PGID, P_PIDFD (`include/uapi/linux/wait.h`).
+const P_ALL: u64 = 0;
+const P_PID: u64 = 1;
+const P_PGID: u64 = 2;
+const P_PIDFD: u64 = 3;
+
+/// Below this CPU share a parent counts as asleep while its children work.
+const ASLEEP_SHARE: f64 = 0.05;
+
+impl WaitGraph {
+    pub fn build(tree: &Tree) -> WaitGraph {
+        let mut g = WaitGraph::default();
+        for p in &tree.procs {
+            let children = tree.children_of(p.pid());
+            if children.is_empty() {
+                continue;
+            }
+            let mut explicit = Vec::new();
+            for t in &p.last.threads {
+                let Some((name, args)) = tree.syscall_of(t) else {
+                    continue;
+                };
+                let targets: Vec<(u32, &str)> = match name.as_str() {
+                    "wait4" => match args[0] as i32 {
+                        pid if pid > 0 => vec![(pid as u32, "wait4")],
+                        _ => children.iter().map(|c| (c.pid(), "wait4")).collect(),
+                    },
+                    "waitid" => match args[0] {
+                        P_PIDFD => p
+                            .last
+                            .fds
+                            .iter()
+                            .find(|f| f.fd as u64 == args[1])
+                            .and_then(|f| f.pid)
+                            .map(|pid| vec![(pid, "waitid on a pidfd")])
+                            .unwrap_or_default(),
+                        P_PID => vec![(args[1] as u32, "waitid")],
+                        P_PGID => children
+                            .iter()
+                            .filter(|c| c.last.pgrp as u64 == args[1])
+                            .map(|c| (c.pid(), "waitid"))
+                            .collect(),
+                        P_ALL => children.iter().map(|c| (c.pid(), "waitid")).collect(),
+                        _ => Vec::new(),
+                    },
+                    "read" | "readv" => {
+                        let pipe = p
+                            .last
+                            .fds
+                            .iter()
+                            .find(|f| f.fd as u64 == args[0])
+                            .map(|f| f.target.as_str());
+                        match pipe.filter(|t| t.starts_with("pipe:")) {
+                            Some(pipe) => children
+                                .iter()
+                                .filter(|c| c.last.fds.iter().any(|f| f.target == pipe))
+                                .map(|c| (c.pid(), "reads its output through a pipe"))
+                                .collect(),
+                            None => Vec::new(),
+                        }
+                    }
+                    _ => Vec::new(),
+                };
+                for (child, how) in targets {
+                    if children.iter().any(|c| c.pid() == child)
+                        && !explicit.iter().any(|(c, _)| *c == child)
+                    {
+                        explicit.push((child, how.to_string()));
+                    }
+                }
+            }
+            if !explicit.is_empty() {
+                for (child, how) in explicit {
+                    g.edges.push(WaitEdge {
+                        parent: p.pid(),
+                        child,
+                        how,
+                        explicit: true,
+                    });
+                }
+            } else if asleep(p) {
+                for c in children {
+                    g.edges.push(WaitEdge {
+                        parent: p.pid(),
+                        child: c.pid(),
+                        how: "sleeps while it runs".to_string(),
+                        explicit: false,
+                    });
+                }
+            }
+        }
+        g
+    }
+
+    /// Does `pid` wait for a child?
+    pub fn waits(&self, pid: u32) -> bool {
+        self.edges.iter().any(|e| e.parent == pid)
+    }
+
+    /// The edge by which `pid`'s parent waits for it.
+    pub fn waited_by(&self, pid: u32) -> Option<&WaitEdge> {
+        self.edges.iter().find(|e| e.child == pid)
+    }
+
+    /// The edges from the top of the wait chain down to `pid`.
+    pub fn chain_to(&self, pid: u32) -> Vec<&WaitEdge> {
+        let mut out = Vec::new();
+        let mut cur = pid;
+        while let Some(e) = self.waited_by(cur) {
+            if out.len() > 64 {
+                break;
+            }
+            out.push(e);
+            cur = e.parent;
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// All threads asleep over the window and (nearly) no CPU used.
+pub(crate) fn asleep(p: &ProcView) -> bool {
+    p.samples() > 0
+        && p.samples_where_all(&[RunState::Sleeping, RunState::Idle]) == p.samples()
+        && p.cpu_share().is_none_or(|s| s < ASLEEP_SHARE)
+}
+
+pub(super) fn rules(tree: &Tree, f: &mut Findings) {
+    for p in &tree.procs {
+        if matches!(
+            p.last.state,
+            RunState::Zombie | RunState::Dead | RunState::Stopped | RunState::TracingStop
+        ) {
+            continue;
+        }
+        lock_wait(tree, p, f);
+        prompt_wait(tree, p, f);
+        network_wait(tree, p, f);
+    }
+    toolchain_download(tree, f);
+}
+
+/// A lock this process waits for: a `->` line of /proc/locks, or a thread in flock(2) or
+/// fcntl(F_SETLKW / F_OFD_SETLKW) on a descriptor.
+fn lock_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    const F_SETLKW: u64 = 7;
+    const F_OFD_SETLKW: u64 = 38;
+    let waiting: Vec<&LockInfo> = p.last.locks.iter().filter(|l| l.waiting).collect();
+    let in_syscall = p.last.threads.iter().find_map(|t| {
+        let (name, args) = tree.syscall_of(t)?;
+        let blocking =
+            name == "flock" || (name == "fcntl" && matches!(args[1], F_SETLKW | F_OFD_SETLKW));
+        blocking.then(|| {
+            (
+                t.tid,
+                name,
+                p.last
+                    .fds
+                    .iter()
+                    .find(|fd| fd.fd as u64 == args[0])
+                    .map(|fd| fd.target.clone()),
+            )
+        })
+    });
+    if waiting.is_empty() && in_syscall.is_none() {
+        return;
+    }
+    let lock = waiting.first().copied();
+    let path = lock
+        .and_then(|l| l.path.clone())
+        .or_else(|| in_syscall.as_ref().and_then(|(_, _, p)| p.clone()))
+        .unwrap_or_else(|| {
+            lock.map(|l| format!("file {}", l.file))
+                .unwrap_or_else(|| "a file".to_string())
+        });
+    let holder = lock.and_then(|l| l.holder.as_ref());
+    let held_by = match holder {
+        Some(h) => format!(" held by pid {} ({})", h.pid, h.comm),
+        None => String::new(),
+    };
+    let what = lock_purpose(&path);
+    let mut v = Verdict::new(
+        VerdictKind::LockWait,
+        if lock.is_some() && in_syscall.is_some() {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        Some(p.pid()),
+        format!(
+            "{} waits for a file lock on {path}{held_by}{}",
+            p.label(),
+            what.map(|w| format!(": {w}")).unwrap_or_default()
+        ),
+    );
+    if let Some(l) = lock {
+        v = v.fact(format!(
+            "/proc/locks: waits for a {} {} lock on {}",
+            l.kind, l.mode, l.file
+        ));
+    }
+    if let Some((tid, name, _)) = &in_syscall {
+        v = v.fact(format!("thread {tid} is blocked in {name}"));
+    }
+    if let Some(h) = holder {
+        v = v.fact(format!(
+            "holder: pid {} ({}){}",
+            h.pid,
+            h.comm,
+            h.command
+                .as_deref()
+                .map(|c| format!(", command: {c}"))
+                .unwrap_or_default()
+        ));
+        if tree.get(h.pid).is_some() {
+            v = v.fact(format!(
+                "the holder is part of this process tree (pid {})",
+                h.pid
+            ));
+        }
+    }
+    v = v.fact(format!("waiting for {} of the window", secs(p.span_ms())));
+    let v = v.remedy(remedy::lock_wait(
+        holder.map(|h| (h.pid, h.command.as_deref().unwrap_or(&h.comm))),
+    ));
+    f.add(v, p.depth, format!("{}: waits for lock {path}", p.label()));
+}
+
+/// What a lock file guards, from the go command's layout of the module cache.
+fn lock_purpose(path: &str) -> Option<String> {
+    if let Some(i) = path.find("/cache/download/") {
+        let rest = &path[i + "/cache/download/".len()..];
+        if let Some((module, file)) = rest.split_once("/@v/") {
+            let version = file.strip_suffix(".lock").unwrap_or(file);
+            return Some(format!(
+                "the module cache's lock for {module}@{version} (a go command takes it while it downloads that module)"
+            ));
+        }
+    }
+    if path.ends_with("/cache/lock") {
+        return Some(
+            "the module cache's side lock (another go command is updating go.mod/go.sum files)"
+                .to_string(),
+        );
+    }
+    if path.contains("/cache/vcs/") {
+        return Some(
+            "the module cache's lock on a VCS checkout (another go command is running git)"
+                .to_string(),
+        );
+    }
+    None
+}
+
+/// A process waiting for a person: a blocking read on a terminal in the foreground, or
+/// an askpass helper whose dialog nobody sees.
+fn prompt_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    let last = p.last;
+    let foreground = last
+        .tty
+        .as_ref()
+        .is_none_or(|t| t.foreground_pgrp.is_none_or(|fg| fg == last.pgrp));
+    let tty_read = last.threads.iter().find_map(|t| {
+        let (name, args) = tree.syscall_of(t)?;
+        if !matches!(name.as_str(), "read" | "readv" | "pread64") {
+            return None;
+        }
+        let fd = last.fds.iter().find(|fd| fd.fd as u64 == args[0])?;
+        fd.is_tty().then(|| (t.tid, fd.fd, fd.target.clone()))
+    });
+    let askpass = askpass_helper(tree, last);
+    let (Some(reading), true) = (tty_read.as_ref(), foreground) else {
+        if let Some(helper) = askpass
+            && asleep(p)
+        {
+            let v = Verdict::new(
+                VerdictKind::PromptWait,
+                Confidence::Medium,
+                Some(p.pid()),
+                format!(
+                    "{} is a credential helper ({helper}) waiting for someone to answer its dialog",
+                    p.label()
+                ),
+            )
+            .fact(format!("command: {}", last.command_line()))
+            .fact(format!("asleep for {} of the window", secs(p.span_ms())))
+            .remedy(remedy::prompt_wait(None));
+            f.add(
+                v,
+                p.depth,
+                format!("{}: askpass helper {helper}", p.label()),
+            );
+        }
+        return;
+    };
+    let (tid, fd, dev) = reading;
+    let mut v = Verdict::new(
+        VerdictKind::PromptWait,
+        Confidence::High,
+        Some(p.pid()),
+        format!(
+            "{} waits for someone to type at the terminal ({dev})",
+            p.label()
+        ),
+    )
+    .fact(format!(
+        "thread {tid} is blocked reading fd {fd} → {dev}, in the terminal's foreground"
+    ));
+    if let Some(prompt) = captured_prompt(tree) {
+        v = v.fact(format!("last output: {prompt}"));
+    }
+    for note in prompt_settings(tree, p) {
+        v = v.fact(note);
+    }
+    let v = v.remedy(remedy::prompt_wait(Some(dev)));
+    f.add(v, p.depth, format!("{}: read on {dev} fd {fd}", p.label()));
+}
+
+/// The last line the command printed, if it looks like a question.
+fn captured_prompt(tree: &Tree) -> Option<String> {
+    let out = &tree.ev.output;
+    [&out.stderr.tail, &out.stdout.tail]
+        .into_iter()
+        .find_map(|t| {
+            let line = t.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+            (line.ends_with(':')
+                || line.ends_with('?')
+                || line.to_ascii_lowercase().contains("password"))
+            .then(|| line.chars().take(160).collect())
+        })
+}
+
+/// Settings of the processes above `p` that let git or ssh prompt although the go command
+/// turns prompting off (`cmd/go/internal/modload/init.go`: GIT_TERMINAL_PROMPT=0 and
+/// GIT_SSH_COMMAND="ssh -o ControlMaster=no -o BatchMode=yes" unless the user set them).
+fn prompt_settings(tree: &Tree, p: &ProcView) -> Vec<String> {
+    let mut notes = Vec::new();
+    let chain = tree.chain_to(p.pid());
+    let go = chain
+        .iter()
+        .filter_map(|pid| tree.get(*pid))
+        .find(|q| crate::gocontext::is_go_command(q.last));
+    let Some(go) = go else { return notes };
+    let env = &go.last.env;
+    if env.get("GIT_TERMINAL_PROMPT").is_some_and(|v| v != "0") {
+        notes.push(format!(
+            "GIT_TERMINAL_PROMPT={} is set in the go command's environment: go turns git's prompts off only when it is unset",
+            env["GIT_TERMINAL_PROMPT"]
+        ));
+    }
+    match (env.get("GIT_SSH_COMMAND"), env.get("GIT_SSH")) {
+        (Some(c), _) if !c.contains("BatchMode=yes") => notes.push(format!(
+            "GIT_SSH_COMMAND={c} is set: go then does not add `-o BatchMode=yes`, so ssh may ask for a passphrase or a host key"
+        )),
+        (None, Some(s)) => notes.push(format!("GIT_SSH={s} is set: go then does not make ssh non-interactive")),
+        _ => {}
+    }
+    notes
+}
+
+/// Is this process an askpass helper (its name, or the GIT_ASKPASS/SSH_ASKPASS its parent set)?
+fn askpass_helper(tree: &Tree, p: &ProcessSnapshot) -> Option<String> {
+    let argv0 = p
+        .argv
+        .value()
+        .and_then(|a| a.first())
+        .cloned()
+        .unwrap_or_else(|| p.comm.clone());
+    let base = argv0
+        .rsplit('/')
+        .next()
+        .unwrap_or(&argv0)
+        .to_ascii_lowercase();
+    if base.contains("askpass") {
+        return Some(base);
+    }
+    let parent = tree.get(p.ppid)?;
+    for var in ["GIT_ASKPASS", "SSH_ASKPASS"] {
+        if let Some(v) = parent.last.env.get(var).filter(|v| !v.is_empty())
+            && (argv0 == *v || v.ends_with(&format!("/{base}")))
+        {
+            return Some(format!("{var}={v}"));
+        }
+    }
+    None
+}
+
+/// TCP connections to remote peers that stay open and silent for the whole window.
+fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    if p.cpu_share().is_some_and(|s| s >= 0.5) || p.samples() == 0 {
+        return;
+    }
+    let first = p.history.first().map(|(_, s)| *s).unwrap_or(p.last);
+    let waiting: Vec<_> = p
+        .last
+        .sockets
+        .iter()
+        .filter(|s| s.proto == "tcp")
+        .filter(|s| matches!(s.state.as_deref(), Some("SYN_SENT") | Some("ESTABLISHED")))
+        .filter(|s| s.rx_queue.unwrap_or(0) == 0)
+        .filter(|s| {
+            // Open since the first sample, to the same peer.
+            first
+                .sockets
+                .iter()
+                .any(|o| o.fd == s.fd && o.remote == s.remote)
+        })
+        .filter(|s| {
+            // Not a connection to another process of this tree.
+            let remote = s.remote.as_deref().unwrap_or("");
+            !tree.procs.iter().any(|q| {
+                q.last
+                    .sockets
+                    .iter()
+                    .any(|o| o.local.as_deref() == Some(remote))
+            })
+        })
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let ctx = tree.ev.go.as_ref();
+    let s = waiting
+        .iter()
+        .find(|s| role_of(ctx, s.remote.as_deref().unwrap_or("")).is_some())
+        .copied()
+        .unwrap_or(waiting[0]);
+    let remote = s.remote.clone().unwrap_or_default();
+    let state = s.state.clone().unwrap_or_default();
+    let role = role_of(ctx, &remote);
+    let vcs = vcs_of(p.last);
+    let whose = match (&role, &vcs) {
+        (Some(e), _) => format!(" ({}={})", e.setting, setting_text(ctx, e)),
+        (None, Some(host)) => format!(" (the VCS server {host})"),
+        _ => String::new(),
+    };
+    let how = if state == "SYN_SENT" {
+        "is still connecting: the peer or a firewall does not answer"
+    } else {
+        "is connected and gets no answer"
+    };
+    let explicit = p.last.threads.iter().any(|t| {
+        tree.syscall_of(t).is_some_and(|(name, args)| {
+            matches!(
+                name.as_str(),
+                "connect" | "read" | "recvfrom" | "recvmsg" | "poll" | "ppoll"
+            ) && args[0] == s.fd as u64
+        })
+    });
+    let mut v = Verdict::new(
+        VerdictKind::NetworkWait,
+        if explicit || role.is_some() { Confidence::High } else { Confidence::Medium },
+        Some(p.pid()),
+        format!("{} waits on the network: its connection to {remote}{whose} {how}", p.label()),
+    )
+    .fact(format!(
+        "fd {} tcp {} → {remote} {state} for {} (every sample), nothing received (rx_queue 0, tx_queue {})",
+        s.fd,
+        s.local.as_deref().unwrap_or("?"),
+        secs(p.span_ms()),
+        s.tx_queue.unwrap_or(0)
+    ));
+    for other in waiting.iter().filter(|o| o.fd != s.fd).take(3) {
+        v = v.fact(format!(
+            "also fd {} → {} {}",
+            other.fd,
+            other.remote.as_deref().unwrap_or("?"),
+            other.state.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(e) = &role {
+        let src = ctx
+            .and_then(|c| c.settings.get(&e.setting))
+            .map(|s| s.source.clone());
+        let named = if e.host.parse::<std::net::IpAddr>().is_ok() {
+            String::new()
+        } else {
+            format!(" ({}:{})", e.host, e.port)
+        };
+        v = v.fact(format!(
+            "{remote}{named} is the endpoint of {}{}",
+            e.setting,
+            src.map(|s| format!(", set in {s}")).unwrap_or_default()
+        ));
+    }
+    if let Some(share) = p.cpu_share() {
+        v = v.fact(format!(
+            "CPU {:.0} % of a core: asleep while it waits",
+            share * 100.0
+        ));
+    }
+    let setting = role.as_ref().map(|e| e.setting.as_str());
+    let current = role.as_ref().map(|e| setting_text(ctx, e));
+    let v = v.remedy(remedy::network_wait(
+        setting,
+        current.as_deref(),
+        vcs.as_deref(),
+    ));
+    f.add(
+        v,
+        p.depth,
+        format!("{}: tcp {remote} {state} all window", p.label()),
+    );
+}
+
+/// The setting whose endpoint is this peer (`ip:port`).
+fn role_of<'c>(ctx: Option<&'c GoContext>, remote: &str) -> Option<&'c Endpoint> {
+    ctx?.endpoints
+        .iter()
+        .find(|e| e.addrs.iter().any(|a| a == remote))
+}
+
+fn setting_text(ctx: Option<&GoContext>, e: &Endpoint) -> String {
+    ctx.and_then(|c| c.setting(&e.setting).map(str::to_string))
+        .unwrap_or_else(|| format!("{}:{}", e.host, e.port))
+}
+
+/// The VCS host a git or ssh process talks to, from its arguments.
+fn vcs_of(p: &ProcessSnapshot) -> Option<String> {
+    let argv = p.argv.value()?;
+    let base = argv.first()?.rsplit('/').next()?.to_string();
+    if !(base.starts_with("git")
+        || base == "ssh"
+        || base == "hg"
+        || base == "svn"
+        || base == "bzr"
+        || base == "fossil")
+    {
+        return None;
+    }
+    argv.iter().skip(1).find_map(|a| {
+        if let Some((_, rest)) = a.split_once("://") {
+            return Some(rest.split('/').next()?.rsplit('@').next()?.to_string());
+        }
+        // scp-like git@host:path, or ssh's plain host argument.
+        a.split_once(':')
+            .filter(|(h, _)| h.contains('@'))
+            .map(|(h, _)| h.rsplit('@').next().unwrap_or(h).to_string())
+    })
+}
+
+/// A GOTOOLCHAIN switch that downloads a toolchain.
+fn toolchain_download(tree: &Tree, f: &mut Findings) {
+    let Some(ctx) = tree.ev.go.as_ref() else {
+        return;
+    };
+    let (Some(module), Some(local)) = (ctx.module.as_ref(), ctx.version.as_deref()) else {
+        return;
+    };
+    // The toolchain the module asks for: its `toolchain` line when at least its `go`
+    // line, else go<go line> (cmd/go/internal/toolchain/select.go).
+    // A `go 1.21`-style language version names release go1.21.0 (Go ≥ 1.21 toolchains).
+    let go_line = module
+        .go
+        .as_deref()
+        .map(|g| match gover::Version::parse(g) {
+            Some(v) if v.patch.is_none() && v.pre.is_none() && (v.major, v.minor) >= (1, 21) => {
+                format!("go{g}.0")
+            }
+            _ => format!("go{g}"),
+        });
+    let wanted = match (&module.toolchain, &go_line) {
+        (Some(t), Some(g)) if gover::compare(t, g) != Some(Ordering::Less) => t.clone(),
+        (_, Some(g)) => g.clone(),
+        (Some(t), None) => t.clone(),
+        (None, None) => return,
+    };
+    if gover::compare(&wanted, local) != Some(Ordering::Greater) {
+        return;
+    }
+    let gt = ctx.settings.get("GOTOOLCHAIN");
+    let mode = gt.map(|s| s.value.as_str()).unwrap_or("");
+    if mode.is_empty() || mode == "local" {
+        f.note(format!(
+            "{} asks for {wanted} but GOTOOLCHAIN={mode:?}: go stops with an error instead of switching",
+            module.path
+        ));
+        return;
+    }
+    if mode == "path" || mode.ends_with("+path") {
+        f.note(format!(
+            "GOTOOLCHAIN={mode}: {wanted} is looked up on PATH, never downloaded"
+        ));
+        return;
+    }
+    let Some(proc_) = tree.get(ctx.pid) else {
+        return;
+    };
+    let message = tree
+        .ev
+        .output
+        .stderr
+        .tail
+        .lines()
+        .find(|l| l.starts_with("go: downloading go1"))
+        .map(str::to_string);
+    let net = f
+        .candidates
+        .iter()
+        .find(|c| c.verdict.kind == VerdictKind::NetworkWait && c.verdict.pid == Some(ctx.pid))
+        .map(|c| c.verdict.summary.clone());
+    let goroutine = tree
+        .ev
+        .goroutines
+        .as_ref()
+        .and_then(|d| crate::goroutines::blocking(d, &[crate::goroutines::Cause::Toolchain]))
+        .and_then(|(_, c)| c)
+        .map(|(c, _)| c);
+    let confirmed = message.is_some()
+        || net.is_some()
+        || goroutine == Some(crate::goroutines::Cause::Toolchain);
+    let mut v = Verdict::new(
+        VerdictKind::ToolchainDownload,
+        if confirmed { Confidence::High } else { Confidence::Medium },
+        Some(ctx.pid),
+        format!(
+            "{} is switching to {wanted}: {} asks for it, this go is {local}, and GOTOOLCHAIN={mode} lets it download one",
+            proc_.label(),
+            module.path
+        ),
+    )
+    .fact(format!(
+        "{}: {}{}",
+        module.path,
+        module.go.as_deref().map(|g| format!("go {g}")).unwrap_or_default(),
+        module.toolchain.as_deref().map(|t| format!(", toolchain {t}")).unwrap_or_default()
+    ))
+    .fact(format!("running go: {local}{}", ctx.goroot.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()))
+    .fact(format!("GOTOOLCHAIN={mode} (from {})", gt.map(|s| s.source.as_str()).unwrap_or("default")));
+    if let Some(m) = message {
+        v = v.fact(format!("output: {m}"));
+    }
+    if let Some(n) = net {
+        v = v.fact(format!("the download: {n}"));
+    }
+    let proxy = ctx.setting("GOPROXY").map(str::to_string);
+    let v = v.remedy(remedy::toolchain_download(&wanted, local, proxy.as_deref()));
+    f.add(
+        v,
+        proc_.depth,
+        format!("go.mod wants {wanted} > {local}, GOTOOLCHAIN={mode}"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_purposes() {
+        assert_eq!(
+            lock_purpose("/home/u/go/pkg/mod/cache/download/example.com/m/@v/v1.0.0.lock").unwrap(),
+            "the module cache's lock for example.com/m@v1.0.0 (a go command takes it while it downloads that module)"
+        );
+        assert!(
+            lock_purpose("/home/u/go/pkg/mod/cache/lock")
+                .unwrap()
+                .contains("side lock")
+        );
+        assert!(
+            lock_purpose("/home/u/go/pkg/mod/cache/vcs/abc.lock")
+                .unwrap()
+                .contains("VCS")
+        );
+        assert_eq!(lock_purpose("/tmp/x.lock"), None);
+    }
+
+    #[test]
+    fn vcs_hosts_from_arguments() {
+        let mut p: ProcessSnapshot = serde_json::from_str(
+            r#"{"pid":1,"ppid":0,"comm":"git-remote-http","state":"sleeping"}"#,
+        )
+        .unwrap();
+        p.argv = crate::evidence::Probe::Collected(vec![
+            "git-remote-https".into(),
+            "origin".into(),
+            "https://git.example.com/org/repo".into(),
+        ]);
+        assert_eq!(vcs_of(&p).as_deref(), Some("git.example.com"));
+        p.argv = crate::evidence::Probe::Collected(vec![
+            "ssh".into(),
+            "-o".into(),
+            "BatchMode=yes".into(),
+            "git@github.example:org/repo".into(),
+        ]);
+        assert_eq!(vcs_of(&p).as_deref(), Some("github.example"));
+        p.argv = crate::evidence::Probe::Collected(vec!["go".into(), "build".into()]);
+        assert_eq!(vcs_of(&p), None);
+    }
+}

@@ -1,0 +1,438 @@
+//! Open descriptors, sockets, file locks and the environment of a process: what the wait
+//! rules need to say *what* a process waits for.
+//!
+//! - `/proc/PID/fd/N` links name the target; `/proc/PID/fdinfo/N` has `Pid:` for a pidfd
+//!   (Go ≥ 1.23 waits for children through one, LINUX.md).
+//! - Sockets are matched by inode to the tables of the process's own network namespace
+//!   (`/proc/PID/net/tcp`, `tcp6`, `udp`, `udp6`), read once per namespace per sample.
+//! - `/proc/locks` lists holders and, after `->`, waiters of the same lock id
+//!   (`proc(5)`, "/proc/locks").
+
+use crate::evidence::{FdInfo, LockHolder, LockInfo, SocketInfo};
+use crate::redact::redact_urls;
+use procfs::FromReadSI;
+use procfs::net::{TcpNetEntries, TcpState, UdpNetEntries};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// At most this many descriptors are kept per process (a build can hold hundreds).
+const MAX_FDS: usize = 256;
+
+/// The descriptors of a process, lowest first.
+pub fn fds(dir: &Path) -> Vec<FdInfo> {
+    let Ok(rd) = fs::read_dir(dir.join("fd")) else {
+        return Vec::new();
+    };
+    let mut nums: Vec<i32> = rd
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    nums.sort_unstable();
+    nums.truncate(MAX_FDS);
+    nums.into_iter()
+        .filter_map(|fd| {
+            let target = fs::read_link(dir.join("fd").join(fd.to_string())).ok()?;
+            let target = target.to_string_lossy().into_owned();
+            let pid = (target == "anon_inode:[pidfd]")
+                .then(|| fs::read_to_string(dir.join("fdinfo").join(fd.to_string())).ok())
+                .flatten()
+                .and_then(|info| pidfd_pid(&info));
+            Some(FdInfo { fd, target, pid })
+        })
+        .collect()
+}
+
+/// The `Pid:` line of a pidfd's fdinfo (`-1` once the process is reaped).
+pub fn pidfd_pid(fdinfo: &str) -> Option<u32> {
+    fdinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|p| *p > 0)
+        .map(|p| p as u32)
+}
+
+/// The inode of a `socket:[123]` link target.
+pub fn socket_inode(target: &str) -> Option<u64> {
+    target
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// One row of a socket table.
+#[derive(Clone, Debug)]
+pub struct SocketRow {
+    family: &'static str,
+    proto: &'static str,
+    local: String,
+    remote: Option<String>,
+    state: Option<String>,
+    rx_queue: u64,
+    tx_queue: u64,
+}
+
+/// Socket tables by network namespace, read on demand during one sample.
+#[derive(Default)]
+pub struct NetTables {
+    by_ns: HashMap<String, HashMap<u64, SocketRow>>,
+}
+
+impl NetTables {
+    /// The sockets among `fds`, looked up in the tables of the process's namespace.
+    pub fn sockets(&mut self, dir: &Path, fds: &[FdInfo]) -> Vec<SocketInfo> {
+        let inodes: Vec<(i32, u64)> = fds
+            .iter()
+            .filter_map(|f| socket_inode(&f.target).map(|i| (f.fd, i)))
+            .collect();
+        if inodes.is_empty() {
+            return Vec::new();
+        }
+        let ns = fs::read_link(dir.join("ns/net"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| dir.display().to_string());
+        let table = self.by_ns.entry(ns).or_insert_with(|| read_tables(dir));
+        inodes
+            .into_iter()
+            .filter_map(|(fd, ino)| {
+                let r = table.get(&ino)?;
+                Some(SocketInfo {
+                    fd,
+                    family: r.family.to_string(),
+                    proto: r.proto.to_string(),
+                    local: Some(r.local.clone()),
+                    remote: r.remote.clone(),
+                    state: r.state.clone(),
+                    rx_queue: Some(r.rx_queue),
+                    tx_queue: Some(r.tx_queue),
+                })
+            })
+            .collect()
+    }
+}
+
+fn read_tables(dir: &Path) -> HashMap<u64, SocketRow> {
+    let si = procfs::current_system_info();
+    let mut out = HashMap::new();
+    for (file, family) in [("tcp", "inet"), ("tcp6", "inet6")] {
+        let Ok(bytes) = fs::read(dir.join("net").join(file)) else {
+            continue;
+        };
+        let Ok(t) = TcpNetEntries::from_read(&bytes[..], si) else {
+            continue;
+        };
+        for e in t.0 {
+            let listening = e.state == TcpState::Listen;
+            out.insert(
+                e.inode,
+                SocketRow {
+                    family,
+                    proto: "tcp",
+                    local: e.local_address.to_string(),
+                    remote: (!listening).then(|| e.remote_address.to_string()),
+                    state: Some(tcp_state_name(&e.state).to_string()),
+                    rx_queue: e.rx_queue as u64,
+                    tx_queue: e.tx_queue as u64,
+                },
+            );
+        }
+    }
+    for (file, family) in [("udp", "inet"), ("udp6", "inet6")] {
+        let Ok(bytes) = fs::read(dir.join("net").join(file)) else {
+            continue;
+        };
+        let Ok(t) = UdpNetEntries::from_read(&bytes[..], si) else {
+            continue;
+        };
+        for e in t.0 {
+            let connected = e.remote_address.port() != 0;
+            out.insert(
+                e.inode,
+                SocketRow {
+                    family,
+                    proto: "udp",
+                    local: e.local_address.to_string(),
+                    remote: connected.then(|| e.remote_address.to_string()),
+                    state: None,
+                    rx_queue: e.rx_queue as u64,
+                    tx_queue: e.tx_queue as u64,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// The names `/proc/net/tcp` users know (`include/net/tcp_states.h`).
+fn tcp_state_name(s: &TcpState) -> &'static str {
+    match s {
+        TcpState::Established => "ESTABLISHED",
+        TcpState::SynSent => "SYN_SENT",
+        TcpState::SynRecv => "SYN_RECV",
+        TcpState::FinWait1 => "FIN_WAIT1",
+        TcpState::FinWait2 => "FIN_WAIT2",
+        TcpState::TimeWait => "TIME_WAIT",
+        TcpState::Close => "CLOSE",
+        TcpState::CloseWait => "CLOSE_WAIT",
+        TcpState::LastAck => "LAST_ACK",
+        TcpState::Listen => "LISTEN",
+        TcpState::Closing => "CLOSING",
+        TcpState::NewSynRecv => "NEW_SYN_RECV",
+    }
+}
+
+/// One line of `/proc/locks`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockRow {
+    pub id: u32,
+    pub waiting: bool,
+    pub kind: String,
+    pub mode: String,
+    pub pid: u32,
+    /// `major:minor:inode`, majors and minors in hex as the kernel prints them.
+    pub file: String,
+}
+
+/// Parse `/proc/locks`:
+/// `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF` and, for a waiter,
+/// `1: -> FLOCK  ADVISORY  WRITE 4321 08:01:5678 0 EOF`.
+pub fn parse_locks(text: &str) -> Vec<LockRow> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let id = f.next()?.strip_suffix(':')?.parse().ok()?;
+            let mut kind = f.next()?;
+            let waiting = kind == "->";
+            if waiting {
+                kind = f.next()?;
+            }
+            let _advisory = f.next()?;
+            let mode = f.next()?;
+            let pid: i64 = f.next()?.parse().ok()?;
+            let file = f.next()?.to_string();
+            Some(LockRow {
+                id,
+                waiting,
+                kind: match kind {
+                    "FLOCK" => "flock",
+                    "POSIX" => "posix",
+                    "OFDLCK" => "ofd",
+                    "LEASE" => "lease",
+                    _ => "other",
+                }
+                .to_string(),
+                mode: mode.to_ascii_lowercase(),
+                pid: u32::try_from(pid).ok()?,
+                file,
+            })
+        })
+        .collect()
+}
+
+/// The locks `pid` holds or waits for, with the holder of each awaited one and the path
+/// when one of the process's descriptors names the locked file.
+pub fn locks_of(
+    pid: u32,
+    rows: &[LockRow],
+    fds: &[FdInfo],
+    dir: &Path,
+    stuck_io: bool,
+) -> Vec<LockInfo> {
+    let mine: Vec<&LockRow> = rows.iter().filter(|r| r.pid == pid).collect();
+    if mine.is_empty() {
+        return Vec::new();
+    }
+    // major:minor:inode of every file descriptor that names a path.
+    let by_file: HashMap<String, String> = fds
+        .iter()
+        .filter(|f| f.target.starts_with('/'))
+        // stat() of a file on a dead FUSE/NFS server would hang gohang itself.
+        .filter(|f| !stuck_io || super::mounts::remote_fs_at(pid, Path::new(&f.target)).is_none())
+        .filter_map(|f| {
+            let md = fs::metadata(dir.join("fd").join(f.fd.to_string())).ok()?;
+            let dev = md.dev();
+            let key = format!(
+                "{:02x}:{:02x}:{}",
+                libc::major(dev),
+                libc::minor(dev),
+                md.ino()
+            );
+            Some((key, f.target.trim_end_matches(" (deleted)").to_string()))
+        })
+        .collect();
+    mine.into_iter()
+        .map(|r| {
+            let holder = r
+                .waiting
+                .then(|| rows.iter().find(|h| h.id == r.id && !h.waiting))
+                .flatten()
+                .map(|h| holder_of(h.pid));
+            LockInfo {
+                kind: r.kind.clone(),
+                mode: r.mode.clone(),
+                waiting: r.waiting,
+                file: r.file.clone(),
+                path: by_file.get(&r.file).cloned(),
+                holder,
+            }
+        })
+        .collect()
+}
+
+fn holder_of(pid: u32) -> LockHolder {
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".to_string());
+    let command = fs::read(format!("/proc/{pid}/cmdline")).ok().map(|b| {
+        b.split(|&c| c == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    LockHolder {
+        pid,
+        comm,
+        command: command.filter(|c| !c.is_empty()),
+    }
+}
+
+/// Environment variables worth keeping: they steer where the go command connects, how it
+/// picks a toolchain, and whether git or ssh may prompt. Nothing else is kept.
+const ENV_KEEP: &[&str] = &[
+    "GOPROXY",
+    "GOSUMDB",
+    "GONOSUMDB",
+    "GONOSUMCHECK",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GOINSECURE",
+    "GOTOOLCHAIN",
+    "GOFLAGS",
+    "GOENV",
+    "GOROOT",
+    "GOPATH",
+    "GOMODCACHE",
+    "GOCACHE",
+    "GOOS",
+    "GOARCH",
+    "GOHOSTOS",
+    "GOHOSTARCH",
+    "GO111MODULE",
+    "GOWORK",
+    "GODEBUG",
+    "CGO_ENABLED",
+    "CC",
+    "CXX",
+    "GIT_TERMINAL_PROMPT",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "SSH_ASKPASS_REQUIRE",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GCM_INTERACTIVE",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "DISPLAY",
+];
+
+/// Names whose values are never kept, only that they are set.
+const ENV_PRESENCE_ONLY: &[&str] = &["GOAUTH"];
+
+/// Keep the variables gohang needs from a raw `environ` (NUL-separated), with passwords
+/// in URLs removed.
+pub fn filter_environ(raw: &[u8]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for entry in raw.split(|&b| b == 0) {
+        let entry = String::from_utf8_lossy(entry);
+        let Some((k, v)) = entry.split_once('=') else {
+            continue;
+        };
+        if ENV_KEEP.contains(&k) {
+            out.insert(k.to_string(), redact_urls(v));
+        } else if ENV_PRESENCE_ONLY.contains(&k) {
+            out.insert(k.to_string(), "<set>".to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_lines() {
+        let text = "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF\n\
+                    1: -> FLOCK  ADVISORY  WRITE 4321 08:01:5678 0 EOF\n\
+                    2: POSIX  ADVISORY  READ 99 fd:00:42 0 EOF\n\
+                    3: OFDLCK ADVISORY  WRITE -1 00:2e:7 0 EOF\n\
+                    garbage\n";
+        let rows = parse_locks(text);
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert_eq!(
+            rows[0],
+            LockRow {
+                id: 1,
+                waiting: false,
+                kind: "flock".into(),
+                mode: "write".into(),
+                pid: 1234,
+                file: "08:01:5678".into()
+            }
+        );
+        assert!(rows[1].waiting && rows[1].pid == 4321);
+        assert_eq!(rows[2].kind, "posix");
+        assert_eq!(rows[2].mode, "read");
+    }
+
+    #[test]
+    fn pidfd_fdinfo() {
+        assert_eq!(
+            pidfd_pid(
+                "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\nPid:\t4242\nNSpid:\t4242\n"
+            ),
+            Some(4242)
+        );
+        assert_eq!(pidfd_pid("Pid:\t-1\n"), None);
+        assert_eq!(pidfd_pid("pos: 0\n"), None);
+    }
+
+    #[test]
+    fn socket_targets() {
+        assert_eq!(socket_inode("socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode("pipe:[12345]"), None);
+        assert_eq!(socket_inode("socket:[x]"), None);
+    }
+
+    #[test]
+    fn environment_is_filtered_and_redacted() {
+        let raw = b"PATH=/bin\0GOPROXY=https://alice:s3cret@proxy.example.com/mod,direct\0\
+                    API_TOKEN=abc\0GOAUTH=git dir\0HTTPS_PROXY=http://u:p@10.0.0.1:3128\0GIT_TERMINAL_PROMPT=1\0";
+        let env = filter_environ(raw);
+        assert_eq!(
+            env.get("GOPROXY").unwrap(),
+            "https://REDACTED@proxy.example.com/mod,direct"
+        );
+        assert_eq!(
+            env.get("HTTPS_PROXY").unwrap(),
+            "http://REDACTED@10.0.0.1:3128"
+        );
+        assert_eq!(env.get("GOAUTH").unwrap(), "<set>");
+        assert_eq!(env.get("GIT_TERMINAL_PROMPT").unwrap(), "1");
+        assert!(!env.contains_key("API_TOKEN") && !env.contains_key("PATH"));
+        let all: String = env.values().cloned().collect();
+        assert!(!all.contains("s3cret") && !all.contains("alice"));
+    }
+}

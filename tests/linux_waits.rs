@@ -1,0 +1,417 @@
+//! Live tests of the wait causes: a module proxy on 127.0.0.1 that accepts and never
+//! answers, a toolchain download through it, a module-cache lock held by another process,
+//! a C compiler that never returns, a prompt on a terminal. Each runs a real `go`.
+#![cfg(target_os = "linux")]
+
+mod util;
+
+use gohang::report::Report;
+use gohang::verdict::VerdictKind;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use util::*;
+
+/// A module that requires one dependency, in a fresh directory with its own module cache.
+struct Module {
+    dir: tempfile::TempDir,
+}
+
+impl Module {
+    fn new(go_line: &str, require: Option<&str>) -> Module {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path().join("app");
+        std::fs::create_dir_all(&app).unwrap();
+        let mut gomod = format!("module example.com/app\n\ngo {go_line}\n");
+        if let Some(r) = require {
+            gomod.push_str(&format!("\nrequire {r}\n"));
+        }
+        std::fs::write(app.join("go.mod"), gomod).unwrap();
+        std::fs::write(app.join("main.go"), "package main\n\nfunc main() {}\n").unwrap();
+        Module { dir }
+    }
+    fn app(&self) -> std::path::PathBuf {
+        self.dir.path().join("app")
+    }
+    fn modcache(&self) -> std::path::PathBuf {
+        self.dir.path().join("modcache")
+    }
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        // The module cache is read-only once filled; make it removable.
+        let _ = Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// `gohang probe --json` with a go environment that never leaves 127.0.0.1.
+fn probe_go(m: &Module, env: &[(&str, &str)], opts: &[&str], cmd: &[&str]) -> (Report, i32) {
+    let mut c = gohang();
+    c.arg("probe").arg("--json").args(opts).arg("--").args(cmd);
+    c.current_dir(m.app())
+        .env("GOMODCACHE", m.modcache())
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOSUMDB", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env_remove("GOPRIVATE")
+        .env_remove("GONOSUMDB")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env("GOCACHE", shared_gocache())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = Guard::spawn_group(&mut c)
+        .wait_output(Duration::from_secs(120))
+        .expect("gohang finished");
+    assert!(
+        !out.stdout.is_empty(),
+        "no report: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (parse_report(&out.stdout), out.status.code().unwrap_or(-1))
+}
+
+/// One build cache for all these tests, kept between runs: what they build is tiny, but
+/// the standard library it needs is not.
+fn shared_gocache() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("gocache")
+}
+
+fn go_ok() -> bool {
+    need(have("go"), "a go on PATH (scripts/setup.sh)")
+}
+
+#[test]
+fn silent_module_proxy_is_network_wait() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let server = SilentServer::start(Duration::from_secs(90));
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    let (r, code) = probe_go(
+        &m,
+        &[("GOPROXY", &server.url())],
+        &["--timeout", "2s", "--window", "1s"],
+        &["go", "mod", "download"],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::NetworkWait, "{r:#?}");
+    assert!(
+        p.summary.contains(&server.addr.to_string()),
+        "names the address: {}",
+        p.summary
+    );
+    assert!(
+        p.summary.contains("GOPROXY"),
+        "names the setting: {}",
+        p.summary
+    );
+    assert!(
+        p.evidence.iter().any(|e| e.contains("ESTABLISHED")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(p.remedy.as_deref().unwrap().contains("GOPRIVATE"));
+    assert!(
+        !p.remedy.as_deref().unwrap().contains("-mod=mod"),
+        "-mod=mod is not a fix for a hang"
+    );
+    // The goroutine dump was taken and names the net/http frame.
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.starts_with("Go runtime of pid") && e.contains("net/http")),
+        "{:#?}",
+        p.evidence
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn wrapper_does_not_hide_the_network_wait() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let server = SilentServer::start(Duration::from_secs(90));
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    let (r, _) = probe_go(
+        &m,
+        &[("GOPROXY", &server.url())],
+        &["--timeout", "2s", "--window", "1s", "--no-goroutines"],
+        &["sh", "-c", "go mod download; echo done"],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::NetworkWait, "{r:#?}");
+    assert_eq!(r.chain.len(), 2, "sh → go: {:?}", r.chain);
+    assert_eq!(r.chain[0], r.target.pid.unwrap());
+    assert_eq!(p.pid, Some(r.chain[1]));
+}
+
+#[test]
+fn newer_go_line_with_gotoolchain_auto_is_toolchain_download() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let server = SilentServer::start(Duration::from_secs(90));
+    let m = Module::new("1.99", None);
+    let (r, code) = probe_go(
+        &m,
+        &[("GOPROXY", &server.url()), ("GOTOOLCHAIN", "auto")],
+        &["--timeout", "2s", "--window", "1s"],
+        &["go", "build"],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::ToolchainDownload, "{r:#?}");
+    assert!(
+        p.summary.contains("go1.99.0") && p.summary.contains("GOTOOLCHAIN=auto"),
+        "{}",
+        p.summary
+    );
+    assert!(p.evidence.iter().any(|e| e.contains("go 1.99")));
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("go: downloading go1.99.0")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(p.remedy.as_deref().unwrap().contains("GOTOOLCHAIN=local"));
+    assert!(
+        r.verdicts
+            .iter()
+            .any(|v| v.kind == VerdictKind::NetworkWait),
+        "the network wait stays as context"
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn module_cache_lock_held_by_another_process_is_lock_wait() {
+    if !go_ok() || !need(have("flock"), "flock (util-linux)") {
+        return;
+    }
+    let _s = serial();
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    // The dependency's go.mod is already cached, so go needs no network: it goes straight
+    // to the zip, whose lock (cmd/go/internal/modfetch.lockVersion) another process holds.
+    let v = m.modcache().join("cache/download/example.com/dep/@v");
+    std::fs::create_dir_all(&v).unwrap();
+    std::fs::write(v.join("v1.0.0.mod"), "module example.com/dep\n").unwrap();
+    std::fs::write(v.join("v1.0.0.info"), "{\"Version\":\"v1.0.0\"}").unwrap();
+    let lock = v.join("v1.0.0.lock");
+    let mut holder_cmd = Command::new("flock");
+    holder_cmd
+        .arg(&lock)
+        .args(["sleep", "120"])
+        .stdin(Stdio::null());
+    let holder = Guard::spawn_group(&mut holder_cmd);
+    wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
+            l.lines()
+                .any(|line| line.contains(&format!(" {} ", holder.pid())))
+        })
+    })
+    .expect("flock never took the lock");
+
+    let (r, code) = probe_go(
+        &m,
+        &[],
+        &["--timeout", "2s", "--window", "1s"],
+        &["go", "mod", "download"],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::LockWait, "{r:#?}");
+    assert!(
+        p.summary.contains(lock.to_str().unwrap()),
+        "names the lock file: {}",
+        p.summary
+    );
+    assert!(
+        p.summary.contains(&format!("held by pid {}", holder.pid())),
+        "names the holder: {}",
+        p.summary
+    );
+    assert!(p.summary.contains("example.com/dep@v1.0.0"));
+    assert!(
+        p.remedy
+            .as_deref()
+            .unwrap()
+            .contains(&format!("kill {}", holder.pid()))
+    );
+    // The goroutine dump names the lockedfile frame.
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("Go runtime of pid") && e.contains("cmd/go/internal/lockedfile")),
+        "{:#?}",
+        p.evidence
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn cc_that_never_returns_is_child_wait() {
+    if !go_ok() || !need(have("gcc") || have("cc"), "a C toolchain for cgo") {
+        return;
+    }
+    let _s = serial();
+    let m = Module::new("1.21", None);
+    std::fs::write(
+        m.app().join("main.go"),
+        "package main\n\n// int add(int a, int b) { return a + b; }\nimport \"C\"\n\nfunc main() { println(C.add(1, 2)) }\n",
+    )
+    .unwrap();
+    let cc = m.dir.path().join("slowcc");
+    std::fs::write(&cc, "#!/bin/sh\nsleep 120\n").unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&cc)
+        .status()
+        .unwrap();
+    let out = m.dir.path().join("out");
+    // Build once with the real C compiler so that everything but the compiler probe of
+    // the slow CC is cached: the probe then reaches the hang at once.
+    let warm = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(".")
+        .current_dir(m.app())
+        .env("GOCACHE", shared_gocache())
+        .env("GOMODCACHE", m.modcache())
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("CGO_ENABLED", "1")
+        .status()
+        .unwrap();
+    assert!(
+        warm.success(),
+        "the cgo program builds with the real C compiler"
+    );
+    let (r, code) = probe_go(
+        &m,
+        &[("CC", cc.to_str().unwrap()), ("CGO_ENABLED", "1")],
+        &["--timeout", "3s", "--window", "1s"],
+        &["go", "build", "-o", out.to_str().unwrap(), "."],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::ChildWait, "{r:#?}");
+    // go → … → the script (sh running slowcc) → its sleep
+    assert!(r.chain.len() >= 3, "{:?}", r.chain);
+    assert_eq!(r.chain[0], r.target.pid.unwrap(), "the chain starts at go");
+    let names: Vec<String> = r
+        .chain
+        .iter()
+        .map(|pid| {
+            r.processes
+                .iter()
+                .find(|q| q.pid == *pid)
+                .map(|q| q.command.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        names.iter().any(|n| n.contains("slowcc")),
+        "the script is in the chain: {names:?}"
+    );
+    assert!(
+        p.evidence.iter().any(|e| e.contains("CC=")),
+        "the CC setting is named: {:#?}",
+        p.evidence
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn reading_the_terminal_is_prompt_wait() {
+    if !need(have("python3"), "python3") {
+        return;
+    }
+    let _s = serial();
+    // The helper owns a pty; its child, in the foreground, asks and reads like git does.
+    let helper = r#"
+import os, pty, time
+pid, master = pty.fork()
+if pid == 0:
+    os.write(1, b"Username for 'https://git.example.com': ")
+    os.read(0, 1)
+    os._exit(0)
+time.sleep(3600)
+"#;
+    let out = run(&[
+        "probe",
+        "--json",
+        "--timeout",
+        "1500ms",
+        "--window",
+        "1s",
+        "--",
+        "python3",
+        "-c",
+        helper,
+    ]);
+    let r = parse_report(&out.stdout);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::PromptWait, "{r:#?}");
+    assert!(p.summary.contains("/dev/pts/"), "{}", p.summary);
+    assert!(
+        p.evidence.iter().any(|e| e.contains("fd 0")),
+        "{:#?}",
+        p.evidence
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn user_setting_that_re_enables_git_prompts_is_named() {
+    if !go_ok() || !need(have("python3"), "python3") {
+        return;
+    }
+    let _s = serial();
+    // A go whose child prompts on a terminal, with GIT_TERMINAL_PROMPT=1 set by the user.
+    let helper = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prompting-child.py");
+    std::fs::write(
+        &helper,
+        "import os, pty, time\npid, master = pty.fork()\nif pid == 0:\n    os.read(0, 1)\n    os._exit(0)\ntime.sleep(3600)\n",
+    )
+    .unwrap();
+    let m = Module::new("1.21", None);
+    // go generate runs the helper as the go command's child.
+    std::fs::write(
+        m.app().join("main.go"),
+        format!(
+            "package main\n\n//go:generate python3 {}\n\nfunc main() {{}}\n",
+            helper.display()
+        ),
+    )
+    .unwrap();
+    let (r, _) = probe_go(
+        &m,
+        &[("GIT_TERMINAL_PROMPT", "1")],
+        &["--timeout", "2s", "--window", "1s", "--no-goroutines"],
+        &["go", "generate"],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::PromptWait, "{r:#?}");
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("GIT_TERMINAL_PROMPT=1")),
+        "the setting is named: {:#?}",
+        p.evidence
+    );
+}

@@ -309,6 +309,10 @@ pub enum Outcome {
         /// The program's own architecture, read from its header.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         program_arch: Option<Arch>,
+        /// Every architecture the file holds (each slice of a universal binary), so a
+        /// report can say which one is missing.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        slices: Vec<Arch>,
     },
     /// Still running when the deadline passed.
     TimedOut { elapsed_ms: u64 },
@@ -496,6 +500,26 @@ pub struct ExeInfo {
     pub arches: Vec<Arch>,
 }
 
+/// One open socket of a process, with its peer. Filled by every backend (Linux from
+/// `/proc/PID/fd` + `/proc/net/*`, macOS from `proc_pidfdinfo(PROC_PIDFDSOCKETINFO)`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketInfo {
+    pub fd: i32,
+    /// `inet`, `inet6` or `unix`.
+    pub family: String,
+    /// `tcp` or `udp` (for `unix`: `stream`, `dgram` or `seqpacket`).
+    pub proto: String,
+    /// `ip:port` (IPv6 in brackets), or a unix socket's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+    /// The peer, when connected (or connecting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    /// TCP state in Linux `/proc/net/tcp` naming: `SYN_SENT`, `ESTABLISHED`, `LISTEN`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
 /// One process at one moment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProcessSnapshot {
@@ -541,6 +565,9 @@ pub struct ProcessSnapshot {
     pub cpu_ms: u64,
     #[serde(default)]
     pub threads: Vec<ThreadSample>,
+    /// Open sockets with their peers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sockets: Vec<SocketInfo>,
 }
 
 impl ProcessSnapshot {
@@ -595,6 +622,57 @@ pub struct OutputTail {
     pub stderr: StreamTail,
 }
 
+/// Native call stacks of stuck processes, taken by the OS's own sampler when the Go runtime
+/// cannot speak (macOS `/usr/bin/sample PID 1`). Only frames are kept, not addresses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NativeStacks {
+    /// The tool that took them, e.g. `/usr/bin/sample`.
+    pub tool: String,
+    #[serde(default)]
+    pub processes: Vec<ProcessStacks>,
+}
+
+/// The call tree of one process, reduced to each thread's heaviest path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessStacks {
+    pub pid: u32,
+    /// The sampler's `Code Type` line: `ARM64`, `X86-64`, `X86-64 (translated)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_type: Option<String>,
+    /// The executable's path as the sampler saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub threads: Vec<NativeThread>,
+    /// The sampler's leaf-frame histogram ("Sort by top of stack"), hottest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_of_stack: Vec<NativeFrame>,
+    /// Why no stacks could be taken (timeout, protection, the process exited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One thread's heaviest path through the call tree.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NativeThread {
+    /// The sampler's thread line: `Thread_123: Main Thread   DispatchQueue_1: …`.
+    pub name: String,
+    /// Samples in which this thread was seen.
+    pub samples: u32,
+    /// Outermost frame first; at each level the child seen in most samples.
+    #[serde(default)]
+    pub stack: Vec<NativeFrame>,
+}
+
+/// One frame: a symbol (`???` when unknown), its image, and how many samples it was in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeFrame {
+    pub symbol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub count: u32,
+}
+
 /// Everything observed about one target. Built by the supervisor, read by the classifier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -613,6 +691,9 @@ pub struct Evidence {
     /// Things the observer could not do, in plain words (e.g. "no permission to read …").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Native stacks of some processes of the tree, where the OS could take them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_stacks: Option<NativeStacks>,
 }
 
 impl Evidence {
@@ -626,6 +707,7 @@ impl Evidence {
             output: OutputTail::default(),
             own_pids: Vec::new(),
             notes: Vec::new(),
+            native_stacks: None,
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {

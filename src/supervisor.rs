@@ -13,7 +13,7 @@
 use crate::capture::{DEFAULT_TAIL, TailBuffer};
 use crate::error::{UserError, exit};
 use crate::evidence::{Evidence, HostInfo, Mode, Outcome, OutputTail, Sample, Target};
-use crate::observe::Sampler;
+use crate::observe::{self, Sampler};
 use crate::progress::Progress;
 use crate::terminal::{self, JobControl};
 use nix::sys::signal::{Signal, kill, killpg};
@@ -176,6 +176,7 @@ pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, User
 
     let mut sampler = Sampler::new(&host);
     let mut samples = Vec::new();
+    let mut native_stacks = None;
     let mut notes = Vec::new();
     if matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
         progress.sampling(sample_count(opts.window));
@@ -194,7 +195,8 @@ pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, User
                     &cancel,
                     &progress,
                 );
-                (sampler, samples)
+                let stacks = observe::native_stacks(&samples, &cancel);
+                (sampler, (samples, stacks))
             })
         };
         tokio::pin!(job);
@@ -207,7 +209,7 @@ pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, User
             }
         };
         sampler = s;
-        samples = taken;
+        (samples, native_stacks) = taken;
         if samples.iter().all(|s| s.process(root).is_none()) {
             notes.push("the command exited as sampling began".to_string());
             outcome = Outcome::Vanished {
@@ -255,6 +257,7 @@ pub async fn probe(opts: &ProbeOptions, host: HostInfo) -> Result<ProbeRun, User
         stderr: stderr_tail.lock().unwrap().to_stream_tail(),
     };
     evidence.notes = notes;
+    evidence.native_stacks = native_stacks;
     Ok(ProbeRun {
         evidence,
         kept,
@@ -285,9 +288,11 @@ fn spawn_failed(
         }
         _ => {}
     }
-    let program_arch = crate::binary::exe_info(path)
-        .ok()
-        .and_then(|i| i.arches.into_iter().next());
+    // Name the file's slices: "x86_64, i386" says why an arm64 Mac refuses it (EBADARCH).
+    let slices = crate::binary::exe_info(path)
+        .map(|i| i.arches)
+        .unwrap_or_default();
+    let program_arch = slices.first().cloned();
     let msg = e.to_string();
     let error = msg.split(" (os error").next().unwrap_or(&msg).to_string();
     let outcome = Outcome::SpawnFailed {
@@ -295,6 +300,7 @@ fn spawn_failed(
         error,
         errno,
         program_arch,
+        slices,
     };
     Ok(ProbeRun {
         evidence: Evidence::new(host, target, outcome),
@@ -357,7 +363,10 @@ async fn kill_tree(sampler: &mut Sampler, root: u32) -> Vec<u32> {
         let mut pids = sampler.tree_pids(&[me]);
         pids.retain(|p| *p != me);
         // Zombies are dead already; reaping them is all that is left.
-        let alive: Vec<u32> = pids.into_iter().filter(|p| !is_zombie(*p)).collect();
+        let alive: Vec<u32> = pids
+            .into_iter()
+            .filter(|p| !observe::is_zombie(*p))
+            .collect();
         for pid in &alive {
             let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
         }
@@ -367,16 +376,6 @@ async fn kill_tree(sampler: &mut Sampler, root: u32) -> Vec<u32> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|b| {
-            let close = b.iter().rposition(|&c| c == b')')?;
-            b.get(close + 2).copied()
-        })
-        .is_some_and(|s| s == b'Z' || s == b'X')
 }
 
 /// Reap children re-parented to gohang (it is a subreaper). Only called once the tree

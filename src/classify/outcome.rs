@@ -7,7 +7,7 @@
 
 use super::{Findings, secs, tree::Tree};
 use crate::classify::remedy;
-use crate::evidence::Outcome;
+use crate::evidence::{Arch, Outcome};
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 
 /// ENOEXEC is 8 on Linux and on macOS.
@@ -68,6 +68,7 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             error,
             errno,
             program_arch,
+            slices,
         } => {
             let lower = error.to_ascii_lowercase();
             let wrong_arch = matches!(errno, Some(ENOEXEC) | Some(EBADARCH))
@@ -93,8 +94,27 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
                     errno.map(|e| format!(" (errno {e})")).unwrap_or_default()
                 ))
                 .fact(format!("hardware architecture: {hw}"));
-            if let Some(a) = &pa {
+            if slices.len() > 1 {
+                let names: Vec<String> =
+                    slices.iter().map(|a| a.display_for(&ev.host.os)).collect();
+                v = v.fact(format!(
+                    "{program}: universal binary with slices {}, none for {hw}",
+                    names.join(", ")
+                ));
+            } else if let Some(a) = &pa {
                 v = v.fact(format!("{program}: {a}"));
+            }
+            // macOS: an x86_64 program on an arm64 Mac needs Rosetta 2 (EBADARCH without it).
+            if ev.host.rosetta_installed == Some(false)
+                && slices
+                    .iter()
+                    .chain(program_arch)
+                    .any(|a| *a == Arch::X86_64)
+            {
+                v = v.fact(
+                    "Rosetta 2 is not installed, so x86_64 programs cannot run on this Mac"
+                        .to_string(),
+                );
             }
             if ev.host.os == "linux" {
                 let handlers: Vec<String> = ev

@@ -15,3 +15,13 @@ pub use macos::*;
 mod unsupported;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub use unsupported::*;
+
+/// Native stacks need the OS's own sampler; only the macOS backend has one
+/// (`/usr/bin/sample`). Elsewhere there are none to add.
+#[cfg(not(target_os = "macos"))]
+pub fn native_stacks(
+    _samples: &[crate::evidence::Sample],
+    _cancel: &std::sync::atomic::AtomicBool,
+) -> Option<crate::evidence::NativeStacks> {
+    None
+}

@@ -184,6 +184,7 @@ impl Sampler {
             cgroup,
             cpu_ms: self.ticks_ms(stat.utime + stat.stime),
             threads,
+            sockets: Vec::new(),
         })
     }
 
@@ -289,6 +290,17 @@ impl Sampler {
             program_arch,
         }
     }
+}
+
+/// Whether `pid` is dead and waiting to be reaped (state `Z` or `X` in `/proc/PID/stat`).
+pub fn is_zombie(pid: u32) -> bool {
+    fs::read(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|b| {
+            let close = b.iter().rposition(|&c| c == b')')?;
+            b.get(close + 2).copied()
+        })
+        .is_some_and(|s| s == b'Z' || s == b'X')
 }
 
 /// ppid → children, from every `/proc/PID/stat` (CONFIG_PROC_CHILDREN is often off).

@@ -18,6 +18,9 @@ pub mod sample_text;
 pub mod socket;
 pub mod state;
 
+use crate::evidence::{RunState, Sample};
+use std::collections::HashSet;
+
 /// `NODEV`: no controlling terminal (`e_tdev`).
 pub const NODEV: u32 = u32::MAX;
 /// Major number of the pseudo-terminal slaves `/dev/ttysNNN` (`bsd/kern/tty_ptmx.c`).
@@ -37,6 +40,32 @@ pub fn tty_name(dev: u32) -> Option<String> {
         0 if minor == 0 => Some("/dev/console".to_string()),
         _ => None,
     }
+}
+
+/// Which processes of a stalled tree's last sample deserve native stacks (at most `max`):
+/// leaves first (the end of the wait chain), then translated ones, then the root; never
+/// stopped or dead ones, whose stack says nothing their state does not.
+pub fn sample_candidates(sample: &Sample, max: usize) -> Vec<u32> {
+    let live: Vec<_> = sample
+        .processes
+        .iter()
+        .filter(|p| {
+            !matches!(
+                p.state,
+                RunState::Stopped | RunState::TracingStop | RunState::Zombie | RunState::Dead
+            )
+        })
+        .collect();
+    let parents: HashSet<u32> = sample.processes.iter().map(|p| p.ppid).collect();
+    let mut out: Vec<u32> = Vec::new();
+    let leaves = live.iter().rev().filter(|p| !parents.contains(&p.pid));
+    let translated = live.iter().filter(|p| !p.translation.is_native());
+    for p in leaves.chain(translated).chain(live.first()) {
+        if out.len() < max && !out.contains(&p.pid) {
+            out.push(p.pid);
+        }
+    }
+    out
 }
 
 /// A NUL-terminated C string in a fixed array, lossily decoded.
@@ -59,6 +88,42 @@ mod tests {
         assert_eq!(tty_name(0).as_deref(), Some("/dev/console"));
         assert_eq!(tty_name(NODEV), None);
         assert_eq!(tty_name(2 << 24), None);
+    }
+
+    fn proc(pid: u32, ppid: u32, state: RunState) -> crate::evidence::ProcessSnapshot {
+        let state = serde_json::to_value(state).unwrap();
+        serde_json::from_value(serde_json::json!({
+            "pid": pid, "ppid": ppid, "comm": "x", "state": state
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn sample_leaves_first_then_translated_then_root() {
+        let mut root = proc(10, 1, RunState::Sleeping);
+        root.translation = crate::evidence::Translation::Rosetta { program_arch: None };
+        let s = Sample {
+            at_ms: 0,
+            processes: vec![
+                root,
+                proc(11, 10, RunState::Sleeping),
+                proc(12, 11, RunState::Running),
+                proc(13, 10, RunState::Stopped),
+                proc(14, 10, RunState::Sleeping),
+            ],
+        };
+        assert_eq!(sample_candidates(&s, 4), vec![14, 12, 10]);
+        assert_eq!(sample_candidates(&s, 1), vec![14]);
+        assert!(
+            sample_candidates(
+                &Sample {
+                    at_ms: 0,
+                    processes: vec![]
+                },
+                4
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod activity;
 mod messages;
+mod native;
 mod outcome;
 pub mod remedy;
 mod stopped;
@@ -69,6 +70,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         stopped::rules(&tree, &mut f);
         translated::rules(&tree, &mut f);
         activity::rules(&tree, &mut f);
+        native::rules(&tree, &mut f);
     }
     finish(&tree, f)
 }

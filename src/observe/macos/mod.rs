@@ -207,11 +207,9 @@ impl Sampler {
                 processes.push(p);
             }
         }
-        let live: HashSet<(u32, u64, String)> = processes
-            .iter()
-            .map(|p| (p.pid, p.start_time, p.comm.clone()))
-            .collect();
-        self.statics.retain(|k, _| live.contains(k));
+        let live: HashSet<(u32, u64)> = processes.iter().map(|p| (p.pid, p.start_time)).collect();
+        self.statics
+            .retain(|(pid, start, _), _| live.contains(&(*pid, *start)));
         Sample { at_ms, processes }
     }
 

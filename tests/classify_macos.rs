@@ -228,3 +228,29 @@ fn macos_evidence_is_what_decides() {
     }
     assert_ne!(classify(&stop).verdicts[0].kind, VerdictKind::Stopped);
 }
+
+/// Rosetta's runtime frames say "the translator is busy" only while the process burns CPU:
+/// a sleeping translated program also waits in them (its system calls go through Rosetta).
+#[test]
+fn rosetta_frames_of_an_idle_process_claim_nothing() {
+    let mut ev = load("macos_rosetta_go_spinning");
+    ev.output.stderr.tail.clear();
+    let frozen_cpu = ev.samples[0].processes[0].cpu_ms;
+    for s in &mut ev.samples {
+        for p in &mut s.processes {
+            p.cpu_ms = frozen_cpu;
+            for t in &mut p.threads {
+                t.state = gohang::evidence::RunState::Sleeping;
+            }
+        }
+    }
+    let c = classify(&ev);
+    assert_eq!(c.verdicts[0].kind, VerdictKind::Translated);
+    assert_eq!(c.verdicts[0].confidence, Confidence::Medium);
+    assert!(
+        c.verdicts[0]
+            .evidence
+            .iter()
+            .all(|e| !e.contains("Rosetta's runtime"))
+    );
+}

@@ -12,8 +12,9 @@
 //!     lock another thread held at fork time → evidence and remedy on its `spinning` or
 //!     `idle` verdict;
 //!   * Rosetta's runtime (image `runtime`, `runtime_t8027`, `libRosettaRuntime`) at the leaf
-//!     of a thread's heaviest path: the translator itself, not the Go code, is busy →
-//!     strengthens `translated`;
+//!     of a thread's heaviest path of a process burning CPU: the translator itself, not the
+//!     Go code, is busy → strengthens `translated` (an idle translated program also waits
+//!     there: its system calls pass through Rosetta);
 //!   * every thread parked in the Go runtime (`runtime.semasleep`, `runtime.kevent`, …):
 //!     the program waits on itself (a channel, a lock, the network poller) → evidence on
 //!     `idle`.
@@ -30,6 +31,8 @@ use std::collections::BTreeMap;
 
 /// Share of a thread's samples a stack must hold to say "it is there".
 const DOMINANT: f64 = 0.5;
+/// Half a core over the window: the process is busy (as `activity` judges spinning).
+const BUSY_SHARE: f64 = 0.5;
 /// `_dyld_start` must hold nearly every sample: a starting program passes through quickly.
 const DYLD_DOMINANT: f64 = 0.9;
 
@@ -169,7 +172,10 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             continue;
         }
 
-        if let Some((thread, leaf)) = in_rosetta_runtime(ps) {
+        // Rosetta's runtime also carries a translated program's system calls, so its frames
+        // at the leaf mean "the translator is busy" only while the process burns CPU.
+        let busy = p.cpu_share().is_some_and(|s| s >= BUSY_SHARE);
+        if let Some((thread, leaf)) = in_rosetta_runtime(ps).filter(|_| busy) {
             let image = leaf.image.clone().unwrap_or_default();
             let fact = format!(
                 "native stacks ({tool}): thread {} spends {}/{} samples in Rosetta's runtime \

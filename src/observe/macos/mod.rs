@@ -312,8 +312,10 @@ impl Sampler {
 
         // The task port adds suspend counts (root only, where the signature allows it).
         let mut task_suspended = false;
+        // (SIP is looked up only as root: task_port refuses everyone else first.)
+        let sip = if self.euid == 0 { self.sip() } else { None };
         if !zombie
-            && permission::task_port(self.euid, st.cs_flags, self.sip().as_ref()).is_ok()
+            && permission::task_port(self.euid, st.cs_flags, sip.as_ref()).is_ok()
             && let Ok(mt) = mach::read_task(pid, TASK_PORT_LIMIT)
         {
             task_suspended = mt.suspend_count > 0;

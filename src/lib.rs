@@ -9,6 +9,7 @@ pub mod binary;
 pub mod capture;
 pub mod classify;
 pub mod cli;
+pub mod darwin;
 pub mod error;
 pub mod evidence;
 pub mod gocontext;

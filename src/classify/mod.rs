@@ -11,6 +11,7 @@
 
 mod activity;
 mod messages;
+mod native;
 mod outcome;
 pub mod remedy;
 mod stopped;
@@ -81,6 +82,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         waits::rules(&tree, &mut f);
         translated::rules(&tree, &mut f);
         activity::rules(&tree, &graph, &mut f);
+        native::rules(&tree, &mut f);
     }
     finish(&tree, f)
 }
@@ -100,6 +102,17 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
             .then(b.depth.cmp(&a.depth))
             .then(b.verdict.confidence.cmp(&a.verdict.confidence))
             .then(a.verdict.pid.cmp(&b.verdict.pid))
+    });
+    // `idle` and `child-wait` mean "asleep, no cause found here": drop them for a process
+    // that another rule explained (a wait, a prompt at _dyld_start, …).
+    let explained: Vec<u32> = candidates
+        .iter()
+        .filter(|c| c.verdict.kind.rank() > VerdictKind::ChildWait.rank())
+        .filter_map(|c| c.verdict.pid)
+        .collect();
+    candidates.retain(|c| {
+        !(matches!(c.verdict.kind, VerdictKind::Idle | VerdictKind::ChildWait)
+            && c.verdict.pid.is_some_and(|p| explained.contains(&p)))
     });
     let mut verdicts: Vec<Verdict> = Vec::new();
     for c in candidates {

@@ -189,3 +189,26 @@ pub fn child_wait(pid: u32, command: &str, tool_setting: Option<&str>) -> String
          its parent go on with an error{setting}"
     )
 }
+
+/// A new executable held at `_dyld_start` while macOS assesses it (Gatekeeper/XProtect,
+/// code-signature checks).
+pub fn dyld_assessment(path: Option<&str>) -> String {
+    let path = path.unwrap_or("PATH");
+    format!(
+        "answer any security prompt on the screen (the check may be waiting for it); let your \
+         terminal run the programs it builds without that check: `spctl developer-mode \
+         enable-terminal`, then allow the terminal under System Settings → Privacy & Security → \
+         Developer Tools; for a downloaded binary, clear its quarantine flag: \
+         xattr -d com.apple.quarantine {path}"
+    )
+}
+
+/// A forked child stuck in fork()'s child-side (at-fork) handlers, before exec.
+pub fn fork_child(pid: u32) -> String {
+    format!(
+        "kill the stuck child (kill -9 {pid}); its parent then sees the failure and the command \
+         can be run again. An at-fork handler that deadlocks or spins on a lock held at fork time \
+         is a bug of the library it belongs to: if it repeats under Rosetta 2, use a native arm64 \
+         toolchain, otherwise report the stack above to the Go issue tracker"
+    )
+}

@@ -175,6 +175,7 @@ pub fn run(args: &[&str]) -> Output {
 }
 
 /// Children of `pid` (from every /proc/*/stat).
+#[cfg(target_os = "linux")]
 pub fn children_of(pid: u32) -> Vec<u32> {
     let mut v = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -191,6 +192,7 @@ pub fn children_of(pid: u32) -> Vec<u32> {
 }
 
 /// All descendants of `pid`.
+#[cfg(target_os = "linux")]
 pub fn descendants_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     let mut todo = vec![pid];
@@ -204,6 +206,7 @@ pub fn descendants_of(pid: u32) -> Vec<u32> {
 }
 
 /// The process's start time (stat field 22): with the pid, its identity.
+#[cfg(target_os = "linux")]
 pub fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -211,6 +214,7 @@ pub fn start_time(pid: u32) -> Option<u64> {
 }
 
 /// Is (pid, start) still a live (non-zombie) process?
+#[cfg(target_os = "linux")]
 pub fn alive(pid: u32, start: u64) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
@@ -222,6 +226,7 @@ pub fn alive(pid: u32, start: u64) -> bool {
     start_time(pid) == Some(start) && !matches!(state, Some('Z') | Some('X'))
 }
 
+#[cfg(target_os = "linux")]
 pub fn comm(pid: u32) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()

@@ -9,10 +9,9 @@
 //!   (`proc(5)`, "/proc/locks").
 
 use crate::evidence::{FdInfo, LockHolder, LockInfo, SocketInfo};
-use crate::redact::redact_urls;
 use procfs::FromReadSI;
 use procfs::net::{TcpNetEntries, TcpState, UdpNetEntries};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -300,74 +299,6 @@ fn holder_of(pid: u32) -> LockHolder {
     }
 }
 
-/// Environment variables worth keeping: they steer where the go command connects, how it
-/// picks a toolchain, and whether git or ssh may prompt. Nothing else is kept.
-const ENV_KEEP: &[&str] = &[
-    "GOPROXY",
-    "GOSUMDB",
-    "GONOSUMDB",
-    "GONOSUMCHECK",
-    "GOPRIVATE",
-    "GONOPROXY",
-    "GOINSECURE",
-    "GOTOOLCHAIN",
-    "GOFLAGS",
-    "GOENV",
-    "GOROOT",
-    "GOPATH",
-    "GOMODCACHE",
-    "GOCACHE",
-    "GOOS",
-    "GOARCH",
-    "GOHOSTOS",
-    "GOHOSTARCH",
-    "GO111MODULE",
-    "GOWORK",
-    "GODEBUG",
-    "CGO_ENABLED",
-    "CC",
-    "CXX",
-    "GIT_TERMINAL_PROMPT",
-    "GIT_ASKPASS",
-    "SSH_ASKPASS",
-    "SSH_ASKPASS_REQUIRE",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GCM_INTERACTIVE",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "HOME",
-    "XDG_CONFIG_HOME",
-    "DISPLAY",
-];
-
-/// Names whose values are never kept, only that they are set.
-const ENV_PRESENCE_ONLY: &[&str] = &["GOAUTH"];
-
-/// Keep the variables gohang needs from a raw `environ` (NUL-separated), with passwords
-/// in URLs removed.
-pub fn filter_environ(raw: &[u8]) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for entry in raw.split(|&b| b == 0) {
-        let entry = String::from_utf8_lossy(entry);
-        let Some((k, v)) = entry.split_once('=') else {
-            continue;
-        };
-        if ENV_KEEP.contains(&k) {
-            out.insert(k.to_string(), redact_urls(v));
-        } else if ENV_PRESENCE_ONLY.contains(&k) {
-            out.insert(k.to_string(), "<set>".to_string());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,25 +345,5 @@ mod tests {
         assert_eq!(socket_inode("socket:[12345]"), Some(12345));
         assert_eq!(socket_inode("pipe:[12345]"), None);
         assert_eq!(socket_inode("socket:[x]"), None);
-    }
-
-    #[test]
-    fn environment_is_filtered_and_redacted() {
-        let raw = b"PATH=/bin\0GOPROXY=https://alice:s3cret@proxy.example.com/mod,direct\0\
-                    API_TOKEN=abc\0GOAUTH=git dir\0HTTPS_PROXY=http://u:p@10.0.0.1:3128\0GIT_TERMINAL_PROMPT=1\0";
-        let env = filter_environ(raw);
-        assert_eq!(
-            env.get("GOPROXY").unwrap(),
-            "https://REDACTED@proxy.example.com/mod,direct"
-        );
-        assert_eq!(
-            env.get("HTTPS_PROXY").unwrap(),
-            "http://REDACTED@10.0.0.1:3128"
-        );
-        assert_eq!(env.get("GOAUTH").unwrap(), "<set>");
-        assert_eq!(env.get("GIT_TERMINAL_PROMPT").unwrap(), "1");
-        assert!(!env.contains_key("API_TOKEN") && !env.contains_key("PATH"));
-        let all: String = env.values().cloned().collect();
-        assert!(!all.contains("s3cret") && !all.contains("alice"));
     }
 }

@@ -304,7 +304,7 @@ impl Sampler {
             None => self.translation_of(dir, exe.value(), argv.value()),
         };
         let env = read_timeboxed(dir.join("environ"), SLOW_READ_LIMIT)
-            .map(|raw| files::filter_environ(&raw))
+            .map(|raw| crate::redact::filter_environ(&raw))
             .unwrap_or_default();
         let cwd = fs::read_link(dir.join("cwd"))
             .ok()

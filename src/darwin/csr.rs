@@ -1,0 +1,172 @@
+//! System Integrity Protection (SIP): the active configuration, from the
+//! `csr_get_active_config` SPI (`bsd/sys/csr.h`, a bit set: 0 = fully enabled) or from the
+//! text of `csrutil status`, which needs no privilege.
+//!
+//! gohang reads SIP only to say what it cannot do (dtruss, task ports of protected
+//! processes). It never advises turning SIP off to fix a Go hang: no Go hang needs it.
+
+/// `CSR_ALLOW_*` bits.
+pub const CSR_ALLOW_UNTRUSTED_KEXTS: u32 = 1 << 0;
+pub const CSR_ALLOW_UNRESTRICTED_FS: u32 = 1 << 1;
+pub const CSR_ALLOW_TASK_FOR_PID: u32 = 1 << 2;
+pub const CSR_ALLOW_KERNEL_DEBUGGER: u32 = 1 << 3;
+pub const CSR_ALLOW_APPLE_INTERNAL: u32 = 1 << 4;
+pub const CSR_ALLOW_UNRESTRICTED_DTRACE: u32 = 1 << 5;
+pub const CSR_ALLOW_UNRESTRICTED_NVRAM: u32 = 1 << 6;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SipState {
+    Enabled,
+    Disabled,
+    /// Some protections relaxed (`csrutil enable --without …`).
+    Custom,
+}
+
+/// What SIP allows that matters to gohang.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sip {
+    pub state: SipState,
+    /// DTrace (and so dtruss) may trace any process.
+    pub dtrace_allowed: bool,
+    /// `task_for_pid` on protected processes is allowed ("Debugging Restrictions" off).
+    pub task_for_pid_allowed: bool,
+}
+
+impl Sip {
+    /// From `csr_get_active_config`'s bit set.
+    pub fn from_config(config: u32) -> Sip {
+        let state = if config == 0 {
+            SipState::Enabled
+        } else {
+            SipState::Custom
+        };
+        Sip {
+            state,
+            dtrace_allowed: config & CSR_ALLOW_UNRESTRICTED_DTRACE != 0,
+            task_for_pid_allowed: config & CSR_ALLOW_TASK_FOR_PID != 0,
+        }
+    }
+
+    /// A few words for a report: "enabled", "disabled", "custom (DTrace allowed)".
+    pub fn describe(&self) -> String {
+        match self.state {
+            SipState::Enabled => "enabled".to_string(),
+            SipState::Disabled => "disabled".to_string(),
+            SipState::Custom => format!(
+                "enabled with a custom configuration (DTrace {}, debugging {})",
+                if self.dtrace_allowed {
+                    "unrestricted"
+                } else {
+                    "restricted"
+                },
+                if self.task_for_pid_allowed {
+                    "unrestricted"
+                } else {
+                    "restricted"
+                }
+            ),
+        }
+    }
+}
+
+/// Parse the output of `csrutil status`:
+///
+/// ```text
+/// System Integrity Protection status: enabled.
+/// System Integrity Protection status: disabled.
+/// System Integrity Protection status: enabled (Custom Configuration).
+/// System Integrity Protection status: unknown (Custom Configuration).
+///
+/// Configuration:
+///     Debugging Restrictions: disabled
+///     DTrace Restrictions: disabled
+/// ```
+pub fn parse_csrutil_status(text: &str) -> Option<Sip> {
+    let status = text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("System Integrity Protection status:")
+            .map(|s| s.trim().to_ascii_lowercase())
+    })?;
+    let restriction = |name: &str| -> Option<bool> {
+        text.lines().find_map(|l| {
+            let (k, v) = l.trim().split_once(':')?;
+            (k.trim().eq_ignore_ascii_case(name)).then(|| {
+                v.trim()
+                    .trim_end_matches('.')
+                    .eq_ignore_ascii_case("enabled")
+            })
+        })
+    };
+    if status.contains("custom") {
+        // A restriction that is "disabled" allows the thing; a missing line keeps the default.
+        return Some(Sip {
+            state: SipState::Custom,
+            dtrace_allowed: restriction("DTrace Restrictions") == Some(false),
+            task_for_pid_allowed: restriction("Debugging Restrictions") == Some(false),
+        });
+    }
+    if status.starts_with("enabled") {
+        Some(Sip {
+            state: SipState::Enabled,
+            dtrace_allowed: false,
+            task_for_pid_allowed: false,
+        })
+    } else if status.starts_with("disabled") {
+        Some(Sip {
+            state: SipState::Disabled,
+            dtrace_allowed: true,
+            task_for_pid_allowed: true,
+        })
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_states() {
+        let e = parse_csrutil_status("System Integrity Protection status: enabled.\n").unwrap();
+        assert_eq!(e.state, SipState::Enabled);
+        assert!(!e.dtrace_allowed && !e.task_for_pid_allowed);
+        let d = parse_csrutil_status("System Integrity Protection status: disabled.\n").unwrap();
+        assert_eq!(d.state, SipState::Disabled);
+        assert!(d.dtrace_allowed && d.task_for_pid_allowed);
+        assert!(parse_csrutil_status("csrutil: command not found").is_none());
+        assert!(parse_csrutil_status("").is_none());
+    }
+
+    #[test]
+    fn custom_configurations() {
+        let old = "System Integrity Protection status: enabled (Custom Configuration).\n\n\
+Configuration:\n\tApple Internal: disabled\n\tKext Signing: enabled\n\tFilesystem Protections: enabled\n\
+\tDebugging Restrictions: enabled\n\tDTrace Restrictions: disabled\n\tNVRAM Protections: enabled\n\
+\tBaseSystem Verification: enabled\n\n\
+This is an unsupported configuration, likely to break in the future and leave your machine in an unknown state.\n";
+        let s = parse_csrutil_status(old).unwrap();
+        assert_eq!(s.state, SipState::Custom);
+        assert!(s.dtrace_allowed);
+        assert!(!s.task_for_pid_allowed);
+
+        let new = "System Integrity Protection status: unknown (Custom Configuration).\n\n\
+Configuration:\n\tApple Internal: disabled\n\tKext Signing: disabled\n\tFilesystem Protections: disabled\n\
+\tDebugging Restrictions: disabled\n\tDTrace Restrictions: disabled\n\tNVRAM Protections: disabled\n\
+\tBaseSystem Verification: disabled\n\tBoot-arg Restrictions: disabled\n\tKernel Integrity Protections: disabled\n\
+\tAuthenticated Root Requirement: enabled\n";
+        let s = parse_csrutil_status(new).unwrap();
+        assert_eq!(s.state, SipState::Custom);
+        assert!(s.dtrace_allowed && s.task_for_pid_allowed);
+    }
+
+    #[test]
+    fn config_bits() {
+        assert_eq!(Sip::from_config(0).state, SipState::Enabled);
+        let s = Sip::from_config(CSR_ALLOW_UNRESTRICTED_DTRACE);
+        assert_eq!(s.state, SipState::Custom);
+        assert!(s.dtrace_allowed && !s.task_for_pid_allowed);
+        assert!(s.describe().contains("DTrace unrestricted"));
+        assert!(Sip::from_config(CSR_ALLOW_TASK_FOR_PID).task_for_pid_allowed);
+    }
+}

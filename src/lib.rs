@@ -13,6 +13,7 @@ pub mod error;
 pub mod evidence;
 pub mod observe;
 pub mod progress;
+pub mod rebuild;
 pub mod report;
 pub mod supervisor;
 pub mod syscalls;

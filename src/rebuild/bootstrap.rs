@@ -1,9 +1,11 @@
 //! The bootstrap toolchain: a native Go, new enough for this GOROOT's make.bash.
 //!
-//! It must be native: make.bash builds cmd/dist with it, and dist takes GOHOSTARCH from
-//! the architecture it runs as (`runtime.GOARCH` of a translated dist is the foreign one),
-//! so a foreign bootstrap builds a foreign toolchain again. It must be at least the floor
-//! of `version::bootstrap_floor` (make.bash fails with `building_Go_requires_Go_1_20_6_or_later`
+//! It must be native: make.bash builds cmd/dist with it and runs it, and dist takes the
+//! host architecture from `uname -m` (`src/cmd/dist/main.go`), which under qemu-user
+//! reports the emulated machine, so a foreign bootstrap builds a foreign toolchain again
+//! (on macOS dist looks for `RELEASE_ARM64` in `uname -a` to see through Rosetta, but the
+//! whole bootstrap then runs translated). It must be at least the floor of
+//! `version::bootstrap_floor` (make.bash fails with `building_Go_requires_Go_1_20_6_or_later`
 //! otherwise). Candidates are found by reading files only; the chosen one is run
 //! (`go version`) before anything changes, in `execute`.
 

@@ -353,6 +353,9 @@ fn preflight(plan: &Plan, opts: &ExecOptions, log: &mut Log) -> Result<(), Strin
     })?;
     log.raw(out.stdout.as_bytes());
     log.raw(out.stderr.as_bytes());
+    if let Some(sig) = out.interrupted {
+        return Err(format!("interrupted by {sig} before any change"));
+    }
     if !out.success() {
         let err = out.stderr.trim().lines().last().unwrap_or("").to_string();
         return Err(format!(

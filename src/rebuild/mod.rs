@@ -96,6 +96,20 @@ pub fn run(cli: &Cli, args: &RebuildArgs) -> Result<u8, UserError> {
     let env: Vec<_> = std::env::vars_os().collect();
     let plan = plan::make_plan(&inputs, &host, &search, &env)
         .map_err(|e| UserError::new(exit::NO_INPUT, e.0))?;
+    // The log must not be part of what is moved, copied and compared.
+    let log_dir = plan
+        .log
+        .parent()
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    if log_dir.is_some_and(|d| d.starts_with(&plan.goroot.path)) {
+        return Err(UserError::new(
+            exit::USAGE,
+            format!(
+                "--log {} is inside the GOROOT being rebuilt; put it elsewhere",
+                plan.log.display()
+            ),
+        ));
+    }
 
     if args.prune_backup {
         return prune(cli, args, &plan);
@@ -233,7 +247,7 @@ fn write_human(
     }
     let title = match status {
         Status::NothingToDo => "nothing to do",
-        Status::Blocked => "not possible",
+        Status::Blocked => "cannot rebuild (nothing has been changed)",
         _ => "plan (nothing has been changed)",
     };
     writeln!(w, "gohang rebuild: {title}\n")?;
@@ -255,7 +269,7 @@ fn write_human(
         }
         return Ok(());
     }
-    write_plan(w, cli.verbose > 0, plan)?;
+    write_plan(w, cli.verbose > 0, plan, status == Status::Ready)?;
     match status {
         Status::Blocked => {
             writeln!(w)?;
@@ -283,7 +297,8 @@ fn write_human(
     Ok(())
 }
 
-fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan) -> std::io::Result<()> {
+/// The facts, and with `steps` the backup, log, environment and commands.
+fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std::io::Result<()> {
     let g = &plan.goroot;
     let version = match (g.version, &g.owner) {
         (Some(v), _) => v.to_string(),
@@ -389,6 +404,9 @@ fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan) -> std::io::Result<
             human_bytes(d.free_bytes)
         )?;
     }
+    if !steps {
+        return Ok(());
+    }
     writeln!(
         w,
         "backup     {} (the original, renamed; kept after success)",
@@ -473,9 +491,6 @@ fn write_result(w: &mut dyn Write, plan: &Plan, r: &ExecResult) -> std::io::Resu
             for l in &r.manual_restore {
                 writeln!(w, "  {l}")?;
             }
-        }
-        (None, ExecOutcome::Refused) => {
-            writeln!(w, "nothing was changed.")?;
         }
         _ => {}
     }

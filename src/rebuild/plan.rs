@@ -295,8 +295,8 @@ pub fn make_plan(
     );
     if choice.chosen.is_none() {
         let need = required
-            .map(|r| format!(" {r} or later"))
-            .unwrap_or_default();
+            .map(|r| format!("{r} or later"))
+            .unwrap_or_else(|| "Go".into());
         let msg = match inputs.bootstrap {
             Some(b) => format!(
                 "--bootstrap {} cannot be used: {}",
@@ -304,7 +304,7 @@ pub fn make_plan(
                 choice.considered[0].rejected.clone().unwrap_or_default()
             ),
             None => format!(
-                "no native Go{need} found to build with ({} Go trees looked at); name one with --bootstrap DIR",
+                "no native {need} found to build with ({} Go trees looked at); name one with --bootstrap DIR",
                 choice.considered.len()
             ),
         };
@@ -452,8 +452,8 @@ pub fn make_plan(
     })
 }
 
-/// Does this tree's cmd/dist read lib/time/zoneinfo.zip (Go 1.21 and later generate
-/// time/tzdata from it)?
+/// Does this tree's cmd/dist read lib/time/zoneinfo.zip (its `mktzdata` generates
+/// time/tzdata's zzipdata.go from it; Go 1.23's does)?
 fn dist_needs_zoneinfo(goroot: &Path) -> bool {
     std::fs::read_to_string(goroot.join("src/cmd/dist/buildgo.go"))
         .is_ok_and(|t| t.contains("lib/time/zoneinfo.zip"))

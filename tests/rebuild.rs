@@ -622,6 +622,72 @@ fn make_bash_failure_rolls_back_and_names_the_phase() {
     assert!(out.contains("is the original again"), "{out}");
     assert_same_tree(&before, &tree_hash(&g));
     assert!(siblings(&g).is_empty());
+
+    // The same failure as JSON: one document on stdout, nothing else there.
+    let (code, out, _) = run(gohang(
+        d.path(),
+        &[
+            "--goroot",
+            g.to_str().unwrap(),
+            "--bootstrap",
+            system_goroot().to_str().unwrap(),
+            "--log",
+            d.path().join("l2").to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 1, "{out}");
+    let r: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(r.status, "rolled-back");
+    let res = r.result.unwrap();
+    assert_eq!(res["outcome"], "rolled-back");
+    assert_eq!(res["failed_step"], "build");
+    assert_eq!(res["build"]["reached"], "phase 3/6 (go_bootstrap)");
+    assert_eq!(res["build"]["ended"], "exit status 2");
+    assert_eq!(res["restored"]["identical"], true);
+    assert_eq!(res["log"], d.path().join("l2").to_str().unwrap());
+    assert_same_tree(&before, &tree_hash(&g));
+}
+
+#[test]
+fn a_make_bash_past_the_time_limit_is_stopped_and_rolled_back() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    fake_goroot(
+        &g,
+        &format!(
+            "{}
+sleep 300
+",
+            phase_lines(4)
+        ),
+    );
+    let before = tree_hash(&g);
+    let started = Instant::now();
+    let (code, out, err) = run(gohang(
+        d.path(),
+        &[
+            "--goroot",
+            g.to_str().unwrap(),
+            "--bootstrap",
+            system_goroot().to_str().unwrap(),
+            "--log",
+            d.path().join("l").to_str().unwrap(),
+            "--build-timeout",
+            "1s",
+            "--yes",
+        ],
+    ));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(
+        out.contains("make.bash did not finish within 1 s; stopped in phase 4/6 (toolchain2)"),
+        "{out}"
+    );
+    assert!(out.contains("is the original again"), "{out}");
+    assert_same_tree(&before, &tree_hash(&g));
+    assert!(siblings(&g).is_empty());
 }
 
 /// Start a rebuild whose make.bash hangs in phase 2 (with a grandchild), wait for that
@@ -883,6 +949,85 @@ fn refuses_while_a_program_from_the_goroot_runs() {
     assert!(
         out.contains(&format!("pid {pid} ({})", tool.display())),
         "{out}"
+    );
+    assert_same_tree(&before, &tree_hash(&g));
+    assert!(siblings(&g).is_empty());
+}
+
+#[test]
+fn refuses_while_a_translated_program_from_the_goroot_runs() {
+    // Under qemu-user via binfmt_misc, /proc/PID/exe is the emulator; the program is
+    // found in the command line instead.
+    let handler = format!(
+        "/proc/sys/fs/binfmt_misc/qemu-{}",
+        if foreign_goarch() == "arm64" {
+            "aarch64"
+        } else {
+            "x86_64"
+        }
+    );
+    let enabled = fs::read_to_string(&handler).is_ok_and(|t| t.starts_with("enabled"));
+    if !require(
+        enabled,
+        &format!("{handler} is not registered (scripts/setup.sh does it)"),
+    ) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    fake_goroot(&g, &format!("{}\n{}", phase_lines(6), install_native()));
+    // A foreign program that waits: built by the installed Go for the foreign architecture.
+    let src = d.path().join("waiter.go");
+    fs::write(
+        &src,
+        "package main\n\nimport \"time\"\n\nfunc main() { time.Sleep(time.Minute) }\n",
+    )
+    .unwrap();
+    let tool = g.join("bin/waiter");
+    let st = Command::new(system_goroot().join("bin/go"))
+        .arg("build")
+        .arg("-o")
+        .arg(&tool)
+        .arg(&src)
+        .env("GOOS", "linux")
+        .env("GOARCH", foreign_goarch())
+        .env("GOTOOLCHAIN", "local")
+        .env("GO111MODULE", "off")
+        .env("CGO_ENABLED", "0")
+        .status()
+        .unwrap();
+    assert!(st.success(), "cross-building the waiter");
+    let mut waiter = wait_for(
+        "spawning the foreign waiter",
+        Duration::from_secs(5),
+        || Command::new(&tool).spawn().ok(),
+    );
+    let pid = waiter.id();
+    // It is translated: its exe is the emulator, not the program.
+    let exe = wait_for("the emulator to start", Duration::from_secs(10), || {
+        let e = fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        (e != tool).then_some(e)
+    });
+    let before = tree_hash(&g);
+    let (code, out, err) = run(gohang(
+        d.path(),
+        &[
+            "--goroot",
+            g.to_str().unwrap(),
+            "--bootstrap",
+            system_goroot().to_str().unwrap(),
+            "--log",
+            d.path().join("l").to_str().unwrap(),
+            "--yes",
+        ],
+    ));
+    let _ = waiter.kill();
+    let _ = waiter.wait();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains(&format!("pid {pid} ({})", tool.display())),
+        "the translated waiter (exe {}) was not found:\n{out}",
+        exe.display()
     );
     assert_same_tree(&before, &tree_hash(&g));
     assert!(siblings(&g).is_empty());

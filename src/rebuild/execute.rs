@@ -308,8 +308,7 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
 /// Checks right before the rename: nobody runs a program from the tree, and the bootstrap
 /// really is a native Go of the required version (it is run, time-boxed).
 fn preflight(plan: &Plan, opts: &ExecOptions, log: &mut Log) -> Result<(), String> {
-    let interpreters: Vec<PathBuf> = Vec::new();
-    let running = procs::running_from(std::slice::from_ref(&plan.goroot.path), &interpreters);
+    let running = procs::running_from(&plan.watch_roots, &plan.interpreters);
     if !running.is_empty() {
         let list: Vec<String> = running
             .iter()
@@ -508,7 +507,7 @@ fn rebuild_steps(
             Some(Stopped::Timeout) => Failure::new(
                 Step::Build,
                 format!(
-                    "make.bash did not finish within {} s (stopped in {})",
+                    "make.bash did not finish within {} s; stopped in {}",
                     opts.build_timeout.as_secs(),
                     summary.reached
                 ),

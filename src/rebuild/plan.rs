@@ -141,6 +141,13 @@ pub struct Plan {
     pub platform: Platform,
     #[serde(skip)]
     pub make_bash_argv: Vec<OsString>,
+    /// The GOROOT as given and as resolved: a process running a program under either
+    /// blocks the rebuild.
+    #[serde(skip)]
+    pub watch_roots: Vec<PathBuf>,
+    /// binfmt_misc interpreters (resolved), whose processes run the program they name.
+    #[serde(skip)]
+    pub interpreters: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -370,7 +377,8 @@ pub fn make_plan(
         .iter()
         .map(|h| PathBuf::from(goroot_resolve(&h.interpreter)))
         .collect();
-    let running = procs::running_from(&[given.clone(), path.clone()], &interpreters);
+    let watch_roots = vec![given.clone(), path.clone()];
+    let running = procs::running_from(&watch_roots, &interpreters);
     if !running.is_empty() {
         let list: Vec<String> = running
             .iter()
@@ -449,6 +457,8 @@ pub fn make_plan(
         install_instead: install,
         platform,
         make_bash_argv,
+        watch_roots,
+        interpreters,
     })
 }
 

@@ -9,7 +9,7 @@
 //! executable, so no special case is needed there).
 
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunningTool {
@@ -31,17 +31,16 @@ pub fn running_from(roots: &[PathBuf], interpreters: &[PathBuf]) -> Vec<RunningT
     v
 }
 
-/// `/usr/lib/go/bin/go (deleted)` -> `/usr/lib/go/bin/go`: a running binary whose file was
-/// replaced still counts.
-fn strip_deleted(p: &Path) -> PathBuf {
-    let s = p.to_string_lossy();
-    PathBuf::from(s.strip_suffix(" (deleted)").unwrap_or(&s).to_string())
-}
-
 #[cfg(target_os = "linux")]
 mod imp {
-    use super::strip_deleted;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
+
+    /// `/usr/lib/go/bin/go (deleted)` -> `/usr/lib/go/bin/go`: a running binary whose file
+    /// was replaced still counts.
+    pub fn strip_deleted(p: &Path) -> PathBuf {
+        let s = p.to_string_lossy();
+        PathBuf::from(s.strip_suffix(" (deleted)").unwrap_or(&s).to_string())
+    }
 
     pub fn executables(interpreters: &[PathBuf]) -> Vec<(u32, PathBuf)> {
         let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -118,12 +117,15 @@ mod imp {
     }
 }
 
-#[cfg(test)]
+// Both read /proc: Linux only.
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn deleted_suffix() {
+        use imp::strip_deleted;
         assert_eq!(
             strip_deleted(Path::new("/g/bin/go (deleted)")),
             PathBuf::from("/g/bin/go")
@@ -135,7 +137,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_os = "linux")]
     fn finds_a_process_running_from_a_tree() {
         let d = tempfile::tempdir().unwrap();
         let bin = d.path().join("bin");

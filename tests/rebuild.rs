@@ -1092,6 +1092,25 @@ fn package_managed_or_sourceless_trees_get_a_native_install_instead() {
 }
 
 #[test]
+fn a_goroot_left_only_as_a_backup_is_pointed_at() {
+    // What a SIGKILL between the rename and the copy leaves behind.
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    let backup = d.path().join("go.gohang-backup-20250101-000000");
+    fake_goroot(&backup, "");
+    let (code, _, err) = run(gohang(d.path(), &["--goroot", g.to_str().unwrap()]));
+    assert_eq!(code, 66, "{err}");
+    assert!(
+        err.contains(&format!(
+            "restore it with `mv {} {}`",
+            backup.display(),
+            g.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
 fn debian_owned_goroot_is_recognized() {
     let sys = system_goroot();
     let dpkg_owned = Command::new("dpkg")

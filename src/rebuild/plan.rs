@@ -199,8 +199,19 @@ pub fn make_plan(
             )
         })?,
     };
-    let path =
-        std::fs::canonicalize(&given).map_err(|e| NotFound(format!("{}: {e}", given.display())))?;
+    let path = std::fs::canonicalize(&given).map_err(|e| {
+        // A rebuild killed (SIGKILL) between moving the original aside and copying it
+        // back leaves only the backup: say how to put it back.
+        match backup::existing_backups(&given).last() {
+            Some(b) => NotFound(format!(
+                "{}: {e}; but a backup of it exists (a rebuild that was killed?): restore it with `mv {} {}`",
+                given.display(),
+                sh(b),
+                sh(&given)
+            )),
+            None => NotFound(format!("{}: {e}", given.display())),
+        }
+    })?;
     if !path.is_dir() || !goroot::has_goroot_layout(&path) {
         return Err(NotFound(format!(
             "{} does not look like a GOROOT (it needs two of bin/go, pkg/tool/, src/runtime/, VERSION)",

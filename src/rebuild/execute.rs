@@ -225,6 +225,16 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
 
     log.section("backup");
     display.step(&format!("moving {} aside", g.display()));
+    // rename(2) would silently replace an empty directory that appeared there since the plan.
+    if std::fs::symlink_metadata(&b).is_ok() {
+        result.failed_step = Some(Step::Backup);
+        result.summary = format!(
+            "{} appeared since the plan was made; nothing was changed",
+            b.display()
+        );
+        log.note(&result.summary);
+        return finish(result);
+    }
     if let Err(e) = std::fs::rename(&g, &b) {
         result.failed_step = Some(Step::Backup);
         result.needs_privilege = matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM));

@@ -14,6 +14,8 @@ fi
 
 export GOHANG_REQUIRE_ALL="${GOHANG_REQUIRE_ALL:-$([[ $(id -u) -eq 0 ]] && echo 1 || echo 0)}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# tests/rebuild.rs: the tests that run a real make.bash (minutes) run here too.
+export GOHANG_SLOW_TESTS="${GOHANG_SLOW_TESTS:-1}"
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check

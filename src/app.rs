@@ -39,6 +39,7 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
     match &cli.command {
         Command::Probe(args) => probe(cli, args),
         Command::Classify(args) => classify_file(cli, args),
+        Command::Rebuild(args) => crate::rebuild::run(cli, args),
     }
 }
 

@@ -32,6 +32,8 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Classify a saved evidence file (from --save-evidence) again.
     Classify(ClassifyArgs),
+    /// Rebuild a GOROOT with foreign binaries as a native toolchain (a plan unless --yes).
+    Rebuild(RebuildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +72,32 @@ pub struct ClassifyArgs {
     /// Print one JSON report on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// The GOROOT to rebuild (default: $GOROOT, else the one of the go on PATH).
+    #[arg(long, value_name = "DIR")]
+    pub goroot: Option<PathBuf>,
+    /// A native Go tree to build with (default: the best one found on this machine).
+    #[arg(long, value_name = "DIR")]
+    pub bootstrap: Option<PathBuf>,
+    /// Do it: move the original aside, rebuild, verify; put the original back on failure.
+    /// Without it, only the plan is printed and nothing changes.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print one JSON document (schema gohang.rebuild/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Delete the backups earlier rebuilds of this GOROOT left (lists them without --yes).
+    #[arg(long)]
+    pub prune_backup: bool,
+    /// Write the log to FILE (default: ~/.local/state/gohang/rebuild-TIME.log).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Stop make.bash and roll back when it runs longer than this.
+    #[arg(long, default_value = "60m", value_parser = parse_duration)]
+    pub build_timeout: Duration,
 }
 
 /// "10s", "500ms", "2m", "1.5s", "1h"; a bare number is seconds.

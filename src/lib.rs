@@ -18,6 +18,7 @@ pub mod gover;
 pub mod inspect;
 pub mod observe;
 pub mod progress;
+pub mod rebuild;
 pub mod redact;
 pub mod report;
 pub mod supervisor;

@@ -1,0 +1,318 @@
+//! Which GOROOT to rebuild, and whether it is gohang's to rebuild.
+//!
+//! [`locate_goroot`] is deliberately small and isolated: the shared toolchain discovery
+//! (`gohang check`) will replace it. It never runs the tree's `go`, which may be foreign,
+//! slow under emulation, or the very thing that hangs.
+
+use crate::rebuild::run::{RunOutput, run_boxed};
+use serde::Serialize;
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// How long a package manager may take to say who owns a file.
+const OWNER_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the GOROOT was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum FoundBy {
+    #[serde(rename = "--goroot")]
+    Flag,
+    #[serde(rename = "$GOROOT")]
+    EnvGoroot,
+    #[serde(rename = "go on PATH")]
+    PathGo,
+}
+
+impl FoundBy {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            FoundBy::Flag => "--goroot",
+            FoundBy::EnvGoroot => "$GOROOT",
+            FoundBy::PathGo => "the go on PATH",
+        }
+    }
+}
+
+/// A directory shaped like a GOROOT: a `bin/go`, `pkg/tool/` or `src/runtime/`, plus one
+/// more of them or a `VERSION` file (a bare `bin/go` is any prefix such as /usr).
+pub fn has_goroot_layout(dir: &Path) -> bool {
+    let marks = [
+        dir.join("bin/go").is_file(),
+        dir.join("pkg/tool").is_dir(),
+        dir.join("src/runtime").is_dir(),
+        dir.join("VERSION").is_file(),
+    ];
+    marks[..3].iter().any(|m| *m) && marks.iter().filter(|m| **m).count() >= 2
+}
+
+/// The GOROOT of the `go` the user would run: `$GOROOT` when set (the go command honours
+/// it), else the first `go` on PATH with its symlinks resolved, `bin/..`, when that has the
+/// GOROOT layout.
+///
+/// Isolated on purpose: to be switched to the shared discovery of `gohang check`.
+pub fn locate_goroot(
+    env_goroot: Option<OsString>,
+    path_var: Option<OsString>,
+) -> Option<(PathBuf, FoundBy)> {
+    if let Some(g) = env_goroot.filter(|g| !g.is_empty()) {
+        let g = PathBuf::from(g);
+        if has_goroot_layout(&g) {
+            return Some((g, FoundBy::EnvGoroot));
+        }
+    }
+    for dir in std::env::split_paths(&path_var?) {
+        let go = dir.join("go");
+        if !go.is_file() {
+            continue;
+        }
+        let Ok(real) = std::fs::canonicalize(&go) else {
+            continue;
+        };
+        if let Some(root) = real.parent().and_then(Path::parent)
+            && has_goroot_layout(root)
+        {
+            return Some((root.to_path_buf(), FoundBy::PathGo));
+        }
+    }
+    None
+}
+
+/// A package manager (or the go command itself) that owns the tree: a rebuild would fight
+/// it, and its next upgrade would undo or corrupt the rebuild.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    /// `dpkg`, `rpm`, `pacman`, `homebrew`, `macports`, `nix`, `snap`, `go-toolchain-cache`.
+    pub manager: String,
+    /// The package, when the manager names one (`golang-1.23-go:arm64`, `go@1.22`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+}
+
+impl Owner {
+    pub fn describe(&self) -> String {
+        let what = match self.manager.as_str() {
+            "dpkg" => "the Debian package",
+            "rpm" => "the RPM package",
+            "pacman" => "the pacman package",
+            "homebrew" => "the Homebrew formula",
+            "macports" => "MacPorts",
+            "nix" => "the Nix store",
+            "snap" => "a snap",
+            "go-toolchain-cache" => "the go command's toolchain cache (GOTOOLCHAIN downloads)",
+            _ => "a package manager",
+        };
+        match &self.package {
+            Some(p) => format!("{what} {p}"),
+            None => what.to_string(),
+        }
+    }
+}
+
+/// A package database query: the tool, its arguments before the file, and the parser of
+/// its answer.
+type OwnerQuery = (
+    &'static str,
+    &'static [&'static str],
+    fn(&str) -> Option<String>,
+);
+
+/// Who owns `goroot` (already canonical): path conventions first, then the package
+/// databases that are installed (each query time-boxed).
+pub fn package_owner(goroot: &Path) -> Option<Owner> {
+    if let Some(o) = owner_from_path(goroot) {
+        return Some(o);
+    }
+    let probe = ["bin/go", "VERSION", "src/make.bash"]
+        .iter()
+        .map(|f| goroot.join(f))
+        .find(|p| p.exists())?;
+    let probe = probe.to_string_lossy().into_owned();
+    let queries: [OwnerQuery; 3] = [
+        ("dpkg", &["-S"], parse_dpkg_s),
+        ("rpm", &["-qf"], first_line),
+        ("pacman", &["-Qqo"], first_line),
+    ];
+    for (tool, args, parse) in queries {
+        let Some(exe) = crate::supervisor::find_program(tool) else {
+            continue;
+        };
+        let mut cmd = Command::new(exe);
+        cmd.args(args).arg(&probe).env("LC_ALL", "C");
+        if let Ok(RunOutput {
+            status: Some(s),
+            stdout,
+            ..
+        }) = run_boxed(&mut cmd, OWNER_QUERY_TIMEOUT)
+            && s.success()
+            && let Some(package) = parse(&stdout)
+        {
+            return Some(Owner {
+                manager: tool.to_string(),
+                package: Some(package),
+            });
+        }
+    }
+    None
+}
+
+/// Homebrew kegs (`…/Cellar/go/1.23.5/libexec`), the Nix store, snaps, MacPorts, and the
+/// toolchains the go command downloads into the module cache (`golang.org/toolchain@v0.0.1-go1.23.5.linux-amd64`).
+pub fn owner_from_path(goroot: &Path) -> Option<Owner> {
+    let parts: Vec<String> = goroot
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let s = goroot.to_string_lossy();
+    if let Some(i) = parts.iter().position(|p| p == "Cellar") {
+        return Some(Owner {
+            manager: "homebrew".into(),
+            package: parts.get(i + 1).cloned(),
+        });
+    }
+    let owner = |m: &str| {
+        Some(Owner {
+            manager: m.into(),
+            package: None,
+        })
+    };
+    if s.starts_with("/nix/store/") {
+        return owner("nix");
+    }
+    if s.starts_with("/snap/") {
+        return owner("snap");
+    }
+    if s.starts_with("/opt/local/") {
+        return owner("macports");
+    }
+    if parts.iter().any(|p| p.starts_with("toolchain@v0.0.1-go")) {
+        return owner("go-toolchain-cache");
+    }
+    None
+}
+
+/// `golang-1.23-go:arm64: /usr/lib/go-1.23/bin/go` -> `golang-1.23-go:arm64`; with several
+/// owners (`a, b: path`) the first.
+pub fn parse_dpkg_s(out: &str) -> Option<String> {
+    let line = out.lines().find(|l| !l.starts_with("diversion"))?;
+    let (pkgs, _) = line.split_once(": ")?;
+    let first = pkgs.split(", ").next()?.trim();
+    (!first.is_empty()).then(|| first.to_string())
+}
+
+fn first_line(out: &str) -> Option<String> {
+    let l = out.lines().next()?.trim();
+    (!l.is_empty()).then(|| l.to_string())
+}
+
+/// `link`'s target resolved lexically against the directory holding it, without touching
+/// the file system (the target may not exist).
+pub fn lexical_target(link: &Path, target: &Path) -> PathBuf {
+    let base = if target.is_absolute() {
+        PathBuf::new()
+    } else {
+        link.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let mut out = PathBuf::new();
+    for c in base.join(target).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dpkg_output() {
+        assert_eq!(
+            parse_dpkg_s("golang-1.23-go: /usr/lib/go-1.23/bin/go\n").as_deref(),
+            Some("golang-1.23-go")
+        );
+        assert_eq!(
+            parse_dpkg_s("golang-1.23-go:arm64: /usr/lib/go-1.23/bin/go\n").as_deref(),
+            Some("golang-1.23-go:arm64")
+        );
+        assert_eq!(
+            parse_dpkg_s("diversion by x from: /a\ngolang-go, golang-src: /usr/lib/go\n")
+                .as_deref(),
+            Some("golang-go")
+        );
+        assert_eq!(parse_dpkg_s(""), None);
+    }
+
+    #[test]
+    fn owners_by_path() {
+        let o = owner_from_path(Path::new("/usr/local/Cellar/go/1.23.5/libexec")).unwrap();
+        assert_eq!(
+            (o.manager.as_str(), o.package.as_deref()),
+            ("homebrew", Some("go"))
+        );
+        let o = owner_from_path(Path::new(
+            "/home/u/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.23.5.linux-amd64",
+        ))
+        .unwrap();
+        assert_eq!(o.manager, "go-toolchain-cache");
+        assert_eq!(
+            owner_from_path(Path::new("/nix/store/abc-go-1.23.5/share/go"))
+                .unwrap()
+                .manager,
+            "nix"
+        );
+        assert_eq!(owner_from_path(Path::new("/usr/local/go")), None);
+        assert_eq!(owner_from_path(Path::new("/home/u/sdk/go1.23.5")), None);
+    }
+
+    #[test]
+    fn lexical_targets() {
+        let l = Path::new("/usr/lib/go-1.23/src");
+        assert_eq!(
+            lexical_target(l, Path::new("../../share/go-1.23/src")),
+            PathBuf::from("/usr/share/go-1.23/src")
+        );
+        assert_eq!(
+            lexical_target(Path::new("/g/pkg/include"), Path::new("../src/x")),
+            PathBuf::from("/g/src/x")
+        );
+        assert_eq!(
+            lexical_target(Path::new("/g/a"), Path::new("/etc/passwd")),
+            PathBuf::from("/etc/passwd")
+        );
+    }
+
+    #[test]
+    fn layout_and_locate() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("go");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::create_dir_all(root.join("pkg/tool")).unwrap();
+        std::fs::write(root.join("bin/go"), "").unwrap();
+        assert!(has_goroot_layout(&root));
+        // A prefix like /usr has bin/go but nothing else.
+        let prefix = d.path().join("usr");
+        std::fs::create_dir_all(prefix.join("bin")).unwrap();
+        std::fs::write(prefix.join("bin/go"), "").unwrap();
+        assert!(!has_goroot_layout(&prefix));
+
+        let link_dir = d.path().join("links");
+        std::fs::create_dir_all(&link_dir).unwrap();
+        std::os::unix::fs::symlink(root.join("bin/go"), link_dir.join("go")).unwrap();
+        let path = std::env::join_paths([prefix.join("bin"), link_dir.clone()]).unwrap();
+        let (found, how) = locate_goroot(None, Some(path.clone())).unwrap();
+        assert_eq!(found, std::fs::canonicalize(&root).unwrap());
+        assert_eq!(how, FoundBy::PathGo);
+        let (found, how) = locate_goroot(Some(root.clone().into()), Some(path)).unwrap();
+        assert_eq!((found, how), (root, FoundBy::EnvGoroot));
+    }
+}

@@ -1,0 +1,620 @@
+//! The rebuild plan: every fact gathered and every decision taken before anything changes,
+//! as data. Without `--yes` it is all `gohang rebuild` does; `--json` prints it.
+//!
+//! Gathering reads files, directory listings and process tables, and asks package
+//! databases (`dpkg -S`, time-boxed); it runs no program of the GOROOT or the bootstrap
+//! (those may be foreign, slow, or hang), and writes nothing.
+
+use crate::evidence::HostInfo;
+use crate::rebuild::advice::install_instead;
+use crate::rebuild::backup::{self, TreeSurvey};
+use crate::rebuild::bootstrap::{self, Candidate, SearchEnv};
+use crate::rebuild::build::{self, BuildEnv};
+use crate::rebuild::foreign::{self, Platform, TreeScan};
+use crate::rebuild::goroot::{self, FoundBy, Owner};
+use crate::rebuild::procs::{self, RunningTool};
+use crate::rebuild::version::{self, GoVersion, VersionSource};
+use serde::Serialize;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Why a rebuild cannot (or should not now) happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockerKind {
+    /// No `src/make.bash`: a binary-only tree.
+    NoSource,
+    /// Sources make.bash needs are missing (Debian strips `lib/time/zoneinfo.zip`).
+    IncompleteSource,
+    /// Before Go 1.5, built with a C toolchain.
+    TooOld,
+    UnknownVersion,
+    PackageManaged,
+    NoBootstrap,
+    /// A symlink out of the tree that the build or the cleanup could write through.
+    EscapingSymlink,
+    SpecialFiles,
+    /// The GOROOT is a mount point: it cannot be renamed to make the backup.
+    MountPoint,
+    /// A program from the GOROOT is running.
+    GoRunning,
+    DiskSpace,
+    NotWritable,
+}
+
+impl BlockerKind {
+    /// Blockers that no retry fixes: the answer is a native install instead.
+    pub fn needs_install(&self) -> bool {
+        matches!(
+            self,
+            BlockerKind::NoSource
+                | BlockerKind::IncompleteSource
+                | BlockerKind::TooOld
+                | BlockerKind::UnknownVersion
+                | BlockerKind::PackageManaged
+                | BlockerKind::NoBootstrap
+                | BlockerKind::EscapingSymlink
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Blocker {
+    pub kind: BlockerKind,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostSummary {
+    pub os: String,
+    /// What gohang's process sees.
+    pub arch: String,
+    /// The machine's own.
+    pub hardware_arch: String,
+    /// The platform a native toolchain is for: `linux_amd64`.
+    pub native: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GorootFacts {
+    /// Resolved (symlinks followed): the directory that is renamed and rebuilt.
+    pub path: PathBuf,
+    pub found_by: FoundBy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<GoVersion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_source: Option<VersionSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    pub tree: TreeSurvey,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BootstrapFacts {
+    /// The oldest Go this tree's make.bash accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<GoVersion>,
+    /// Where `required` comes from: `src/make.bash` or `release table`.
+    pub required_source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<Candidate>,
+    pub considered: Vec<Candidate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Disk {
+    /// The directory whose file system holds the GOROOT, its copy and its backup.
+    pub filesystem_of: PathBuf,
+    /// The working copy (the backup is the original itself, renamed: it costs nothing).
+    pub copy_bytes: u64,
+    /// What make.bash adds at its peak (new tools and its temporary build cache).
+    pub build_bytes: u64,
+    pub needed_bytes: u64,
+    pub free_bytes: u64,
+}
+
+/// Everything decided before anything changes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    pub host: HostSummary,
+    pub goroot: GorootFacts,
+    pub foreign: TreeScan,
+    pub bootstrap: BootstrapFacts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<Disk>,
+    /// Where the original goes (a rename) and stays after a success.
+    pub backup: PathBuf,
+    pub log: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<BuildEnv>,
+    /// The steps, as equivalent shell commands.
+    pub commands: Vec<String>,
+    /// How a failure is undone, as shell commands.
+    pub rollback_commands: Vec<String>,
+    pub running: Vec<RunningTool>,
+    /// Backups earlier rebuilds left next to the GOROOT.
+    pub previous_backups: Vec<PathBuf>,
+    pub blockers: Vec<Blocker>,
+    /// Paste-ready lines for a native install, when a rebuild is not possible.
+    pub install_instead: Vec<String>,
+    #[serde(skip)]
+    pub platform: Platform,
+    #[serde(skip)]
+    pub make_bash_argv: Vec<OsString>,
+    /// The GOROOT as given and as resolved: a process running a program under either
+    /// blocks the rebuild.
+    #[serde(skip)]
+    pub watch_roots: Vec<PathBuf>,
+    /// binfmt_misc interpreters (resolved), whose processes run the program they name.
+    #[serde(skip)]
+    pub interpreters: Vec<PathBuf>,
+}
+
+impl Plan {
+    /// Nothing foreign: no rebuild needed.
+    pub fn nothing_to_do(&self) -> bool {
+        self.foreign.is_native() && self.foreign.native_tool_dir
+    }
+}
+
+/// What the user asked for.
+pub struct Inputs<'a> {
+    pub goroot: Option<&'a Path>,
+    pub bootstrap: Option<&'a Path>,
+    pub log: Option<&'a Path>,
+    /// A UTC time stamp for the backup and log names.
+    pub stamp: String,
+}
+
+/// The GOROOT was not found, or is not one.
+#[derive(Debug)]
+pub struct NotFound(pub String);
+
+/// Peak extra space make.bash needs, as a multiple of the size of `src/`. Measured on Go
+/// 1.23.5, linux/amd64: src/ is 116 MB; during make.bash the tree grew from 239 MB to a
+/// peak of 1109 MB (sampled every 3 s), almost all of it the temporary build cache in
+/// pkg/obj/go-build that cmd/dist deletes at the end, and ended at 248 MB. 9x src/ is
+/// that peak with some room.
+const BUILD_SPACE_PER_SRC_BYTE: u64 = 9;
+/// And at least this much.
+const MIN_BUILD_SPACE: u64 = 16 << 20;
+
+pub fn make_plan(
+    inputs: &Inputs,
+    host: &HostInfo,
+    search: &SearchEnv,
+    process_env: &[(OsString, OsString)],
+) -> Result<Plan, NotFound> {
+    let platform = Platform::native(host);
+    let (given, found_by) = match inputs.goroot {
+        Some(p) => (p.to_path_buf(), FoundBy::Flag),
+        None => goroot::locate_goroot(
+            std::env::var_os("GOROOT"),
+            search.path.clone(),
+        )
+        .ok_or_else(|| {
+            NotFound(
+                "no GOROOT found: $GOROOT is not set and there is no go on PATH; name one with --goroot DIR"
+                    .into(),
+            )
+        })?,
+    };
+    let path = std::fs::canonicalize(&given).map_err(|e| {
+        // A rebuild killed (SIGKILL) between moving the original aside and copying it
+        // back leaves only the backup: say how to put it back.
+        match backup::existing_backups(&given).last() {
+            Some(b) => NotFound(format!(
+                "{}: {e}; but a backup of it exists (a rebuild that was killed?): restore it with `mv {} {}`",
+                given.display(),
+                sh(b),
+                sh(&given)
+            )),
+            None => NotFound(format!("{}: {e}", given.display())),
+        }
+    })?;
+    if !path.is_dir() || !goroot::has_goroot_layout(&path) {
+        return Err(NotFound(format!(
+            "{} does not look like a GOROOT (it needs two of bin/go, pkg/tool/, src/runtime/, VERSION)",
+            path.display()
+        )));
+    }
+    let mut blockers = Vec::new();
+    let mut block = |kind, message: String| blockers.push(Blocker { kind, message });
+
+    let version = version::tree_version(&path);
+    let owner = goroot::package_owner(&path);
+    if let Some(o) = &owner {
+        block(
+            BlockerKind::PackageManaged,
+            format!(
+                "{} belongs to {}: its next update would undo a rebuild, or trip over it",
+                path.display(),
+                o.describe()
+            ),
+        );
+    }
+
+    let make_bash = build::make_bash_path(&path);
+    let make_text = std::fs::read_to_string(&make_bash).ok();
+    if make_text.is_none() {
+        block(
+            BlockerKind::NoSource,
+            format!(
+                "{} has no src/make.bash: there are no sources to build from",
+                path.display()
+            ),
+        );
+    } else if dist_needs_zoneinfo(&path) && !path.join("lib/time/zoneinfo.zip").is_file() {
+        block(
+            BlockerKind::IncompleteSource,
+            "lib/time/zoneinfo.zip is missing, and cmd/dist reads it to generate time/tzdata \
+             (src/cmd/dist/buildgo.go mktzdata): make.bash would fail"
+                .into(),
+        );
+    }
+    let (required, required_source) = match make_text.as_deref().and_then(version::make_bash_floor)
+    {
+        Some(v) => (Some(v), "src/make.bash".to_string()),
+        None => (
+            version.and_then(|(v, _)| version::bootstrap_floor(&v)),
+            "release table".to_string(),
+        ),
+    };
+    match version {
+        Some((v, _)) if v.major == 1 && v.minor < 5 => block(
+            BlockerKind::TooOld,
+            format!(
+                "{v} predates Go 1.5 and is built with a C toolchain; gohang rebuilds Go 1.5 and later"
+            ),
+        ),
+        None if required.is_none() => block(
+            BlockerKind::UnknownVersion,
+            "the tree's version cannot be read (no VERSION file, no src/internal/goversion)".into(),
+        ),
+        _ => {}
+    }
+
+    let tree = backup::survey(&path).unwrap_or_default();
+    for l in &tree.escaping_links {
+        if l.to_dir
+            || l.path.starts_with("bin/")
+            || l.path.starts_with("pkg/")
+            || l.path == "bin"
+            || l.path == "pkg"
+        {
+            block(
+                BlockerKind::EscapingSymlink,
+                format!(
+                    "{} is a symlink to {}, outside the GOROOT: the build would write through it, and the backup cannot hold what is there",
+                    l.path, l.target
+                ),
+            );
+        }
+    }
+    if !tree.special.is_empty() {
+        block(
+            BlockerKind::SpecialFiles,
+            format!(
+                "the tree holds FIFOs, sockets or devices, which are not copied: {}",
+                tree.special.join(", ")
+            ),
+        );
+    }
+
+    let scan = foreign::scan(&path, &platform);
+
+    let choice = bootstrap::choose(
+        inputs.bootstrap,
+        search,
+        required,
+        version.map(|(v, _)| v),
+        &path,
+        &platform,
+    );
+    if choice.chosen.is_none() {
+        let need = required
+            .map(|r| format!("{r} or later"))
+            .unwrap_or_else(|| "Go".into());
+        let msg = match inputs.bootstrap {
+            Some(b) => format!(
+                "--bootstrap {} cannot be used: {}",
+                b.display(),
+                choice.considered[0].rejected.clone().unwrap_or_default()
+            ),
+            None => format!(
+                "no native {need} found to build with ({} Go trees looked at); name one with --bootstrap DIR",
+                choice.considered.len()
+            ),
+        };
+        block(BlockerKind::NoBootstrap, msg);
+    }
+
+    let parent = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    if let (Ok(a), Ok(b)) = (backup::device_of(&path), backup::device_of(&parent))
+        && a != b
+    {
+        block(
+            BlockerKind::MountPoint,
+            format!(
+                "{} is a mount point: gohang backs a GOROOT up by renaming it, which a mount point refuses",
+                path.display()
+            ),
+        );
+    }
+    use nix::unistd::{AccessFlags, access};
+    for dir in [&parent, &path] {
+        if let Err(e) = access(dir.as_path(), AccessFlags::W_OK) {
+            let how = if e == nix::errno::Errno::EROFS {
+                "it is on a read-only file system".to_string()
+            } else {
+                "run gohang as the tree's owner (or with sudo)".to_string()
+            };
+            block(
+                BlockerKind::NotWritable,
+                format!("{} is not writable ({e}): {how}", dir.display()),
+            );
+        }
+    }
+
+    let src_bytes = backup::survey(&path.join("src"))
+        .map(|s| s.bytes)
+        .unwrap_or(0);
+    let build_bytes = (src_bytes * BUILD_SPACE_PER_SRC_BYTE).max(MIN_BUILD_SPACE);
+    let disk = backup::free_space(&parent).ok().map(|free| Disk {
+        filesystem_of: parent.clone(),
+        copy_bytes: tree.bytes,
+        build_bytes,
+        needed_bytes: tree.bytes + build_bytes,
+        free_bytes: free,
+    });
+    if let Some(d) = &disk
+        && d.free_bytes < d.needed_bytes
+    {
+        block(
+            BlockerKind::DiskSpace,
+            format!(
+                "not enough free space on the file system of {}: {} needed ({} for the copy, {} for the build), {} free",
+                parent.display(),
+                human_bytes(d.needed_bytes),
+                human_bytes(d.copy_bytes),
+                human_bytes(d.build_bytes),
+                human_bytes(d.free_bytes)
+            ),
+        );
+    }
+
+    let interpreters: Vec<PathBuf> = host
+        .binfmt
+        .iter()
+        .map(|h| PathBuf::from(goroot_resolve(&h.interpreter)))
+        .collect();
+    let watch_roots = vec![given.clone(), path.clone()];
+    let running = procs::running_from(&watch_roots, &interpreters);
+    if !running.is_empty() {
+        let list: Vec<String> = running
+            .iter()
+            .map(|r| format!("pid {} ({})", r.pid, r.exe.display()))
+            .collect();
+        block(
+            BlockerKind::GoRunning,
+            format!(
+                "programs from this GOROOT are running: {}; let them finish (or stop them) first",
+                list.join(", ")
+            ),
+        );
+    }
+
+    let backup_path = backup::backup_path(&path, &inputs.stamp);
+    let log = inputs.log.map(Path::to_path_buf).unwrap_or_else(|| {
+        crate::rebuild::logfile::default_dir().join(format!("rebuild-{}.log", inputs.stamp))
+    });
+    let environment = choice
+        .chosen
+        .as_ref()
+        .map(|c| build::build_env(&c.goroot, process_env));
+    let translated_mac = (host.os == "macos" && host.arch != host.hardware_arch)
+        .then(|| host.hardware_arch.display_for("macos"));
+    let make_bash_argv = build::make_bash_command(&path, translated_mac.as_deref());
+    let commands = commands(
+        &path,
+        &backup_path,
+        &scan,
+        environment.as_ref(),
+        &make_bash_argv,
+    );
+    let rollback_commands = vec![format!(
+        "rm -rf {} && mv {} {}",
+        sh(&path),
+        sh(&backup_path),
+        sh(&path)
+    )];
+
+    let install = if blockers.iter().any(|b| b.kind.needs_install()) {
+        install_instead(&platform, version.map(|(v, _)| v), owner.as_ref())
+    } else {
+        Vec::new()
+    };
+    Ok(Plan {
+        host: HostSummary {
+            os: host.os.clone(),
+            arch: host.arch.to_string(),
+            hardware_arch: host.hardware_arch.to_string(),
+            native: platform.dir_name(),
+        },
+        goroot: GorootFacts {
+            path: path.clone(),
+            found_by,
+            version: version.map(|(v, _)| v),
+            version_source: version.map(|(_, s)| s),
+            owner,
+            tree,
+        },
+        foreign: scan,
+        bootstrap: BootstrapFacts {
+            required,
+            required_source,
+            chosen: choice.chosen,
+            considered: choice.considered,
+        },
+        disk,
+        backup: backup_path,
+        log,
+        environment,
+        commands,
+        rollback_commands,
+        running,
+        previous_backups: backup::existing_backups(&path),
+        blockers,
+        install_instead: install,
+        platform,
+        make_bash_argv,
+        watch_roots,
+        interpreters,
+    })
+}
+
+/// Does this tree's cmd/dist read lib/time/zoneinfo.zip (its `mktzdata` generates
+/// time/tzdata's zzipdata.go from it; Go 1.23's does)?
+fn dist_needs_zoneinfo(goroot: &Path) -> bool {
+    std::fs::read_to_string(goroot.join("src/cmd/dist/buildgo.go"))
+        .is_ok_and(|t| t.contains("lib/time/zoneinfo.zip"))
+}
+
+fn goroot_resolve(p: &str) -> String {
+    std::fs::canonicalize(p)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| p.to_string())
+}
+
+/// The plan's steps as shell commands a person could run instead.
+fn commands(
+    g: &Path,
+    b: &Path,
+    scan: &TreeScan,
+    env: Option<&BuildEnv>,
+    argv: &[OsString],
+) -> Vec<String> {
+    let mut v = vec![
+        format!("mv {} {}", sh(g), sh(b)),
+        format!("cp -a {} {}", sh(b), sh(g)),
+    ];
+    for d in &scan.foreign_dirs {
+        v.push(format!("rm -rf {}", sh(&g.join(&d.path))));
+    }
+    for bin in &scan.foreign_binaries {
+        if !scan
+            .foreign_dirs
+            .iter()
+            .any(|d| bin.path.starts_with(&d.path))
+        {
+            v.push(format!("rm -f {}", sh(&g.join(&bin.path))));
+        }
+    }
+    let mut make = format!("cd {} && env", sh(&g.join("src")));
+    if let Some(env) = env {
+        for k in &env.unset {
+            make.push_str(&format!(" -u {k}"));
+        }
+        for (k, val) in &env.set {
+            make.push_str(&format!(" {k}={}", sh(Path::new(val))));
+        }
+    }
+    for a in argv {
+        let a = Path::new(a);
+        if a == g.join("src/make.bash") {
+            make.push_str(" ./make.bash");
+        } else {
+            make.push_str(&format!(" {}", sh(a)));
+        }
+    }
+    v.push(make);
+    let go = sh(&g.join("bin/go"));
+    v.push(format!("{go} version"));
+    v.push(format!(
+        "{go} env -json GOARCH GOHOSTARCH GOOS GOHOSTOS GOROOT GOTOOLDIR GOVERSION"
+    ));
+    v.push(format!("{go} tool compile -V=full"));
+    v
+}
+
+/// Quote a path for a POSIX shell when it needs it.
+pub fn sh(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./,:=@%+".contains(c))
+    {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// `239.5 MB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// `20250110-164459`, in UTC, from the system clock.
+pub fn utc_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(sh(Path::new("/usr/lib/go-1.23")), "/usr/lib/go-1.23");
+        assert_eq!(sh(Path::new("/a b/c")), "'/a b/c'");
+        assert_eq!(sh(Path::new("/it's")), r"'/it'\''s'");
+    }
+
+    #[test]
+    fn dates_and_sizes() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_098), (2025, 1, 10));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(utc_stamp().len(), 15);
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(239_461_458), "239.5 MB");
+    }
+}

@@ -1,7 +1,7 @@
 //! Parse the command line, run the command, print, and decide the exit code once at the end.
 
 use crate::classify::{Classification, classify};
-use crate::cli::{ClassifyArgs, Cli, Command, ProbeArgs};
+use crate::cli::{AttachArgs, ClassifyArgs, Cli, Command, ProbeArgs};
 use crate::error::{UserError, exit};
 use crate::evidence::{Evidence, Outcome};
 use crate::report::{self, Report, human};
@@ -38,6 +38,7 @@ pub fn main() -> u8 {
 fn run(cli: &Cli) -> Result<u8, UserError> {
     match &cli.command {
         Command::Probe(args) => probe(cli, args),
+        Command::Attach(args) => attach(cli, args),
         Command::Classify(args) => classify_file(cli, args),
         Command::Rebuild(args) => crate::rebuild::run(cli, args),
     }
@@ -84,6 +85,25 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
     let c = classify(&run.evidence);
     let code = exit_code(&run.evidence, &c);
     let report = Report::new("probe", &run.evidence, &c, run.kept, code);
+    print(cli, args.json, &report)?;
+    Ok(code)
+}
+
+fn attach(cli: &Cli, args: &AttachArgs) -> Result<u8, UserError> {
+    let opts = crate::attach::AttachOptions {
+        pid: args.pid,
+        window: args.window,
+        goroutines: args.goroutines,
+        progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
+    };
+    let run = crate::attach::attach(&opts)?;
+    for w in &run.warnings {
+        eprintln!("gohang: {w}");
+    }
+    save_evidence(args.save_evidence.as_deref(), &run.evidence)?;
+    let c = classify(&run.evidence);
+    let code = exit_code(&run.evidence, &c);
+    let report = Report::new("attach", &run.evidence, &c, Vec::new(), code);
     print(cli, args.json, &report)?;
     Ok(code)
 }

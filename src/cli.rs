@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a command (default `go version`) under a watchdog; diagnose it if it hangs.
     Probe(ProbeArgs),
+    /// Look at a process that is already stuck (read-only unless --goroutines).
+    Attach(AttachArgs),
     /// Classify a saved evidence file (from --save-evidence) again.
     Classify(ClassifyArgs),
     /// Rebuild a GOROOT with foreign binaries as a native toolchain (a plan unless --yes).
@@ -63,6 +65,25 @@ pub struct ProbeArgs {
     /// The command to probe, after `--` (default: go version).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The stuck process (e.g. from `pgrep -a go`).
+    pub pid: u32,
+    /// How long to sample the process tree (0 = one snapshot).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Send SIGQUIT for a goroutine dump. This ends the Go program, and the dump goes to
+    /// its own stderr.
+    #[arg(long)]
+    pub goroutines: bool,
+    /// Print one JSON report on stdout and nothing else there.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the raw evidence (samples of the process tree) to FILE as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub save_evidence: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

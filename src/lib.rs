@@ -5,6 +5,7 @@
 //! which `report` prints. See DESIGN.md.
 
 pub mod app;
+pub mod attach;
 pub mod binary;
 pub mod capture;
 pub mod classify;

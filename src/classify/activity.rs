@@ -90,17 +90,20 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
         }
 
         let span = p.span_ms();
-        let Some(share) = p.cpu_share().filter(|_| span >= MIN_SPAN_MS) else {
+        // With a single snapshot (attach --window 0) CPU use is unknown: states still tell
+        // a sleeping process, but not a spinning one.
+        let measured = p.cpu_share().filter(|_| span >= MIN_SPAN_MS);
+        if measured.is_none() {
             f.note(format!(
-                "{}: window too short ({} ms) to judge CPU use",
+                "{}: window too short ({} ms) to measure CPU use",
                 p.label(),
                 span
             ));
-            continue;
-        };
+        }
+        let share = measured.unwrap_or(0.0);
         let states = thread_state_counts(p.last);
 
-        if share >= SPIN_SHARE {
+        if measured.is_some() && share >= SPIN_SHARE {
             let busiest: Vec<String> = p
                 .thread_deltas()
                 .into_iter()
@@ -244,7 +247,7 @@ fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
     let explicit = edges.iter().all(|e| e.explicit);
     let mut v = Verdict::new(
         VerdictKind::ChildWait,
-        if explicit { Confidence::High } else { Confidence::Medium },
+        if explicit && p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
         Some(p.pid()),
         format!(
             "{} (pid {top}) waits for {} (pid {}, `{command}`), which never returns: it is asleep in {sleeps_in}",

@@ -1,0 +1,304 @@
+//! `gohang attach PID`: the same observation, classification and report as `probe`, on a
+//! process gohang did not start.
+//!
+//! Read-only by default: no signal, no ptrace, nothing that changes the target's state.
+//! Only `--goroutines` (SIGQUIT, which ends a Go program after its dump) and `--trace`
+//! touch it, and both say so. The pid is checked first — a missing pid, a zombie, a kernel
+//! thread, init, gohang itself, another user's process without privilege — each with a
+//! one-line message and its exit code.
+
+use crate::error::{ObserveError, UserError, exit};
+use crate::evidence::{Evidence, GoroutineDump, Mode, Outcome, ProcessSnapshot, RunState, Target};
+use crate::observe::{self, Sampler};
+use crate::progress::Progress;
+use crate::supervisor::{sample_count, sample_window, signal_exact};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct AttachOptions {
+    pub pid: u32,
+    pub window: Duration,
+    /// Send SIGQUIT to the Go program nearest the culprit (ends it).
+    pub goroutines: bool,
+    pub progress: bool,
+}
+
+/// What an attach produced.
+pub struct AttachRun {
+    pub evidence: Evidence,
+    /// Warnings for the user (printed on stderr, also kept as notes).
+    pub warnings: Vec<String>,
+}
+
+/// Check that `pid` can and should be attached to; returns its first snapshot.
+pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, UserError> {
+    if pid == 0 {
+        return Err(UserError::new(
+            exit::USAGE,
+            "pid 0 is not a process: give the pid of the stuck go command (pgrep -a go)",
+        ));
+    }
+    if pid == std::process::id() {
+        return Err(UserError::new(
+            exit::USAGE,
+            format!(
+                "pid {pid} is gohang itself: give the pid of the stuck go command (pgrep -a go)"
+            ),
+        ));
+    }
+    if pid == 1 {
+        return Err(UserError::new(
+            exit::USAGE,
+            "pid 1 is the init process, whose tree is the whole system: give the pid of the stuck go command (pgrep -a go)",
+        ));
+    }
+    let snap = match sampler.snapshot(pid) {
+        Ok(s) => s,
+        Err(ObserveError::NoSuchProcess { .. }) => {
+            return Err(UserError::new(
+                exit::NO_INPUT,
+                format!(
+                    "no process with pid {pid} (it may have exited): list candidates with pgrep -a go"
+                ),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if matches!(snap.state, RunState::Zombie | RunState::Dead) {
+        return Err(UserError::new(
+            exit::NO_INPUT,
+            format!(
+                "pid {pid} ({}) has exited and is a zombie waiting for its parent to reap it: look at the parent instead: gohang attach {}",
+                snap.comm, snap.ppid
+            ),
+        ));
+    }
+    let kernel_thread = snap.state == RunState::Idle
+        || (snap.exe.value().is_none()
+            && snap.argv.value().is_some_and(|a| a.is_empty())
+            && matches!(snap.ppid, 0 | 2));
+    if kernel_thread {
+        return Err(UserError::new(
+            exit::USAGE,
+            format!(
+                "pid {pid} ({}) is a kernel thread, not a program: give the pid of the stuck go command",
+                snap.comm
+            ),
+        ));
+    }
+    if let Some(uid) = snap.uid {
+        let me = nix::unistd::geteuid().as_raw();
+        if me != 0 && uid != me {
+            return Err(UserError::new(
+                exit::NO_PERMISSION,
+                format!(
+                    "pid {pid} ({}) belongs to user {uid}, not to you (user {me}): reading its threads, files and sockets needs root — run: sudo gohang attach {pid}",
+                    snap.comm
+                ),
+            ));
+        }
+    }
+    Ok(snap)
+}
+
+/// What limits a non-root attach on this machine (Linux Yama), as a note for the report.
+fn ptrace_scope_note() -> Option<String> {
+    if nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let scope: u32 = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (scope >= 1).then(|| {
+        format!(
+            "kernel.yama.ptrace_scope={scope}: without root, the system calls, environment and files of a process \
+             gohang did not start cannot be read; run as root (sudo) for the full picture"
+        )
+    })
+}
+
+/// Attach, sample the tree under `pid` for the window, and build the evidence.
+pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
+    let host = observe::host_info();
+    let mut sampler = Sampler::new(&host);
+    let first = validate(opts.pid, &mut sampler)?;
+    let identity = first.start_time;
+    let mut warnings = Vec::new();
+    let mut notes: Vec<String> = ptrace_scope_note().into_iter().collect();
+
+    let progress = Progress::new(opts.progress);
+    progress.sampling(sample_count(opts.window));
+    let cancel = AtomicBool::new(false);
+    let epoch = Instant::now();
+    let samples = sample_window(
+        &mut sampler,
+        &[opts.pid],
+        &[],
+        opts.window,
+        epoch,
+        &cancel,
+        &progress,
+    );
+    progress.finish();
+
+    // The pid must stay the same process (pids wrap: same pid, other start time = reuse).
+    let same = |s: &crate::evidence::Sample| {
+        s.process(opts.pid)
+            .is_some_and(|p| p.start_time == identity)
+    };
+    let kept: Vec<_> = samples.into_iter().take_while(same).collect();
+    let outcome = if kept.is_empty() {
+        Outcome::Vanished { after_ms: 0 }
+    } else if kept.len() < sample_count(opts.window) as usize {
+        notes.push(format!(
+            "pid {} exited (or its pid was reused) during sampling",
+            opts.pid
+        ));
+        Outcome::Vanished {
+            after_ms: kept.last().map(|s| s.at_ms).unwrap_or(0),
+        }
+    } else {
+        Outcome::Attached
+    };
+
+    let target = Target {
+        mode: Mode::Attach,
+        command: first
+            .argv
+            .value()
+            .cloned()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| vec![first.comm.clone()]),
+        pid: Some(opts.pid),
+        timeout_ms: None,
+    };
+    let mut evidence = Evidence::new(host.clone(), target, outcome);
+    evidence.go = crate::gocontext::collect(&kept, &host.os);
+    evidence.native_stacks = observe::native_stacks(&kept, &cancel);
+    evidence.samples = kept;
+
+    if let Some(w) = wrapper_note(&evidence) {
+        notes.push(w);
+    }
+    if opts.goroutines && evidence.outcome == Outcome::Attached {
+        let (dump, warning) = goroutines(&evidence);
+        warnings.extend(warning);
+        evidence.goroutines = dump;
+    }
+    evidence.notes = notes;
+    evidence.notes.extend(warnings.iter().cloned());
+    Ok(AttachRun { evidence, warnings })
+}
+
+/// "pid 100 (sh) is a wrapper: the work happens in pid 120 (go)".
+fn wrapper_note(ev: &Evidence) -> Option<String> {
+    let c = crate::classify::classify(ev);
+    let culprit = *c.chain.last()?;
+    let root = ev.target.pid?;
+    if culprit == root {
+        return None;
+    }
+    let last = ev.samples.last()?;
+    let (r, p) = (last.process(root)?, last.process(culprit)?);
+    Some(format!(
+        "pid {root} ({}) is a wrapper: the stuck work is in pid {culprit} ({}), {} level{} below it",
+        r.display_name(),
+        p.display_name(),
+        c.chain.len() - 1,
+        if c.chain.len() == 2 { "" } else { "s" }
+    ))
+}
+
+/// SIGQUIT to the Go program nearest the culprit. Its dump goes to *its* stderr, which
+/// gohang does not own: when that is a regular file it is read back; otherwise the user is
+/// told where to look.
+fn goroutines(ev: &Evidence) -> (Option<GoroutineDump>, Vec<String>) {
+    let c = crate::classify::classify(ev);
+    let Some(last) = ev.samples.last() else {
+        return (None, Vec::new());
+    };
+    let target = c
+        .chain
+        .iter()
+        .rev()
+        .filter_map(|pid| last.process(*pid))
+        .chain(last.processes.iter())
+        .find(|p| p.go_version.is_some());
+    let Some(t) = target else {
+        return (
+            None,
+            vec!["--goroutines: no Go program in the tree; nothing was sent".to_string()],
+        );
+    };
+    let stderr = std::fs::read_link(format!("/proc/{}/fd/2", t.pid))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
+    let mut warnings = vec![format!(
+        "--goroutines: sent SIGQUIT to pid {} ({}): the Go runtime prints its goroutines and the process exits; the dump goes to its own stderr ({})",
+        t.pid,
+        t.display_name(),
+        stderr.as_deref().unwrap_or("unknown")
+    )];
+    let file = stderr
+        .as_deref()
+        .filter(|s| s.starts_with('/') && std::path::Path::new(s).is_file())
+        .map(str::to_string);
+    let before = file
+        .as_ref()
+        .and_then(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if !signal_exact(t.pid, Some(t.start_time), nix::sys::signal::Signal::SIGQUIT) {
+        return (
+            None,
+            vec!["--goroutines: the process was gone before SIGQUIT could be sent".to_string()],
+        );
+    }
+    let Some(file) = file else {
+        warnings.push(format!(
+            "the dump was written to {}, which gohang cannot read back: look there",
+            stderr.as_deref().unwrap_or("the process's stderr")
+        ));
+        return (
+            Some(GoroutineDump {
+                pid: t.pid,
+                answered: false,
+                goroutines: Vec::new(),
+                note: Some("dump written to the process's own stderr, not captured".to_string()),
+            }),
+            warnings,
+        );
+    };
+    // Read what the runtime appended to the file, until it stops growing.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut last_len = before;
+    let mut quiet = Instant::now();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        let len = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(before);
+        if len != last_len {
+            last_len = len;
+            quiet = Instant::now();
+        } else if len > before && quiet.elapsed() > Duration::from_millis(300) {
+            break;
+        }
+    }
+    let text = std::fs::read(&file)
+        .map(|b| String::from_utf8_lossy(b.get(before as usize..).unwrap_or_default()).into_owned())
+        .unwrap_or_default();
+    let gs = crate::goroutines::parse(&text);
+    let answered = !gs.is_empty();
+    (
+        Some(GoroutineDump {
+            pid: t.pid,
+            answered,
+            note: (!answered)
+                .then(|| format!("nothing parseable appeared in {file} within 3 s of SIGQUIT")),
+            goroutines: gs,
+        }),
+        warnings,
+    )
+}

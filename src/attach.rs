@@ -144,10 +144,12 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     );
     progress.finish();
 
-    // The pid must stay the same process (pids wrap: same pid, other start time = reuse).
+    // The pid must stay the same live process (pids wrap: same pid, other start time =
+    // reuse; a zombie has exited, only its parent has not reaped it yet).
     let same = |s: &crate::evidence::Sample| {
-        s.process(opts.pid)
-            .is_some_and(|p| p.start_time == identity)
+        s.process(opts.pid).is_some_and(|p| {
+            p.start_time == identity && !matches!(p.state, RunState::Zombie | RunState::Dead)
+        })
     };
     let kept: Vec<_> = samples.into_iter().take_while(same).collect();
     let outcome = if kept.is_empty() {

@@ -10,62 +10,15 @@ use gohang::verdict::VerdictKind;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use util::gomod::*;
 use util::*;
-
-/// A module that requires one dependency, in a fresh directory with its own module cache.
-struct Module {
-    dir: tempfile::TempDir,
-}
-
-impl Module {
-    fn new(go_line: &str, require: Option<&str>) -> Module {
-        let dir = tempfile::tempdir().unwrap();
-        let app = dir.path().join("app");
-        std::fs::create_dir_all(&app).unwrap();
-        let mut gomod = format!("module example.com/app\n\ngo {go_line}\n");
-        if let Some(r) = require {
-            gomod.push_str(&format!("\nrequire {r}\n"));
-        }
-        std::fs::write(app.join("go.mod"), gomod).unwrap();
-        std::fs::write(app.join("main.go"), "package main\n\nfunc main() {}\n").unwrap();
-        Module { dir }
-    }
-    fn app(&self) -> std::path::PathBuf {
-        self.dir.path().join("app")
-    }
-    fn modcache(&self) -> std::path::PathBuf {
-        self.dir.path().join("modcache")
-    }
-}
-
-impl Drop for Module {
-    fn drop(&mut self) {
-        // The module cache is read-only once filled; make it removable.
-        let _ = Command::new("chmod")
-            .args(["-R", "u+w"])
-            .arg(self.dir.path())
-            .status();
-    }
-}
 
 /// `gohang probe --json` with a go environment that never leaves 127.0.0.1.
 fn probe_go(m: &Module, env: &[(&str, &str)], opts: &[&str], cmd: &[&str]) -> (Report, i32) {
     let mut c = gohang();
     c.arg("probe").arg("--json").args(opts).arg("--").args(cmd);
-    c.current_dir(m.app())
-        .env("GOMODCACHE", m.modcache())
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOSUMDB", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env_remove("GOPRIVATE")
-        .env_remove("GONOSUMDB")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env("GOCACHE", shared_gocache())
-        .stdin(Stdio::null())
+    isolated_go_env(&mut c, m);
+    c.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
@@ -80,12 +33,6 @@ fn probe_go(m: &Module, env: &[(&str, &str)], opts: &[&str], cmd: &[&str]) -> (R
         String::from_utf8_lossy(&out.stderr)
     );
     (parse_report(&out.stdout), out.status.code().unwrap_or(-1))
-}
-
-/// One build cache for all these tests, kept between runs: what they build is tiny, but
-/// the standard library it needs is not.
-fn shared_gocache() -> std::path::PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("gocache")
 }
 
 fn go_ok() -> bool {
@@ -208,11 +155,7 @@ fn module_cache_lock_held_by_another_process_is_lock_wait() {
     let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
     // The dependency's go.mod is already cached, so go needs no network: it goes straight
     // to the zip, whose lock (cmd/go/internal/modfetch.lockVersion) another process holds.
-    let v = m.modcache().join("cache/download/example.com/dep/@v");
-    std::fs::create_dir_all(&v).unwrap();
-    std::fs::write(v.join("v1.0.0.mod"), "module example.com/dep\n").unwrap();
-    std::fs::write(v.join("v1.0.0.info"), "{\"Version\":\"v1.0.0\"}").unwrap();
-    let lock = v.join("v1.0.0.lock");
+    let lock = m.cached_dep_lock();
     let mut holder_cmd = Command::new("flock");
     holder_cmd
         .arg(&lock)
@@ -270,38 +213,9 @@ fn cc_that_never_returns_is_child_wait() {
     }
     let _s = serial();
     let m = Module::new("1.21", None);
-    std::fs::write(
-        m.app().join("main.go"),
-        "package main\n\n// int add(int a, int b) { return a + b; }\nimport \"C\"\n\nfunc main() { println(C.add(1, 2)) }\n",
-    )
-    .unwrap();
-    let cc = m.dir.path().join("slowcc");
-    std::fs::write(&cc, "#!/bin/sh\nsleep 120\n").unwrap();
-    std::process::Command::new("chmod")
-        .arg("+x")
-        .arg(&cc)
-        .status()
-        .unwrap();
+    let cc = m.cgo_with_slow_cc();
     let out = m.dir.path().join("out");
-    // Build once with the real C compiler so that everything but the compiler probe of
-    // the slow CC is cached: the probe then reaches the hang at once.
-    let warm = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg(".")
-        .current_dir(m.app())
-        .env("GOCACHE", shared_gocache())
-        .env("GOMODCACHE", m.modcache())
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("CGO_ENABLED", "1")
-        .status()
-        .unwrap();
-    assert!(
-        warm.success(),
-        "the cgo program builds with the real C compiler"
-    );
+    m.warm_cgo_build(&out);
     let (r, code) = probe_go(
         &m,
         &[("CC", cc.to_str().unwrap()), ("CGO_ENABLED", "1")],

@@ -2,6 +2,8 @@
 //! time, guards that kill what a test started, polling waits, and the typed report reader.
 #![allow(dead_code)]
 
+pub mod gomod;
+
 use gohang::report::Report;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,664 @@
+//! `gohang attach PID` on live processes the test starts itself (never gohang): each stuck
+//! scenario of the probe tests gets the same verdict through attach, and attach leaves the
+//! target as it found it — same state, same signal masks, no tracer at any moment, the same
+//! CPU trend, still running afterwards. Every pid attach must refuse gets its one-line
+//! message and exit code.
+#![cfg(target_os = "linux")]
+
+mod util;
+
+use gohang::report::Report;
+use gohang::verdict::VerdictKind;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use util::gomod::*;
+use util::*;
+
+/// What attach must not change about a process: its state letter, its signal masks and
+/// whether anything traces it (`/proc/PID/stat`, `/proc/PID/status`, `proc(5)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Untouched {
+    state: char,
+    sig_pnd: String,
+    shd_pnd: String,
+    sig_blk: String,
+    sig_ign: String,
+    sig_cgt: String,
+    tracer: u32,
+}
+
+fn status_field(status: &str, key: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn untouched(pid: u32) -> Untouched {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("target alive");
+    Untouched {
+        state: stat_state(pid).expect("target alive"),
+        sig_pnd: status_field(&status, "SigPnd:"),
+        shd_pnd: status_field(&status, "ShdPnd:"),
+        sig_blk: status_field(&status, "SigBlk:"),
+        sig_ign: status_field(&status, "SigIgn:"),
+        sig_cgt: status_field(&status, "SigCgt:"),
+        tracer: status_field(&status, "TracerPid:")
+            .parse()
+            .unwrap_or(u32::MAX),
+    }
+}
+
+fn stat_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].chars().next()
+}
+
+/// utime + stime of the whole process, in clock ticks (stat fields 14, 15).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// CPU used over `over`, as a share of one core.
+fn cpu_share(pid: u32, over: Duration) -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let a = cpu_ticks(pid);
+    let t = Instant::now();
+    std::thread::sleep(over);
+    let b = cpu_ticks(pid);
+    (b - a) as f64 / hz / t.elapsed().as_secs_f64()
+}
+
+/// Polls TracerPid of every thread of `pid` while gohang runs: the highest seen.
+struct TracerWatch {
+    stop: Arc<AtomicBool>,
+    seen: Arc<AtomicU32>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TracerWatch {
+    fn start(pid: u32) -> TracerWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicU32::new(0));
+        let (s, n) = (stop.clone(), seen.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+                    for t in tasks.flatten() {
+                        if let Ok(st) = std::fs::read_to_string(t.path().join("status")) {
+                            let tr: u32 = status_field(&st, "TracerPid:").parse().unwrap_or(0);
+                            n.fetch_max(tr, Ordering::Relaxed);
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        TracerWatch {
+            stop,
+            seen,
+            thread: Some(thread),
+        }
+    }
+    fn finish(mut self) -> u32 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.seen.load(Ordering::Relaxed)
+    }
+}
+
+/// `gohang attach PID --json` plus options.
+fn attach(pid: u32, opts: &[&str]) -> (Report, i32, Output) {
+    let pid_s = pid.to_string();
+    let mut args = vec!["attach", pid_s.as_str(), "--json"];
+    args.extend_from_slice(opts);
+    let out = run(&args);
+    assert!(
+        !out.stdout.is_empty(),
+        "no report; stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = parse_report(&out.stdout);
+    let code = out.status.code().unwrap_or(-1);
+    (r, code, out)
+}
+
+/// Attach read-only and check that nothing about the target changed: no tracer at any
+/// moment, the same state and signal masks after as before.
+fn attach_read_only(pid: u32, opts: &[&str]) -> (Report, i32) {
+    let before = untouched(pid);
+    assert_eq!(before.tracer, 0, "the target is traced before the test");
+    let watch = TracerWatch::start(pid);
+    let (r, code, _) = attach(pid, opts);
+    let traced = watch.finish();
+    assert_eq!(
+        traced, 0,
+        "a thread of pid {pid} was traced during the attach"
+    );
+    let after = untouched(pid);
+    // R and S are one state for this purpose: a running Go program's leader thread
+    // flickers between them on its own.
+    let running = |s: char| matches!(s, 'R' | 'S');
+    let same_state = before.state == after.state || (running(before.state) && running(after.state));
+    assert!(
+        same_state,
+        "attach changed the state of pid {pid}: {before:?} → {after:?}"
+    );
+    assert_eq!(
+        Untouched {
+            state: before.state,
+            ..after
+        },
+        before,
+        "attach changed the signal masks of pid {pid}"
+    );
+    assert_eq!(r.command, "attach");
+    assert_eq!(r.target.pid, Some(pid));
+    (r, code)
+}
+
+fn go_ok() -> bool {
+    need(have("go"), "a go on PATH (scripts/setup.sh)")
+}
+
+/// A Go program started by the test, in its own process group, with its stderr read up
+/// to its first line (the program is then running main).
+fn start_fixture(name: &str) -> Guard {
+    let bin = go_fixture(name, "amd64");
+    let mut c = Command::new(bin);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut g = Guard::spawn_group(&mut c);
+    let mut err = g.child.stderr.take().unwrap();
+    let mut buf = [0u8; 64];
+    use std::io::Read;
+    let n = err.read(&mut buf).unwrap();
+    assert!(n > 0, "{name} printed nothing");
+    g
+}
+
+#[test]
+fn stopped_go_program() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let g = start_fixture("sleeper");
+    let pid = g.pid();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(5), || {
+        (stat_state(pid) == Some('T')).then_some(())
+    })
+    .expect("the sleeper never stopped");
+    let (r, code) = attach_read_only(pid, &["--window", "1s"]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Stopped, "{r:#?}");
+    assert_eq!(p.pid, Some(pid));
+    assert!(p.remedy.as_deref().unwrap().contains("kill -CONT"));
+    assert_eq!(r.outcome, gohang::evidence::Outcome::Attached);
+    assert_eq!(code, 1);
+    // It did not run while stopped, and runs when continued.
+    assert_eq!(cpu_share(pid, Duration::from_millis(300)), 0.0);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGCONT,
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(5), || {
+        (stat_state(pid) == Some('S')).then_some(())
+    })
+    .expect("the sleeper runs again after SIGCONT");
+}
+
+#[test]
+fn spinning_go_program_keeps_its_cpu_trend() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let g = start_fixture("spinner");
+    let pid = g.pid();
+    let before = cpu_share(pid, Duration::from_secs(1));
+    let (r, code) = attach_read_only(pid, &["--window", "2s"]);
+    let after = cpu_share(pid, Duration::from_secs(1));
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Spinning, "{r:#?}");
+    assert_eq!(p.pid, Some(pid));
+    assert!(p.evidence.iter().any(|e| e.starts_with("used ")), "{p:#?}");
+    assert_eq!(code, 1);
+    // One core before and after: attach neither stopped nor slowed it.
+    assert!(
+        before > 0.6 && after > 0.6,
+        "CPU share {before:.2} → {after:.2}"
+    );
+    assert!(
+        (after / before - 1.0).abs() < 0.35,
+        "CPU trend changed: {before:.2} → {after:.2}"
+    );
+}
+
+#[test]
+fn go_waiting_on_a_silent_module_proxy_is_network_wait() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let server = SilentServer::start(Duration::from_secs(90));
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    let mut c = Command::new("go");
+    c.args(["mod", "download"]);
+    isolated_go_env(&mut c, &m);
+    c.env("GOPROXY", server.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let g = Guard::spawn_group(&mut c);
+    let pid = g.pid();
+    wait_for_connection(pid, &server.addr.to_string());
+    let (r, code) = attach_read_only(pid, &["--window", "1s"]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::NetworkWait, "{r:#?}");
+    assert_eq!(p.pid, Some(pid));
+    assert!(
+        p.summary.contains(&server.addr.to_string()),
+        "{}",
+        p.summary
+    );
+    assert!(p.summary.contains("GOPROXY"), "{}", p.summary);
+    assert_eq!(code, 1);
+    assert!(
+        alive(pid, start_time(pid).unwrap()),
+        "still waiting afterwards"
+    );
+}
+
+/// Wait until `pid` has a TCP connection to `addr` (read through gohang's own observer).
+fn wait_for_connection(pid: u32, addr: &str) {
+    let host = gohang::observe::host_info();
+    let mut s = gohang::observe::Sampler::new(&host);
+    wait_for(Duration::from_secs(60), || {
+        let p = s.snapshot(pid).ok()?;
+        p.sockets
+            .iter()
+            .any(|k| k.remote.as_deref() == Some(addr) && k.state.as_deref() == Some("ESTABLISHED"))
+            .then_some(())
+    })
+    .expect("go never connected to the proxy");
+}
+
+/// Start `go mod download` blocked on the module cache lock that `flock` holds.
+fn go_blocked_on_lock(m: &Module) -> (Guard, Guard, std::path::PathBuf) {
+    let lock = m.cached_dep_lock();
+    let mut holder_cmd = Command::new("flock");
+    holder_cmd
+        .arg(&lock)
+        .args(["sleep", "120"])
+        .stdin(Stdio::null());
+    let holder = Guard::spawn_group(&mut holder_cmd);
+    wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
+            l.lines()
+                .any(|line| line.contains(&format!(" {} ", holder.pid())))
+        })
+    })
+    .expect("flock never took the lock");
+    let mut c = Command::new("go");
+    c.args(["mod", "download"]);
+    isolated_go_env(&mut c, m);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let go = Guard::spawn_group(&mut c);
+    let pid = go.pid();
+    // A waiter shows in /proc/locks after `->`.
+    wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
+            l.lines()
+                .any(|line| line.contains("->") && line.contains(&format!(" {pid} ")))
+        })
+    })
+    .expect("go never waited for the lock");
+    (holder, go, lock)
+}
+
+#[test]
+fn go_blocked_on_a_module_cache_lock_is_lock_wait() {
+    if !go_ok() || !need(have("flock"), "flock (util-linux)") {
+        return;
+    }
+    let _s = serial();
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    let (holder, go, lock) = go_blocked_on_lock(&m);
+    let (r, code) = attach_read_only(go.pid(), &["--window", "1s"]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::LockWait, "{r:#?}");
+    assert!(p.summary.contains(lock.to_str().unwrap()), "{}", p.summary);
+    assert!(
+        p.summary.contains(&format!("held by pid {}", holder.pid())),
+        "{}",
+        p.summary
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn go_waiting_for_a_c_compiler_is_child_wait() {
+    if !go_ok() || !need(have("gcc") || have("cc"), "a C toolchain for cgo") {
+        return;
+    }
+    let _s = serial();
+    let m = Module::new("1.21", None);
+    let cc = m.cgo_with_slow_cc();
+    let out = m.dir.path().join("out");
+    m.warm_cgo_build(&out);
+    let mut c = Command::new("go");
+    c.args(["build", "-o"]).arg(&out).arg(".");
+    isolated_go_env(&mut c, &m);
+    c.env("CC", &cc)
+        .env("CGO_ENABLED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let go = Guard::spawn_group(&mut c);
+    let pid = go.pid();
+    wait_for(Duration::from_secs(60), || {
+        descendants_of(pid)
+            .into_iter()
+            .any(|d| {
+                std::fs::read(format!("/proc/{d}/cmdline")).is_ok_and(|c| c == b"sleep\x00120\x00")
+            })
+            .then_some(())
+    })
+    .expect("go never ran the slow C compiler");
+    let (r, code) = attach_read_only(pid, &["--window", "1s"]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::ChildWait, "{r:#?}");
+    assert_eq!(r.chain[0], pid, "the chain starts at go: {:?}", r.chain);
+    assert!(r.chain.len() >= 3, "{:?}", r.chain);
+    assert!(
+        p.evidence.iter().any(|e| e.contains("CC=")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(
+        r.notes.iter().any(|n| n.contains("is a wrapper")),
+        "attach says where the work is: {:?}",
+        r.notes
+    );
+    assert_eq!(code, 1);
+}
+
+/// A python helper that owns a pty and forks a child reading it, in the foreground or in
+/// a background process group of its own.
+fn pty_reader(background: bool) -> Guard {
+    let helper = format!(
+        r#"
+import os, pty, sys, time
+pid, master = pty.fork()
+if pid == 0:
+    reader = os.fork()
+    if reader == 0:
+        if {background}:
+            os.setpgid(0, 0)
+        os.write(1, b"Password: ")
+        os.read(0, 1)
+        os._exit(0)
+    time.sleep(3600)
+else:
+    print(pid, flush=True)
+    time.sleep(3600)
+"#,
+        background = if background { "True" } else { "False" }
+    );
+    let mut c = Command::new("python3");
+    c.args(["-c", &helper])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    Guard::spawn_group(&mut c)
+}
+
+/// Wait until some descendant of `root` is in `state` or reads fd 0 (syscall 0, read).
+fn wait_for_reader(root: u32, want: char) -> u32 {
+    wait_for(Duration::from_secs(20), || {
+        descendants_of(root).into_iter().find(|d| {
+            let state = stat_state(*d);
+            let reading = std::fs::read_to_string(format!("/proc/{d}/syscall"))
+                .is_ok_and(|s| s.starts_with("0 0x0 "));
+            match want {
+                'T' => state == Some('T'),
+                _ => state == Some('S') && reading,
+            }
+        })
+    })
+    .expect("the pty reader never got there")
+}
+
+#[test]
+fn background_reader_of_a_tty_is_tty_stopped() {
+    if !need(have("python3"), "python3") {
+        return;
+    }
+    let _s = serial();
+    let g = pty_reader(true);
+    let reader = wait_for_reader(g.pid(), 'T');
+    let (r, code) = attach_read_only(g.pid(), &["--window", "1s"]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::TtyStopped, "{r:#?}");
+    assert_eq!(p.pid, Some(reader));
+    assert!(p.summary.contains("/dev/pts/"), "{}", p.summary);
+    assert_eq!(
+        r.chain.len(),
+        3,
+        "python → session leader → reader: {:?}",
+        r.chain
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        stat_state(reader),
+        Some('T'),
+        "still stopped: attach sent nothing"
+    );
+}
+
+#[test]
+fn foreground_reader_of_a_tty_is_prompt_wait() {
+    if !need(have("python3"), "python3") {
+        return;
+    }
+    let _s = serial();
+    let g = pty_reader(false);
+    let reader = wait_for_reader(g.pid(), 'S');
+    let (r, code) = attach_read_only(g.pid(), &["--window", "1s"]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::PromptWait, "{r:#?}");
+    assert_eq!(p.pid, Some(reader));
+    assert!(p.summary.contains("/dev/pts/"), "{}", p.summary);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn one_snapshot_with_window_zero() {
+    if !go_ok() {
+        return;
+    }
+    let g = start_fixture("sleeper");
+    let (r, code) = attach_read_only(g.pid(), &["--window", "0"]);
+    assert_eq!(r.samples, 1);
+    assert_eq!(r.window_ms, 0);
+    // Asleep in futex: idle, cause unknown, exit 2.
+    assert_eq!(r.primary().kind, VerdictKind::Idle, "{r:#?}");
+    assert_eq!(code, 2);
+}
+
+/// A bad pid: its exit code, and one line on stderr that contains every `words`.
+fn refused(out: &Output, code: i32, words: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("gohang: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for w in words {
+        assert!(err.contains(w), "{w:?} missing: {err}");
+    }
+}
+
+#[test]
+fn no_such_pid_is_66() {
+    // A pid just reaped: free (pids are not reused this quickly).
+    let mut c = Command::new("true").spawn().unwrap();
+    let pid = c.id();
+    c.wait().unwrap();
+    let out = run(&["attach", &pid.to_string()]);
+    refused(&out, 66, &["no process with pid", &pid.to_string()]);
+    // Above the largest pid the kernel can give.
+    let out = run(&["attach", "4194305", "--json"]);
+    refused(&out, 66, &["no process with pid 4194305"]);
+}
+
+#[test]
+fn zombie_is_66_and_names_its_parent() {
+    let mut c = Command::new("true").spawn().unwrap();
+    let pid = c.id();
+    wait_for(Duration::from_secs(5), || {
+        (stat_state(pid) == Some('Z')).then_some(())
+    })
+    .expect("the child never became a zombie");
+    let out = run(&["attach", &pid.to_string()]);
+    refused(
+        &out,
+        66,
+        &["zombie", &format!("gohang attach {}", std::process::id())],
+    );
+    c.wait().unwrap();
+}
+
+#[test]
+fn kernel_thread_is_64() {
+    // kthreadd (pid 2) and its children: no exe, no argv.
+    let kthread = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|p| {
+            let ppid = std::fs::read(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| gohang::observe::parse_stat_ppid(&s));
+            (*p == 2 || ppid == Some(2))
+                && std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.is_empty())
+        });
+    if !need(
+        kthread.is_some(),
+        "a kernel thread visible in /proc (no PID namespace)",
+    ) {
+        return;
+    }
+    let pid = kthread.unwrap();
+    let out = run(&["attach", &pid.to_string()]);
+    refused(&out, 64, &["kernel thread"]);
+}
+
+#[test]
+fn init_and_zero_are_64() {
+    refused(&run(&["attach", "1"]), 64, &["pid 1", "init"]);
+    refused(&run(&["attach", "0"]), 64, &["pid 0"]);
+}
+
+#[test]
+fn gohang_itself_is_64() {
+    // exec keeps the shell's pid: gohang is asked to attach to itself.
+    let script = format!("exec {} attach $$", env!("CARGO_BIN_EXE_gohang"));
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    refused(&out, 64, &["gohang itself"]);
+}
+
+#[test]
+fn another_users_process_without_privilege_is_77() {
+    if !need(
+        is_root() && have("setpriv"),
+        "root and setpriv (util-linux)",
+    ) {
+        return;
+    }
+    let mut c = Command::new("sleep");
+    c.arg("60").stdin(Stdio::null());
+    let g = Guard::spawn_group(&mut c);
+    // gohang as user nobody, against root's sleep.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_gohang"))
+        .args(["attach", &g.pid().to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    refused(
+        &out,
+        77,
+        &[
+            &format!("pid {}", g.pid()),
+            "user 0",
+            "root",
+            "sudo gohang attach",
+        ],
+    );
+}
+
+#[test]
+fn target_exiting_during_sampling_is_not_stuck() {
+    let _s = serial();
+    // A child of the test that is not reaped: it turns into a zombie mid-window.
+    let mut c = Command::new("sleep").arg("0.5").spawn().unwrap();
+    let (r, code, _) = attach(c.id(), &["--window", "3s"]);
+    assert_eq!(r.primary().kind, VerdictKind::Healthy, "{r:#?}");
+    assert!(matches!(
+        r.outcome,
+        gohang::evidence::Outcome::Vanished { .. }
+    ));
+    assert!(
+        r.notes.iter().any(|n| n.contains("exited")),
+        "{:?}",
+        r.notes
+    );
+    assert_eq!(code, 0);
+    c.wait().unwrap();
+
+    // A process its own parent reaps: it disappears from /proc mid-window.
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "sleep 0.7 & echo $!; wait"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let mut g = Guard::spawn_group(&mut sh);
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(g.child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: u32 = line.trim().parse().unwrap();
+    let (r, code, _) = attach(pid, &["--window", "3s"]);
+    assert_eq!(r.primary().kind, VerdictKind::Healthy, "{r:#?}");
+    assert_eq!(code, 0);
+    assert!(
+        r.window_ms < 3000,
+        "sampling stopped when it exited: {r:#?}"
+    );
+}

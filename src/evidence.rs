@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+mod trace;
+pub use trace::{TraceSummary, TracedCall, TracedThread};
+
 /// Version of the evidence file format (`--save-evidence`, bundles, test fixtures).
 pub const EVIDENCE_SCHEMA: &str = "gohang.evidence/1";
 
@@ -772,6 +775,9 @@ pub struct Evidence {
     /// The Go runtime's own account of its goroutines (SIGQUIT), when taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goroutines: Option<GoroutineDump>,
+    /// A system call trace (`--trace`), when taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceSummary>,
 }
 
 /// Where a go setting's value came from, in the go command's order of precedence
@@ -890,6 +896,7 @@ impl Evidence {
             native_stacks: None,
             go: None,
             goroutines: None,
+            trace: None,
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {

@@ -26,4 +26,5 @@ pub mod supervisor;
 pub mod syscalls;
 pub mod terminal;
 pub mod toolchain;
+pub mod trace;
 pub mod verdict;

@@ -15,6 +15,7 @@ mod native;
 mod outcome;
 pub mod remedy;
 mod stopped;
+mod trace;
 mod translated;
 mod tree;
 mod waits;
@@ -83,6 +84,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         translated::rules(&tree, &mut f);
         activity::rules(&tree, &graph, &mut f);
         native::rules(&tree, &mut f);
+        trace::rules(&tree, &mut f);
     }
     finish(&tree, f)
 }

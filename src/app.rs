@@ -64,6 +64,7 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         keep: args.keep,
         // SIGQUIT ends the process: not by default when it is to be kept.
         goroutines: args.goroutines || (!args.no_goroutines && !args.keep),
+        trace: args.trace,
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
@@ -94,6 +95,7 @@ fn attach(cli: &Cli, args: &AttachArgs) -> Result<u8, UserError> {
         pid: args.pid,
         window: args.window,
         goroutines: args.goroutines,
+        trace: args.trace,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
     let run = crate::attach::attach(&opts)?;

@@ -3,7 +3,7 @@
 //!
 //! Read-only by default: no signal, no ptrace, nothing that changes the target's state.
 //! Only `--goroutines` (SIGQUIT, which ends a Go program after its dump) and `--trace`
-//! touch it, and both say so. The pid is checked first — a missing pid, a zombie, a kernel
+//! (strace attached for the window, then detached; `trace`) touch it, and both say so. The pid is checked first — a missing pid, a zombie, a kernel
 //! thread, init, gohang itself, another user's process without privilege — each with a
 //! one-line message and its exit code.
 
@@ -21,8 +21,14 @@ pub struct AttachOptions {
     pub window: Duration,
     /// Send SIGQUIT to the Go program nearest the culprit (ends it).
     pub goroutines: bool,
+    /// Trace the tree's system calls over the window.
+    pub trace: bool,
     pub progress: bool,
 }
+
+/// The shortest trace: attaching takes a moment, and a snapshot (`--window 0`) alone would
+/// leave the tracer no time to see a call.
+const MIN_TRACE: Duration = Duration::from_secs(1);
 
 /// What an attach produced.
 pub struct AttachRun {
@@ -129,8 +135,27 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     let mut warnings = Vec::new();
     let mut notes: Vec<String> = ptrace_scope_note().into_iter().collect();
 
+    // --trace: strace on every process of the tree, from before the first sample to after
+    // the last one.
+    let tracer = if opts.trace {
+        match crate::trace::Tracer::attach(&sampler.tree_pids(&[opts.pid])) {
+            Ok(t) => Some(t),
+            Err(why) => {
+                warnings.push(why);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let own_pids: Vec<u32> = tracer.as_ref().and_then(|t| t.pid()).into_iter().collect();
+
     let progress = Progress::new(opts.progress);
-    progress.sampling(sample_count(opts.window));
+    let trace_window = opts.window.max(MIN_TRACE);
+    match &tracer {
+        Some(t) => progress.tracing(t.tool(), trace_window, t.calls()),
+        None => progress.sampling(sample_count(opts.window)),
+    }
     let cancel = AtomicBool::new(false);
     let epoch = Instant::now();
     let samples = sample_window(
@@ -142,6 +167,16 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
         &cancel,
         &progress,
     );
+    let trace = tracer.map(|t| {
+        if let Some(rest) = trace_window.checked_sub(epoch.elapsed())
+            && samples
+                .last()
+                .is_some_and(|s| s.process(opts.pid).is_some())
+        {
+            std::thread::sleep(rest);
+        }
+        t.finish(crate::trace::Finish::Detach)
+    });
     progress.finish();
 
     // The pid must stay the same live process (pids wrap: same pid, other start time =
@@ -181,6 +216,12 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     evidence.go = crate::gocontext::collect(&kept, &host.os);
     evidence.native_stacks = observe::native_stacks(&kept, &cancel);
     evidence.samples = kept;
+    evidence.own_pids = own_pids;
+    if let Some(t) = &trace {
+        notes.push(crate::trace::describe(t));
+        notes.extend(t.notes.iter().cloned());
+    }
+    evidence.trace = trace;
 
     if let Some(w) = wrapper_note(&evidence) {
         notes.push(w);

@@ -30,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a command (default `go version`) under a watchdog; diagnose it if it hangs.
     Probe(ProbeArgs),
-    /// Look at a process that is already stuck (read-only unless --goroutines).
+    /// Look at a process that is already stuck (read-only unless --goroutines or --trace).
     Attach(AttachArgs),
     /// Classify a saved evidence file (from --save-evidence) again.
     Classify(ClassifyArgs),
@@ -56,6 +56,10 @@ pub struct ProbeArgs {
     /// Do not send SIGQUIT for a goroutine dump.
     #[arg(long, overrides_with = "goroutines")]
     pub no_goroutines: bool,
+    /// Run the command under a system call tracer (strace; dtruss on macOS as root when SIP
+    /// allows it) and name the call each stuck thread sits in. Slows the command down.
+    #[arg(long)]
+    pub trace: bool,
     /// Print one JSON report on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,
@@ -78,6 +82,11 @@ pub struct AttachArgs {
     /// its own stderr.
     #[arg(long)]
     pub goroutines: bool,
+    /// Trace the tree's system calls over the window (strace -p; dtruss on macOS as root when
+    /// SIP allows it) and name the call each stuck thread sits in. The tracer stops the
+    /// target at each system call while attached, then detaches; the target runs on.
+    #[arg(long)]
+    pub trace: bool,
     /// Print one JSON report on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,

@@ -3,12 +3,21 @@
 //! `--json` or `--quiet` (the caller decides; a hidden bar draws nothing).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A tracer's name and its call counter.
+type TracerLine = Arc<Mutex<Option<(String, Arc<AtomicU64>)>>>;
 
 #[derive(Clone)]
 pub struct Progress {
     bar: ProgressBar,
     enabled: bool,
+    /// A bar drawn by elapsed time (the trace window): sample ticks do not move it.
+    timed: Arc<AtomicBool>,
+    /// The tracer running and its call counter, shown while the command runs.
+    tracer: TracerLine,
 }
 
 impl Progress {
@@ -18,7 +27,17 @@ impl Progress {
         } else {
             ProgressBar::hidden()
         };
-        Progress { bar, enabled }
+        Progress {
+            bar,
+            enabled,
+            timed: Arc::new(AtomicBool::new(false)),
+            tracer: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// A tracer runs under the command (spawn mode `--trace`): say so on the spinner.
+    pub fn traced_by(&self, tool: &str, calls: Arc<AtomicU64>) {
+        *self.tracer.lock().unwrap_or_else(|e| e.into_inner()) = Some((tool.to_string(), calls));
     }
 
     /// A spinner: "⠋ `go version` running 3.1 s, deadline in 6.9 s".
@@ -30,6 +49,7 @@ impl Progress {
             .set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap());
         let bar = self.bar.clone();
         let what = what.to_string();
+        let tracer = self.tracer.clone();
         let start = Instant::now();
         self.bar.enable_steady_tick(Duration::from_millis(100));
         std::thread::Builder::new()
@@ -38,8 +58,16 @@ impl Progress {
                 while !bar.is_finished() && bar.length().is_none() {
                     let e = start.elapsed();
                     let left = timeout.saturating_sub(e);
+                    let traced = tracer
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .as_ref()
+                        .map(|(tool, calls)| {
+                            format!(" under {tool} ({} calls)", calls.load(Ordering::Relaxed))
+                        })
+                        .unwrap_or_default();
                     bar.set_message(format!(
-                        "`{what}` running {:.1} s, deadline in {:.1} s",
+                        "`{what}` running {:.1} s{traced}, deadline in {:.1} s",
                         e.as_secs_f64(),
                         left.as_secs_f64()
                     ));
@@ -64,6 +92,7 @@ impl Progress {
 
     /// A one-line status after sampling (e.g. while the goroutine dump is taken).
     pub fn message(&self, text: &str) {
+        self.timed.store(false, Ordering::Relaxed);
         if self.enabled {
             self.bar
                 .set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap());
@@ -71,8 +100,44 @@ impl Progress {
         }
     }
 
+    /// A bar over the trace window, moved by the clock: "tracing with strace and sampling
+    /// 1.2 s of 2.0 s, 340 calls".
+    pub fn tracing(&self, tool: &str, window: Duration, calls: Arc<AtomicU64>) {
+        self.timed.store(true, Ordering::Relaxed);
+        let len = window.as_millis().max(1) as u64;
+        self.bar.set_length(len);
+        self.bar.set_position(0);
+        if !self.enabled {
+            return;
+        }
+        self.bar
+            .set_style(ProgressStyle::with_template("{bar:30} {msg}").unwrap());
+        let bar = self.bar.clone();
+        let tool = tool.to_string();
+        let timed = self.timed.clone();
+        let start = Instant::now();
+        std::thread::Builder::new()
+            .name("gohang-progress".into())
+            .spawn(move || {
+                while !bar.is_finished() && timed.load(Ordering::Relaxed) {
+                    let e = start.elapsed();
+                    bar.set_position((e.as_millis() as u64).min(len));
+                    bar.set_message(format!(
+                        "tracing with {tool} and sampling {:.1} s of {:.1} s, {} calls",
+                        e.as_secs_f64().min(window.as_secs_f64()),
+                        window.as_secs_f64(),
+                        calls.load(Ordering::Relaxed)
+                    ));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+            .ok();
+    }
+
     pub fn sampled(&self) {
-        self.bar.inc(1);
+        if !self.timed.load(Ordering::Relaxed) {
+            self.bar.inc(1);
+        }
     }
 
     /// Run `f` (which writes to the terminal) with the progress line cleared.

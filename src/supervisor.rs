@@ -43,6 +43,8 @@ pub struct ProbeOptions {
     pub keep: bool,
     /// Ask the stuck Go process for its goroutines (SIGQUIT) before cleaning up.
     pub goroutines: bool,
+    /// Run the command under a system call tracer (`trace`).
+    pub trace: bool,
     /// Copy the command's output to ours as it comes (off with `--json`).
     pub stream_output: bool,
     pub progress: bool,
@@ -57,6 +59,8 @@ pub struct ProbeRun {
     pub interrupted: Option<Signal>,
     /// Processes that could not be killed (a frozen cgroup, uninterruptible sleep).
     pub survivors: Vec<u32>,
+    /// Things to tell the user on stderr (also kept as notes), e.g. why there is no trace.
+    pub warnings: Vec<String>,
 }
 
 /// Find `name` as the shell would (a name with a slash is a path).
@@ -116,13 +120,27 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let jobs = JobControl::setup();
     let take_fg = jobs.active();
 
+    // --trace: the command may run under a tracer that execs it (strace -D), or the
+    // tracer attaches once it runs (dtruss). Without a tracer, say why and go on.
+    let mut warnings = Vec::new();
+    let mut trace_plan = None;
+    if opts.trace {
+        match crate::trace::SpawnTrace::prepare(&path, &opts.command[1..], opts.keep) {
+            Ok(p) => trace_plan = Some(p),
+            Err(why) => warnings.push(why),
+        }
+    }
+    let exec = match trace_plan.as_ref().and_then(|p| p.exec()) {
+        Some((tracer, args)) => Exec::new(tracer, crate::trace::TOOL, args)?,
+        None => Exec::new(&path, program, &opts.command[1..])?,
+    };
+
     let mut cmd = tokio::process::Command::new(&path);
     cmd.process_group(0)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false);
-    let exec = Exec::new(&path, program, &opts.command[1..])?;
     // SAFETY: the closure only makes async-signal-safe calls (see terminal::child_pre_exec
     // and Exec::execve); everything it touches was allocated before the fork.
     unsafe {
@@ -139,9 +157,19 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     };
     let root = child.id().expect("a freshly spawned child has a pid");
     jobs.give_to(root);
+    let tracer = trace_plan.and_then(|p| match p.started(root) {
+        Ok(t) => Some(t),
+        Err(why) => {
+            warnings.push(why);
+            None
+        }
+    });
     let host = observe::host_info();
 
     let progress = Progress::new(opts.progress);
+    if let Some(t) = &tracer {
+        progress.traced_by(t.tool(), t.calls());
+    }
     progress.waiting(&opts.command.join(" "), opts.timeout);
 
     let stdout_tail = Arc::new(Mutex::new(TailBuffer::new(DEFAULT_TAIL)));
@@ -196,8 +224,16 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let mut go_context = None;
     let mut goroutines = None;
     let mut notes = Vec::new();
+    let mut own_pids: Vec<u32> = Vec::new();
+    let mut trace_summary = None;
+    if let Some(p) = tracer.as_ref().and_then(|t| t.pid()) {
+        own_pids.push(p);
+    }
     if matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
-        progress.sampling(sample_count(opts.window));
+        match &tracer {
+            Some(t) => progress.tracing(t.tool(), opts.window, t.calls()),
+            None => progress.sampling(sample_count(opts.window)),
+        }
         let cancel = Arc::new(AtomicBool::new(false));
         let job = {
             let cancel = cancel.clone();
@@ -236,12 +272,15 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
                 after_ms: started.elapsed().as_millis() as u64,
             };
         }
+        // Where the threads sit now, before a goroutine dump or the kill moves them.
+        trace_summary = tracer.as_ref().map(|t| t.snapshot());
     }
     if opts.goroutines && matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
         let mut partial = Evidence::new(host.clone(), target.clone(), outcome.clone());
         partial.target.pid = Some(root);
         partial.samples = samples.clone();
         partial.go = go_context.clone();
+        partial.own_pids = own_pids.clone();
         if let Some((pid, start)) = dump_target(&partial) {
             mute.store(true, Ordering::Relaxed);
             progress.message(&format!("asking pid {pid} for its goroutines (SIGQUIT)"));
@@ -254,9 +293,20 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     if matches!(outcome, Outcome::TimedOut { .. }) {
         mute.store(true, Ordering::Relaxed);
     }
+    // With --keep the tracer lets go first, so that what is left runs untraced.
+    let tracer = match tracer {
+        Some(t) if opts.keep => {
+            let done = t.finish(crate::trace::Finish::Release);
+            trace_summary = Some(merge_trace(trace_summary, done));
+            None
+        }
+        other => other,
+    };
     let (kept, survivors) = if opts.keep {
         let mut kept = sampler.tree_pids(&[std::process::id()]);
-        kept.retain(|p| *p != std::process::id());
+        kept.retain(|p| {
+            *p != std::process::id() && !own_pids.contains(p) && !observe::is_zombie(*p)
+        });
         (kept, Vec::new())
     } else {
         (
@@ -289,6 +339,36 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             "pid {pid} could not be killed (a frozen cgroup or uninterruptible sleep holds it); it will end when released"
         ));
     }
+    if let Some(t) = tracer {
+        // The traced tree has exited or been killed: the tracer ends with it.
+        let done = t.finish(crate::trace::Finish::Wait);
+        trace_summary = Some(merge_trace(trace_summary, done));
+    }
+    if let Some(t) = &trace_summary {
+        notes.push(crate::trace::describe(t));
+        notes.extend(t.notes.iter().cloned());
+    }
+    notes.extend(warnings.iter().cloned());
+
+    // strace reports an exec it could not do on the command's stderr: report the exec
+    // failure the command would have had without a tracer.
+    if trace_summary.is_some()
+        && matches!(outcome, Outcome::Exited { code: Some(1), .. })
+        && let Some((_, errno)) =
+            crate::trace::exec_error(&stderr_tail.lock().unwrap().to_stream_tail().tail)
+    {
+        let mut run = spawn_failed(
+            &path,
+            program,
+            std::io::Error::from_raw_os_error(errno),
+            host,
+            target,
+        )?;
+        run.evidence.trace = trace_summary;
+        run.evidence.notes = notes;
+        run.warnings = warnings;
+        return Ok(run);
+    }
 
     let mut target = target;
     target.pid = Some(root);
@@ -302,12 +382,36 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     evidence.native_stacks = native_stacks;
     evidence.go = go_context;
     evidence.goroutines = goroutines;
+    evidence.own_pids = own_pids;
+    evidence.trace = trace_summary;
     Ok(ProbeRun {
         evidence,
         kept,
         interrupted,
         survivors,
+        warnings,
     })
+}
+
+/// The trace as it stood after the window (where threads sat before the dump and the kill
+/// moved them), completed with what only the end of the trace knows: the file, the notes.
+fn merge_trace(
+    frozen: Option<crate::evidence::TraceSummary>,
+    done: crate::evidence::TraceSummary,
+) -> crate::evidence::TraceSummary {
+    match frozen {
+        Some(mut f) => {
+            f.file = done.file;
+            f.file_truncated = done.file_truncated;
+            for n in done.notes {
+                if !f.notes.contains(&n) {
+                    f.notes.push(n);
+                }
+            }
+            f
+        }
+        None => done,
+    }
 }
 
 fn spawn_failed(
@@ -351,6 +455,7 @@ fn spawn_failed(
         kept: Vec::new(),
         interrupted: None,
         survivors: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

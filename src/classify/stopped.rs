@@ -83,7 +83,17 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
         }
 
         let n = p.samples();
-        let stopped_in = p.samples_where_all(&[RunState::Stopped]);
+        // Under gohang's own tracer (`--trace`) a signal stop shows as `t`: ptrace(2)
+        // reports a group-stop of a tracee as a tracing stop until the tracer lets go.
+        let ours = last
+            .tracer_pid
+            .is_some_and(|t| tree.ev.own_pids.contains(&t));
+        let stop_states: &[RunState] = if ours {
+            &[RunState::Stopped, RunState::TracingStop]
+        } else {
+            &[RunState::Stopped]
+        };
+        let stopped_in = p.samples_where_all(stop_states);
         let traced_in = p.samples_where_any(RunState::TracingStop);
         let tracer = last.tracer_pid.filter(|t| !tree.ev.own_pids.contains(t));
 
@@ -146,8 +156,13 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             .map(|w| format!(", wchan {w}"))
             .unwrap_or_default();
         let state_fact = format!(
-            "state T (stopped) in {stopped_in}/{n} samples over {}, in {threads}/{threads} threads{wchan}",
-            secs(p.span_ms())
+            "state T (stopped) in {stopped_in}/{n} samples over {}, in {threads}/{threads} threads{wchan}{}",
+            secs(p.span_ms()),
+            if ours && traced_in > 0 {
+                " (shown as t, tracing stop, while gohang's tracer was attached)"
+            } else {
+                ""
+            }
         );
         let cpu_fact = format!("CPU time used over the window: {} ms", p.cpu_delta_ms());
 
@@ -185,7 +200,7 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
                 .procs
                 .iter()
                 .filter(|q| q.last.pgrp == last.pgrp)
-                .all(|q| q.samples_where_all(&[RunState::Stopped]) == q.samples());
+                .all(|q| q.samples_where_all(stop_states) == q.samples());
             let v = Verdict::new(
                 VerdictKind::Stopped,
                 conf,

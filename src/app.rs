@@ -69,6 +69,9 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
     let run = runtime()?.block_on(supervisor::probe(&opts))?;
+    for w in &run.warnings {
+        eprintln!("gohang: {w}");
+    }
 
     if let Some(sig) = run.interrupted {
         let code = match sig {

@@ -33,7 +33,10 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             continue;
         }
         if let Some(sig) = th.stopped_by.as_deref().filter(|_| th.exited.is_none()) {
-            let fact = format!("{tool} saw pid {pid} (thread {}) stopped by {sig}", th.tid);
+            let fact = format!(
+                "{tool}: thread {} of pid {pid} was stopped by {sig}",
+                th.tid
+            );
             add_to(
                 f,
                 &[VerdictKind::TtyStopped, VerdictKind::Stopped],
@@ -153,6 +156,10 @@ fn peer_of(tree: &Tree, pid: u32, fd: Option<i32>) -> Option<String> {
 
 /// `flock(3, LOCK_EX)`, arguments cut.
 fn short(c: &TracedCall) -> String {
+    if c.args.starts_with("<... resuming interrupted") {
+        let fd = c.fd.map(|f| format!("{f}, ")).unwrap_or_default();
+        return format!("{}({fd}…, resumed after the tracer attached)", c.name);
+    }
     let args = if c.args.chars().count() > 100 {
         format!("{}…", c.args.chars().take(100).collect::<String>())
     } else {
@@ -723,6 +730,37 @@ mod tests {
             p.evidence
         );
         assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::LockWait));
+    }
+
+    #[test]
+    fn a_stop_seen_through_our_tracer_is_still_a_stop() {
+        let mut p = process(100, 1, Vec::new());
+        p.tracer_pid = Some(4242);
+        for t in &mut p.threads {
+            t.state = RunState::TracingStop;
+        }
+        let th = TracedThread {
+            tid: 100,
+            pid: Some(100),
+            stopped_by: Some("SIGSTOP".into()),
+            ..TracedThread::default()
+        };
+        let ev = evidence(vec![p], strace(vec![th]), vec![4242]);
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Stopped, "{c:#?}");
+        assert!(
+            v.evidence.iter().any(|e| e.contains("shown as t")),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e == "strace: thread 100 of pid 100 was stopped by SIGSTOP"),
+            "{:#?}",
+            v.evidence
+        );
     }
 
     #[test]

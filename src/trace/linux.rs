@@ -555,6 +555,11 @@ fn resolve(t: &mut TraceSummary) {
         let Some(c) = th.recent.last_mut().filter(|c| c.unfinished) else {
             continue;
         };
+        if c.fd.is_none() && super::strace::takes_fd(&c.name) {
+            // A call resumed after the attach (`restart_syscall(<... resuming interrupted
+            // read ...>`) shows no arguments: the kernel still has them.
+            c.fd = current_fd(pid, th.tid, &c.name);
+        }
         let Some(fd) = c.fd else { continue };
         if c.fd_target.is_none() {
             c.fd_target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
@@ -574,4 +579,18 @@ fn resolve(t: &mut TraceSummary) {
                 });
         }
     }
+}
+
+/// The first argument of the call `tid` is blocked in, if that call is `name`
+/// (`/proc/PID/task/TID/syscall`: number, then arguments in hex; needs ptrace access).
+fn current_fd(pid: u32, tid: u32, name: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
+    let mut f = text.split_whitespace();
+    let nr: i64 = f.next()?.parse().ok()?;
+    let arch = crate::evidence::Arch::parse(std::env::consts::ARCH);
+    if crate::syscalls::name(&arch, nr) != Some(name) {
+        return None;
+    }
+    let arg0 = u64::from_str_radix(f.next()?.trim_start_matches("0x"), 16).ok()?;
+    Some(arg0 as u32 as i32)
 }

@@ -219,6 +219,11 @@ const FD_FIRST: &[&str] = &[
     "epoll_pwait2",
 ];
 
+/// Does this call take a descriptor as its first argument?
+pub fn takes_fd(name: &str) -> bool {
+    FD_FIRST.contains(&name)
+}
+
 /// Read the descriptor, the peer address and the waited-for child out of the arguments.
 pub fn detail(name: &str, args: &str) -> Detail {
     let mut d = Detail::default();

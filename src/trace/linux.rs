@@ -120,10 +120,15 @@ impl Fifo {
                 std::io::Error::last_os_error()
             ));
         }
+        // A larger pipe lets strace run on while the reader naps (FifoReader::read); the
+        // kernel caps it at fs.pipe-max-size, and the default 64 KiB works too.
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20) };
         let reader = FifoReader {
             // SAFETY: fd is a descriptor we just opened and own.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             give_up: fifo.give_up.clone(),
+            drained: false,
         };
         Ok((fifo, reader))
     }
@@ -143,10 +148,20 @@ impl Drop for Fifo {
 struct FifoReader {
     fd: OwnedFd,
     give_up: Arc<AtomicBool>,
+    /// The last read emptied the pipe.
+    drained: bool,
 }
+
+/// How long the reader naps once it has emptied the pipe. strace writes each line as it
+/// goes; reading them one wake-up at a time would cost the traced program a context switch
+/// per line on a busy machine, while a nap lets them gather in the pipe.
+const NAP: Duration = Duration::from_millis(10);
 
 impl Read for FifoReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if std::mem::take(&mut self.drained) && !self.give_up.load(Ordering::Relaxed) {
+            std::thread::sleep(NAP);
+        }
         loop {
             let mut pfd = libc::pollfd {
                 fd: self.fd.as_raw_fd(),
@@ -171,6 +186,7 @@ impl Read for FifoReader {
             // SAFETY: reading into a buffer of buf.len() bytes.
             let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n >= 0 {
+                self.drained = (n as usize) < buf.len();
                 return Ok(n as usize);
             }
             let e = std::io::Error::last_os_error();

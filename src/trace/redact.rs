@@ -43,6 +43,9 @@ const SCHEMES: &[&str] = &["bearer ", "basic ", "token "];
 
 /// Remove every credential from one line of tracer output.
 pub fn line(text: &str) -> Cow<'_, str> {
+    if !may_hold_secret(text) {
+        return Cow::Borrowed(text);
+    }
     let lower = text.to_ascii_lowercase();
     let mut cuts: Vec<(usize, usize)> = Vec::new();
     for h in HEADERS {
@@ -98,6 +101,30 @@ pub fn line(text: &str) -> Cow<'_, str> {
     }
     out.push_str(&text[at..]);
     Cow::Owned(crate::redact::redact_urls(&out))
+}
+
+/// Could a credential be in this line? Tracers print a program's bytes only inside quoted
+/// strings (escaping `"` and `\\` there), and each form of credential needs a `:` (a header,
+/// a URL), a `=` (key=value) or a space (a scheme and its token) inside one. Most lines
+/// fail this one pass and cost nothing more.
+fn may_hold_secret(text: &str) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text.as_bytes() {
+        if !in_string {
+            in_string = b == b'"';
+        } else if escaped {
+            escaped = false;
+        } else {
+            match b {
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                b':' | b'=' | b' ' => return true,
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 /// Is `i` the start of a word (not in the middle of `xtoken=`)? An escape the tracer
@@ -182,6 +209,22 @@ mod tests {
         );
         assert!(!r.contains("tok3n") && !r.contains("bob"), "{r}");
         assert!(r.contains("REDACTED@git.example.com"), "{r}");
+    }
+
+    #[test]
+    fn the_quick_test_skips_only_what_cannot_hold_one() {
+        assert!(!may_hold_secret(r#"write(3, "\0\1\2\3", 4) = 4"#));
+        assert!(!may_hold_secret("flock(3, LOCK_EX) = 0"));
+        assert!(!may_hold_secret(r#"read(0, "a\"b", 3) = 3"#));
+        assert!(may_hold_secret(r#"write(1, "x: y", 4) = 4"#));
+        assert!(may_hold_secret(
+            r#"write(1, "\"", 1) = 1 write(1, "a=b", 3)"#
+        ));
+        assert!(may_hold_secret(r#"write(1, "Bearer abcdefgh", 15) = 15"#));
+        // An escaped quote does not end the string.
+        assert!(may_hold_secret(r#"write(1, "\"token=x", 8) = 8"#));
+        // A cut line (no closing quote) is still looked at.
+        assert!(may_hold_secret(r#"write(1, "password=x"#));
     }
 
     #[test]

@@ -212,3 +212,19 @@ pub fn fork_child(pid: u32) -> String {
          toolchain, otherwise report the stack above to the Go issue tracker"
     )
 }
+
+/// A program failing inside qemu-user.
+pub fn emulator_failure() -> String {
+    "run the Go toolchain natively instead of under the emulator: build on a native machine, or \
+     cross-compile from the build platform (`FROM --platform=$BUILDPLATFORM golang`, then \
+     GOOS/GOARCH=the target); Go needs no emulator to cross-compile"
+        .to_string()
+}
+
+/// Go ≥ 1.23 under qemu-user 7.2–7.x (clone with CLONE_PIDFD rejected).
+pub fn qemu_clone_pidfd() -> String {
+    "use qemu-user 8.0 or newer for the emulated build (Debian 12's qemu-user-static is 7.2), or, \
+     better, do not run the toolchain emulated at all: cross-compile from the build platform \
+     (`FROM --platform=$BUILDPLATFORM golang`, GOOS/GOARCH=the target)"
+        .to_string()
+}

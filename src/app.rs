@@ -40,8 +40,50 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
         Command::Probe(args) => probe(cli, args),
         Command::Attach(args) => attach(cli, args),
         Command::Classify(args) => classify_file(cli, args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man(args) => man_page(args.dir.as_deref()),
         Command::Rebuild(args) => crate::rebuild::run(cli, args),
     }
+}
+
+/// Shell completions from the clap definition, so they never drift from the flags.
+fn completions(shell: crate::cli::Shell) -> Result<u8, UserError> {
+    use clap::CommandFactory;
+    use clap_complete::{Shell as S, generate};
+    let shell = match shell {
+        crate::cli::Shell::Bash => S::Bash,
+        crate::cli::Shell::Zsh => S::Zsh,
+        crate::cli::Shell::Fish => S::Fish,
+    };
+    let mut cmd = Cli::command();
+    generate(shell, &mut cmd, "gohang", &mut std::io::stdout());
+    Ok(exit::OK)
+}
+
+/// The man pages, rendered from the clap definition: gohang.1 on stdout, or gohang.1 and
+/// one gohang-<command>.1 per command into `dir`.
+fn man_page(dir: Option<&std::path::Path>) -> Result<u8, UserError> {
+    use clap::CommandFactory;
+    let err =
+        |e: std::io::Error| UserError::new(exit::INTERNAL, format!("writing the man page: {e}"));
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd)
+            .render(&mut std::io::stdout())
+            .map_err(err)?;
+        return Ok(exit::OK);
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let page = |c: clap::Command, file: String| -> Result<(), UserError> {
+        let mut out = std::fs::File::create(dir.join(&file)).map_err(err)?;
+        clap_mangen::Man::new(c).render(&mut out).map_err(err)
+    };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("gohang-{}", sub.get_name());
+        page(sub.clone().name(name.clone()), format!("{name}.1"))?;
+    }
+    page(cmd, "gohang.1".to_string())?;
+    Ok(exit::OK)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
@@ -168,7 +210,7 @@ fn print(cli: &Cli, json: bool, report: &Report) -> Result<(), UserError> {
     } else {
         let style = human::Style {
             verbose: cli.verbose > 0,
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: cli.color.enabled(std::io::stdout().is_terminal()),
         };
         human::write(&mut w, report, &style)
     };

@@ -22,6 +22,9 @@ pub struct Cli {
     /// Print only the verdict line (and errors).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Colour in the report: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,6 +35,11 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Look at a process that is already stuck (read-only unless --goroutines).
     Attach(AttachArgs),
+    /// Print a shell completion script (bash, zsh, fish) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write one page per command into a directory.
+    #[command(hide = true)]
+    Man(ManArgs),
     /// Classify a saved evidence file (from --save-evidence) again.
     Classify(ClassifyArgs),
     /// Rebuild a GOROOT with foreign binaries as a native toolchain (a plan unless --yes).
@@ -84,6 +92,48 @@ pub struct AttachArgs {
     /// Also write the raw evidence (samples of the process tree) to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub save_evidence: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output going to a stream that is (or is not) a terminal.
+    /// NO_COLOR (any value) turns `auto` off (no-color.org).
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write gohang.1 and gohang-<command>.1 here instead of printing gohang.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,163 @@
+//! A GOROOT's binaries: `bin/` (go, gofmt) and `pkg/tool/<goos>_<goarch>/` (compile, link,
+//! asm, …). Only those count: GOROOT's `src/` and `test/` hold foreign binaries on purpose
+//! (`src/debug/elf/testdata`, `src/debug/macho/testdata`).
+//!
+//! Layout facts (Go's `cmd/go/internal/cfg/cfg.go`): the go command takes a directory as a
+//! GOROOT when it has `pkg/tool` (`isGOROOT`), and runs its tools from
+//! `pkg/tool/<GOOS>_<GOARCH>` of the GOOS/GOARCH it was itself built for
+//! (`installedGOOS`/`installedGOARCH` = `runtime.GOOS`/`runtime.GOARCH`) — so an x86_64 go
+//! on an arm64 Mac uses `pkg/tool/darwin_amd64`.
+
+use super::FileReport;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One `pkg/tool/<goos>_<goarch>/` directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolDir {
+    /// `linux_amd64`
+    pub name: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goos: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goarch: Option<String>,
+    pub files: Vec<FileReport>,
+}
+
+/// The binaries of one GOROOT.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GorootScan {
+    pub root: String,
+    /// First line of `GOROOT/VERSION` (release archives have it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_file: Option<String>,
+    pub bin: Vec<FileReport>,
+    pub tool_dirs: Vec<ToolDir>,
+}
+
+impl GorootScan {
+    pub fn tool_dir(&self, name: &str) -> Option<&ToolDir> {
+        self.tool_dirs.iter().find(|d| d.name == name)
+    }
+    /// Every file scanned, `bin/` first.
+    pub fn files(&self) -> impl Iterator<Item = &FileReport> {
+        self.bin
+            .iter()
+            .chain(self.tool_dirs.iter().flat_map(|d| d.files.iter()))
+    }
+}
+
+/// The go command's own test (`isGOROOT`): the directory has `pkg/tool`.
+pub fn has_tool_root(dir: &Path) -> bool {
+    dir.join("pkg").join("tool").is_dir()
+}
+
+/// Does `dir` look like a GOROOT to a person pointing gohang at it: `bin/go` and either
+/// `src/` or `pkg/tool/`.
+pub fn is_goroot(dir: &Path) -> bool {
+    dir.join("bin").join("go").is_file() && (dir.join("src").is_dir() || has_tool_root(dir))
+}
+
+/// `<goos>_<goarch>` split in two.
+pub fn split_os_arch(name: &str) -> Option<(&str, &str)> {
+    let (os, arch) = name.split_once('_')?;
+    (!os.is_empty() && !arch.is_empty() && !arch.contains('_')).then_some((os, arch))
+}
+
+/// Regular files directly in `dir` (symlinks followed), sorted by name.
+pub fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn read_version_file(root: &Path) -> Option<String> {
+    let text = fs::read_to_string(root.join("VERSION")).ok()?;
+    let first = text.lines().next()?.trim();
+    (!first.is_empty()).then(|| first.to_string())
+}
+
+/// Inspect `bin/` and every `pkg/tool/*/` of `root`.
+pub fn scan(root: &Path) -> GorootScan {
+    let bin = files_in(&root.join("bin"))
+        .iter()
+        .map(|p| FileReport::of(p))
+        .collect();
+    let mut tool_dirs = Vec::new();
+    let tools = root.join("pkg").join("tool");
+    if let Ok(rd) = fs::read_dir(&tools) {
+        let mut dirs: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        for d in dirs {
+            let name = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let (goos, goarch) = match split_os_arch(&name) {
+                Some((o, a)) => (Some(o.to_string()), Some(a.to_string())),
+                None => (None, None),
+            };
+            let files = files_in(&d).iter().map(|p| FileReport::of(p)).collect();
+            tool_dirs.push(ToolDir {
+                name,
+                path: d.display().to_string(),
+                goos,
+                goarch,
+                files,
+            });
+        }
+    }
+    GorootScan {
+        root: root.display().to_string(),
+        version_file: read_version_file(root),
+        bin,
+        tool_dirs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_dir_names() {
+        assert_eq!(split_os_arch("linux_amd64"), Some(("linux", "amd64")));
+        assert_eq!(split_os_arch("darwin_arm64"), Some(("darwin", "arm64")));
+        assert_eq!(split_os_arch("weird"), None);
+        assert_eq!(split_os_arch("a_b_c"), None);
+    }
+
+    #[test]
+    fn layout_is_recognised() {
+        let t = tempfile::tempdir().unwrap();
+        assert!(!is_goroot(t.path()));
+        fs::create_dir_all(t.path().join("bin")).unwrap();
+        fs::write(t.path().join("bin/go"), b"#!/bin/sh\n").unwrap();
+        assert!(!is_goroot(t.path()));
+        fs::create_dir_all(t.path().join("pkg/tool/linux_amd64")).unwrap();
+        assert!(is_goroot(t.path()));
+        fs::write(
+            t.path().join("VERSION"),
+            "go1.23.5\ntime 2025-01-10T16:44:59Z\n",
+        )
+        .unwrap();
+        let s = scan(t.path());
+        assert_eq!(s.version_file.as_deref(), Some("go1.23.5"));
+        assert_eq!(s.bin.len(), 1);
+        assert_eq!(s.bin[0].kind, super::super::FileKind::NotBinary);
+        assert_eq!(s.tool_dirs[0].goarch.as_deref(), Some("amd64"));
+    }
+}

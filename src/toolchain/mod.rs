@@ -1,0 +1,215 @@
+//! The Go toolchain, found and inspected without running it: `go` may be what hangs.
+//!
+//! - [`discover`]: every `go` on PATH and in the usual install places (Homebrew, gvm, asdf,
+//!   goenv, mise, toolchains downloaded by `GOTOOLCHAIN`), and the GOROOT each one uses;
+//! - [`goroot`]: the binaries of a GOROOT that matter (`bin/` and `pkg/tool/<os>_<arch>/`);
+//! - [`hardware`]: the machine's own architecture and whether gohang's shell is translated;
+//! - [`goenv`]: settings in the environment or the `go env -w` file that change the target;
+//! - [`analysis`]: pure conclusions from those facts, shared by `check` and the classifier.
+//!
+//! Everything here reads files and kernel state only; the slow parts run under
+//! [`timebox::run`], so a dead NFS mount in PATH cannot hang gohang.
+
+pub mod analysis;
+pub mod discover;
+pub mod goenv;
+pub mod goroot;
+pub mod hardware;
+pub mod timebox;
+
+use crate::inspect::{self, BinaryInfo, InspectError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A snapshot of the environment variables, so that every decision made from them can be
+/// tested without touching the process's own environment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    /// The process's environment (variables that are not UTF-8 are left out).
+    pub fn from_process() -> Env {
+        Env {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+    pub fn from_pairs<I, K, V>(pairs: I) -> Env
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+    /// A variable's value; unset and empty are the same (as the go command treats them).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+    /// `$HOME`, where the user's tools keep their installs.
+    pub fn home(&self) -> Option<&str> {
+        self.get("HOME")
+    }
+}
+
+/// What kind of thing a file turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    Binary,
+    /// A script or data: not something the architecture question applies to.
+    NotBinary,
+    /// A truncated or malformed binary.
+    Invalid,
+    /// It could not be read.
+    Unreadable,
+}
+
+/// One file and what it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub path: String,
+    /// The path with symlinks resolved, when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
+    pub kind: FileKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<BinaryInfo>,
+    /// Why there is no `binary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+impl FileReport {
+    pub fn of(path: &Path) -> FileReport {
+        let (kind, binary, problem) = match inspect::inspect_path(path) {
+            Ok(b) => (FileKind::Binary, Some(b), None),
+            Err(e @ InspectError::NotBinary(_)) => (FileKind::NotBinary, None, Some(e.to_string())),
+            Err(e @ InspectError::Invalid { .. }) => (FileKind::Invalid, None, Some(e.to_string())),
+            Err(e @ InspectError::Io(_)) => (FileKind::Unreadable, None, Some(e.to_string())),
+        };
+        let resolved = std::fs::canonicalize(path)
+            .ok()
+            .filter(|r| r != path)
+            .map(|r| r.display().to_string());
+        FileReport {
+            path: path.display().to_string(),
+            resolved,
+            kind,
+            binary,
+            problem,
+        }
+    }
+    /// The Go version the binary was linked by.
+    pub fn go_version(&self) -> Option<&str> {
+        self.binary
+            .as_ref()
+            .and_then(|b| b.go())
+            .map(|g| g.version.as_str())
+    }
+    /// The real file: `resolved`, else `path`.
+    pub fn real_path(&self) -> &str {
+        self.resolved.as_deref().unwrap_or(&self.path)
+    }
+    /// The file name.
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
+/// Static findings about the toolchain a command runs: the `go` binary, the GOROOT it
+/// uses, and the binaries of that GOROOT. Part of the probe's evidence; `check` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolchainEvidence {
+    /// The `go` as the command names it (on PATH).
+    pub go_path: String,
+    /// That file, symlinks resolved, inspected.
+    pub go: FileReport,
+    /// The GOROOT the go command would use, found as it finds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goroot: Option<String>,
+    /// Where that GOROOT came from ("GOROOT environment variable", "location of the go binary").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goroot_source: Option<String>,
+    /// `<goos>_<goarch>` of `pkg/tool/` the go command uses: its own GOOS/GOARCH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<goroot::GorootScan>,
+    /// What could not be found out, in plain words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Inspect the toolchain of the `go` at `go_path` (as PATH names it): the binary, the
+/// GOROOT it would use, and that GOROOT's `bin/` and `pkg/tool/*/`. Reads files only.
+pub fn evidence_for(
+    go_path: &Path,
+    env: &Env,
+    envf: &goenv::EnvFindings,
+    host: &crate::evidence::HostInfo,
+    translated_shell: bool,
+) -> ToolchainEvidence {
+    let go = FileReport::of(go_path);
+    let mut notes = Vec::new();
+    let (goroot, goroot_source) = if go.kind == FileKind::Binary {
+        match discover::goroot_for(go_path, env, envf, &host.os) {
+            Some((r, s)) => (Some(r), Some(s)),
+            None => {
+                notes.push(
+                    "no GOROOT found: $GOROOT is not set and there is no pkg/tool directory \
+                     next to the go binary"
+                        .to_string(),
+                );
+                (None, None)
+            }
+        }
+    } else {
+        notes.push(format!(
+            "{} is not a Go binary ({}): a version manager's shim? Which go it runs is \
+             decided when it runs",
+            go.path,
+            go.problem.as_deref().unwrap_or("unknown")
+        ));
+        (None, None)
+    };
+    let tool_dir = go
+        .binary
+        .as_ref()
+        .and_then(|b| analysis::running_slice(b, host, translated_shell))
+        .and_then(analysis::tool_dir_name);
+    let scan = goroot.as_deref().map(goroot::scan);
+    if let (Some(r), Some(s)) = (&goroot, &scan)
+        && s.bin.is_empty()
+        && s.tool_dirs.is_empty()
+    {
+        notes.push(format!(
+            "{} holds no bin/ or pkg/tool/ binaries",
+            r.display()
+        ));
+    }
+    ToolchainEvidence {
+        go_path: go_path.display().to_string(),
+        go,
+        goroot: goroot.map(|r| r.display().to_string()),
+        goroot_source,
+        tool_dir,
+        scan,
+        notes,
+    }
+}

@@ -40,6 +40,8 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
     match &cli.command {
         Command::Probe(args) => probe(cli, args),
         Command::Classify(args) => classify_file(cli, args),
+        Command::Check(args) => crate::check::run(cli, args),
+        Command::Scan(args) => crate::scan::run(cli, args),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod binary;
 pub mod capture;
+pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod inspect;
 pub mod observe;
 pub mod progress;
 pub mod report;
+pub mod scan;
 pub mod supervisor;
 pub mod syscalls;
 pub mod terminal;

@@ -86,6 +86,20 @@ pub fn read_version_file(root: &Path) -> Option<String> {
     (!first.is_empty()).then(|| first.to_string())
 }
 
+/// The directories of `pkg/tool/`, by name, sorted.
+pub fn scan_dirs(root: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = fs::read_dir(root.join("pkg").join("tool")) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(_, p)| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
 /// Inspect `bin/` and every `pkg/tool/*/` of `root`.
 pub fn scan(root: &Path) -> GorootScan {
     let bin = files_in(&root.join("bin"))
@@ -93,32 +107,19 @@ pub fn scan(root: &Path) -> GorootScan {
         .map(|p| FileReport::of(p))
         .collect();
     let mut tool_dirs = Vec::new();
-    let tools = root.join("pkg").join("tool");
-    if let Ok(rd) = fs::read_dir(&tools) {
-        let mut dirs: Vec<PathBuf> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        dirs.sort();
-        for d in dirs {
-            let name = d
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let (goos, goarch) = match split_os_arch(&name) {
-                Some((o, a)) => (Some(o.to_string()), Some(a.to_string())),
-                None => (None, None),
-            };
-            let files = files_in(&d).iter().map(|p| FileReport::of(p)).collect();
-            tool_dirs.push(ToolDir {
-                name,
-                path: d.display().to_string(),
-                goos,
-                goarch,
-                files,
-            });
-        }
+    for (name, d) in scan_dirs(root) {
+        let (goos, goarch) = match split_os_arch(&name) {
+            Some((o, a)) => (Some(o.to_string()), Some(a.to_string())),
+            None => (None, None),
+        };
+        let files = files_in(&d).iter().map(|p| FileReport::of(p)).collect();
+        tool_dirs.push(ToolDir {
+            name,
+            path: d.display().to_string(),
+            goos,
+            goarch,
+            files,
+        });
     }
     GorootScan {
         root: root.display().to_string(),

@@ -67,7 +67,7 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
     let host = observe::host_info();
-    let run = runtime()?.block_on(supervisor::probe(&opts, host))?;
+    let mut run = runtime()?.block_on(supervisor::probe(&opts, host))?;
 
     if let Some(sig) = run.interrupted {
         let code = match sig {
@@ -81,6 +81,10 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         );
         return Ok(code);
     }
+    // The toolchain's own files, read after the run: a foreign or mixed GOROOT is context
+    // for any verdict (classify/toolchain.rs).
+    run.evidence.toolchain =
+        crate::toolchain::for_command(&run.evidence.target.command, &run.evidence.host);
     save_evidence(args.save_evidence.as_deref(), &run.evidence)?;
     let c = classify(&run.evidence);
     let code = exit_code(&run.evidence, &c);

@@ -613,6 +613,9 @@ pub struct Evidence {
     /// Things the observer could not do, in plain words (e.g. "no permission to read …").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The toolchain the command runs, inspected from its files (`probe` of a go command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<crate::toolchain::ToolchainEvidence>,
 }
 
 impl Evidence {
@@ -626,6 +629,7 @@ impl Evidence {
             output: OutputTail::default(),
             own_pids: Vec::new(),
             notes: Vec::new(),
+            toolchain: None,
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {

@@ -14,6 +14,7 @@ mod messages;
 mod outcome;
 pub mod remedy;
 mod stopped;
+mod toolchain;
 mod translated;
 mod tree;
 
@@ -70,7 +71,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         translated::rules(&tree, &mut f);
         activity::rules(&tree, &mut f);
     }
-    finish(&tree, f)
+    toolchain::amend(ev, finish(&tree, f))
 }
 
 /// Order the candidates: highest rank first; among equals, the deepest process (the end of

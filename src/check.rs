@@ -1147,7 +1147,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<u8, UserError> {
     let facts = gather(&Env::from_process());
     let report = evaluate(&facts);
     let out = std::io::stdout();
-    let mut w = out.lock();
+    let mut w = std::io::BufWriter::new(out.lock());
     let res = if args.json {
         serde_json::to_writer_pretty(&mut w, &report)
             .map_err(std::io::Error::other)
@@ -1155,7 +1155,8 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<u8, UserError> {
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         write_human(&mut w, &report, cli.verbose > 0, cli.quiet, color)
-    };
+    }
+    .and_then(|_| w.flush());
     match res {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
             exit::INTERNAL,

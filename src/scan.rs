@@ -20,7 +20,7 @@ use crate::error::{UserError, exit};
 use crate::evidence::HostInfo;
 use crate::inspect::BinaryInfo;
 use crate::toolchain::analysis::{self, Fit};
-use crate::toolchain::goroot::{self, files_in};
+use crate::toolchain::goroot::{self, entries_in};
 use crate::toolchain::{FileKind, FileReport, hardware};
 use serde::{Deserialize, Serialize};
 use std::io::{IsTerminal, Write};
@@ -67,8 +67,11 @@ pub struct ScanReport {
     pub exit_code: u8,
 }
 
-fn scanned(path: &Path, group: &str, host: &HostInfo) -> ScannedFile {
-    let file = FileReport::of(path);
+fn scanned(path: &Path, symlink: Option<bool>, group: &str, host: &HostInfo) -> ScannedFile {
+    let file = match symlink {
+        Some(link) => FileReport::of_entry(path, link),
+        None => FileReport::of(path),
+    };
     let fit = file.binary.as_ref().map(|b| analysis::fit(b, host));
     ScannedFile {
         file,
@@ -82,25 +85,25 @@ pub fn scan_target(path: &Path, host: &HostInfo) -> ScanTarget {
     let mut files = Vec::new();
     let kind = if path.is_dir() {
         if goroot::is_goroot(path) {
-            for f in files_in(&path.join("bin")) {
-                files.push(scanned(&f, "bin", host));
+            for (f, link) in entries_in(&path.join("bin")) {
+                files.push(scanned(&f, Some(link), "bin", host));
             }
             let s = goroot::scan_dirs(path);
             for (name, dir) in s {
                 let group = format!("pkg/tool/{name}");
-                for f in files_in(&dir) {
-                    files.push(scanned(&f, &group, host));
+                for (f, link) in entries_in(&dir) {
+                    files.push(scanned(&f, Some(link), &group, host));
                 }
             }
             TargetKind::Goroot
         } else {
-            for f in files_in(path) {
-                files.push(scanned(&f, "", host));
+            for (f, link) in entries_in(path) {
+                files.push(scanned(&f, Some(link), "", host));
             }
             TargetKind::Directory
         }
     } else {
-        files.push(scanned(path, "", host));
+        files.push(scanned(path, None, "", host));
         TargetKind::File
     };
     ScanTarget {
@@ -162,7 +165,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> Result<u8, UserError> {
     let paths: Vec<&Path> = args.paths.iter().map(|p| p.as_path()).collect();
     let report = scan(&paths, hardware::host());
     let out = std::io::stdout();
-    let mut w = out.lock();
+    let mut w = std::io::BufWriter::new(out.lock());
     let res = if args.json {
         serde_json::to_writer_pretty(&mut w, &report)
             .map_err(std::io::Error::other)
@@ -170,7 +173,8 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> Result<u8, UserError> {
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         write_human(&mut w, &report, cli.quiet, color)
-    };
+    }
+    .and_then(|_| w.flush());
     match res {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
             exit::INTERNAL,

@@ -66,18 +66,36 @@ pub fn split_os_arch(name: &str) -> Option<(&str, &str)> {
     (!os.is_empty() && !arch.is_empty() && !arch.contains('_')).then_some((os, arch))
 }
 
-/// Regular files directly in `dir` (symlinks followed), sorted by name.
-pub fn files_in(dir: &Path) -> Vec<PathBuf> {
+/// Regular files directly in `dir` (symlinks followed), sorted by name, each with whether
+/// it is a symlink. The directory entry's type costs no system call; only symlinks are
+/// followed with a `stat`.
+pub fn entries_in(dir: &Path) -> Vec<(PathBuf, bool)> {
     let Ok(rd) = fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut v: Vec<PathBuf> = rd
+    let mut v: Vec<(PathBuf, bool)> = rd
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
+        .filter_map(|e| {
+            let t = e.file_type().ok()?;
+            let p = e.path();
+            if t.is_file() {
+                Some((p, false))
+            } else if t.is_symlink() && p.is_file() {
+                Some((p, true))
+            } else {
+                None
+            }
+        })
         .collect();
     v.sort();
     v
+}
+
+fn reports_in(dir: &Path) -> Vec<FileReport> {
+    entries_in(dir)
+        .iter()
+        .map(|(p, link)| FileReport::of_entry(p, *link))
+        .collect()
 }
 
 pub fn read_version_file(root: &Path) -> Option<String> {
@@ -102,17 +120,14 @@ pub fn scan_dirs(root: &Path) -> Vec<(String, PathBuf)> {
 
 /// Inspect `bin/` and every `pkg/tool/*/` of `root`.
 pub fn scan(root: &Path) -> GorootScan {
-    let bin = files_in(&root.join("bin"))
-        .iter()
-        .map(|p| FileReport::of(p))
-        .collect();
+    let bin = reports_in(&root.join("bin"));
     let mut tool_dirs = Vec::new();
     for (name, d) in scan_dirs(root) {
         let (goos, goarch) = match split_os_arch(&name) {
             Some((o, a)) => (Some(o.to_string()), Some(a.to_string())),
             None => (None, None),
         };
-        let files = files_in(&d).iter().map(|p| FileReport::of(p)).collect();
+        let files = reports_in(&d);
         tool_dirs.push(ToolDir {
             name,
             path: d.display().to_string(),

@@ -97,6 +97,12 @@ pub struct FileReport {
 
 impl FileReport {
     pub fn of(path: &Path) -> FileReport {
+        let symlink = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        FileReport::of_entry(path, symlink)
+    }
+
+    /// Like [`FileReport::of`], for a directory entry whose type is already known.
+    pub fn of_entry(path: &Path, symlink: bool) -> FileReport {
         let (kind, binary, problem) = match inspect::inspect_path(path) {
             Ok(b) => (FileKind::Binary, Some(b), None),
             Err(e @ InspectError::NotBinary(_)) => (FileKind::NotBinary, None, Some(e.to_string())),
@@ -105,8 +111,7 @@ impl FileReport {
         };
         // Only a symlinked file is resolved: canonicalizing every file costs a readlink per
         // path component, most of `scan`'s time. GOROOTs are scanned from their real path.
-        let resolved = std::fs::symlink_metadata(path)
-            .is_ok_and(|m| m.file_type().is_symlink())
+        let resolved = symlink
             .then(|| std::fs::canonicalize(path).ok())
             .flatten()
             .map(|r| r.display().to_string());

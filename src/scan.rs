@@ -1,7 +1,7 @@
 //! `gohang scan PATH…`: the architecture, platform, minimum OS, signature and Go version of
 //! binaries, and which of them are foreign to this machine's hardware.
 //!
-//! A PATH is a file, a GOROOT (recognised by its layout: `bin/go` and `src/` or `pkg/tool/`;
+//! A PATH is a file, a GOROOT (recognised by its layout: `bin/go` and `pkg/tool/` or `src/runtime/`;
 //! only `bin/` and `pkg/tool/*/` are scanned, since `src/` holds foreign test binaries on
 //! purpose), or another directory (the files directly in it).
 //!
@@ -247,6 +247,10 @@ pub fn write_human<W: Write>(
             TargetKind::File => "file",
         };
         writeln!(w, "{} ({label})", paint("1", &t.path))?;
+        if t.files.is_empty() {
+            writeln!(w, "  (no files)")?;
+            continue;
+        }
         let rows: Vec<(String, [String; 5], String)> = t
             .files
             .iter()

@@ -55,9 +55,11 @@ pub fn has_tool_root(dir: &Path) -> bool {
 }
 
 /// Does `dir` look like a GOROOT to a person pointing gohang at it: `bin/go` and either
-/// `src/` or `pkg/tool/`.
+/// `pkg/tool/` or Go's sources (`src/runtime`, not just any `src/`: `/usr/local` has
+/// `bin/go` and an empty `src/` on Debian).
 pub fn is_goroot(dir: &Path) -> bool {
-    dir.join("bin").join("go").is_file() && (dir.join("src").is_dir() || has_tool_root(dir))
+    dir.join("bin").join("go").is_file()
+        && (has_tool_root(dir) || dir.join("src").join("runtime").is_dir())
 }
 
 /// `<goos>_<goarch>` split in two.
@@ -163,6 +165,14 @@ mod tests {
         fs::create_dir_all(t.path().join("bin")).unwrap();
         fs::write(t.path().join("bin/go"), b"#!/bin/sh\n").unwrap();
         assert!(!is_goroot(t.path()));
+        fs::create_dir_all(t.path().join("src")).unwrap();
+        assert!(
+            !is_goroot(t.path()),
+            "an empty src/ beside bin/go is /usr/local"
+        );
+        fs::create_dir_all(t.path().join("src/runtime")).unwrap();
+        assert!(is_goroot(t.path()));
+        fs::remove_dir_all(t.path().join("src")).unwrap();
         fs::create_dir_all(t.path().join("pkg/tool/linux_amd64")).unwrap();
         assert!(is_goroot(t.path()));
         fs::write(

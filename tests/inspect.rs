@@ -378,3 +378,26 @@ fn reads_only_headers_and_build_info() {
         );
     }
 }
+
+/// LC_BUILD_VERSION and LC_VERSION_MIN_MACOSX (`<mach-o/loader.h>`).
+const LC_BUILD_VERSION: u32 = 0x32;
+const LC_VERSION_MIN_MACOSX: u32 = 0x24;
+
+#[test]
+fn version_min_macosx_of_older_binaries() {
+    // Toolchains before Mojave wrote LC_VERSION_MIN_MACOSX {cmd, cmdsize, version, sdk};
+    // turn the Go binary's LC_BUILD_VERSION into one, in place.
+    let f = fixtures();
+    let mut b = std::fs::read(f.hello("darwin", "amd64")).unwrap();
+    let (_, at) = *load_commands(&b)
+        .iter()
+        .find(|(c, _)| *c == LC_BUILD_VERSION)
+        .expect("Go writes LC_BUILD_VERSION");
+    b[at..at + 4].copy_from_slice(&LC_VERSION_MIN_MACOSX.to_le_bytes());
+    b[at + 8..at + 12].copy_from_slice(&0x000a_0d00_u32.to_le_bytes()); // 10.13
+    b[at + 12..at + 16].copy_from_slice(&0x000a_0e04_u32.to_le_bytes()); // 10.14.4
+    let s = &inspect_bytes(&b).unwrap().slices[0];
+    assert_eq!(s.platform.as_deref(), Some("macos"));
+    assert_eq!(s.min_os.as_deref(), Some("10.13"));
+    assert_eq!(s.sdk.as_deref(), Some("10.14.4"));
+}

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(info) = gohang::inspect::inspect_bytes(data) {
         // What it says must hold together: slices within the file, one arch name each.
         for s in &info.slices {
-            assert!(s.offset.checked_add(s.size).is_some_and(|e| e <= data.len() as u64));
+            assert!(
+                s.offset
+                    .checked_add(s.size)
+                    .is_some_and(|e| e <= data.len() as u64)
+            );
         }
         let _ = info.arch_names();
         let _ = serde_json::to_string(&info);

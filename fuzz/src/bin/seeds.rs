@@ -49,20 +49,36 @@ struct W {
 
 impl W {
     fn u16(&mut self, v: u16) {
-        let x = if self.big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let x = if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
         self.b.extend_from_slice(&x);
     }
     fn u32(&mut self, v: u32) {
-        let x = if self.big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let x = if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
         self.b.extend_from_slice(&x);
     }
     fn u64(&mut self, v: u64) {
-        let x = if self.big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let x = if self.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
         self.b.extend_from_slice(&x);
     }
     /// An address-sized field.
     fn addr(&mut self, is64: bool, v: u64) {
-        if is64 { self.u64(v) } else { self.u32(v as u32) }
+        if is64 {
+            self.u64(v)
+        } else {
+            self.u32(v as u32)
+        }
     }
     fn pad_to(&mut self, n: usize) {
         self.b.resize(n, 0);
@@ -78,7 +94,10 @@ fn elf(is64: bool, big: bool, machine: u16, pointers: bool) -> Vec<u8> {
     let ptr = if is64 { 8 } else { 4 };
     let data = if pointers {
         // Header with two pointers, then the two string headers, then the bytes.
-        let mut d = W { b: MAGIC.to_vec(), big };
+        let mut d = W {
+            b: MAGIC.to_vec(),
+            big,
+        };
         d.b.push(ptr as u8);
         d.b.push(big as u8);
         let hdrs = vaddr + 32;
@@ -249,7 +268,11 @@ fn fat(slices: &[Vec<u8>], magic64: bool) -> Vec<u8> {
 }
 
 fn main() {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "corpus/inspect".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "corpus/inspect".into()),
+    );
     std::fs::create_dir_all(&dir).expect("creating the corpus directory");
     let x86 = macho(0x0100_0007, 3, "amd64");
     let arm = macho(0x0100_000c, 0, "arm64");
@@ -269,10 +292,19 @@ fn main() {
     ];
     for (name, bytes) in seeds {
         let info = gohang::inspect::inspect_bytes(&bytes);
-        println!("{name}: {} bytes, {}", bytes.len(), match &info {
-            Ok(i) => format!("{} {} {:?}", i.format, i.arch_names(), i.go().map(|g| &g.version)),
-            Err(e) => e.to_string(),
-        });
+        println!(
+            "{name}: {} bytes, {}",
+            bytes.len(),
+            match &info {
+                Ok(i) => format!(
+                    "{} {} {:?}",
+                    i.format,
+                    i.arch_names(),
+                    i.go().map(|g| &g.version)
+                ),
+                Err(e) => e.to_string(),
+            }
+        );
         std::fs::write(dir.join(name), bytes).expect("writing a seed");
     }
 }

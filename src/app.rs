@@ -43,6 +43,8 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man_page(args.dir.as_deref()),
         Command::Rebuild(args) => crate::rebuild::run(cli, args),
+        Command::Check(args) => crate::check::run(cli, args),
+        Command::Scan(args) => crate::scan::run(cli, args),
     }
 }
 
@@ -109,7 +111,7 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
-    let run = runtime()?.block_on(supervisor::probe(&opts))?;
+    let mut run = runtime()?.block_on(supervisor::probe(&opts))?;
 
     if let Some(sig) = run.interrupted {
         let code = match sig {
@@ -123,6 +125,10 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         );
         return Ok(code);
     }
+    // The toolchain's own files, read after the run: a foreign or mixed GOROOT is context
+    // for any verdict (classify/toolchain.rs).
+    run.evidence.toolchain =
+        crate::toolchain::for_command(&run.evidence.target.command, &run.evidence.host);
     save_evidence(args.save_evidence.as_deref(), &run.evidence)?;
     let c = classify(&run.evidence);
     let code = exit_code(&run.evidence, &c);

@@ -44,6 +44,27 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Rebuild a GOROOT with foreign binaries as a native toolchain (a plan unless --yes).
     Rebuild(RebuildArgs),
+    /// Check the Go toolchain without running it (exit 0 native, 1 wrong arch or translated, 2 mixed).
+    Check(CheckArgs),
+    /// Architecture, platform, signature and Go version of binaries, or of a whole GOROOT.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print one JSON report (schema gohang.check/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files, directories, or GOROOTs (only bin/ and pkg/tool/*/ of a GOROOT are scanned).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON report (schema gohang.scan/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

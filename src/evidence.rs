@@ -772,6 +772,9 @@ pub struct Evidence {
     /// The Go runtime's own account of its goroutines (SIGQUIT), when taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goroutines: Option<GoroutineDump>,
+    /// The toolchain the command runs, inspected from its files (`probe` of a go command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<crate::toolchain::ToolchainEvidence>,
 }
 
 /// Where a go setting's value came from, in the go command's order of precedence
@@ -890,6 +893,7 @@ impl Evidence {
             native_stacks: None,
             go: None,
             goroutines: None,
+            toolchain: None,
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {

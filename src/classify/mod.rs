@@ -15,6 +15,7 @@ mod native;
 mod outcome;
 pub mod remedy;
 mod stopped;
+mod toolchain;
 mod translated;
 mod tree;
 mod waits;
@@ -84,7 +85,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         activity::rules(&tree, &graph, &mut f);
         native::rules(&tree, &mut f);
     }
-    finish(&tree, f)
+    toolchain::amend(ev, finish(&tree, f))
 }
 
 /// Order the candidates: highest rank first; among equals, the deepest process (the end of

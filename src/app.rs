@@ -111,7 +111,7 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
-    let mut run = runtime()?.block_on(supervisor::probe(&opts))?;
+    let run = runtime()?.block_on(supervisor::probe(&opts))?;
 
     if let Some(sig) = run.interrupted {
         let code = match sig {
@@ -125,10 +125,6 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         );
         return Ok(code);
     }
-    // The toolchain's own files, read after the run: a foreign or mixed GOROOT is context
-    // for any verdict (classify/toolchain.rs).
-    run.evidence.toolchain =
-        crate::toolchain::for_command(&run.evidence.target.command, &run.evidence.host);
     save_evidence(args.save_evidence.as_deref(), &run.evidence)?;
     let c = classify(&run.evidence);
     let code = exit_code(&run.evidence, &c);

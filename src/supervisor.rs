@@ -122,14 +122,23 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false);
-    let exec = Exec::new(&path, program, &opts.command[1..])?;
-    // SAFETY: the closure only makes async-signal-safe calls (see terminal::child_pre_exec
-    // and Exec::execve); everything it touches was allocated before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            terminal::child_pre_exec(take_fg)?;
-            Err(exec.execve())
-        });
+    if take_fg {
+        // The child must take the terminal and restore SIGTTOU between fork and exec.
+        let exec = Exec::new(&path, program, &opts.command[1..])?;
+        // SAFETY: the closure only makes async-signal-safe calls (see
+        // terminal::child_pre_exec and Exec::execve); everything it touches was allocated
+        // before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                terminal::child_pre_exec(take_fg)?;
+                Err(exec.execve())
+            });
+        }
+    } else {
+        // Nothing to do between fork and exec: std can use posix_spawn (a vfork, much
+        // cheaper than copying gohang's page tables), whose exec has no /bin/sh fallback
+        // on ENOEXEC either (glibc's __spawni execs with execve/__execvpex).
+        cmd.arg0(program).args(&opts.command[1..]);
     }
 
     let started = Instant::now();
@@ -139,7 +148,17 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     };
     let root = child.id().expect("a freshly spawned child has a pid");
     jobs.give_to(root);
+    // While the command runs: describe the host, and inspect the toolchain the command
+    // uses from its files (a foreign or mixed GOROOT is context for any verdict,
+    // classify/toolchain.rs) on a helper thread, so neither adds to the command's time.
     let host = observe::host_info();
+    let toolchain_job = {
+        let (command, host) = (opts.command.clone(), host.clone());
+        std::thread::Builder::new()
+            .name("gohang-toolchain".into())
+            .spawn(move || crate::toolchain::for_command(&command, &host))
+            .ok()
+    };
 
     let progress = Progress::new(opts.progress);
     progress.waiting(&opts.command.join(" "), opts.timeout);
@@ -302,6 +321,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     evidence.native_stacks = native_stacks;
     evidence.go = go_context;
     evidence.goroutines = goroutines;
+    // Bounded: the inspection has its own deadline (toolchain::timebox).
+    evidence.toolchain = toolchain_job.and_then(|j| j.join().ok()).flatten();
     Ok(ProbeRun {
         evidence,
         kept,
@@ -346,8 +367,10 @@ fn spawn_failed(
         program_arch,
         slices,
     };
+    let mut evidence = Evidence::new(host, target, outcome);
+    evidence.toolchain = crate::toolchain::for_command(&evidence.target.command, &evidence.host);
     Ok(ProbeRun {
-        evidence: Evidence::new(host, target, outcome),
+        evidence,
         kept: Vec::new(),
         interrupted: None,
         survivors: Vec::new(),

@@ -105,9 +105,10 @@ pub fn host_info() -> HostInfo {
     let kernel = nix::sys::utsname::uname()
         .ok()
         .map(|u| u.release().to_string_lossy().into_owned());
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(1);
+    // The machine's online CPUs, not a cgroup quota (available_parallelism reads the
+    // cgroup files, a cost on every probe): this describes the host.
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as u32;
 
     // Am I translated? A handler for my own architecture would have run me.
     let mine = binfmt

@@ -4,7 +4,7 @@ use crate::classify::{Classification, classify};
 use crate::cli::{AttachArgs, ClassifyArgs, Cli, Command, ProbeArgs};
 use crate::error::{UserError, exit};
 use crate::evidence::{Evidence, Outcome};
-use crate::report::{self, Report, human};
+use crate::report::{Report, human};
 use crate::supervisor::{self, ProbeOptions};
 use crate::verdict::{Confidence, VerdictKind};
 use clap::Parser;
@@ -202,20 +202,39 @@ pub fn exit_code(ev: &Evidence, c: &Classification) -> u8 {
 }
 
 fn print(cli: &Cli, json: bool, report: &Report) -> Result<(), UserError> {
+    emit(cli, json, report, |w, color| {
+        if cli.quiet {
+            let p = report.primary();
+            writeln!(w, "{}: {}", p.kind, p.summary)
+        } else {
+            let style = human::Style {
+                verbose: cli.verbose > 0,
+                color,
+            };
+            human::write(w, report, &style)
+        }
+    })
+}
+
+/// Write a command's result on stdout: one JSON document with `--json`, else the human
+/// text (told whether to colour, per `--color` and NO_COLOR). A closed pipe is not an
+/// error (`gohang … | head`).
+pub fn emit<T: serde::Serialize>(
+    cli: &Cli,
+    json: bool,
+    value: &T,
+    human: impl FnOnce(&mut dyn Write, bool) -> std::io::Result<()>,
+) -> Result<(), UserError> {
     let out = std::io::stdout();
-    let mut w = out.lock();
+    let mut w = std::io::BufWriter::new(out.lock());
     let res = if json {
-        report::write_json(&mut w, report)
-    } else if cli.quiet {
-        let p = report.primary();
-        writeln!(w, "{}: {}", p.kind, p.summary)
+        serde_json::to_writer_pretty(&mut w, value)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(w))
     } else {
-        let style = human::Style {
-            verbose: cli.verbose > 0,
-            color: cli.color.enabled(std::io::stdout().is_terminal()),
-        };
-        human::write(&mut w, report, &style)
-    };
+        human(&mut w, cli.color.enabled(std::io::stdout().is_terminal()))
+    }
+    .and_then(|_| w.flush());
     match res {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
             exit::INTERNAL,

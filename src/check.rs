@@ -31,7 +31,7 @@ use crate::toolchain::hardware::{self, Ancestor};
 use crate::toolchain::timebox::{self, CHECK_LIMIT};
 use crate::toolchain::{Env, FileKind, ToolchainEvidence};
 use serde::{Deserialize, Serialize};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 pub const CHECK_SCHEMA: &str = "gohang.check/1";
@@ -1146,24 +1146,10 @@ fn installs_check(f: &Facts) -> Check {
 pub fn run(cli: &Cli, args: &CheckArgs) -> Result<u8, UserError> {
     let facts = gather(&Env::from_process());
     let report = evaluate(&facts);
-    let out = std::io::stdout();
-    let mut w = std::io::BufWriter::new(out.lock());
-    let res = if args.json {
-        serde_json::to_writer_pretty(&mut w, &report)
-            .map_err(std::io::Error::other)
-            .and_then(|_| writeln!(w))
-    } else {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        write_human(&mut w, &report, cli.verbose > 0, cli.quiet, color)
-    }
-    .and_then(|_| w.flush());
-    match res {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
-            exit::INTERNAL,
-            format!("writing the report: {e}"),
-        )),
-        _ => Ok(report.exit_code),
-    }
+    crate::app::emit(cli, args.json, &report, |w, color| {
+        write_human(w, &report, cli.verbose > 0, cli.quiet, color)
+    })?;
+    Ok(report.exit_code)
 }
 
 /// The last line: what the exit code means.
@@ -1177,7 +1163,7 @@ pub fn result_line(code: u8) -> &'static str {
     }
 }
 
-pub fn write_human<W: Write>(
+pub fn write_human<W: Write + ?Sized>(
     w: &mut W,
     r: &CheckReport,
     verbose: bool,

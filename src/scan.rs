@@ -23,7 +23,7 @@ use crate::toolchain::analysis::{self, Fit};
 use crate::toolchain::goroot::{self, entries_in};
 use crate::toolchain::{FileKind, FileReport, hardware};
 use serde::{Deserialize, Serialize};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 pub const SCAN_SCHEMA: &str = "gohang.scan/1";
@@ -164,24 +164,10 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> Result<u8, UserError> {
     }
     let paths: Vec<&Path> = args.paths.iter().map(|p| p.as_path()).collect();
     let report = scan(&paths, hardware::host());
-    let out = std::io::stdout();
-    let mut w = std::io::BufWriter::new(out.lock());
-    let res = if args.json {
-        serde_json::to_writer_pretty(&mut w, &report)
-            .map_err(std::io::Error::other)
-            .and_then(|_| writeln!(w))
-    } else {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        write_human(&mut w, &report, cli.quiet, color)
-    }
-    .and_then(|_| w.flush());
-    match res {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
-            exit::INTERNAL,
-            format!("writing the report: {e}"),
-        )),
-        _ => Ok(report.exit_code),
-    }
+    crate::app::emit(cli, args.json, &report, |w, color| {
+        write_human(w, &report, cli.quiet, color)
+    })?;
+    Ok(report.exit_code)
 }
 
 /// The columns of one file.
@@ -214,7 +200,7 @@ fn columns(b: &BinaryInfo) -> [String; 5] {
     [arch, platform, min_os, sig, go]
 }
 
-pub fn write_human<W: Write>(
+pub fn write_human<W: Write + ?Sized>(
     w: &mut W,
     r: &ScanReport,
     quiet: bool,

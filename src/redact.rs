@@ -301,7 +301,7 @@ impl Redactor {
                 self.add_secret(k, v);
             }
             for pw in url_passwords(v) {
-                self.add_secret(&format!("{k} (URL password)"), &pw);
+                self.add_secret(&format!("{k}.url-password"), &pw);
             }
         }
     }
@@ -351,7 +351,10 @@ impl Redactor {
 
     /// The bytes of `file` with every secret replaced.
     pub fn redact(&mut self, file: &str, input: &[u8]) -> Vec<u8> {
+        // URLs first: a known password inside one must not hide its user from the rule.
         let mut buf = input.to_vec();
+        let spans = url_userinfo_spans(&buf);
+        buf = self.apply(file, &buf, spans);
         let literals = self.literals.clone();
         for l in &literals {
             let spans = literal_spans(&buf, &l.needle, |_| {
@@ -553,9 +556,10 @@ fn url_userinfo_spans(b: &[u8]) -> Vec<Span> {
     out
 }
 
-/// Already redacted, or a placeholder that says only that something is set.
+/// Already redacted (by a more precise rule: a value with a marker inside is left as it
+/// is), or a placeholder that says only that something is set.
 fn is_marked(v: &[u8]) -> bool {
-    v.starts_with(b"[REDACTED") || v == b"REDACTED" || v == b"<set>"
+    v == b"REDACTED" || v == b"<set>" || find(v, b"[REDACTED", 0).is_some()
 }
 
 /// Does the value end here? At a line end (also an escaped `\n` in JSON or strace
@@ -1015,6 +1019,11 @@ mod tests {
             ("GOPROXY", "https://bob:hunter22@proxy.example/x,direct"),
             ("WEIRD_SECRET", "a\"b\\c-long"),
         ]);
+        assert_eq!(
+            redact(&mut r, "https://bob:hunter22@proxy.example/x"),
+            "https://REDACTED@proxy.example/x",
+            "the user goes with the known password"
+        );
         let out = redact(
             &mut r,
             "token ghp_abcdefghij123 twice ghp_abcdefghij123, pid 3, /usr/bin, pw hunter22, json \"a\\\"b\\\\c-long\"",
@@ -1041,7 +1050,7 @@ mod tests {
         assert_eq!(gh.files, vec!["f.txt".to_string()]);
         assert!(
             r.known_names()
-                .contains(&"GOPROXY (URL password)".to_string())
+                .contains(&"GOPROXY.url-password".to_string())
         );
         let json = serde_json::to_string(&red).unwrap();
         assert!(!json.contains("ghp_") && !json.contains("hunter"));
@@ -1062,6 +1071,10 @@ mod tests {
             (
                 "> Authorization: Bearer eyJhbGciOi.J9x\n< 200",
                 "> Authorization: Bearer [REDACTED]\n< 200",
+            ),
+            (
+                "Authorization: Bearer eyJhbGciOi.J9x\nnext",
+                "Authorization: Bearer [REDACTED]\nnext",
             ),
             (
                 "{\"line\": \"Proxy-Authorization: Basic dXNlcjpwYXNz\"}",

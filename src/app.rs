@@ -41,10 +41,11 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
         Command::Attach(args) => attach(cli, args),
         Command::Classify(args) => classify_file(cli, args),
         Command::Rebuild(args) => crate::rebuild::run(cli, args),
+        Command::Bundle(args) => crate::bundle::run(cli, args),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -562,7 +562,8 @@ fn pid_bundles_an_attached_process_and_leaves_it_running() {
     let t = tempfile::tempdir().unwrap();
     // The secret is only in the attached process's own environment (and its arguments).
     let mut c = Command::new("sh");
-    c.args(["-c", "sleep 300", "attachPlanted-55"])
+    // `; :` keeps sh from exec-ing sleep: the tree has two processes.
+    c.args(["-c", "sleep 300; :", "attachPlanted-55"])
         .env("ATTACH_SECRET_TOKEN", "attachPlanted-55")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

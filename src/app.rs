@@ -45,6 +45,7 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
         Command::Rebuild(args) => crate::rebuild::run(cli, args),
         Command::Check(args) => crate::check::run(cli, args),
         Command::Scan(args) => crate::scan::run(cli, args),
+        Command::Bundle(args) => crate::bundle::run(cli, args),
     }
 }
 
@@ -88,7 +89,7 @@ fn man_page(dir: Option<&std::path::Path>) -> Result<u8, UserError> {
     Ok(exit::OK)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -48,6 +48,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Architecture, platform, signature and Go version of binaries, or of a whole GOROOT.
     Scan(ScanArgs),
+    /// Write one .tar.gz for a bug report: the report, the samples, the toolchain, the host,
+    /// `go env` and `go version`, with secrets removed. Exit 0 once it is written.
+    Bundle(BundleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +195,67 @@ pub struct RebuildArgs {
     pub build_timeout: Duration,
 }
 
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// Where to write the bundle (default: gohang-bundle-HOST-TIME.tar.gz in the current
+    /// directory).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Bundle a process that is already stuck instead of probing a command.
+    #[arg(long, value_name = "PID", conflicts_with = "command")]
+    pub pid: Option<u32>,
+    /// How long the probed command may run before it counts as stuck; also the limit for
+    /// each of `go env -json` and `go version`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to sample the process tree.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Keep the home directory and user name (secrets are removed regardless).
+    #[arg(long)]
+    pub no_anonymize: bool,
+    /// Largest total size of the files in the bundle before compression (e.g. 4MB, 512KB);
+    /// the largest files are cut, with a note, to fit.
+    #[arg(long, default_value = "4MB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_size: u64,
+    /// Print the bundle's path and manifest as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The command to probe, after `--` (default: go version).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// The smallest `--max-size`: the report, the manifest and the host facts must fit.
+pub const MIN_BUNDLE_SIZE: u64 = 64 * 1024;
+
+/// "4MB", "512KB", "4M", "1MiB", "65536"; units are powers of 1024.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 4MB, 512KB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        u => return Err(format!("unknown unit `{u}` in `{s}` (use KB, MB or GB)")),
+    };
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || bytes < MIN_BUNDLE_SIZE as f64 || bytes > (1u64 << 40) as f64 {
+        return Err(format!(
+            "`{s}` is out of range (at least {} KB)",
+            MIN_BUNDLE_SIZE / 1024
+        ));
+    }
+    Ok(bytes as u64)
+}
+
 /// "10s", "500ms", "2m", "1.5s", "1h"; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -231,6 +295,29 @@ mod tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4MB").unwrap(), 4 << 20);
+        assert_eq!(parse_size("512KB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1.5m").unwrap(), 3 << 19);
+        assert_eq!(parse_size("65536").unwrap(), 65536);
+        assert!(parse_size("1KB").is_err(), "below the minimum");
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn bundle_pid_and_command_exclude_each_other() {
+        assert!(Cli::try_parse_from(["gohang", "bundle", "--pid", "1", "--", "go"]).is_err());
+        let c =
+            Cli::try_parse_from(["gohang", "bundle", "-o", "x.tgz", "--", "go", "env"]).unwrap();
+        let Command::Bundle(b) = c.command else {
+            panic!("not bundle")
+        };
+        assert_eq!(b.command, vec!["go", "env"]);
+        assert_eq!(b.max_size, 4 << 20);
     }
 
     #[test]

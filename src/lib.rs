@@ -7,6 +7,7 @@
 pub mod app;
 pub mod attach;
 pub mod binary;
+pub mod bundle;
 pub mod capture;
 pub mod check;
 pub mod classify;

@@ -71,6 +71,16 @@ impl Progress {
         }
     }
 
+    /// A spinner with a message that ticks by itself, for a step with no progress to count.
+    pub fn step(&self, text: &str) {
+        if self.enabled {
+            self.bar
+                .set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap());
+            self.bar.set_message(text.to_string());
+            self.bar.enable_steady_tick(Duration::from_millis(100));
+        }
+    }
+
     pub fn sampled(&self) {
         self.bar.inc(1);
     }

@@ -5,21 +5,16 @@
 use super::gorun::{self, GoRun};
 use crate::attach::{self, AttachOptions};
 use crate::error::{UserError, exit};
-use crate::evidence::{Evidence, GoContext, GoroutineDump, HostInfo};
+use crate::evidence::{Evidence, GoContext, GoroutineDump};
 use crate::supervisor::{self, ProbeOptions};
-use crate::toolchain::analysis::{self, Analysis};
-use crate::toolchain::discover::{self, Install, PathGo, Places};
-use crate::toolchain::goenv::{self, EnvFindings};
-use crate::toolchain::hardware::Ancestor;
 use crate::toolchain::timebox::{self, CHECK_LIMIT};
-use crate::toolchain::{Env, FileReport, ToolchainEvidence};
+use crate::toolchain::{Env, FileReport};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Version of `check.json` while it is built here (see [`check_json`]).
-pub const TOOLCHAIN_SCHEMA: &str = "gohang.toolchain/1";
 /// Version of `go-env.json`.
 pub const GO_ENV_SCHEMA: &str = "gohang.go-env/1";
 
@@ -255,84 +250,11 @@ fn empty_context(note: String) -> GoContext {
     }
 }
 
-/// The toolchain, inspected without running it: the facts `gohang check` judges.
-#[derive(Clone, Debug, Serialize)]
-pub struct ToolchainFacts {
-    pub schema: String,
-    pub host: HostInfo,
-    pub shell: Vec<Ancestor>,
-    pub go_on_path: Vec<PathGo>,
-    /// The first go on PATH: the binary, its GOROOT and that GOROOT's binaries.
-    pub toolchain: Option<ToolchainEvidence>,
-    pub analysis: Option<Analysis>,
-    pub environment: EnvFindings,
-    pub installs: Vec<Install>,
-    pub notes: Vec<String>,
-}
-
-/// `check.json`. The one place that decides its content: when `gohang check` lands, this
-/// becomes `serde_json::to_value(check::evaluate(&check::gather(env)))` (the same fields,
-/// plus the checks and their exit code).
-pub fn check_json(env: &Env, host: &HostInfo, shell: &[Ancestor]) -> serde_json::Value {
-    serde_json::to_value(toolchain_facts(env, host, shell)).expect("toolchain facts serialize")
-}
-
-/// Gather the toolchain facts; each step is time-boxed and one that misses its deadline
-/// becomes a note.
-pub fn toolchain_facts(env: &Env, host: &HostInfo, shell: &[Ancestor]) -> ToolchainFacts {
-    let mut notes = Vec::new();
-    let os = host.os.clone();
-    let (e, o) = (env.clone(), os.clone());
-    let envf = timebox::run("go env file", CHECK_LIMIT, move || goenv::findings(&e, &o))
-        .unwrap_or_else(|err| {
-            notes.push(err.to_string());
-            goenv::findings_from(env, None, Vec::new())
-        });
-    let e = env.clone();
-    let go_on_path = timebox::run("PATH", CHECK_LIMIT, move || discover::path_gos(&e))
-        .unwrap_or_else(|err| {
-            notes.push(err.to_string());
-            Vec::new()
-        });
-    let translated_shell =
-        !host.translation.is_native() || shell.iter().any(|a| !a.translation.is_native());
-    let mut toolchain = None;
-    if let Some(first) = go_on_path.first() {
-        let (go, e, f, h) = (first.path.clone(), env.clone(), envf.clone(), host.clone());
-        match timebox::run("GOROOT", CHECK_LIMIT, move || {
-            crate::toolchain::evidence_for(Path::new(&go), &e, &f, &h, translated_shell)
-        }) {
-            Ok(t) => toolchain = Some(t),
-            Err(err) => notes.push(err.to_string()),
-        }
-    } else {
-        notes.push("no go on PATH".to_string());
-    }
-    let analysis = toolchain
-        .as_ref()
-        .map(|t| analysis::analyze(t, host, translated_shell));
-    let (e, f) = (env.clone(), envf.clone());
-    let installs = timebox::run("toolchain discovery", CHECK_LIMIT, move || {
-        discover::installs(&e, &f, &Places::for_os(&os))
-    })
-    .unwrap_or_else(|err| {
-        notes.push(err.to_string());
-        Vec::new()
-    });
-    if let Some(t) = &toolchain {
-        notes.extend(t.notes.iter().cloned());
-    }
-    ToolchainFacts {
-        schema: TOOLCHAIN_SCHEMA.to_string(),
-        host: host.clone(),
-        shell: shell.to_vec(),
-        go_on_path,
-        toolchain,
-        analysis,
-        environment: envf,
-        installs,
-        notes,
-    }
+/// `check.json`: the report `gohang check --json` prints (schema `gohang.check/1`), from the
+/// same files, read the same way (every step time-boxed).
+pub fn check_json(env: &Env) -> serde_json::Value {
+    serde_json::to_value(crate::check::evaluate(&crate::check::gather(env)))
+        .expect("the check report serializes")
 }
 
 /// What the go binary on PATH says about itself statically: for `go-version.txt` when

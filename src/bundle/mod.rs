@@ -170,7 +170,7 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
             let host = timebox::run("hardware", CHECK_LIMIT, crate::toolchain::hardware::host)
                 .unwrap_or_else(|_| ev.host.clone());
             let facts = host::gather(&host);
-            let check = collect::check_json(&env, &host, &facts.ancestors);
+            let check = collect::check_json(&env);
             (facts, check)
         });
         let signal = interrupts.wait(|| runs.is_finished(), &cancel);

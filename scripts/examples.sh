@@ -45,6 +45,10 @@ PY
   sleep 0.5
 }
 
+# gohang check of this machine's toolchain, before this script changes the environment.
+"$GOHANG" --color never check > "$OUT/check.txt" 2>/dev/null || true
+"$GOHANG" check --json > "$OUT/check.json" 2>/dev/null || true
+
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOSUMDB=off
 mkmod() { # DIR GO-LINE [REQUIRE]
   mkdir -p "$1"
@@ -60,9 +64,12 @@ example healthy-go-version --timeout 30s -- go version
 mkdir -p "$WORK/stop" && printf 'package main\nimport "time"\nfunc main() { time.Sleep(time.Hour) }\n' > "$WORK/stop/main.go"
 ( cd "$WORK/stop" && "$GOHANG" --color never probe --no-goroutines --timeout 8s -- go run main.go > "$OUT/stopped-go.txt" 2>/dev/null ) &
 probe_pid=$!
+# $probe_pid is the subshell; gohang is its child, go is gohang's.
 for _ in $(seq 100); do
   sleep 0.1
-  go_pid=$(pgrep -P "$probe_pid" -x go || true)
+  gohang_pid=$(pgrep -P "$probe_pid" | head -n1 || true)
+  [[ -n $gohang_pid ]] || continue
+  go_pid=$(pgrep -P "$gohang_pid" -x go || true)
   [[ -n $go_pid ]] && pgrep -P "$go_pid" >/dev/null && break
 done
 [[ -n ${go_pid:-} ]] && kill -STOP "$go_pid"
@@ -102,9 +109,6 @@ mkdir -p "$WORK/spin" && printf 'package main\nvar x uint64\nfunc main() { for {
 ( cd "$WORK/spin" && go build -o spin main.go )
 example spinning-go-program --timeout 1s -- "$WORK/spin/spin"
 
-# gohang check of this machine's toolchain.
-"$GOHANG" --color never check > "$OUT/check.txt" 2>/dev/null || true
-"$GOHANG" check --json > "$OUT/check.json" 2>/dev/null || true
 
 # Paths of this run are replaced so the examples do not name this machine's layout.
 for f in "$OUT"/*.txt "$OUT"/*.json; do

@@ -868,6 +868,14 @@ fn meaning(name: &str, value: &str, host: &HostInfo) -> String {
         }
         "CGO_ENABLED" => "changes every build (cgo off breaks packages that need C)".to_string(),
         "GOFLAGS" => "flags added to every go command".to_string(),
+        // go.dev/doc/toolchain, cmd/go/internal/toolchain/select.go.
+        "GOTOOLCHAIN" if value == "local" => {
+            "never switches toolchains: a module that asks for a newer Go fails with an error instead"
+                .to_string()
+        }
+        "GOTOOLCHAIN" if value == "path" || value.ends_with("+path") => {
+            "may switch to a newer toolchain found on PATH, never downloads one".to_string()
+        }
         "GOTOOLCHAIN" => {
             "the go command may switch to, and download, another toolchain (go.dev/doc/toolchain)"
                 .to_string()

@@ -236,6 +236,11 @@ pub struct BinfmtHandler {
     pub name: String,
     pub enabled: bool,
     pub interpreter: String,
+    /// The interpreter with symlinks resolved — what `/proc/PID/exe` of a translated
+    /// process shows (Debian registers `/usr/libexec/qemu-binfmt/aarch64-binfmt-P`, a link
+    /// to `/usr/bin/qemu-aarch64-static`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
     pub flags: String,
     /// The ELF machine its magic matches, when it is an ELF handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -385,6 +385,7 @@ mod tests {
             name: "rosetta".into(),
             enabled: true,
             interpreter: "/mnt/lima-rosetta/rosetta".into(),
+            resolved: None,
             flags: "F".into(),
             arch: None,
         }];

@@ -49,6 +49,7 @@ pub fn parse_binfmt_entry(name: &str, text: &str) -> Option<BinfmtHandler> {
     Some(BinfmtHandler {
         name: name.to_string(),
         enabled,
+        resolved: None,
         interpreter,
         flags,
         arch,
@@ -78,7 +79,10 @@ pub fn binfmt_handlers() -> Vec<BinfmtHandler> {
                 return None;
             }
             let text = fs::read_to_string(e.path()).ok()?;
-            parse_binfmt_entry(&name, &text)
+            let mut h = parse_binfmt_entry(&name, &text)?;
+            let r = resolve(&h.interpreter);
+            h.resolved = (r != h.interpreter).then_some(r);
+            Some(h)
         })
         .collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));

@@ -37,10 +37,19 @@ pub fn go_fixture(name: &str) -> PathBuf {
     out
 }
 
-/// Rounds from the environment (`GOHANG_BENCH_ROUNDS`), else `default`.
+/// Rounds from the environment (`GOHANG_BENCH_ROUNDS`), else `default` under `cargo bench`
+/// (an optimized build), else a few: `cargo test --all-targets` runs the benchmarks,
+/// unoptimized, as a smoke test.
 pub fn rounds(default: usize) -> usize {
-    std::env::var("GOHANG_BENCH_ROUNDS")
+    if let Some(n) = std::env::var("GOHANG_BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+    {
+        return n;
+    }
+    if cfg!(debug_assertions) {
+        default.min(3)
+    } else {
+        default
+    }
 }

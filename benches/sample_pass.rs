@@ -94,7 +94,7 @@ fn main() {
                 .is_some_and(|s| s.parse::<u32>().is_ok())
         })
         .count();
-    let mut c: Vec<f64> = (0..common::rounds(2000) / 10)
+    let mut c: Vec<f64> = (0..(common::rounds(2000) / 10).max(1))
         .map(|_| {
             let t = Instant::now();
             let s = sampler.sample(&[pid], &[], 0);

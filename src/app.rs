@@ -4,7 +4,7 @@ use crate::classify::{Classification, classify};
 use crate::cli::{AttachArgs, ClassifyArgs, Cli, Command, ProbeArgs};
 use crate::error::{UserError, exit};
 use crate::evidence::{Evidence, Outcome};
-use crate::report::{self, Report, human};
+use crate::report::{Report, human};
 use crate::supervisor::{self, ProbeOptions};
 use crate::verdict::{Confidence, VerdictKind};
 use clap::Parser;
@@ -40,11 +40,56 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
         Command::Probe(args) => probe(cli, args),
         Command::Attach(args) => attach(cli, args),
         Command::Classify(args) => classify_file(cli, args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man(args) => man_page(args.dir.as_deref()),
         Command::Rebuild(args) => crate::rebuild::run(cli, args),
+        Command::Check(args) => crate::check::run(cli, args),
+        Command::Scan(args) => crate::scan::run(cli, args),
+        Command::Bundle(args) => crate::bundle::run(cli, args),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
+/// Shell completions from the clap definition, so they never drift from the flags.
+fn completions(shell: crate::cli::Shell) -> Result<u8, UserError> {
+    use clap::CommandFactory;
+    use clap_complete::{Shell as S, generate};
+    let shell = match shell {
+        crate::cli::Shell::Bash => S::Bash,
+        crate::cli::Shell::Zsh => S::Zsh,
+        crate::cli::Shell::Fish => S::Fish,
+    };
+    let mut cmd = Cli::command();
+    generate(shell, &mut cmd, "gohang", &mut std::io::stdout());
+    Ok(exit::OK)
+}
+
+/// The man pages, rendered from the clap definition: gohang.1 on stdout, or gohang.1 and
+/// one gohang-<command>.1 per command into `dir`.
+fn man_page(dir: Option<&std::path::Path>) -> Result<u8, UserError> {
+    use clap::CommandFactory;
+    let err =
+        |e: std::io::Error| UserError::new(exit::INTERNAL, format!("writing the man page: {e}"));
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(cmd)
+            .render(&mut std::io::stdout())
+            .map_err(err)?;
+        return Ok(exit::OK);
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let page = |c: clap::Command, file: String| -> Result<(), UserError> {
+        let mut out = std::fs::File::create(dir.join(&file)).map_err(err)?;
+        clap_mangen::Man::new(c).render(&mut out).map_err(err)
+    };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("gohang-{}", sub.get_name());
+        page(sub.clone().name(name.clone()), format!("{name}.1"))?;
+    }
+    page(cmd, "gohang.1".to_string())?;
+    Ok(exit::OK)
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -163,20 +208,39 @@ pub fn exit_code(ev: &Evidence, c: &Classification) -> u8 {
 }
 
 fn print(cli: &Cli, json: bool, report: &Report) -> Result<(), UserError> {
+    emit(cli, json, report, |w, color| {
+        if cli.quiet {
+            let p = report.primary();
+            writeln!(w, "{}: {}", p.kind, p.summary)
+        } else {
+            let style = human::Style {
+                verbose: cli.verbose > 0,
+                color,
+            };
+            human::write(w, report, &style)
+        }
+    })
+}
+
+/// Write a command's result on stdout: one JSON document with `--json`, else the human
+/// text (told whether to colour, per `--color` and NO_COLOR). A closed pipe is not an
+/// error (`gohang … | head`).
+pub fn emit<T: serde::Serialize>(
+    cli: &Cli,
+    json: bool,
+    value: &T,
+    human: impl FnOnce(&mut dyn Write, bool) -> std::io::Result<()>,
+) -> Result<(), UserError> {
     let out = std::io::stdout();
-    let mut w = out.lock();
+    let mut w = std::io::BufWriter::new(out.lock());
     let res = if json {
-        report::write_json(&mut w, report)
-    } else if cli.quiet {
-        let p = report.primary();
-        writeln!(w, "{}: {}", p.kind, p.summary)
+        serde_json::to_writer_pretty(&mut w, value)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(w))
     } else {
-        let style = human::Style {
-            verbose: cli.verbose > 0,
-            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        };
-        human::write(&mut w, report, &style)
-    };
+        human(&mut w, cli.color.enabled(std::io::stdout().is_terminal()))
+    }
+    .and_then(|_| w.flush());
     match res {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
             exit::INTERNAL,

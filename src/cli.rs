@@ -22,6 +22,9 @@ pub struct Cli {
     /// Print only the verdict line (and errors).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Colour in the report: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,10 +35,39 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Look at a process that is already stuck (read-only unless --goroutines or --trace).
     Attach(AttachArgs),
+    /// Print a shell completion script (bash, zsh, fish) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write one page per command into a directory.
+    #[command(hide = true)]
+    Man(ManArgs),
     /// Classify a saved evidence file (from --save-evidence) again.
     Classify(ClassifyArgs),
     /// Rebuild a GOROOT with foreign binaries as a native toolchain (a plan unless --yes).
     Rebuild(RebuildArgs),
+    /// Check the Go toolchain without running it (exit 0 native, 1 wrong arch or translated, 2 mixed).
+    Check(CheckArgs),
+    /// Architecture, platform, signature and Go version of binaries, or of a whole GOROOT.
+    Scan(ScanArgs),
+    /// Write one .tar.gz for a bug report: the report, the samples, the toolchain, the host,
+    /// `go env` and `go version`, with secrets removed. Exit 0 once it is written.
+    Bundle(BundleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print one JSON report (schema gohang.check/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files, directories, or GOROOTs (only bin/ and pkg/tool/*/ of a GOROOT are scanned).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON report (schema gohang.scan/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +127,48 @@ pub struct AttachArgs {
     pub save_evidence: Option<PathBuf>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output going to a stream that is (or is not) a terminal.
+    /// NO_COLOR (any value) turns `auto` off (no-color.org).
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write gohang.1 and gohang-<command>.1 here instead of printing gohang.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
     /// An evidence file written by --save-evidence.
@@ -128,6 +202,67 @@ pub struct RebuildArgs {
     /// Stop make.bash and roll back when it runs longer than this.
     #[arg(long, default_value = "60m", value_parser = parse_duration)]
     pub build_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// Where to write the bundle (default: gohang-bundle-HOST-TIME.tar.gz in the current
+    /// directory).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Bundle a process that is already stuck instead of probing a command.
+    #[arg(long, value_name = "PID", conflicts_with = "command")]
+    pub pid: Option<u32>,
+    /// How long the probed command may run before it counts as stuck; also the limit for
+    /// each of `go env -json` and `go version`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How long to sample the process tree.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Keep the home directory and user name (secrets are removed regardless).
+    #[arg(long)]
+    pub no_anonymize: bool,
+    /// Largest total size of the files in the bundle before compression (e.g. 4MB, 512KB);
+    /// the largest files are cut, with a note, to fit.
+    #[arg(long, default_value = "4MB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_size: u64,
+    /// Print the bundle's path and manifest as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The command to probe, after `--` (default: go version).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// The smallest `--max-size`: the report, the manifest and the host facts must fit.
+pub const MIN_BUNDLE_SIZE: u64 = 64 * 1024;
+
+/// "4MB", "512KB", "4M", "1MiB", "65536"; units are powers of 1024.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 4MB, 512KB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        u => return Err(format!("unknown unit `{u}` in `{s}` (use KB, MB or GB)")),
+    };
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || bytes < MIN_BUNDLE_SIZE as f64 || bytes > (1u64 << 40) as f64 {
+        return Err(format!(
+            "`{s}` is out of range (at least {} KB)",
+            MIN_BUNDLE_SIZE / 1024
+        ));
+    }
+    Ok(bytes as u64)
 }
 
 /// "10s", "500ms", "2m", "1.5s", "1h"; a bare number is seconds.
@@ -169,6 +304,29 @@ mod tests {
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4MB").unwrap(), 4 << 20);
+        assert_eq!(parse_size("512KB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1.5m").unwrap(), 3 << 19);
+        assert_eq!(parse_size("65536").unwrap(), 65536);
+        assert!(parse_size("1KB").is_err(), "below the minimum");
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn bundle_pid_and_command_exclude_each_other() {
+        assert!(Cli::try_parse_from(["gohang", "bundle", "--pid", "1", "--", "go"]).is_err());
+        let c =
+            Cli::try_parse_from(["gohang", "bundle", "-o", "x.tgz", "--", "go", "env"]).unwrap();
+        let Command::Bundle(b) = c.command else {
+            panic!("not bundle")
+        };
+        assert_eq!(b.command, vec!["go", "env"]);
+        assert_eq!(b.max_size, 4 << 20);
     }
 
     #[test]

@@ -239,6 +239,11 @@ pub struct BinfmtHandler {
     pub name: String,
     pub enabled: bool,
     pub interpreter: String,
+    /// The interpreter with symlinks resolved — what `/proc/PID/exe` of a translated
+    /// process shows (Debian registers `/usr/libexec/qemu-binfmt/aarch64-binfmt-P`, a link
+    /// to `/usr/bin/qemu-aarch64-static`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
     pub flags: String,
     /// The ELF machine its magic matches, when it is an ELF handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -775,6 +780,9 @@ pub struct Evidence {
     /// The Go runtime's own account of its goroutines (SIGQUIT), when taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goroutines: Option<GoroutineDump>,
+    /// The toolchain the command runs, inspected from its files (`probe` of a go command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<crate::toolchain::ToolchainEvidence>,
     /// A system call trace (`--trace`), when taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceSummary>,
@@ -896,6 +904,7 @@ impl Evidence {
             native_stacks: None,
             go: None,
             goroutines: None,
+            toolchain: None,
             trace: None,
         }
     }

@@ -7,7 +7,9 @@
 pub mod app;
 pub mod attach;
 pub mod binary;
+pub mod bundle;
 pub mod capture;
+pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod darwin;
@@ -22,6 +24,7 @@ pub mod progress;
 pub mod rebuild;
 pub mod redact;
 pub mod report;
+pub mod scan;
 pub mod supervisor;
 pub mod syscalls;
 pub mod terminal;

@@ -134,6 +134,17 @@ impl Progress {
             .ok();
     }
 
+    /// A spinner with a message that ticks by itself, for a step with no progress to count.
+    pub fn step(&self, text: &str) {
+        self.timed.store(false, Ordering::Relaxed);
+        if self.enabled {
+            self.bar
+                .set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap());
+            self.bar.set_message(text.to_string());
+            self.bar.enable_steady_tick(Duration::from_millis(100));
+        }
+    }
+
     pub fn sampled(&self) {
         if !self.timed.load(Ordering::Relaxed) {
             self.bar.inc(1);

@@ -1,7 +1,19 @@
-//! Removing secrets from what gohang records: passwords and tokens in URLs.
-//! Applied when evidence is collected, so no report, bundle or saved evidence holds them.
+//! Removing secrets from what gohang records.
+//!
+//! Two layers:
+//! - at collection: passwords in URLs are removed and only a whitelist of environment
+//!   variables is kept ([`redact_urls`], [`filter_environ`]), so no report or saved evidence
+//!   holds them;
+//! - before a bundle is written: a [`Redactor`], built once with the secrets gohang knows
+//!   (values of secret-named variables, the home directory, the user name), makes one pass
+//!   over every byte that goes into the archive, with pattern rules for what it cannot
+//!   know in advance (URL userinfo, `Authorization` headers, `NAME=value` assignments,
+//!   netrc lines and paths). It counts what it removed by kind and name, never by value.
+//!
+//! It must never widen what is kept: a rule may over-redact, never under-redact.
 
-use std::collections::BTreeMap;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `https://user:secret@host/x` → `https://REDACTED@host/x`, in every comma- or
 /// pipe-separated element (GOPROXY lists).
@@ -103,6 +115,820 @@ pub fn filter_environ(raw: &[u8]) -> BTreeMap<String, String> {
     out
 }
 
+/// Replaces a secret found by a pattern rule.
+pub const MARK: &str = "[REDACTED]";
+/// Replaces a home directory when anonymizing.
+pub const HOME_PLACEHOLDER: &str = "$HOME";
+/// Replaces the user name when anonymizing.
+pub const USER_PLACEHOLDER: &str = "$USER";
+/// Values of secret-named variables at least this long are searched for everywhere;
+/// shorter ones (and numbers, which would hit pids and times) only where they are assigned
+/// (`NAME=value`, `"NAME": "value"`).
+pub const MIN_LITERAL: usize = 6;
+
+/// Parts of variable names (split at `_`, `-`, `.`) that make the value a secret.
+const SECRET_FRAGMENTS: &[&str] = &[
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "CREDENTIAL",
+    "COOKIE",
+    "PRIVATE",
+    "APIKEY",
+    "SESSION",
+    "NETRC",
+];
+/// Whole parts that do.
+const SECRET_PARTS: &[&str] = &["PASS", "CREDS", "PAT"];
+/// Names that look secret and are not: module path patterns the go command needs.
+const NOT_SECRET: &[&str] = &[
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GONOSUMCHECK",
+    "GOINSECURE",
+];
+
+/// Does a variable (or header, or key) of this name hold a secret? `GITHUB_TOKEN`,
+/// `MY_API_KEY`, `DB_PASSWORD`, `GOAUTH`, `Authorization`, `session`… Case-insensitive.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    if NOT_SECRET.contains(&upper.as_str()) {
+        return false;
+    }
+    upper.split(['_', '-', '.']).any(|part| {
+        SECRET_FRAGMENTS.iter().any(|f| part.contains(f))
+            || SECRET_PARTS.contains(&part)
+            || part.ends_with("KEY")
+            || part.ends_with("KEYS")
+            || part.ends_with("AUTH")
+            // AUTH_TOKEN, AUTHORIZATION — but not GIT_AUTHOR_NAME.
+            || (part.starts_with("AUTH")
+                && (!part.starts_with("AUTHOR") || part.starts_with("AUTHORIZ")))
+    })
+}
+
+/// The passwords of the URLs in a value (`https://u:pw@h,direct` → `pw`).
+pub fn url_passwords(v: &str) -> Vec<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(b, b"://", from) {
+        let start = p + 3;
+        let end = authority_end(b, start);
+        if let Some(at) = b[start..end].iter().rposition(|&c| c == b'@') {
+            let userinfo = &v[start..start + at];
+            if let Some((_, pw)) = userinfo.split_once(':')
+                && !pw.is_empty()
+            {
+                out.push(pw.to_string());
+            }
+        }
+        from = end.max(start);
+    }
+    out
+}
+
+/// What a rule removed (names in `redactions.json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedactionKind {
+    /// The value of a secret-named environment variable, wherever it appeared.
+    EnvValue,
+    /// `NAME=value`, `"NAME": "value"` or `NAME: value` with a secret-like NAME.
+    Assignment,
+    /// `user:password@` in a URL.
+    UrlUserinfo,
+    /// An `Authorization` / `Proxy-Authorization` header value, or a Bearer/Basic credential.
+    Authorization,
+    /// `login`/`password`/`account` values of netrc lines, and paths of netrc files.
+    Netrc,
+    /// The home directory (replaced by `$HOME`).
+    HomeDir,
+    /// The user name (replaced by `$USER`).
+    UserName,
+}
+
+/// One line of `redactions.json`: what was removed, how often, where. Never the value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Redaction {
+    pub kind: RedactionKind,
+    /// The variable or header name, when the rule knows one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub count: u64,
+    pub files: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Literal {
+    needle: Vec<u8>,
+    name: String,
+}
+
+/// A replacement found by one rule.
+struct Span {
+    start: usize,
+    end: usize,
+    with: String,
+    kind: RedactionKind,
+    name: Option<String>,
+}
+
+/// Removes secrets from text before it is written anywhere. Build it once with everything
+/// gohang knows ([`Redactor::add_env`], [`Redactor::add_environ`], [`Redactor::add_secret`],
+/// [`Redactor::add_home`], [`Redactor::add_user`]), then pass every file through
+/// [`Redactor::redact`].
+#[derive(Debug, Default)]
+pub struct Redactor {
+    literals: Vec<Literal>,
+    homes: Vec<String>,
+    users: Vec<String>,
+    anonymize: bool,
+    known: BTreeSet<String>,
+    tally: BTreeMap<(RedactionKind, Option<String>), (u64, BTreeSet<String>)>,
+}
+
+impl Redactor {
+    /// `anonymize`: also replace the home directory and user name (`--no-anonymize` clears it).
+    pub fn new(anonymize: bool) -> Redactor {
+        Redactor {
+            anonymize,
+            ..Redactor::default()
+        }
+    }
+
+    pub fn anonymizes(&self) -> bool {
+        self.anonymize
+    }
+
+    /// Search for `value` everywhere, as the secret `name`. Too short or purely numeric
+    /// values are left to the assignment rules (see [`MIN_LITERAL`]).
+    pub fn add_secret(&mut self, name: &str, value: &str) {
+        let value = value.trim();
+        if value.len() < MIN_LITERAL || value.bytes().all(|b| b.is_ascii_digit()) {
+            return;
+        }
+        self.known.insert(name.to_string());
+        // As it appears in JSON too (quotes, backslashes, control characters escaped).
+        let json = serde_json::to_string(value).expect("a string serializes");
+        let json = &json[1..json.len() - 1];
+        for needle in [value, json] {
+            if !self.literals.iter().any(|l| l.needle == needle.as_bytes()) {
+                self.literals.push(Literal {
+                    needle: needle.as_bytes().to_vec(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        self.literals
+            .sort_by_key(|l| std::cmp::Reverse(l.needle.len()));
+    }
+
+    /// Learn the secrets of an environment: values of secret-named variables and the
+    /// passwords of URLs in any value.
+    pub fn add_env<I, K, V>(&mut self, vars: I)
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (k, v) in vars {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            if is_secret_name(k) {
+                self.add_secret(k, v);
+            }
+            for pw in url_passwords(v) {
+                self.add_secret(&format!("{k}.url-password"), &pw);
+            }
+        }
+    }
+
+    /// [`Redactor::add_env`] for a raw `environ` (NUL-separated `NAME=value`).
+    pub fn add_environ(&mut self, raw: &[u8]) {
+        let vars: Vec<(String, String)> = raw
+            .split(|&b| b == 0)
+            .filter_map(|e| {
+                let e = String::from_utf8_lossy(e);
+                let (k, v) = e.split_once('=')?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect();
+        self.add_env(vars);
+    }
+
+    /// A home directory to replace by `$HOME` (when anonymizing). `/` and relative paths
+    /// are ignored.
+    pub fn add_home(&mut self, home: &str) {
+        let home = home.trim_end_matches('/');
+        if !self.anonymize || !home.starts_with('/') || home.len() < 2 {
+            return;
+        }
+        if !self.homes.iter().any(|h| h == home) {
+            self.homes.push(home.to_string());
+            self.homes.sort_by_key(|h| std::cmp::Reverse(h.len()));
+        }
+    }
+
+    /// A user name to replace by `$USER` (when anonymizing), as a whole word. `root` and
+    /// names shorter than 3 characters are not personal or would mangle the text.
+    pub fn add_user(&mut self, name: &str) {
+        if !self.anonymize || name.len() < 3 || name == "root" || !name.bytes().all(is_word) {
+            return;
+        }
+        if !self.users.iter().any(|u| u == name) {
+            self.users.push(name.to_string());
+            self.users.sort_by_key(|u| std::cmp::Reverse(u.len()));
+        }
+    }
+
+    /// Names of the variables whose values were searched for.
+    pub fn known_names(&self) -> Vec<String> {
+        self.known.iter().cloned().collect()
+    }
+
+    /// The bytes of `file` with every secret replaced.
+    pub fn redact(&mut self, file: &str, input: &[u8]) -> Vec<u8> {
+        // URLs first: a known password inside one must not hide its user from the rule.
+        let mut buf = input.to_vec();
+        let spans = url_userinfo_spans(&buf);
+        buf = self.apply(file, &buf, spans);
+        let literals = self.literals.clone();
+        for l in &literals {
+            let spans = literal_spans(&buf, &l.needle, |_| {
+                (
+                    format!("[REDACTED:{}]", l.name),
+                    RedactionKind::EnvValue,
+                    Some(l.name.clone()),
+                )
+            });
+            buf = self.apply(file, &buf, spans);
+        }
+        let rules: [Rule; 6] = [
+            url_userinfo_spans,
+            authorization_spans,
+            credential_spans,
+            assignment_spans,
+            netrc_line_spans,
+            netrc_path_spans,
+        ];
+        for rule in rules {
+            let spans = rule(&buf);
+            buf = self.apply(file, &buf, spans);
+        }
+        if self.anonymize {
+            for h in self.homes.clone() {
+                let spans = literal_spans(&buf, h.as_bytes(), |_| {
+                    (HOME_PLACEHOLDER.to_string(), RedactionKind::HomeDir, None)
+                })
+                .into_iter()
+                .filter(|s| stands_alone(&buf, s, is_path_char))
+                .collect();
+                buf = self.apply(file, &buf, spans);
+            }
+            for u in self.users.clone() {
+                let spans = literal_spans(&buf, u.as_bytes(), |_| {
+                    (USER_PLACEHOLDER.to_string(), RedactionKind::UserName, None)
+                })
+                .into_iter()
+                .filter(|s| stands_alone(&buf, s, is_word))
+                .collect();
+                buf = self.apply(file, &buf, spans);
+            }
+        }
+        buf
+    }
+
+    /// [`Redactor::redact`] for text.
+    pub fn redact_str(&mut self, file: &str, s: &str) -> String {
+        String::from_utf8_lossy(&self.redact(file, s.as_bytes())).into_owned()
+    }
+
+    /// What was removed so far, by kind and name.
+    pub fn redactions(&self) -> Vec<Redaction> {
+        self.tally
+            .iter()
+            .map(|((kind, name), (count, files))| Redaction {
+                kind: *kind,
+                name: name.clone(),
+                count: *count,
+                files: files.iter().cloned().collect(),
+            })
+            .collect()
+    }
+
+    fn apply(&mut self, file: &str, buf: &[u8], spans: Vec<Span>) -> Vec<u8> {
+        if spans.is_empty() {
+            return buf.to_vec();
+        }
+        let mut out = Vec::with_capacity(buf.len());
+        let mut at = 0;
+        for s in spans {
+            if s.start < at {
+                continue; // overlaps the previous one: already covered
+            }
+            out.extend_from_slice(&buf[at..s.start]);
+            out.extend_from_slice(s.with.as_bytes());
+            at = s.end;
+            let e = self.tally.entry((s.kind, s.name)).or_default();
+            e.0 += 1;
+            e.1.insert(file.to_string());
+        }
+        out.extend_from_slice(&buf[at..]);
+        out
+    }
+}
+
+/// A pattern rule: the replacements it finds in a buffer, in order, not overlapping.
+type Rule = fn(&[u8]) -> Vec<Span>;
+
+/// Is the match not part of a longer word (as `part_of` defines a word's bytes)?
+fn stands_alone(buf: &[u8], s: &Span, part_of: fn(u8) -> bool) -> bool {
+    let after = buf.get(s.end).copied().is_some_and(part_of);
+    let before = s.start > 0 && part_of(buf[s.start - 1]);
+    !(after || before)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn is_path_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+/// Position of `needle` in `hay` at or after `from`.
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    (from..=hay.len() - needle.len()).find(|&i| hay[i] == needle[0] && hay[i..].starts_with(needle))
+}
+
+/// Like [`find`], ignoring ASCII case.
+fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    (from..=hay.len() - needle.len())
+        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
+fn literal_spans(
+    buf: &[u8],
+    needle: &[u8],
+    mark: impl Fn(usize) -> (String, RedactionKind, Option<String>),
+) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(buf, needle, from) {
+        let (with, kind, name) = mark(p);
+        out.push(Span {
+            start: p,
+            end: p + needle.len(),
+            with,
+            kind,
+            name,
+        });
+        from = p + needle.len();
+    }
+    out
+}
+
+/// Where the authority of a URL starting at `start` ends (path, query, a quote, a list
+/// separator, white space).
+fn authority_end(b: &[u8], start: usize) -> usize {
+    let mut end = start;
+    while end < b.len()
+        && !matches!(
+            b[end],
+            b'/' | b'?'
+                | b'#'
+                | b' '
+                | b'\t'
+                | b'\n'
+                | b'\r'
+                | b'"'
+                | b'\''
+                | b'<'
+                | b'>'
+                | b'\\'
+                | b','
+                | b'|'
+                | b'`'
+                | b')'
+                | b']'
+                | b'}'
+                | b';'
+                | 0
+        )
+    {
+        end += 1;
+    }
+    end
+}
+
+/// `scheme://user:password@host` → `scheme://REDACTED@host`.
+fn url_userinfo_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(b, b"://", from) {
+        let start = p + 3;
+        let end = authority_end(b, start);
+        if p > 0
+            && b[p - 1].is_ascii_alphanumeric()
+            && let Some(at) = b[start..end].iter().rposition(|&c| c == b'@')
+            && at > 0
+            && &b[start..start + at] != b"REDACTED"
+        {
+            out.push(Span {
+                start,
+                end: start + at,
+                with: "REDACTED".to_string(),
+                kind: RedactionKind::UrlUserinfo,
+                name: None,
+            });
+        }
+        from = end.max(start);
+    }
+    out
+}
+
+/// Already redacted (by a more precise rule: a value with a marker inside is left as it
+/// is), or a placeholder that says only that something is set.
+fn is_marked(v: &[u8]) -> bool {
+    v == b"REDACTED" || v == b"<set>" || find(v, b"[REDACTED", 0).is_some()
+}
+
+/// Does the value end here? At a line end (also an escaped `\n` in JSON or strace
+/// output), a quote, or a backslash (an escape inside a JSON string).
+fn is_line_end(b: &[u8], i: usize, quote: Option<u8>) -> bool {
+    matches!(b[i], b'\n' | b'\r' | b'"' | b'\\') || Some(b[i]) == quote
+}
+
+/// `Authorization: Bearer abc`, `"Proxy-Authorization": "Basic …"`,
+/// `authorization=…`: the value goes, the scheme word stays.
+fn authorization_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find_ci(b, b"authorization", from) {
+        from = p + 13;
+        if p > 0 && is_word(b[p - 1]) {
+            continue;
+        }
+        let name = if p >= 6 && b[p - 6..p].eq_ignore_ascii_case(b"proxy-") {
+            "Proxy-Authorization"
+        } else {
+            "Authorization"
+        };
+        let mut j = p + 13;
+        if j < b.len() && matches!(b[j], b'"' | b'\'') {
+            j += 1;
+        }
+        while j < b.len() && matches!(b[j], b' ' | b'\t') {
+            j += 1;
+        }
+        if j >= b.len() || !matches!(b[j], b':' | b'=') {
+            continue;
+        }
+        j += 1;
+        while j < b.len() && matches!(b[j], b' ' | b'\t') {
+            j += 1;
+        }
+        let mut quote = None;
+        if j < b.len() && matches!(b[j], b'"' | b'\'') {
+            quote = Some(b[j]);
+            j += 1;
+        } else if b[j..].starts_with(b"\\\"") {
+            quote = Some(b'"');
+            j += 2;
+        }
+        // Keep the scheme (Bearer, Basic, token, Digest, …).
+        let mut k = j;
+        while k < b.len() && b[k].is_ascii_alphabetic() {
+            k += 1;
+        }
+        let start = if k > j && k - j <= 12 && b.get(k) == Some(&b' ') {
+            k + 1
+        } else {
+            j
+        };
+        let mut end = start;
+        while end < b.len() && !is_line_end(b, end, quote) {
+            end += 1;
+        }
+        if end > start && !is_marked(&b[start..end]) {
+            out.push(Span {
+                start,
+                end,
+                with: MARK.to_string(),
+                kind: RedactionKind::Authorization,
+                name: Some(name.to_string()),
+            });
+        }
+        from = end.max(from);
+    }
+    out
+}
+
+fn is_token_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// `Bearer <token>` and `Basic <base64>` wherever they appear (a curl command line, a
+/// header printed by a tool). A Basic credential must look like base64 (a digit or `+/=`),
+/// so prose such as "basic authentication" stays.
+fn credential_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for (word, name) in [(&b"bearer"[..], "Bearer"), (&b"basic"[..], "Basic")] {
+        let mut from = 0;
+        while let Some(p) = find_ci(b, word, from) {
+            from = p + word.len();
+            if p > 0 && is_word(b[p - 1]) {
+                continue;
+            }
+            let mut j = from;
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+            if j == from {
+                continue;
+            }
+            let mut end = j;
+            while end < b.len() && is_token_char(b[end]) {
+                end += 1;
+            }
+            let token = &b[j..end];
+            let looks_like = token.len() >= 8
+                && (name == "Bearer"
+                    || token
+                        .iter()
+                        .any(|c| c.is_ascii_digit() || matches!(c, b'+' | b'/' | b'=')));
+            if looks_like {
+                out.push(Span {
+                    start: j,
+                    end,
+                    with: MARK.to_string(),
+                    kind: RedactionKind::Authorization,
+                    name: Some(name.to_string()),
+                });
+            }
+            from = end.max(from);
+        }
+    }
+    out.sort_by_key(|s| s.start);
+    out
+}
+
+fn is_name_char(c: u8) -> bool {
+    is_word(c) || c == b'-'
+}
+
+/// Is position `s` the first non-blank of its line?
+fn starts_line(b: &[u8], s: usize) -> bool {
+    let mut i = s;
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    i == 0 || b[i - 1] == b'\n' || (i >= 2 && &b[i - 2..i] == b"\\n")
+}
+
+/// `NAME=value`, `"NAME": "value"` and (at a line's start) `NAME: value` where NAME looks
+/// secret ([`is_secret_name`]).
+fn assignment_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !(b[i].is_ascii_alphabetic() || b[i] == b'_') || (i > 0 && is_word(b[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < b.len() && is_name_char(b[i]) {
+            i += 1;
+        }
+        let name = String::from_utf8_lossy(&b[s..i]).into_owned();
+        if !is_secret_name(&name) {
+            continue;
+        }
+        let (start, end) = match b.get(i) {
+            // JSON: "NAME": "value" (strings only; numbers and arrays are not secrets here)
+            Some(b'"') if s > 0 && b[s - 1] == b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && matches!(b[j], b' ' | b'\t') {
+                    j += 1;
+                }
+                if b.get(j) != Some(&b':') {
+                    continue;
+                }
+                j += 1;
+                while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n') {
+                    j += 1;
+                }
+                if b.get(j) != Some(&b'"') {
+                    continue;
+                }
+                let start = j + 1;
+                let mut end = start;
+                while end < b.len() && b[end] != b'"' {
+                    end += if b[end] == b'\\' { 2 } else { 1 };
+                }
+                (start, end.min(b.len()))
+            }
+            Some(b'=') => {
+                let j = i + 1;
+                let (start, quote) = match b.get(j) {
+                    Some(&q @ (b'"' | b'\'')) => (j + 1, Some(q)),
+                    Some(b'\\') if b.get(j + 1) == Some(&b'"') => (j + 2, Some(b'"')),
+                    _ => (j, None),
+                };
+                let mut end = start;
+                while end < b.len() {
+                    let c = b[end];
+                    let stop = match quote {
+                        Some(q) => c == q || c == b'\\' || c == b'\n',
+                        None => {
+                            c.is_ascii_whitespace()
+                                || matches!(
+                                    c,
+                                    b'"' | b'\''
+                                        | b'&'
+                                        | b';'
+                                        | b','
+                                        | b')'
+                                        | b'\\'
+                                        | b'|'
+                                        | b'<'
+                                        | b'>'
+                                        | b'`'
+                                )
+                        }
+                    };
+                    if stop {
+                        break;
+                    }
+                    end += 1;
+                }
+                (start, end)
+            }
+            Some(b':') if starts_line(b, s) => {
+                let mut start = i + 1;
+                while start < b.len() && matches!(b[start], b' ' | b'\t') {
+                    start += 1;
+                }
+                let mut end = start;
+                while end < b.len() && !is_line_end(b, end, None) {
+                    end += 1;
+                }
+                (start, end)
+            }
+            _ => continue,
+        };
+        if end > start && !is_marked(&b[start..end]) {
+            out.push(Span {
+                start,
+                end,
+                with: MARK.to_string(),
+                kind: RedactionKind::Assignment,
+                name: Some(name),
+            });
+            i = end;
+        }
+    }
+    out
+}
+
+/// Keywords of a netrc file that take a value to withhold.
+const NETRC_VALUE_KEYS: &[&[u8]] = &[b"login", b"password", b"passwd", b"account"];
+
+/// The `login`, `password` and `account` values of netrc text (`machine h login u
+/// password p`, on one line or spread over several), also inside a trace's escaped string
+/// (`read(3, "machine h login u\npassword p", …)`). A line counts as netrc when `machine
+/// HOST` is followed by one of those keywords (or ends the line), or when it continues such
+/// a line with a keyword.
+fn netrc_line_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut continuing = false;
+    for (ls, le) in logical_lines(b) {
+        let toks = netrc_tokens(b, ls, le);
+        let word = |i: usize| &b[toks[i].0..toks[i].1];
+        let is_key = |w: &[u8]| {
+            NETRC_VALUE_KEYS.contains(&w) || w == b"machine" || w == b"default" || w == b"macdef"
+        };
+        let mut netrc = continuing && !toks.is_empty() && is_key(word(0));
+        let mut from = 0;
+        if let Some(m) = (0..toks.len()).find(|&i| word(i) == b"machine" || word(i) == b"default") {
+            let next = if word(m) == b"machine" { m + 2 } else { m + 1 };
+            let keyed = next < toks.len() && NETRC_VALUE_KEYS.contains(&word(next));
+            let alone = next == toks.len() && m == 0;
+            if keyed || alone {
+                netrc = true;
+                from = m;
+            }
+        }
+        if netrc {
+            for i in from..toks.len().saturating_sub(1) {
+                if NETRC_VALUE_KEYS.contains(&word(i)) && !is_marked(word(i + 1)) {
+                    out.push(Span {
+                        start: toks[i + 1].0,
+                        end: toks[i + 1].1,
+                        with: MARK.to_string(),
+                        kind: RedactionKind::Netrc,
+                        name: Some(String::from_utf8_lossy(word(i)).into_owned()),
+                    });
+                }
+            }
+        }
+        continuing = netrc;
+    }
+    out
+}
+
+/// Lines, split at newlines and at the two-byte escape `\n` of JSON and strace strings.
+fn logical_lines(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        if b[i] == b'\n' {
+            out.push((start, i));
+            start = i + 1;
+        } else if b[i] == b'\\' && b.get(i + 1) == Some(&b'n') {
+            out.push((start, i));
+            start = i + 2;
+            i += 1;
+        } else if b[i] == b'\\' {
+            i += 1; // another escape: skip the escaped byte
+        }
+        i += 1;
+    }
+    out.push((start, b.len().max(start)));
+    out
+}
+
+/// Words of a line: separated by white space, quotes and escapes (`\t`).
+fn netrc_tokens(b: &[u8], start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = start;
+    let mut tok = None;
+    while i < end {
+        let sep_len = if b[i] == b'\\' {
+            2
+        } else if b[i].is_ascii_whitespace() || b[i] == b'"' {
+            1
+        } else {
+            0
+        };
+        if sep_len > 0 {
+            if let Some(t) = tok.take() {
+                out.push((t, i));
+            }
+            i += sep_len;
+        } else {
+            tok.get_or_insert(i);
+            i += 1;
+        }
+    }
+    if let Some(t) = tok {
+        out.push((t, end.min(b.len())));
+    }
+    out
+}
+
+/// Paths of netrc files (`/home/u/.netrc`, `C:/…/_netrc`): which file holds the user's
+/// credentials is itself withheld.
+fn netrc_path_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for name in [&b".netrc"[..], b"_netrc"] {
+        let mut from = 0;
+        while let Some(p) = find(b, name, from) {
+            from = p + name.len();
+            if b.get(from).copied().is_some_and(is_path_char) {
+                continue;
+            }
+            let mut start = p;
+            while start > 0
+                && (is_path_char(b[start - 1]) || matches!(b[start - 1], b'/' | b'~' | b'$'))
+            {
+                start -= 1;
+            }
+            if !b[start..p].contains(&b'/') {
+                continue;
+            }
+            out.push(Span {
+                start,
+                end: from,
+                with: "[REDACTED:netrc-path]".to_string(),
+                kind: RedactionKind::Netrc,
+                name: Some("path".to_string()),
+            });
+        }
+    }
+    out.sort_by_key(|s| s.start);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +964,204 @@ mod tests {
         assert!(!env.contains_key("API_TOKEN") && !env.contains_key("PATH"));
         let all: String = env.values().cloned().collect();
         assert!(!all.contains("s3cret") && !all.contains("alice"));
+    }
+    #[test]
+    fn secret_names() {
+        for n in [
+            "GITHUB_TOKEN",
+            "MY_API_KEY",
+            "DB_PASSWORD",
+            "PGPASSWORD",
+            "GOAUTH",
+            "AWS_SECRET_ACCESS_KEY",
+            "NPM_CONFIG__AUTH",
+            "Authorization",
+            "session",
+            "GH_PAT",
+            "SMTP_PASS",
+            "APIKEY",
+            "x-api-key",
+            "NETRC",
+            "OAUTH_CLIENT",
+            "AUTH_TOKEN",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "GOPROXY",
+            "GOPRIVATE",
+            "GONOSUMDB",
+            "PATH",
+            "HOME",
+            "GIT_ASKPASS",
+            "SSH_ASKPASS",
+            "GIT_AUTHOR_NAME",
+            "KEYBOARD_LAYOUT",
+            "PWD",
+            "GOFLAGS",
+            "authorities",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    fn redact(r: &mut Redactor, s: &str) -> String {
+        r.redact_str("f.txt", s)
+    }
+
+    #[test]
+    fn values_of_secret_variables_go_everywhere_and_are_counted_by_name() {
+        let mut r = Redactor::new(true);
+        r.add_env([
+            ("GITHUB_TOKEN", "ghp_abcdefghij123"),
+            ("XDG_SESSION_ID", "3"),
+            ("PATH", "/usr/bin"),
+            ("GOPROXY", "https://bob:hunter22@proxy.example/x,direct"),
+            ("WEIRD_SECRET", "a\"b\\c-long"),
+        ]);
+        assert_eq!(
+            redact(&mut r, "https://bob:hunter22@proxy.example/x"),
+            "https://REDACTED@proxy.example/x",
+            "the user goes with the known password"
+        );
+        let out = redact(
+            &mut r,
+            "token ghp_abcdefghij123 twice ghp_abcdefghij123, pid 3, /usr/bin, pw hunter22, json \"a\\\"b\\\\c-long\"",
+        );
+        assert!(
+            !out.contains("ghp_abcdefghij123") && !out.contains("hunter22"),
+            "{out}"
+        );
+        assert!(out.contains("[REDACTED:GITHUB_TOKEN]"));
+        assert!(
+            out.contains("pid 3, /usr/bin"),
+            "short and non-secret values stay: {out}"
+        );
+        assert!(
+            !out.contains("c-long"),
+            "the JSON-escaped form goes too: {out}"
+        );
+        let red = r.redactions();
+        let gh = red
+            .iter()
+            .find(|x| x.name.as_deref() == Some("GITHUB_TOKEN"))
+            .unwrap();
+        assert_eq!((gh.kind, gh.count), (RedactionKind::EnvValue, 2));
+        assert_eq!(gh.files, vec!["f.txt".to_string()]);
+        assert!(
+            r.known_names()
+                .contains(&"GOPROXY.url-password".to_string())
+        );
+        let json = serde_json::to_string(&red).unwrap();
+        assert!(!json.contains("ghp_") && !json.contains("hunter"));
+    }
+
+    #[test]
+    fn pattern_rules() {
+        let mut r = Redactor::new(false);
+        let cases = [
+            (
+                "GOPROXY=https://u:p4ss@127.0.0.1:9/mod|https://x@h",
+                "GOPROXY=https://REDACTED@127.0.0.1:9/mod|https://REDACTED@h",
+            ),
+            (
+                "git remote: https://oauth2:glpat-XYZ@gitlab.example/x.git",
+                "git remote: https://REDACTED@gitlab.example/x.git",
+            ),
+            (
+                "> Authorization: Bearer eyJhbGciOi.J9x\n< 200",
+                "> Authorization: Bearer [REDACTED]\n< 200",
+            ),
+            (
+                "Authorization: Bearer eyJhbGciOi.J9x\nnext",
+                "Authorization: Bearer [REDACTED]\nnext",
+            ),
+            (
+                "{\"line\": \"Proxy-Authorization: Basic dXNlcjpwYXNz\"}",
+                "{\"line\": \"Proxy-Authorization: Basic [REDACTED]\"}",
+            ),
+            (
+                "write(2, \"authorization: token abcd\\n\", 24)",
+                "write(2, \"authorization: token [REDACTED]\\n\", 24)",
+            ),
+            (
+                "curl -H 'X: Bearer abcdefgh12' basic authentication",
+                "curl -H 'X: Bearer [REDACTED]' basic authentication",
+            ),
+            (
+                "sh -c GITHUB_TOKEN=x1 DB_PASSWORD='a b' go build --token=zz",
+                "sh -c GITHUB_TOKEN=[REDACTED] DB_PASSWORD='[REDACTED]' go build --token=[REDACTED]",
+            ),
+            (
+                "{\n  \"GOAUTH\": \"git /home/x\",\n  \"GOPRIVATE\": \"corp.example\",\n  \"session\": 12\n}",
+                "{\n  \"GOAUTH\": \"[REDACTED]\",\n  \"GOPRIVATE\": \"corp.example\",\n  \"session\": 12\n}",
+            ),
+            (
+                "  api_key: sk-1234\nname: x",
+                "  api_key: [REDACTED]\nname: x",
+            ),
+            (
+                "read(3, \"machine h login alice password pw1\\nmachine g login b\\tpassword pw2\", 80)",
+                "read(3, \"machine h login [REDACTED] password [REDACTED]\\nmachine g login [REDACTED]\\tpassword [REDACTED]\", 80)",
+            ),
+            (
+                "openat(AT_FDCWD, \"/home/alice/.netrc\", O_RDONLY) and ~/.netrc",
+                "openat(AT_FDCWD, \"[REDACTED:netrc-path]\", O_RDONLY) and [REDACTED:netrc-path]",
+            ),
+            (
+                "machine h\n  login bob\n  password pw3\nthen a login prompt",
+                "machine h\n  login [REDACTED]\n  password [REDACTED]\nthen a login prompt",
+            ),
+            ("GOAUTH=<set> REDACTED@x", "GOAUTH=<set> REDACTED@x"),
+            (
+                "the machine is idle; login prompt",
+                "the machine is idle; login prompt",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(&mut r, input), want, "{input}");
+        }
+        let kinds: BTreeSet<RedactionKind> = r.redactions().iter().map(|x| x.kind).collect();
+        assert!(kinds.contains(&RedactionKind::UrlUserinfo));
+        assert!(kinds.contains(&RedactionKind::Authorization));
+        assert!(kinds.contains(&RedactionKind::Assignment));
+        assert!(kinds.contains(&RedactionKind::Netrc));
+    }
+
+    #[test]
+    fn home_and_user_are_replaced_only_when_anonymizing_and_only_whole() {
+        let text = "/home/alice/go and /home/alicea/x, alice's alice_x malice ~ /home/alice";
+        let mut r = Redactor::new(true);
+        r.add_home("/home/alice/");
+        r.add_user("alice");
+        r.add_user("root");
+        r.add_user("go");
+        assert_eq!(
+            redact(&mut r, text),
+            "$HOME/go and /home/alicea/x, $USER's alice_x malice ~ $HOME"
+        );
+        assert_eq!(redact(&mut r, "root go"), "root go");
+        let mut keep = Redactor::new(false);
+        keep.add_home("/home/alice");
+        keep.add_user("alice");
+        assert_eq!(redact(&mut keep, text), text);
+        assert!(keep.redactions().is_empty());
+    }
+
+    #[test]
+    fn url_passwords_are_found() {
+        assert_eq!(
+            url_passwords("https://a:b1@h,https://c@d|http://e:f2@g/x"),
+            vec!["b1".to_string(), "f2".to_string()]
+        );
+        assert!(url_passwords("off").is_empty());
+    }
+
+    #[test]
+    fn environ_bytes() {
+        let mut r = Redactor::new(false);
+        r.add_environ(b"A=1\0MY_API_KEY=key-0123456\0broken\0");
+        assert_eq!(r.known_names(), vec!["MY_API_KEY".to_string()]);
+        assert_eq!(redact(&mut r, "x key-0123456"), "x [REDACTED:MY_API_KEY]");
     }
 }

@@ -130,24 +130,36 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             Err(why) => warnings.push(why),
         }
     }
-    let exec = match trace_plan.as_ref().and_then(|p| p.exec()) {
-        Some((tracer, args)) => Exec::new(tracer, crate::trace::TOOL, args)?,
-        None => Exec::new(&path, program, &opts.command[1..])?,
-    };
+    // What is executed: the tracer around the command, or the command itself.
+    let (run_path, run_arg0, run_args): (PathBuf, &str, Vec<String>) =
+        match trace_plan.as_ref().and_then(|p| p.exec()) {
+            Some((tracer, args)) => (tracer.to_path_buf(), crate::trace::TOOL, args.to_vec()),
+            None => (path.clone(), program.as_str(), opts.command[1..].to_vec()),
+        };
 
-    let mut cmd = tokio::process::Command::new(&path);
+    let mut cmd = tokio::process::Command::new(&run_path);
     cmd.process_group(0)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false);
-    // SAFETY: the closure only makes async-signal-safe calls (see terminal::child_pre_exec
-    // and Exec::execve); everything it touches was allocated before the fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            terminal::child_pre_exec(take_fg)?;
-            Err(exec.execve())
-        });
+    if take_fg {
+        // The child must take the terminal and restore SIGTTOU between fork and exec.
+        let exec = Exec::new(&run_path, run_arg0, &run_args)?;
+        // SAFETY: the closure only makes async-signal-safe calls (see
+        // terminal::child_pre_exec and Exec::execve); everything it touches was allocated
+        // before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                terminal::child_pre_exec(take_fg)?;
+                Err(exec.execve())
+            });
+        }
+    } else {
+        // Nothing to do between fork and exec: std can use posix_spawn (a vfork, much
+        // cheaper than copying gohang's page tables), whose exec has no /bin/sh fallback
+        // on ENOEXEC either (glibc's __spawni execs with execve/__execvpex).
+        cmd.arg0(run_arg0).args(&run_args);
     }
 
     let started = Instant::now();
@@ -164,7 +176,17 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             None
         }
     });
+    // While the command runs: describe the host, and inspect the toolchain the command
+    // uses from its files (a foreign or mixed GOROOT is context for any verdict,
+    // classify/toolchain.rs) on a helper thread, so neither adds to the command's time.
     let host = observe::host_info();
+    let toolchain_job = {
+        let (command, host) = (opts.command.clone(), host.clone());
+        std::thread::Builder::new()
+            .name("gohang-toolchain".into())
+            .spawn(move || crate::toolchain::for_command(&command, &host))
+            .ok()
+    };
 
     let progress = Progress::new(opts.progress);
     if let Some(t) = &tracer {
@@ -384,6 +406,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     evidence.goroutines = goroutines;
     evidence.own_pids = own_pids;
     evidence.trace = trace_summary;
+    // Bounded: the inspection has its own deadline (toolchain::timebox).
+    evidence.toolchain = toolchain_job.and_then(|j| j.join().ok()).flatten();
     Ok(ProbeRun {
         evidence,
         kept,
@@ -450,8 +474,10 @@ fn spawn_failed(
         program_arch,
         slices,
     };
+    let mut evidence = Evidence::new(host, target, outcome);
+    evidence.toolchain = crate::toolchain::for_command(&evidence.target.command, &evidence.host);
     Ok(ProbeRun {
-        evidence: Evidence::new(host, target, outcome),
+        evidence,
         kept: Vec::new(),
         interrupted: None,
         survivors: Vec::new(),

@@ -129,3 +129,66 @@ fn classify_reads_saved_evidence() {
     let missing = run(&["classify", "/nonexistent/ev.json"]);
     assert_eq!(missing.status.code(), Some(66));
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_cli_definition() {
+    for (shell, marker) in [
+        ("bash", "_gohang()"),
+        ("zsh", "#compdef gohang"),
+        ("fish", "complete -c gohang"),
+    ] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(marker),
+            "{shell}: {}",
+            &text[..text.len().min(200)]
+        );
+        assert!(
+            text.contains("attach") && text.contains("probe"),
+            "{shell} completes the commands"
+        );
+    }
+    let out = run(&["man"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(".ie")
+            || String::from_utf8_lossy(&out.stdout).contains(".TH gohang 1")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    for page in [
+        "gohang.1",
+        "gohang-probe.1",
+        "gohang-attach.1",
+        "gohang-check.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_default();
+        assert!(text.contains(".TH"), "{page} missing or empty");
+    }
+}
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let esc = |out: &std::process::Output| out.stdout.contains(&0x1b);
+    let always = run(&["--color", "always", "probe", "--", "true"]);
+    assert!(esc(&always), "--color always colours even into a pipe");
+    let never = run(&["--color", "never", "probe", "--", "true"]);
+    assert!(!esc(&never));
+    // auto: not a terminal here, so no colour; NO_COLOR never overrides `always`.
+    let auto = run(&["probe", "--", "true"]);
+    assert!(!esc(&auto));
+    let mut c = gohang();
+    c.args(["--color", "always", "probe", "--", "true"])
+        .env("NO_COLOR", "1");
+    assert!(esc(&c.output().unwrap()));
+}
+
+#[test]
+fn quiet_prints_only_the_verdict_line() {
+    let out = run(&["-q", "probe", "--", "sh", "-c", "echo hello"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("healthy: "), "{text}");
+}

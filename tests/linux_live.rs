@@ -178,8 +178,10 @@ fn aarch64_go_under_qemu_is_translated() {
         p.summary
     );
     assert!(
-        p.evidence.iter().any(|e| e.contains("qemu-aarch64")),
-        "the interpreter is named: {:#?}",
+        p.evidence
+            .iter()
+            .any(|e| e.contains("qemu-aarch64-static") && e.contains("handler qemu-aarch64")),
+        "the interpreter and its binfmt_misc handler are named: {:#?}",
         p.evidence
     );
     assert!(

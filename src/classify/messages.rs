@@ -12,7 +12,126 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
     for text in [&out.stderr.tail, &out.stdout.tail] {
         for line in text.lines() {
             exec_of_foreign_binary(tree, line, f);
+            emulator_messages(tree, line, f);
+            linker_arch(tree, line, f);
+            missing_xcode_tools(line, f);
         }
+    }
+}
+
+/// Is anything here emulated (a translated process, gohang itself, or a registered
+/// binfmt_misc interpreter)? Messages that are ambiguous on their own need this context.
+fn emulation_in_play(tree: &Tree) -> bool {
+    !tree.ev.host.translation.is_native()
+        || tree.ev.host.binfmt.iter().any(|h| h.enabled)
+        || tree.procs.iter().any(|p| !p.last.translation.is_native())
+}
+
+/// Messages printed when a program runs under qemu-user and the emulation falls short.
+fn emulator_messages(tree: &Tree, line: &str, f: &mut Findings) {
+    if f.candidates
+        .iter()
+        .any(|c| c.verdict.kind == VerdictKind::Translated && c.verdict.pid.is_none())
+    {
+        return;
+    }
+    let (summary, source, remedy_text) = if line.contains("qemu: uncaught target signal") {
+        // qemu-user's own report of a guest crash (linux-user/signal.c); seen in multi-arch
+        // container builds of Go code: moby/buildkit#2541, docker/buildx#1169.
+        (
+            "a program run by qemu-user crashed inside the emulator",
+            "moby/buildkit#2541, docker/buildx#1169",
+            remedy::emulator_failure(),
+        )
+    } else if line.contains("futexwakeup addr=") && line.contains("returned -") {
+        // The Go runtime's futex wake failed (-38 is ENOSYS): an emulator that does not
+        // implement the futex operation Go uses (golang/go#57723).
+        (
+            "the Go runtime's futex calls fail under the emulator (the runtime then stalls or dies)",
+            "golang/go#57723",
+            remedy::emulator_failure(),
+        )
+    } else if line.contains("fork/exec ")
+        && line.ends_with(": invalid argument")
+        && emulation_in_play(tree)
+    {
+        // Go ≥ 1.23 starts children with clone(CLONE_PIDFD), which qemu-user 7.2 up to
+        // (not including) 8.0 rejects with EINVAL; Debian 12 ships qemu 7.2
+        // (golang/go#68976, #69259).
+        (
+            "the go command could not start a child process under qemu-user: qemu-user 7.2 to 7.x rejects the clone(CLONE_PIDFD) that Go 1.23 uses",
+            "golang/go#68976, golang/go#69259",
+            remedy::qemu_clone_pidfd(),
+        )
+    } else {
+        return;
+    };
+    let v = Verdict::new(VerdictKind::Translated, Confidence::High, None, summary)
+        .fact(format!("output: {}", line.trim()))
+        .fact(format!("known issue: {source}"))
+        .remedy(remedy_text);
+    f.add(v, 0, format!("the output says `{}`", line.trim()));
+}
+
+/// Apple's linker refusing objects of another architecture: an x86_64 Go (running under
+/// Rosetta) links with arm64 C objects or the reverse (golang/go#46724, #38485).
+fn linker_arch(tree: &Tree, line: &str, f: &mut Findings) {
+    let Some(i) = line.find("building for macOS-") else {
+        return;
+    };
+    if !line.contains("but attempting to link with file built for") {
+        return;
+    }
+    if f.candidates
+        .iter()
+        .any(|c| c.verdict.kind == VerdictKind::ArchMismatch)
+    {
+        return;
+    }
+    let building = line[i + "building for macOS-".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .trim_end_matches(',');
+    let other = line.rsplit("built for ").next().unwrap_or("?").trim();
+    let ev = tree.ev;
+    let v = Verdict::new(
+        VerdictKind::ArchMismatch,
+        Confidence::High,
+        None,
+        format!(
+            "the linker builds for {building} but got objects built for {other}: the Go toolchain and the C toolchain disagree on the architecture"
+        ),
+    )
+    .fact(format!("output: {}", line.trim()))
+    .fact(format!("hardware architecture: {}", ev.host.hardware_arch.display_for(&ev.host.os)))
+    .fact("known issue: golang/go#46724 (an x86_64 Go on an arm64 Mac makes cgo build for x86_64)".to_string())
+    .remedy(remedy::arch_mismatch(&ev.host.os, None));
+    f.add(
+        v,
+        0,
+        "the linker says the object files are of another architecture".to_string(),
+    );
+}
+
+/// `xcrun: error: invalid active developer path`: the Command Line Tools are missing (or
+/// were removed by a macOS upgrade); cgo cannot run clang (golang/go#27921). A failure,
+/// not a hang: it becomes the fix of the command's own verdict.
+fn missing_xcode_tools(line: &str, f: &mut Findings) {
+    if !line.contains("xcrun: error: invalid active developer path") {
+        return;
+    }
+    if let Some(c) = f
+        .candidates
+        .iter_mut()
+        .find(|c| c.verdict.kind == VerdictKind::Healthy)
+    {
+        c.verdict.evidence.push(format!("output: {}", line.trim()));
+        c.verdict.evidence.push(
+            "the Xcode Command Line Tools are missing: cgo cannot run clang (golang/go#27921)"
+                .to_string(),
+        );
+        c.verdict.remedy = Some("xcode-select --install".to_string());
     }
 }
 
@@ -51,4 +170,115 @@ fn exec_of_foreign_binary(tree: &Tree, line: &str, f: &mut Findings) {
         .fact(format!("hardware architecture: {hw}"))
         .remedy(remedy::arch_mismatch(&ev.host.os, None));
     f.add(v, 0, format!("the output says `{err}`"));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::classify::classify;
+    use crate::evidence::{
+        Arch, BinfmtHandler, Evidence, HostInfo, Mode, Outcome, Target, Translation,
+    };
+    use crate::verdict::VerdictKind;
+
+    fn exited_with(stderr: &str, os: &str, binfmt: bool) -> Evidence {
+        let host = HostInfo {
+            os: os.into(),
+            arch: Arch::X86_64,
+            hardware_arch: if os == "macos" {
+                Arch::Aarch64
+            } else {
+                Arch::X86_64
+            },
+            translation: Translation::Native,
+            kernel: None,
+            cpus: 2,
+            binfmt: binfmt
+                .then(|| BinfmtHandler {
+                    name: "qemu-aarch64".into(),
+                    enabled: true,
+                    interpreter: "/usr/bin/qemu-aarch64-static".into(),
+                    resolved: None,
+                    flags: "PF".into(),
+                    arch: Some(Arch::Aarch64),
+                })
+                .into_iter()
+                .collect(),
+            rosetta_installed: None,
+        };
+        let target = Target {
+            mode: Mode::Spawn,
+            command: vec!["go".into(), "build".into()],
+            pid: Some(10),
+            timeout_ms: Some(10_000),
+        };
+        let mut ev = Evidence::new(
+            host,
+            target,
+            Outcome::Exited {
+                code: Some(1),
+                signal: None,
+                elapsed_ms: 900,
+            },
+        );
+        ev.output.stderr.tail = stderr.to_string();
+        ev
+    }
+
+    #[test]
+    fn qemu_crash_and_futex_messages_are_translated() {
+        for (text, issue) in [
+            (
+                "#7 99.79 qemu: uncaught target signal 11 (Segmentation fault) - core dumped\n",
+                "buildkit#2541",
+            ),
+            (
+                "futexwakeup addr=0x5ba008 returned -38\nfutexwakeup addr=0x5ba008 returned -38\n",
+                "golang/go#57723",
+            ),
+        ] {
+            let c = classify(&exited_with(text, "linux", true));
+            assert_eq!(c.verdicts[0].kind, VerdictKind::Translated, "{text}");
+            assert!(c.verdicts[0].evidence.iter().any(|e| e.contains(issue)));
+        }
+    }
+
+    #[test]
+    fn invalid_argument_needs_an_emulator_around() {
+        let line = "go: can't start telemetry child process: fork/exec /usr/local/go/bin/go: invalid argument\n";
+        let c = classify(&exited_with(line, "linux", true));
+        assert_eq!(c.verdicts[0].kind, VerdictKind::Translated);
+        assert!(
+            c.verdicts[0]
+                .remedy
+                .as_deref()
+                .unwrap()
+                .contains("qemu-user 8.0")
+        );
+        // Without any emulation around, EINVAL from fork/exec means something else.
+        let c = classify(&exited_with(line, "linux", false));
+        assert_eq!(c.verdicts[0].kind, VerdictKind::Healthy);
+    }
+
+    #[test]
+    fn macos_linker_and_xcrun_messages() {
+        let ld = "ld: warning: ignoring file /var/folders/x/go.o, building for macOS-x86_64 but attempting to link with file built for macOS-arm64\n";
+        let c = classify(&exited_with(ld, "macos", false));
+        assert_eq!(c.verdicts[0].kind, VerdictKind::ArchMismatch);
+        assert!(
+            c.verdicts[0].summary.contains("x86_64")
+                && c.verdicts[0].summary.contains("macOS-arm64")
+        );
+
+        let xc = "# runtime/cgo\nxcrun: error: invalid active developer path (/Library/Developer/CommandLineTools), missing xcrun at: /Library/Developer/CommandLineTools/usr/bin/xcrun\n";
+        let c = classify(&exited_with(xc, "macos", false));
+        assert_eq!(
+            c.verdicts[0].kind,
+            VerdictKind::Healthy,
+            "a failure, not a hang"
+        );
+        assert_eq!(
+            c.verdicts[0].remedy.as_deref(),
+            Some("xcode-select --install")
+        );
+    }
 }

@@ -15,6 +15,7 @@ mod native;
 mod outcome;
 pub mod remedy;
 mod stopped;
+mod toolchain;
 mod trace;
 mod translated;
 mod tree;
@@ -86,7 +87,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         native::rules(&tree, &mut f);
         trace::rules(&tree, &mut f);
     }
-    finish(&tree, f)
+    toolchain::amend(ev, finish(&tree, f))
 }
 
 /// Order the candidates: highest rank first; among equals, the deepest process (the end of

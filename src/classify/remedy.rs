@@ -212,3 +212,126 @@ pub fn fork_child(pid: u32) -> String {
          toolchain, otherwise report the stack above to the Go issue tracker"
     )
 }
+
+/// A program failing inside qemu-user.
+pub fn emulator_failure() -> String {
+    "run the Go toolchain natively instead of under the emulator: build on a native machine, or \
+     cross-compile from the build platform (`FROM --platform=$BUILDPLATFORM golang`, then \
+     GOOS/GOARCH=the target); Go needs no emulator to cross-compile"
+        .to_string()
+}
+
+/// Go ≥ 1.23 under qemu-user 7.2–7.x (clone with CLONE_PIDFD rejected).
+pub fn qemu_clone_pidfd() -> String {
+    "use qemu-user 8.0 or newer for the emulated build (Debian 12's qemu-user-static is 7.2), or, \
+     better, do not run the toolchain emulated at all: cross-compile from the build platform \
+     (`FROM --platform=$BUILDPLATFORM golang`, GOOS/GOARCH=the target)"
+        .to_string()
+}
+
+/// Every remedy, rendered with example values (pid 4242, process group 4242, …), with the
+/// verdict kind it belongs to. docs/verdicts.md quotes each of these verbatim after a
+/// `<!-- remedy:NAME -->` marker; a test holds the two together.
+pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
+    use crate::evidence::{CgroupInfo, CgroupVersion, Emulator};
+    use crate::verdict::VerdictKind as K;
+    let v1 = CgroupInfo {
+        version: CgroupVersion::V1,
+        path: "/docker/4f2c".into(),
+        state_file: Some("/sys/fs/cgroup/freezer/docker/4f2c/freezer.state".into()),
+        frozen: true,
+        state: Some("FROZEN".into()),
+    };
+    let v2 = CgroupInfo {
+        version: CgroupVersion::V2,
+        path: "/user.slice/build.scope".into(),
+        state_file: Some("/sys/fs/cgroup/user.slice/build.scope/cgroup.events".into()),
+        frozen: true,
+        state: Some("frozen 1".into()),
+    };
+    let qemu = Translation::Binfmt {
+        emulator: Emulator::Qemu,
+        interpreter: "/usr/bin/qemu-aarch64-static".into(),
+        program: Some("/usr/local/go/bin/go".into()),
+        program_arch: None,
+    };
+    vec![
+        ("resume", K::Stopped, resume(4242, None)),
+        ("resume-group", K::Stopped, resume(4242, Some(4242))),
+        ("tty-stopped", K::TtyStopped, tty_stopped(4242)),
+        ("traced", K::Traced, traced(4300, Some("gdb"))),
+        ("thaw-v1", K::Frozen, thaw(&v1)),
+        ("thaw-v2", K::Frozen, thaw(&v2)),
+        ("io-wait", K::IoWait, io_wait(4242)),
+        ("goroutine-dump", K::Idle, goroutine_dump(4242)),
+        ("spinning", K::Spinning, spinning(4242)),
+        (
+            "translated-rosetta",
+            K::Translated,
+            translated(&Translation::Rosetta { program_arch: None }, "macos"),
+        ),
+        ("translated-qemu", K::Translated, translated(&qemu, "linux")),
+        ("emulator-failure", K::Translated, emulator_failure()),
+        ("qemu-clone-pidfd", K::Translated, qemu_clone_pidfd()),
+        (
+            "arch-mismatch-linux",
+            K::ArchMismatch,
+            arch_mismatch("linux", Some("aarch64")),
+        ),
+        (
+            "arch-mismatch-macos",
+            K::ArchMismatch,
+            arch_mismatch("macos", None),
+        ),
+        (
+            "lock-wait",
+            K::LockWait,
+            lock_wait(Some((4300, "go mod download"))),
+        ),
+        (
+            "prompt-wait",
+            K::PromptWait,
+            prompt_wait(Some("/dev/pts/3")),
+        ),
+        (
+            "dyld-assessment",
+            K::PromptWait,
+            dyld_assessment(Some("./hello.test")),
+        ),
+        (
+            "network-goproxy",
+            K::NetworkWait,
+            network_wait(Some("GOPROXY"), Some("https://goproxy.example.com"), None),
+        ),
+        (
+            "network-gosumdb",
+            K::NetworkWait,
+            network_wait(Some("GOSUMDB"), Some("sum.golang.org"), None),
+        ),
+        (
+            "network-proxy",
+            K::NetworkWait,
+            network_wait(Some("HTTPS_PROXY"), Some("http://10.0.0.1:3128"), None),
+        ),
+        (
+            "network-vcs",
+            K::NetworkWait,
+            network_wait(None, None, Some("git.example.com")),
+        ),
+        (
+            "toolchain-download",
+            K::ToolchainDownload,
+            toolchain_download(
+                "go1.25.0",
+                "go1.23.5",
+                Some("https://proxy.golang.org,direct"),
+            ),
+        ),
+        (
+            "child-wait",
+            K::ChildWait,
+            child_wait(4300, "sleep 3600", Some("CC=/usr/local/bin/slowcc")),
+        ),
+        ("fork-child", K::Spinning, fork_child(4300)),
+    ]
+}

@@ -43,7 +43,8 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             } => {
                 let handler = host.binfmt.iter().find(|h| {
                     h.enabled
-                        && (h.interpreter == *interpreter || same_file(&h.interpreter, interpreter))
+                        && (h.interpreter == *interpreter
+                            || h.resolved.as_deref() == Some(interpreter.as_str()))
                 });
                 v = v.fact(format!(
                     "executable {interpreter} is {}",
@@ -78,13 +79,4 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             format!("{}: translation {}", p.label(), t.translator()),
         );
     }
-}
-
-/// Two paths name the same file once symlinks are resolved (the Debian handler's
-/// interpreter `/usr/libexec/qemu-binfmt/aarch64-binfmt-P` links to the qemu binary).
-/// The classifier does no I/O, so the backend records the resolved path; this only
-/// compares base names as a last resort.
-fn same_file(a: &str, b: &str) -> bool {
-    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-    base(a) == base(b)
 }

@@ -22,8 +22,8 @@ const MAX_TABLE: u64 = 1 << 20;
 /// How much of the data segment Go's own reader searches for the blob.
 const BUILDINFO_WINDOW: u64 = 64 * 1024;
 
-pub(super) fn inspect(src: &dyn Source) -> Result<BinaryInfo, InspectError> {
-    let head = src.read_upto(0, 64)?;
+/// `head`: the file's first bytes (up to 64, all an ELF header needs), already read.
+pub(super) fn inspect(src: &dyn Source, head: &[u8]) -> Result<BinaryInfo, InspectError> {
     let header: Header = head
         .pread(0)
         .map_err(|e| InspectError::invalid(FMT, format!("bad file header ({e})")))?;

@@ -231,7 +231,7 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<BinaryInfo, InspectError> {
 pub fn inspect(src: &dyn Source) -> Result<BinaryInfo, InspectError> {
     let head = src.read_upto(0, PROBE_LEN)?;
     if head.len() >= 4 && head[..4] == *b"\x7fELF" {
-        return elf::inspect(src);
+        return elf::inspect(src, &head);
     }
     if head.len() >= 4 {
         let be = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);

@@ -64,20 +64,30 @@ impl Source for &[u8] {
     }
 }
 
-/// A regular file, read with `pread`.
+/// A regular file, read with `pread`. Its first 4 KiB are read once at open: the ELF
+/// header and program headers, or the Mach-O header and load commands, are almost always
+/// there, so most files cost one read for their headers.
 pub struct FileSource {
     file: File,
     len: u64,
     name: String,
+    head: Vec<u8>,
 }
 
+const HEAD: usize = 4096;
+
 impl FileSource {
-    /// Open `path` for inspection. Refuses what is not a regular file (after symlinks), and
-    /// opens with `O_NONBLOCK` so that a FIFO swapped in between cannot block the open.
+    /// Open `path` for inspection. Opens with `O_NONBLOCK` (a FIFO in a `bin/` must not
+    /// block the open) and `O_NOCTTY`, then refuses what is not a regular file.
     pub fn open(path: &Path) -> Result<FileSource, InspectError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let name = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| InspectError::Io(format!("{name}: {e}")))?;
+        let io = |e: std::io::Error| InspectError::Io(format!("{}: {e}", path.display()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
         if !meta.is_file() {
             return Err(InspectError::NotBinary(if meta.is_dir() {
                 "a directory".to_string()
@@ -85,30 +95,19 @@ impl FileSource {
                 "not a regular file".to_string()
             }));
         }
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .map_err(|e| InspectError::Io(format!("{name}: {e}")))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| InspectError::Io(format!("{name}: {e}")))?;
-        if !meta.is_file() {
-            return Err(InspectError::NotBinary("not a regular file".to_string()));
-        }
-        Ok(FileSource {
+        let mut src = FileSource {
             file,
             len: meta.len(),
-            name,
-        })
+            name: path.display().to_string(),
+            head: Vec::new(),
+        };
+        src.head = src.pread(0, HEAD)?;
+        Ok(src)
     }
 }
 
-impl Source for FileSource {
-    fn len(&self) -> u64 {
-        self.len
-    }
-    fn read_upto(&self, off: u64, len: usize) -> Result<Vec<u8>, InspectError> {
+impl FileSource {
+    fn pread(&self, off: u64, len: usize) -> Result<Vec<u8>, InspectError> {
         if off >= self.len {
             return Ok(Vec::new());
         }
@@ -125,6 +124,22 @@ impl Source for FileSource {
         }
         buf.truncate(got);
         Ok(buf)
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_upto(&self, off: u64, len: usize) -> Result<Vec<u8>, InspectError> {
+        // Served from `head` when it holds the whole range, or everything up to the end of a
+        // file shorter than `HEAD`.
+        let held = self.head.len() as u64;
+        let end = off.saturating_add(len as u64);
+        if off < held && (end <= held || held == self.len) {
+            return Ok(self.head[off as usize..end.min(held) as usize].to_vec());
+        }
+        self.pread(off, len)
     }
 }
 
@@ -160,6 +175,31 @@ impl Source for SubSource<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_reads_beyond_the_cached_head_go_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [10usize, HEAD, HEAD + 1000] {
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let p = dir.path().join(format!("f{size}"));
+            std::fs::write(&p, &data).unwrap();
+            let f = FileSource::open(&p).unwrap();
+            for (off, len) in [
+                (0, 64),
+                (5, 4096),
+                (4000, 200),
+                (HEAD as u64 - 1, 2),
+                (size as u64 - 1, 10),
+            ] {
+                let want: Vec<u8> = data.iter().skip(off as usize).take(len).copied().collect();
+                assert_eq!(
+                    f.read_upto(off, len).unwrap(),
+                    want,
+                    "size {size} off {off} len {len}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn reads_are_clipped_and_exact_reads_checked() {

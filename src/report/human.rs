@@ -32,7 +32,7 @@ impl Style {
     }
 }
 
-pub fn write<W: Write>(w: &mut W, r: &Report, style: &Style) -> io::Result<()> {
+pub fn write<W: Write + ?Sized>(w: &mut W, r: &Report, style: &Style) -> io::Result<()> {
     let what = r.target.command.join(" ");
     match &r.outcome {
         Outcome::TimedOut { elapsed_ms } => writeln!(

@@ -424,6 +424,7 @@ mod tests {
             name: "qemu-aarch64".into(),
             enabled: true,
             interpreter: "/usr/bin/qemu-aarch64-static".into(),
+            resolved: None,
             flags: "F".into(),
             arch: Some(Arch::Aarch64),
         });

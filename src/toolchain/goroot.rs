@@ -55,9 +55,11 @@ pub fn has_tool_root(dir: &Path) -> bool {
 }
 
 /// Does `dir` look like a GOROOT to a person pointing gohang at it: `bin/go` and either
-/// `src/` or `pkg/tool/`.
+/// `pkg/tool/` or Go's sources (`src/runtime`, not just any `src/`: `/usr/local` has
+/// `bin/go` and an empty `src/` on Debian).
 pub fn is_goroot(dir: &Path) -> bool {
-    dir.join("bin").join("go").is_file() && (dir.join("src").is_dir() || has_tool_root(dir))
+    dir.join("bin").join("go").is_file()
+        && (has_tool_root(dir) || dir.join("src").join("runtime").is_dir())
 }
 
 /// `<goos>_<goarch>` split in two.
@@ -66,18 +68,36 @@ pub fn split_os_arch(name: &str) -> Option<(&str, &str)> {
     (!os.is_empty() && !arch.is_empty() && !arch.contains('_')).then_some((os, arch))
 }
 
-/// Regular files directly in `dir` (symlinks followed), sorted by name.
-pub fn files_in(dir: &Path) -> Vec<PathBuf> {
+/// Regular files directly in `dir` (symlinks followed), sorted by name, each with whether
+/// it is a symlink. The directory entry's type costs no system call; only symlinks are
+/// followed with a `stat`.
+pub fn entries_in(dir: &Path) -> Vec<(PathBuf, bool)> {
     let Ok(rd) = fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut v: Vec<PathBuf> = rd
+    let mut v: Vec<(PathBuf, bool)> = rd
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
+        .filter_map(|e| {
+            let t = e.file_type().ok()?;
+            let p = e.path();
+            if t.is_file() {
+                Some((p, false))
+            } else if t.is_symlink() && p.is_file() {
+                Some((p, true))
+            } else {
+                None
+            }
+        })
         .collect();
     v.sort();
     v
+}
+
+fn reports_in(dir: &Path) -> Vec<FileReport> {
+    entries_in(dir)
+        .iter()
+        .map(|(p, link)| FileReport::of_entry(p, *link))
+        .collect()
 }
 
 pub fn read_version_file(root: &Path) -> Option<String> {
@@ -86,39 +106,37 @@ pub fn read_version_file(root: &Path) -> Option<String> {
     (!first.is_empty()).then(|| first.to_string())
 }
 
+/// The directories of `pkg/tool/`, by name, sorted.
+pub fn scan_dirs(root: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = fs::read_dir(root.join("pkg").join("tool")) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(_, p)| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
 /// Inspect `bin/` and every `pkg/tool/*/` of `root`.
 pub fn scan(root: &Path) -> GorootScan {
-    let bin = files_in(&root.join("bin"))
-        .iter()
-        .map(|p| FileReport::of(p))
-        .collect();
+    let bin = reports_in(&root.join("bin"));
     let mut tool_dirs = Vec::new();
-    let tools = root.join("pkg").join("tool");
-    if let Ok(rd) = fs::read_dir(&tools) {
-        let mut dirs: Vec<PathBuf> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        dirs.sort();
-        for d in dirs {
-            let name = d
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let (goos, goarch) = match split_os_arch(&name) {
-                Some((o, a)) => (Some(o.to_string()), Some(a.to_string())),
-                None => (None, None),
-            };
-            let files = files_in(&d).iter().map(|p| FileReport::of(p)).collect();
-            tool_dirs.push(ToolDir {
-                name,
-                path: d.display().to_string(),
-                goos,
-                goarch,
-                files,
-            });
-        }
+    for (name, d) in scan_dirs(root) {
+        let (goos, goarch) = match split_os_arch(&name) {
+            Some((o, a)) => (Some(o.to_string()), Some(a.to_string())),
+            None => (None, None),
+        };
+        let files = reports_in(&d);
+        tool_dirs.push(ToolDir {
+            name,
+            path: d.display().to_string(),
+            goos,
+            goarch,
+            files,
+        });
     }
     GorootScan {
         root: root.display().to_string(),
@@ -147,6 +165,14 @@ mod tests {
         fs::create_dir_all(t.path().join("bin")).unwrap();
         fs::write(t.path().join("bin/go"), b"#!/bin/sh\n").unwrap();
         assert!(!is_goroot(t.path()));
+        fs::create_dir_all(t.path().join("src")).unwrap();
+        assert!(
+            !is_goroot(t.path()),
+            "an empty src/ beside bin/go is /usr/local"
+        );
+        fs::create_dir_all(t.path().join("src/runtime")).unwrap();
+        assert!(is_goroot(t.path()));
+        fs::remove_dir_all(t.path().join("src")).unwrap();
         fs::create_dir_all(t.path().join("pkg/tool/linux_amd64")).unwrap();
         assert!(is_goroot(t.path()));
         fs::write(

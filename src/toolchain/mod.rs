@@ -97,15 +97,23 @@ pub struct FileReport {
 
 impl FileReport {
     pub fn of(path: &Path) -> FileReport {
+        let symlink = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        FileReport::of_entry(path, symlink)
+    }
+
+    /// Like [`FileReport::of`], for a directory entry whose type is already known.
+    pub fn of_entry(path: &Path, symlink: bool) -> FileReport {
         let (kind, binary, problem) = match inspect::inspect_path(path) {
             Ok(b) => (FileKind::Binary, Some(b), None),
             Err(e @ InspectError::NotBinary(_)) => (FileKind::NotBinary, None, Some(e.to_string())),
             Err(e @ InspectError::Invalid { .. }) => (FileKind::Invalid, None, Some(e.to_string())),
             Err(e @ InspectError::Io(_)) => (FileKind::Unreadable, None, Some(e.to_string())),
         };
-        let resolved = std::fs::canonicalize(path)
-            .ok()
-            .filter(|r| r != path)
+        // Only a symlinked file is resolved: canonicalizing every file costs a readlink per
+        // path component, most of `scan`'s time. GOROOTs are scanned from their real path.
+        let resolved = symlink
+            .then(|| std::fs::canonicalize(path).ok())
+            .flatten()
             .map(|r| r.display().to_string());
         FileReport {
             path: path.display().to_string(),
@@ -193,7 +201,9 @@ pub fn evidence_for(
         .as_ref()
         .and_then(|b| analysis::running_slice(b, host, translated_shell))
         .and_then(analysis::tool_dir_name);
-    let scan = goroot.as_deref().map(goroot::scan);
+    let scan = goroot
+        .as_deref()
+        .map(|r| goroot::scan(&std::fs::canonicalize(r).unwrap_or_else(|_| r.to_path_buf())));
     if let (Some(r), Some(s)) = (&goroot, &scan)
         && s.bin.is_empty()
         && s.tool_dirs.is_empty()
@@ -212,4 +222,39 @@ pub fn evidence_for(
         scan,
         notes,
     }
+}
+
+/// Static evidence for `probe`: when the probed command is the go command (named `go`, or
+/// a binary whose build info says `cmd/go`), inspect its toolchain within a deadline.
+/// `None` for other commands, and when the inspection does not finish in time.
+pub fn for_command(
+    command: &[String],
+    host: &crate::evidence::HostInfo,
+) -> Option<ToolchainEvidence> {
+    let program = command.first()?.clone();
+    let env = Env::from_process();
+    let host = host.clone();
+    timebox::run("toolchain inspection", timebox::CHECK_LIMIT, move || {
+        let path = crate::supervisor::find_program(&program)?;
+        let named_go = Path::new(&program).file_name().is_some_and(|n| n == "go");
+        let is_go = named_go
+            || inspect::go_build_info(&path)
+                .ok()
+                .flatten()
+                .and_then(|g| g.path)
+                .is_some_and(|p| p == "cmd/go");
+        if !is_go {
+            return None;
+        }
+        let envf = goenv::findings(&env, &host.os);
+        Some(evidence_for(
+            &path,
+            &env,
+            &envf,
+            &host,
+            !host.translation.is_native(),
+        ))
+    })
+    .ok()
+    .flatten()
 }

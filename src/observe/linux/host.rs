@@ -49,6 +49,7 @@ pub fn parse_binfmt_entry(name: &str, text: &str) -> Option<BinfmtHandler> {
     Some(BinfmtHandler {
         name: name.to_string(),
         enabled,
+        resolved: None,
         interpreter,
         flags,
         arch,
@@ -78,7 +79,10 @@ pub fn binfmt_handlers() -> Vec<BinfmtHandler> {
                 return None;
             }
             let text = fs::read_to_string(e.path()).ok()?;
-            parse_binfmt_entry(&name, &text)
+            let mut h = parse_binfmt_entry(&name, &text)?;
+            let r = resolve(&h.interpreter);
+            h.resolved = (r != h.interpreter).then_some(r);
+            Some(h)
         })
         .collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -105,9 +109,10 @@ pub fn host_info() -> HostInfo {
     let kernel = nix::sys::utsname::uname()
         .ok()
         .map(|u| u.release().to_string_lossy().into_owned());
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(1);
+    // The machine's online CPUs, not a cgroup quota (available_parallelism reads the
+    // cgroup files, a cost on every probe): this describes the host.
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as u32;
 
     // Am I translated? A handler for my own architecture would have run me.
     let mine = binfmt

@@ -100,7 +100,7 @@ impl Sampler {
                 .iter()
                 .filter(|h| h.enabled)
                 .map(|h| {
-                    let resolved = host::resolve(&h.interpreter);
+                    let resolved = h.resolved.clone().unwrap_or_else(|| h.interpreter.clone());
                     (
                         resolved,
                         Emulator::from_interpreter(&h.interpreter),

@@ -1,0 +1,1455 @@
+//! `gohang check`: a doctor for the Go toolchain, without running it.
+//!
+//! It gathers facts by reading files and kernel state (each step time-boxed, see
+//! `toolchain::timebox`), then [`evaluate`] — a pure function, tested on hand-made facts
+//! for macOS and Linux alike — turns them into checks: ✓ fine, ! worth knowing, ✗ wrong,
+//! with a paste-ready fix under every ✗ and !. `docs/check-and-scan.md` explains each
+//! check and its sources.
+//!
+//! Exit codes (DESIGN.md): 0 native and consistent; 1 wrong architecture or translated;
+//! 2 mixed — part native, part not — or otherwise inconsistent (Go versions that differ, a
+//! missing tool directory); 66 no `go` on PATH; 64 usage.
+//!
+//! # JSON format (`gohang.check/1`)
+//!
+//! One object: `schema`, `host` (as in `gohang.report/1`), `shell` (gohang's ancestors,
+//! parent first, with their translation), `go_on_path[]` (`path`, `resolved`,
+//! `dir_index`), `toolchain` (the first go: `go`, `goroot`, `goroot_source`, `tool_dir`,
+//! `scan` of its GOROOT; null without a go), `analysis` (`go_fit`, `state`:
+//! `native`/`foreign`/`mixed`, `foreign[]`, `invalid[]`, `version_mismatches[]`,
+//! `stale_dirs[]`, …), `environment` (`env_file`, `settings[]` with `name`, `value`,
+//! `source`), `installs[]`, `checks[]` (`id`, `status`: `ok`/`warn`/`fail`, `title`,
+//! `summary`, `details[]`, `fix`, `impact`), `notes[]`, `exit_code`.
+
+use crate::cli::{CheckArgs, Cli};
+use crate::error::{UserError, exit};
+use crate::evidence::{Arch, HostInfo, Translation};
+use crate::toolchain::analysis::{self, Analysis, ArchState, Fit};
+use crate::toolchain::discover::{self, Install, PathGo, Places};
+use crate::toolchain::goenv::{self, EnvFindings, SettingSource};
+use crate::toolchain::hardware::{self, Ancestor};
+use crate::toolchain::timebox::{self, CHECK_LIMIT};
+use crate::toolchain::{Env, FileKind, ToolchainEvidence};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+pub const CHECK_SCHEMA: &str = "gohang.check/1";
+/// How many processes above gohang are looked at for translation (shell, terminal, …).
+const ANCESTORS: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            Status::Ok => "✓",
+            Status::Warn => "!",
+            Status::Fail => "✗",
+        }
+    }
+}
+
+/// What a failed check does to the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Impact {
+    None,
+    /// The toolchain is of the wrong architecture, or runs translated: exit 1.
+    WrongArch,
+    /// Part native, part not, or otherwise inconsistent: exit 2.
+    Mixed,
+    /// No go at all: exit 66.
+    NoGo,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub id: String,
+    pub status: Status,
+    pub title: String,
+    pub summary: String,
+    #[serde(default)]
+    pub details: Vec<String>,
+    #[serde(default)]
+    pub fix: Option<String>,
+    pub impact: Impact,
+}
+
+impl Check {
+    fn new(id: &str, title: &str, status: Status, summary: impl Into<String>) -> Check {
+        Check {
+            id: id.to_string(),
+            status,
+            title: title.to_string(),
+            summary: summary.into(),
+            details: Vec::new(),
+            fix: None,
+            impact: Impact::None,
+        }
+    }
+    fn details(mut self, d: Vec<String>) -> Check {
+        self.details = d;
+        self
+    }
+    fn fix(mut self, f: impl Into<String>) -> Check {
+        self.fix = Some(f.into());
+        self
+    }
+    fn impact(mut self, i: Impact) -> Check {
+        self.impact = i;
+        self
+    }
+}
+
+/// Everything `check` looks at, gathered before any judgement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Facts {
+    pub host: HostInfo,
+    pub shell: Result<Vec<Ancestor>, String>,
+    pub path_dirs: Vec<String>,
+    pub path_gos: Vec<PathGo>,
+    pub toolchain: Option<ToolchainEvidence>,
+    /// The GOROOT of the first go ignoring $GOROOT: its own installation.
+    pub own_goroot: Option<String>,
+    pub env: EnvFindings,
+    pub installs: Result<Vec<Install>, String>,
+    pub notes: Vec<String>,
+}
+
+impl Facts {
+    /// Does a process above gohang (or gohang itself) run translated?
+    pub fn translated_shell(&self) -> bool {
+        !self.host.translation.is_native()
+            || self
+                .shell
+                .as_ref()
+                .is_ok_and(|a| a.iter().any(|p| !p.translation.is_native()))
+    }
+}
+
+/// Read the facts. Every step has a deadline; one that misses it becomes a note.
+pub fn gather(env: &Env) -> Facts {
+    let mut notes = Vec::new();
+    let host = timebox::run("hardware", CHECK_LIMIT, hardware::host).unwrap_or_else(|e| {
+        notes.push(e.to_string());
+        fallback_host()
+    });
+    let os = host.os.clone();
+
+    let h = host.clone();
+    let shell = timebox::run("parent processes", CHECK_LIMIT, move || {
+        hardware::ancestors(&h, ANCESTORS)
+    })
+    .map_err(|e| e.to_string());
+
+    let (e, o) = (env.clone(), os.clone());
+    let envf = timebox::run("go env file", CHECK_LIMIT, move || goenv::findings(&e, &o))
+        .unwrap_or_else(|err| {
+            notes.push(err.to_string());
+            goenv::findings_from(env, None, Vec::new())
+        });
+
+    let e = env.clone();
+    let path_gos = timebox::run("PATH", CHECK_LIMIT, move || discover::path_gos(&e))
+        .unwrap_or_else(|err| {
+            notes.push(err.to_string());
+            Vec::new()
+        });
+
+    let mut facts = Facts {
+        host,
+        shell,
+        path_dirs: env
+            .get("PATH")
+            .map(|p| p.split(':').map(str::to_string).collect())
+            .unwrap_or_default(),
+        path_gos,
+        toolchain: None,
+        own_goroot: None,
+        env: envf,
+        installs: Ok(Vec::new()),
+        notes,
+    };
+    let translated = facts.translated_shell();
+
+    if let Some(first) = facts.path_gos.first() {
+        let go = first.path.clone();
+        let (e, f, h) = (env.clone(), facts.env.clone(), facts.host.clone());
+        match timebox::run("GOROOT", CHECK_LIMIT, move || {
+            let t = crate::toolchain::evidence_for(Path::new(&go), &e, &f, &h, translated);
+            // Its own GOROOT, as if $GOROOT were not set anywhere.
+            let bare = Env::from_pairs(e.iter().filter(|(k, _)| *k != "GOROOT"));
+            let mut bare_f = f.clone();
+            bare_f.file_values.retain(|(k, _)| k != "GOROOT");
+            let own = discover::goroot_for(Path::new(&go), &bare, &bare_f, &h.os)
+                .map(|(r, _)| r.display().to_string());
+            (t, own)
+        }) {
+            Ok((t, own)) => {
+                facts.toolchain = Some(t);
+                facts.own_goroot = own;
+            }
+            Err(err) => facts.notes.push(err.to_string()),
+        }
+    }
+
+    let (e, f, o) = (env.clone(), facts.env.clone(), os);
+    facts.installs = timebox::run("toolchain discovery", CHECK_LIMIT, move || {
+        discover::installs(&e, &f, &Places::for_os(&o))
+    })
+    .map_err(|e| e.to_string());
+    facts
+}
+
+fn fallback_host() -> HostInfo {
+    HostInfo {
+        os: std::env::consts::OS.to_string(),
+        arch: Arch::parse(std::env::consts::ARCH),
+        hardware_arch: Arch::parse(std::env::consts::ARCH),
+        translation: Translation::Native,
+        kernel: None,
+        cpus: 1,
+        binfmt: Vec::new(),
+        rosetta_installed: None,
+    }
+}
+
+/// The report `check` prints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub schema: String,
+    pub host: HostInfo,
+    pub shell: Vec<Ancestor>,
+    pub go_on_path: Vec<PathGo>,
+    pub toolchain: Option<ToolchainEvidence>,
+    pub analysis: Option<Analysis>,
+    pub environment: EnvFindings,
+    pub installs: Vec<Install>,
+    pub checks: Vec<Check>,
+    pub notes: Vec<String>,
+    pub exit_code: u8,
+}
+
+/// Judge the facts.
+pub fn evaluate(f: &Facts) -> CheckReport {
+    let translated = f.translated_shell();
+    let analysis = f
+        .toolchain
+        .as_ref()
+        .map(|t| analysis::analyze(t, &f.host, translated));
+    let mut checks = vec![
+        hardware_check(f),
+        shell_check(f),
+        go_check(f, analysis.as_ref()),
+    ];
+    if let (Some(t), Some(a)) = (&f.toolchain, &analysis)
+        && t.go.kind == FileKind::Binary
+    {
+        checks.push(goroot_check(f, t, a));
+        if t.scan.is_some() {
+            checks.push(tools_check(f, t, a));
+            checks.push(versions_check(t, a));
+            checks.push(stale_check(t, a));
+        }
+    }
+    checks.push(env_check(f));
+    if let Some(c) = homebrew_check(f) {
+        checks.push(c);
+    }
+    if let Some(c) = emulation_check(f) {
+        checks.push(c);
+    }
+    checks.push(installs_check(f));
+    let exit_code = exit_code(&checks);
+    let mut notes = f.notes.clone();
+    if let Some(t) = &f.toolchain {
+        notes.extend(t.notes.iter().cloned());
+    }
+    CheckReport {
+        schema: CHECK_SCHEMA.to_string(),
+        host: f.host.clone(),
+        shell: f.shell.clone().unwrap_or_default(),
+        go_on_path: f.path_gos.clone(),
+        toolchain: f.toolchain.clone(),
+        analysis,
+        environment: f.env.clone(),
+        installs: f.installs.clone().unwrap_or_default(),
+        checks,
+        notes,
+        exit_code,
+    }
+}
+
+/// 66 without a go; else 2 for anything mixed or inconsistent, 1 for a wrong architecture
+/// or translation, 0 when nothing failed.
+pub fn exit_code(checks: &[Check]) -> u8 {
+    let failed = |i: Impact| {
+        checks
+            .iter()
+            .any(|c| c.status == Status::Fail && c.impact == i)
+    };
+    if failed(Impact::NoGo) {
+        exit::NO_INPUT
+    } else if failed(Impact::Mixed) {
+        exit::UNIDENTIFIED
+    } else if failed(Impact::WrongArch) {
+        exit::DIAGNOSED
+    } else {
+        exit::OK
+    }
+}
+
+fn hw_name(host: &HostInfo) -> String {
+    host.hardware_arch.display_for(&host.os)
+}
+
+fn hardware_check(f: &Facts) -> Check {
+    let h = &f.host;
+    let hw = hw_name(h);
+    let mut details = vec![format!(
+        "uname -m says {} (it reports the translated architecture under Rosetta or qemu)",
+        h.arch.display_for(&h.os)
+    )];
+    if h.os == "macos" {
+        details.push(format!(
+            "hw.optional.arm64: {}",
+            if h.hardware_arch == Arch::Aarch64 {
+                1
+            } else {
+                0
+            }
+        ));
+    }
+    if h.translation.is_native() {
+        Check::new(
+            "hardware",
+            "hardware",
+            Status::Ok,
+            format!("{hw} {} machine; gohang runs natively", h.os),
+        )
+        .details(details)
+    } else {
+        Check::new(
+            "hardware",
+            "hardware",
+            Status::Warn,
+            format!(
+                "{hw} {} machine; gohang itself runs translated by {}",
+                h.os,
+                h.translation.translator()
+            ),
+        )
+        .details(details)
+        .fix(format!(
+            "install a gohang built for {hw}, and start it from a native shell"
+        ))
+    }
+}
+
+fn shell_check(f: &Facts) -> Check {
+    let hw = hw_name(&f.host);
+    let ancestors = match &f.shell {
+        Ok(a) => a,
+        Err(e) => {
+            return Check::new(
+                "shell",
+                "shell",
+                Status::Warn,
+                format!("could not read gohang's parent processes: {e}"),
+            );
+        }
+    };
+    let chain: Vec<String> = ancestors
+        .iter()
+        .map(|a| {
+            format!(
+                "{} (pid {}): {}",
+                if a.name.is_empty() { "?" } else { &a.name },
+                a.pid,
+                if a.translation.is_native() {
+                    "native".to_string()
+                } else {
+                    format!("translated by {}", a.translation.translator())
+                }
+            )
+        })
+        .collect();
+    match ancestors.iter().find(|a| !a.translation.is_native()) {
+        None => Check::new(
+            "shell",
+            "shell",
+            Status::Ok,
+            "the shell and the processes above it run natively",
+        )
+        .details(chain),
+        Some(a) => {
+            let arch = a
+                .translation
+                .program_arch()
+                .map(|x| x.display_for(&f.host.os))
+                .unwrap_or_else(|| "foreign".to_string());
+            let fix = if f.host.os == "macos" {
+                "open a native terminal: quit it, in Finder choose Get Info on the terminal app and \
+                 untick \"Open using Rosetta\"; for this session only, start a native shell: \
+                 arch -arm64 /bin/zsh -l"
+                    .to_string()
+            } else {
+                format!(
+                    "start the shell from a {hw} build of it (in a container: an image for \
+                     linux/{}, or --platform=linux/{})",
+                    f.host.hardware_arch.goarch(),
+                    f.host.hardware_arch.goarch()
+                )
+            };
+            Check::new(
+                "shell",
+                "shell",
+                Status::Fail,
+                format!(
+                    "{} (pid {}) runs translated by {} as {arch}: what it starts prefers {arch} \
+                     binaries, on this {hw} machine",
+                    a.name,
+                    a.pid,
+                    a.translation.translator()
+                ),
+            )
+            .details(chain)
+            .fix(fix)
+            .impact(Impact::WrongArch)
+        }
+    }
+}
+
+/// A native install to switch to, or how to get one.
+fn native_go_fix(f: &Facts) -> String {
+    let h = &f.host;
+    let native = f.installs.as_ref().ok().and_then(|v| {
+        v.iter().find(|i| {
+            i.go.binary
+                .as_ref()
+                .is_some_and(|b| analysis::fit(b, h).is_native())
+        })
+    });
+    let goos = crate::inspect::goos_from_os(&h.os);
+    let goarch = h.hardware_arch.goarch();
+    let mut lines = Vec::new();
+    if let Some(i) = native {
+        lines.push(format!(
+            "export PATH={}:\"$PATH\"    # a native {} ({}) already installed",
+            goenv::shell_quote(&format!("{}/bin", i.goroot)),
+            i.go.go_version().unwrap_or("go"),
+            i.source.label()
+        ));
+    }
+    if h.os == "macos" && h.hardware_arch == Arch::Aarch64 {
+        lines.push(
+            "or install an arm64 Go: the darwin-arm64 archive or .pkg from https://go.dev/dl/, \
+             or /opt/homebrew/bin/brew install go"
+                .to_string(),
+        );
+    } else {
+        lines.push(format!(
+            "or install Go for this machine: the {goos}-{goarch} archive from https://go.dev/dl/"
+        ));
+    }
+    lines.join("\n")
+}
+
+fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
+    let hw = hw_name(&f.host);
+    let Some(first) = f.path_gos.first() else {
+        let mut details: Vec<String> = f
+            .installs
+            .as_ref()
+            .map(|v| {
+                v.iter()
+                    .map(|i| format!("found, not on PATH: {} ({})", i.goroot, i.source.label()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if details.is_empty() {
+            details.push("no Go installation found in the usual places either".to_string());
+        }
+        return Check::new("go", "go on PATH", Status::Fail, "no go on PATH")
+            .details(details)
+            .fix(native_go_fix(f).trim_start_matches("or ").to_string())
+            .impact(Impact::NoGo);
+    };
+    let details: Vec<String> = f
+        .path_gos
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let link = if g.resolved != g.path {
+                format!(" → {}", g.resolved)
+            } else {
+                String::new()
+            };
+            let role = if i == 0 { "runs" } else { "shadowed" };
+            format!("{}. {}{link} ({role})", i + 1, g.path)
+        })
+        .collect();
+    let t = f.toolchain.as_ref();
+    let go = t.map(|t| &t.go);
+    let describe = |t: &ToolchainEvidence| -> String {
+        let b = t.go.binary.as_ref();
+        let info = b.and_then(|b| b.go());
+        format!(
+            "{} {}{}",
+            b.map(|b| format!("{} {}", b.arch_names(), b.format))
+                .unwrap_or_default(),
+            info.map(|g| g.version.clone()).unwrap_or_default(),
+            info.and_then(|g| Some(format!(" {}/{}", g.goos.as_ref()?, g.goarch.as_ref()?)))
+                .unwrap_or_default()
+        )
+        .trim()
+        .to_string()
+    };
+    match (go.map(|g| g.kind), a.and_then(|a| a.go_fit.as_ref())) {
+        (None, _) => Check::new(
+            "go",
+            "go on PATH",
+            Status::Warn,
+            format!("{}: could not be inspected in time", first.path),
+        )
+        .details(details),
+        (Some(FileKind::NotBinary), _) => Check::new(
+            "go",
+            "go on PATH",
+            Status::Warn,
+            format!(
+                "{} is not a binary ({}): a version manager's shim decides which go runs, \
+                 per directory; see the installs below",
+                first.path,
+                go.and_then(|g| g.problem.clone()).unwrap_or_default()
+            ),
+        )
+        .details(details),
+        (Some(FileKind::Invalid | FileKind::Unreadable), _) => Check::new(
+            "go",
+            "go on PATH",
+            Status::Fail,
+            format!(
+                "{}: {}",
+                first.resolved,
+                go.and_then(|g| g.problem.clone()).unwrap_or_default()
+            ),
+        )
+        .details(details)
+        .fix(native_go_fix(f).trim_start_matches("or ").to_string())
+        .impact(Impact::Mixed),
+        (Some(FileKind::Binary), Some(fit)) => {
+            let t = t.expect("a binary go has toolchain evidence");
+            let what = describe(t);
+            match fit {
+                Fit::Native => Check::new(
+                    "go",
+                    "go on PATH",
+                    Status::Ok,
+                    format!("{}: {what}, native", first.path),
+                )
+                .details(details),
+                Fit::Translated { by } => Check::new(
+                    "go",
+                    "go on PATH",
+                    Status::Fail,
+                    format!(
+                        "{} is {what}: on this {hw} machine it runs translated by {by}",
+                        first.path
+                    ),
+                )
+                .details(details)
+                .fix(native_go_fix(f))
+                .impact(Impact::WrongArch),
+                Fit::Foreign { why } => Check::new(
+                    "go",
+                    "go on PATH",
+                    Status::Fail,
+                    format!("{} is {what} and cannot run here: {why}", first.path),
+                )
+                .details(details)
+                .fix(native_go_fix(f))
+                .impact(Impact::WrongArch),
+            }
+        }
+        (Some(FileKind::Binary), None) => Check::new(
+            "go",
+            "go on PATH",
+            Status::Warn,
+            format!("{}: inspected, but its architecture is unknown", first.path),
+        )
+        .details(details),
+    }
+}
+
+/// A fresh install, as go.dev/doc/install says: never unpack over an old GOROOT.
+fn reinstall_fix(f: &Facts, goroot: &str) -> String {
+    let goos = crate::inspect::goos_from_os(&f.host.os);
+    let goarch = f.host.hardware_arch.goarch();
+    format!(
+        "replace the whole GOROOT with one release (unpacking over an old tree leaves stale tools):\n\
+         rm -rf {q} && mkdir -p {q} && tar -C {q} --strip-components=1 -xzf goVERSION.{goos}-{goarch}.tar.gz\n\
+         or rebuild it natively: gohang rebuild --goroot {q}",
+        q = goenv::shell_quote(goroot)
+    )
+}
+
+/// The GOROOT as scanned (its real path), to show files relative to it.
+fn scan_root(t: &ToolchainEvidence) -> String {
+    t.scan
+        .as_ref()
+        .map(|s| s.root.clone())
+        .or_else(|| t.goroot.clone())
+        .unwrap_or_default()
+}
+
+fn rel<'a>(path: &'a str, root: &str) -> &'a str {
+    path.strip_prefix(root)
+        .map(|p| p.trim_start_matches('/'))
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path)
+}
+
+fn goroot_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
+    let Some(root) = &t.goroot else {
+        return Check::new(
+            "goroot",
+            "GOROOT",
+            Status::Fail,
+            "no GOROOT: $GOROOT is unset and the go binary has no pkg/tool directory beside it",
+        )
+        .fix(reinstall_fix(f, "/usr/local/go"))
+        .impact(Impact::Mixed);
+    };
+    let source = t.goroot_source.clone().unwrap_or_default();
+    let Some(dir) = &a.tool_dir else {
+        return Check::new(
+            "goroot",
+            "GOROOT",
+            Status::Warn,
+            format!(
+                "{root} ({source}); the go binary does not say which pkg/tool directory it uses"
+            ),
+        );
+    };
+    let mut details = vec![format!("GOROOT from the {source}")];
+    if let Some(v) = t.scan.as_ref().and_then(|s| s.version_file.as_ref()) {
+        details.push(format!("VERSION: {v}"));
+    }
+    if !a.tool_dir_present {
+        let present: Vec<String> = t
+            .scan
+            .iter()
+            .flat_map(|s| s.tool_dirs.iter().map(|d| d.name.clone()))
+            .collect();
+        details.push(format!(
+            "pkg/tool holds: {}",
+            if present.is_empty() {
+                "nothing".to_string()
+            } else {
+                present.join(", ")
+            }
+        ));
+        return Check::new(
+            "goroot",
+            "GOROOT",
+            Status::Fail,
+            format!(
+                "{root}/pkg/tool/{dir} is missing: this go runs its compiler and linker from \
+                 there and fails with `no such tool`"
+            ),
+        )
+        .details(details)
+        .fix(reinstall_fix(f, root))
+        .impact(Impact::Mixed);
+    }
+    if let Some(own) = &f.own_goroot
+        && !same_dir(own, root)
+    {
+        let how = f
+            .env
+            .settings
+            .iter()
+            .find(|s| s.name == "GOROOT")
+            .map(|s| goenv::removal(s, &f.host.os))
+            .unwrap_or_else(|| "unset GOROOT".to_string());
+        details.push(format!("the go binary's own GOROOT: {own}"));
+        return Check::new(
+            "goroot",
+            "GOROOT",
+            Status::Warn,
+            format!(
+                "GOROOT={root} ({source}) is not where this go comes from: it runs another \
+                 installation's tools"
+            ),
+        )
+        .details(details)
+        .fix(how);
+    }
+    Check::new(
+        "goroot",
+        "GOROOT",
+        Status::Ok,
+        format!("{root}; tools from pkg/tool/{dir}"),
+    )
+    .details(details)
+}
+
+fn same_dir(a: &str, b: &str) -> bool {
+    let canon = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| p.into());
+    a == b || canon(a) == canon(b)
+}
+
+fn tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
+    let hw = hw_name(&f.host);
+    let root = scan_root(t);
+    let dir = a.tool_dir.clone().unwrap_or_default();
+    if a.state == ArchState::Native {
+        return Check::new(
+            "tools",
+            "tool architectures",
+            Status::Ok,
+            format!(
+                "{} binaries (go, bin/, pkg/tool/{dir}), all native {hw}",
+                a.binaries
+            ),
+        );
+    }
+    let mut details: Vec<String> = a
+        .foreign
+        .iter()
+        .map(|x| format!("{}: {}, {}", rel(&x.path, &root), x.arch, x.detail))
+        .collect();
+    details.extend(
+        a.invalid
+            .iter()
+            .map(|x| format!("{}: {}", rel(&x.path, &root), x.detail)),
+    );
+    let bad = a.foreign.len() + a.invalid.len();
+    let (impact, summary) = if a.state == ArchState::Foreign {
+        (
+            Impact::WrongArch,
+            format!(
+                "all {} binaries are foreign to this {hw} machine",
+                a.binaries
+            ),
+        )
+    } else {
+        (
+            Impact::Mixed,
+            format!(
+                "mixed: {bad} of {} binaries {} not native to this {hw} machine",
+                a.binaries,
+                if bad == 1 { "is" } else { "are" }
+            ),
+        )
+    };
+    Check::new("tools", "tool architectures", Status::Fail, summary)
+        .details(details)
+        .fix(reinstall_fix(f, &root))
+        .impact(impact)
+}
+
+fn versions_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
+    let root = scan_root(t);
+    let Some(v) = &a.go_version else {
+        return Check::new(
+            "versions",
+            "Go versions",
+            Status::Warn,
+            "the go binary carries no build info: versions cannot be compared",
+        );
+    };
+    if a.version_mismatches.is_empty() && a.version_file_mismatch.is_none() {
+        return Check::new(
+            "versions",
+            "Go versions",
+            Status::Ok,
+            format!("go and its tools are all {v}"),
+        );
+    }
+    let mut details: Vec<String> = a
+        .version_mismatches
+        .iter()
+        .map(|x| format!("{}: {}", rel(&x.path, &root), x.detail))
+        .collect();
+    if let Some(vf) = &a.version_file_mismatch {
+        details.push(format!("VERSION: {vf}"));
+    }
+    let example = a
+        .version_mismatches
+        .iter()
+        .find(|x| x.path.ends_with("/compile"))
+        .or(a.version_mismatches.first());
+    let summary = match example {
+        Some(x) if x.path.ends_with("/compile") => format!(
+            "{} is {} but go is {v}: builds stop with `compile: version \"{}\" does not match \
+             go tool version \"{v}\"`",
+            rel(&x.path, &root),
+            x.detail,
+            x.detail
+        ),
+        Some(x) => format!(
+            "{} is {} but go is {v}: the tools come from two releases",
+            rel(&x.path, &root),
+            x.detail
+        ),
+        None => format!(
+            "GOROOT/VERSION says {} but go is {v}",
+            a.version_file_mismatch.clone().unwrap_or_default()
+        ),
+    };
+    Check::new("versions", "Go versions", Status::Fail, summary)
+        .details(details)
+        .fix(format!(
+            "a release was unpacked over another (go.dev/doc/install: \"Do not untar the archive \
+             into an existing … tree\"); reinstall into an empty directory:\nrm -rf {q} and unpack \
+             one release archive there",
+            q = goenv::shell_quote(&root)
+        ))
+        .impact(Impact::Mixed)
+}
+
+fn stale_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
+    let root = scan_root(t);
+    if a.stale_dirs.is_empty() {
+        return Check::new(
+            "stale-tool-dirs",
+            "foreign tool directories",
+            Status::Ok,
+            "none: pkg/tool holds no directory of foreign binaries",
+        );
+    }
+    let names: Vec<&str> = a.stale_dirs.iter().map(|d| rel(d, &root)).collect();
+    let fix: Vec<String> = a
+        .stale_dirs
+        .iter()
+        .map(|d| format!("rm -rf {}", goenv::shell_quote(d)))
+        .collect();
+    Check::new(
+        "stale-tool-dirs",
+        "foreign tool directories",
+        Status::Warn,
+        format!(
+            "{} beside pkg/tool/{}: left by an install for another machine; the go command \
+             ignores them",
+            names.join(", "),
+            a.tool_dir.clone().unwrap_or_default()
+        ),
+    )
+    .fix(format!(
+        "{}    # unless another machine shares this GOROOT",
+        fix.join(" && ")
+    ))
+}
+
+/// Why a setting matters, for the details.
+fn meaning(name: &str, value: &str, host: &HostInfo) -> String {
+    let hw_goarch = host.hardware_arch.goarch();
+    let goos = crate::inspect::goos_from_os(&host.os);
+    match name {
+        "GOARCH" if value != hw_goarch => format!(
+            "go build makes {value} binaries; go run and go test then run them translated or not at all"
+        ),
+        "GOOS" if value != goos => {
+            format!("go build makes {value} binaries; go run and go test cannot run them here")
+        }
+        "GOOS" | "GOARCH" => "the default anyway; harmless until this machine changes".to_string(),
+        "GOHOSTOS" | "GOHOSTARCH" => {
+            "meant only for bootstrapping a toolchain; it confuses cmd/dist and make.bash"
+                .to_string()
+        }
+        "CGO_ENABLED" => "changes every build (cgo off breaks packages that need C)".to_string(),
+        "GOFLAGS" => "flags added to every go command".to_string(),
+        // go.dev/doc/toolchain, cmd/go/internal/toolchain/select.go.
+        "GOTOOLCHAIN" if value == "local" => {
+            "never switches toolchains: a module that asks for a newer Go fails with an error instead"
+                .to_string()
+        }
+        "GOTOOLCHAIN" if value == "path" || value.ends_with("+path") => {
+            "may switch to a newer toolchain found on PATH, never downloads one".to_string()
+        }
+        "GOTOOLCHAIN" => {
+            "the go command may switch to, and download, another toolchain (go.dev/doc/toolchain)"
+                .to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+fn env_check(f: &Facts) -> Check {
+    let file = f
+        .env
+        .env_file
+        .clone()
+        .unwrap_or_else(|| "no go/env file (GOENV=off)".to_string());
+    if f.env.settings.is_empty() && f.env.dyld.is_empty() {
+        return Check::new(
+            "environment",
+            "environment",
+            Status::Ok,
+            format!(
+                "{} unset in the environment and in {file}",
+                goenv::WATCHED.join(", ")
+            ),
+        );
+    }
+    let mut details = Vec::new();
+    let mut fixes = Vec::new();
+    let mut parts = Vec::new();
+    for s in &f.env.settings {
+        let place = match &s.source {
+            SettingSource::Environment => "environment".to_string(),
+            SettingSource::GoEnvFile { path } => path.clone(),
+        };
+        parts.push(format!("{}={} ({})", s.name, s.value, place));
+        let over = if s.overridden {
+            " — overridden by the environment"
+        } else {
+            ""
+        };
+        details.push(format!(
+            "{}={} in {place}{over}: {}",
+            s.name,
+            s.value,
+            meaning(&s.name, &s.value, &f.host)
+        ));
+        fixes.push(goenv::removal(s, &f.host.os));
+    }
+    for (k, v) in &f.env.dyld {
+        parts.push(format!("{k} (environment)"));
+        details.push(format!(
+            "{k}={v}: dyld loads or redirects libraries in every process started from here"
+        ));
+        fixes.push(format!("unset {k}"));
+    }
+    Check::new(
+        "environment",
+        "environment",
+        Status::Warn,
+        format!("set: {}", parts.join(", ")),
+    )
+    .details(details)
+    .fix(fixes.join("\n"))
+}
+
+fn homebrew_check(f: &Facts) -> Option<Check> {
+    let h = &f.host;
+    if h.os != "macos" {
+        return None;
+    }
+    let places = Places::for_os(&h.os);
+    let hw = hw_name(h);
+    let go = f.path_gos.first();
+    let prefix = go.and_then(|g| {
+        places
+            .homebrew_prefix_of(&g.resolved)
+            .or_else(|| places.homebrew_prefix_of(&g.path))
+    });
+    if let (Some(g), Some((p, Some(arch)))) = (go, prefix)
+        && !arch.runs_natively_on(&h.hardware_arch)
+    {
+        let native = places.homebrew.iter().find(|(_, a)| {
+            a.as_ref()
+                .is_some_and(|a| a.runs_natively_on(&h.hardware_arch))
+        });
+        let mut fix = format!(
+            "remove it: arch -{} {}/bin/brew uninstall go",
+            arch.display_for("macos"),
+            p.display()
+        );
+        if let Some((np, _)) = native {
+            fix.push_str(&format!(
+                "\nthen use the {hw} Homebrew (https://brew.sh installs it in {0}): {0}/bin/brew install go\n\
+                 and put it first: eval \"$({0}/bin/brew shellenv)\"",
+                np.display()
+            ));
+        }
+        return Some(
+            Check::new(
+                "homebrew",
+                "Homebrew",
+                Status::Warn,
+                format!(
+                    "{} comes from the {} Homebrew in {}, not the one for this {hw} Mac",
+                    g.path,
+                    arch.display_for("macos"),
+                    p.display()
+                ),
+            )
+            .fix(fix),
+        );
+    }
+    // PATH order: the foreign prefix's bin before the native one shadows native tools.
+    let pos = |p: &Path| {
+        f.path_dirs
+            .iter()
+            .position(|d| Path::new(d) == p.join("bin"))
+    };
+    for (fp, fa) in &places.homebrew {
+        for (np, na) in &places.homebrew {
+            let (Some(fa), Some(na)) = (fa, na) else {
+                continue;
+            };
+            if fa.runs_natively_on(&h.hardware_arch) || !na.runs_natively_on(&h.hardware_arch) {
+                continue;
+            }
+            if let (Some(i), Some(j)) = (pos(fp), pos(np))
+                && i < j
+            {
+                return Some(
+                    Check::new(
+                        "homebrew",
+                        "Homebrew",
+                        Status::Warn,
+                        format!(
+                            "{}/bin comes before {}/bin in PATH: {} tools shadow the {hw} ones",
+                            fp.display(),
+                            np.display(),
+                            fa.display_for("macos")
+                        ),
+                    )
+                    .fix(format!("eval \"$({}/bin/brew shellenv)\"", np.display())),
+                );
+            }
+        }
+    }
+    Some(Check::new(
+        "homebrew",
+        "Homebrew",
+        Status::Ok,
+        "no Homebrew of the wrong architecture in the way",
+    ))
+}
+
+fn emulation_check(f: &Facts) -> Option<Check> {
+    let h = &f.host;
+    match h.os.as_str() {
+        "macos" if h.hardware_arch == Arch::Aarch64 => {
+            let summary = match h.rosetta_installed? {
+                true => {
+                    "Rosetta 2 is installed: x86_64 programs start without a word and run \
+                     translated"
+                }
+                false => {
+                    "Rosetta 2 is not installed: an x86_64 go fails at once with `bad CPU type \
+                     in executable`"
+                }
+            };
+            Some(Check::new("rosetta", "Rosetta 2", Status::Ok, summary))
+        }
+        "linux" => {
+            let handlers: Vec<String> = h
+                .binfmt
+                .iter()
+                .filter(|b| b.enabled && b.arch.is_some())
+                .map(|b| {
+                    format!(
+                        "{} ({}) → {}",
+                        b.name,
+                        b.arch.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                        b.interpreter
+                    )
+                })
+                .collect();
+            let summary = if handlers.is_empty() {
+                "no binfmt_misc emulator registered: a foreign binary fails at once with \
+                 `exec format error`"
+                    .to_string()
+            } else {
+                format!(
+                    "{} binfmt_misc emulator{} registered: foreign binaries of {} run \
+                     translated instead of failing",
+                    handlers.len(),
+                    if handlers.len() == 1 { "" } else { "s" },
+                    if handlers.len() == 1 {
+                        "that architecture"
+                    } else {
+                        "those architectures"
+                    }
+                )
+            };
+            Some(Check::new("emulation", "emulation", Status::Ok, summary).details(handlers))
+        }
+        _ => None,
+    }
+}
+
+fn installs_check(f: &Facts) -> Check {
+    let installs = match &f.installs {
+        Ok(v) => v,
+        Err(e) => {
+            return Check::new("installs", "other toolchains", Status::Warn, e.clone());
+        }
+    };
+    if installs.is_empty() {
+        return Check::new(
+            "installs",
+            "other toolchains",
+            Status::Ok,
+            "none found in Homebrew, gvm, asdf, goenv, mise, the module cache or system places",
+        );
+    }
+    let active = f.toolchain.as_ref().map(|t| t.go.real_path().to_string());
+    let mut foreign = Vec::new();
+    let details: Vec<String> = installs
+        .iter()
+        .map(|i| {
+            let fit = i.go.binary.as_ref().map(|b| analysis::fit(b, &f.host));
+            let what = match (&i.go.binary, &fit) {
+                (Some(b), Some(fit)) => format!(
+                    "{} {}, {}",
+                    i.go.go_version().unwrap_or("?"),
+                    b.arch_names(),
+                    fit.describe()
+                ),
+                _ => i.go.problem.clone().unwrap_or_default(),
+            };
+            if fit.as_ref().is_some_and(|x| !x.is_native()) {
+                foreign.push(i.goroot.clone());
+            }
+            let used = if active.as_deref() == Some(i.go.real_path()) {
+                " (the go on PATH)"
+            } else {
+                ""
+            };
+            format!("{}: {}: {what}{used}", i.source.label(), i.goroot)
+        })
+        .collect();
+    if foreign.is_empty() {
+        Check::new(
+            "installs",
+            "other toolchains",
+            Status::Ok,
+            format!("{} found, all native", installs.len()),
+        )
+        .details(details)
+    } else {
+        Check::new(
+            "installs",
+            "other toolchains",
+            Status::Warn,
+            format!(
+                "{} of {} installed toolchains are not native to this machine",
+                foreign.len(),
+                installs.len()
+            ),
+        )
+        .details(details)
+        .fix(
+            "remove what you do not use, with the tool that installed it (brew uninstall go, \
+             gvm uninstall, asdf uninstall golang VERSION, goenv uninstall VERSION, \
+             mise uninstall go@VERSION) or rm -rf the directory",
+        )
+    }
+}
+
+pub fn run(cli: &Cli, args: &CheckArgs) -> Result<u8, UserError> {
+    let facts = gather(&Env::from_process());
+    let report = evaluate(&facts);
+    crate::app::emit(cli, args.json, &report, |w, color| {
+        write_human(w, &report, cli.verbose > 0, cli.quiet, color)
+    })?;
+    Ok(report.exit_code)
+}
+
+/// The last line: what the exit code means.
+pub fn result_line(code: u8) -> &'static str {
+    match code {
+        exit::OK => "native and consistent",
+        exit::DIAGNOSED => "wrong architecture or translated",
+        exit::UNIDENTIFIED => "mixed or inconsistent toolchain",
+        exit::NO_INPUT => "no go found",
+        _ => "error",
+    }
+}
+
+pub fn write_human<W: Write + ?Sized>(
+    w: &mut W,
+    r: &CheckReport,
+    verbose: bool,
+    quiet: bool,
+    color: bool,
+) -> std::io::Result<()> {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let result = format!(
+        "result: {} (exit {})",
+        result_line(r.exit_code),
+        r.exit_code
+    );
+    if quiet {
+        return writeln!(w, "{result}");
+    }
+    writeln!(
+        w,
+        "gohang check: the Go toolchain on this {} {} machine",
+        r.host.hardware_arch.display_for(&r.host.os),
+        r.host.os
+    )?;
+    writeln!(w)?;
+    for c in &r.checks {
+        let sym = match c.status {
+            Status::Ok => paint("1;32", c.status.symbol()),
+            Status::Warn => paint("1;33", c.status.symbol()),
+            Status::Fail => paint("1;31", c.status.symbol()),
+        };
+        writeln!(w, "{sym} {}: {}", paint("1", &c.title), c.summary)?;
+        if verbose || c.status != Status::Ok {
+            for d in &c.details {
+                writeln!(w, "    {d}")?;
+            }
+        }
+        if let Some(fix) = &c.fix
+            && c.status != Status::Ok
+        {
+            writeln!(w, "  fix:")?;
+            for line in fix.lines() {
+                writeln!(w, "    {}", paint("36", line))?;
+            }
+        }
+    }
+    for n in &r.notes {
+        writeln!(w, "note: {n}")?;
+    }
+    writeln!(w)?;
+    writeln!(w, "{result}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::{BinaryInfo, Format, GoBuildInfo, Slice};
+    use crate::toolchain::FileReport;
+    use crate::toolchain::goroot::{GorootScan, ToolDir};
+
+    fn mac_file(path: &str, resolved: Option<&str>, arch: Arch) -> FileReport {
+        FileReport {
+            path: path.into(),
+            resolved: resolved.map(str::to_string),
+            kind: FileKind::Binary,
+            binary: Some(BinaryInfo {
+                format: Format::MachO,
+                fat_header: None,
+                slices: vec![Slice {
+                    arch: arch.clone(),
+                    bits: 64,
+                    big_endian: false,
+                    cputype: None,
+                    cpusubtype: None,
+                    elf_machine: None,
+                    offset: 0,
+                    size: 1,
+                    os: Some("macos".into()),
+                    platform: Some("macos".into()),
+                    min_os: Some("10.15".into()),
+                    sdk: None,
+                    signature: None,
+                    go: Some(GoBuildInfo {
+                        version: "go1.21.4".into(),
+                        path: Some("cmd/go".into()),
+                        module: None,
+                        module_version: None,
+                        goos: Some("darwin".into()),
+                        goarch: Some(arch.goarch().into()),
+                    }),
+                }],
+            }),
+            problem: None,
+        }
+    }
+
+    /// An Apple Silicon Mac whose Terminal runs under Rosetta and whose go comes from the
+    /// x86_64 Homebrew in /usr/local.
+    fn rosetta_mac(path: &str) -> Facts {
+        let root = "/usr/local/Cellar/go/1.21.4/libexec";
+        let go = mac_file(
+            "/usr/local/bin/go",
+            Some(&format!("{root}/bin/go")),
+            Arch::X86_64,
+        );
+        Facts {
+            host: HostInfo {
+                os: "macos".into(),
+                arch: Arch::Aarch64,
+                hardware_arch: Arch::Aarch64,
+                translation: Translation::Native,
+                kernel: None,
+                cpus: 8,
+                binfmt: Vec::new(),
+                rosetta_installed: Some(true),
+            },
+            shell: Ok(vec![
+                Ancestor {
+                    pid: 500,
+                    name: "zsh".into(),
+                    translation: Translation::Rosetta {
+                        program_arch: Some(Arch::X86_64),
+                    },
+                },
+                Ancestor {
+                    pid: 400,
+                    name: "Terminal".into(),
+                    translation: Translation::Rosetta {
+                        program_arch: Some(Arch::X86_64),
+                    },
+                },
+            ]),
+            path_dirs: path.split(':').map(str::to_string).collect(),
+            path_gos: vec![PathGo {
+                path: "/usr/local/bin/go".into(),
+                resolved: format!("{root}/bin/go"),
+                dir_index: 0,
+            }],
+            toolchain: Some(ToolchainEvidence {
+                go_path: "/usr/local/bin/go".into(),
+                go: go.clone(),
+                goroot: Some(root.into()),
+                goroot_source: Some("location of the go binary (symlinks resolved)".into()),
+                tool_dir: Some("darwin_amd64".into()),
+                scan: Some(GorootScan {
+                    root: root.into(),
+                    version_file: Some("go1.21.4".into()),
+                    bin: vec![mac_file(&format!("{root}/bin/go"), None, Arch::X86_64)],
+                    tool_dirs: vec![ToolDir {
+                        name: "darwin_amd64".into(),
+                        path: format!("{root}/pkg/tool/darwin_amd64"),
+                        goos: Some("darwin".into()),
+                        goarch: Some("amd64".into()),
+                        files: vec![mac_file(
+                            &format!("{root}/pkg/tool/darwin_amd64/compile"),
+                            None,
+                            Arch::X86_64,
+                        )],
+                    }],
+                }),
+                notes: Vec::new(),
+            }),
+            own_goroot: Some(root.into()),
+            env: EnvFindings::default(),
+            installs: Ok(vec![Install {
+                source: discover::InstallSource::Homebrew,
+                goroot: "/opt/homebrew/opt/go/libexec".into(),
+                go: mac_file("/opt/homebrew/opt/go/libexec/bin/go", None, Arch::Aarch64),
+                prefix_arch: Some(Arch::Aarch64),
+            }]),
+            notes: Vec::new(),
+        }
+    }
+
+    fn by_id<'a>(r: &'a CheckReport, id: &str) -> &'a Check {
+        r.checks.iter().find(|c| c.id == id).unwrap()
+    }
+
+    #[test]
+    fn rosetta_terminal_and_intel_homebrew_on_apple_silicon() {
+        let r = evaluate(&rosetta_mac("/usr/local/bin:/opt/homebrew/bin:/usr/bin"));
+        assert_eq!(r.exit_code, exit::DIAGNOSED);
+        let shell = by_id(&r, "shell");
+        assert_eq!(
+            (shell.status, shell.impact),
+            (Status::Fail, Impact::WrongArch)
+        );
+        assert!(
+            shell
+                .summary
+                .starts_with("zsh (pid 500) runs translated by Rosetta 2")
+        );
+        assert!(
+            shell
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("arch -arm64 /bin/zsh -l")
+        );
+        let go = by_id(&r, "go");
+        assert_eq!(go.status, Status::Fail);
+        assert!(
+            go.summary.contains("translated by Rosetta 2"),
+            "{}",
+            go.summary
+        );
+        let fix = go.fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with("export PATH=/opt/homebrew/opt/go/libexec/bin:\"$PATH\""),
+            "{fix}"
+        );
+        let brew = by_id(&r, "homebrew");
+        assert_eq!(brew.status, Status::Warn);
+        assert!(
+            brew.summary.contains("x86_64 Homebrew in /usr/local"),
+            "{}",
+            brew.summary
+        );
+        assert!(
+            brew.fix
+                .as_deref()
+                .unwrap()
+                .contains("arch -x86_64 /usr/local/bin/brew uninstall go")
+        );
+        assert_eq!(by_id(&r, "tools").impact, Impact::WrongArch);
+        assert_eq!(by_id(&r, "rosetta").status, Status::Ok);
+        let mut out = Vec::new();
+        write_human(&mut out, &r, false, false, false).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("✗ shell:"), "{out}");
+        assert!(
+            out.ends_with("result: wrong architecture or translated (exit 1)\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn path_order_of_the_two_homebrews() {
+        let mut f = rosetta_mac("/usr/local/bin:/opt/homebrew/bin");
+        // A native go from /opt/homebrew, but the x86_64 prefix still comes first in PATH.
+        f.path_gos[0].resolved = "/opt/homebrew/Cellar/go/1.23.5/libexec/bin/go".into();
+        f.path_gos[0].path = "/opt/homebrew/bin/go".into();
+        let brew = homebrew_check(&f).unwrap();
+        assert_eq!(brew.status, Status::Warn);
+        assert!(
+            brew.summary
+                .starts_with("/usr/local/bin comes before /opt/homebrew/bin")
+        );
+        assert_eq!(
+            brew.fix.as_deref(),
+            Some("eval \"$(/opt/homebrew/bin/brew shellenv)\"")
+        );
+        f.path_dirs = vec!["/opt/homebrew/bin".into(), "/usr/local/bin".into()];
+        assert_eq!(homebrew_check(&f).unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn exit_codes_rank_mixed_over_wrong_arch() {
+        let c = |status, impact| Check::new("x", "x", status, "").impact(impact);
+        assert_eq!(exit_code(&[c(Status::Ok, Impact::None)]), 0);
+        assert_eq!(exit_code(&[c(Status::Warn, Impact::Mixed)]), 0);
+        assert_eq!(exit_code(&[c(Status::Fail, Impact::WrongArch)]), 1);
+        assert_eq!(
+            exit_code(&[
+                c(Status::Fail, Impact::WrongArch),
+                c(Status::Fail, Impact::Mixed)
+            ]),
+            2
+        );
+        assert_eq!(
+            exit_code(&[
+                c(Status::Fail, Impact::Mixed),
+                c(Status::Fail, Impact::NoGo)
+            ]),
+            66
+        );
+    }
+}

@@ -230,7 +230,7 @@ pub fn detail(name: &str, args: &str) -> Detail {
     let mut parts = args.splitn(3, ',').map(str::trim);
     let first = parts.next().unwrap_or("");
     let second = parts.next().unwrap_or("");
-    if FD_FIRST.contains(&name) {
+    if takes_fd(name) {
         let digits = first
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(first.len());

@@ -1,5 +1,6 @@
 //! The cost of one sampling pass over a ~12-thread Go process against the floor: reading
-//! the same /proc files with no parsing at all. Alternates the two in one process.
+//! the same /proc files (stat, status, cgroup and freezer state, every thread's stat, wchan
+//! and syscall, the descriptor links, /proc/locks) with no parsing at all. Alternates the two in one process.
 //! Target: a warm snapshot ≤ 1.5× the floor.
 //!
 //! cargo bench --bench sample_pass   (GOHANG_BENCH_ROUNDS for more rounds)
@@ -53,6 +54,14 @@ fn main() {
                 rd(&format!("/proc/{pid}/task/{t}/{f}"), data);
             }
         }
+        // The descriptors (each link read) and the lock table, as the wait rules need.
+        for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+        {
+            let _ = std::fs::read_link(e.path());
+        }
+        rd("/proc/locks", data);
     };
 
     let n = common::rounds(2000);

@@ -1231,54 +1231,18 @@ pub fn write_human<W: Write + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::{BinaryInfo, Format, GoBuildInfo, Slice};
-    use crate::toolchain::FileReport;
-    use crate::toolchain::goroot::{GorootScan, ToolDir};
 
-    fn mac_file(path: &str, resolved: Option<&str>, arch: Arch) -> FileReport {
-        FileReport {
-            path: path.into(),
-            resolved: resolved.map(str::to_string),
-            kind: FileKind::Binary,
-            binary: Some(BinaryInfo {
-                format: Format::MachO,
-                fat_header: None,
-                slices: vec![Slice {
-                    arch: arch.clone(),
-                    bits: 64,
-                    big_endian: false,
-                    cputype: None,
-                    cpusubtype: None,
-                    elf_machine: None,
-                    offset: 0,
-                    size: 1,
-                    os: Some("macos".into()),
-                    platform: Some("macos".into()),
-                    min_os: Some("10.15".into()),
-                    sdk: None,
-                    signature: None,
-                    go: Some(GoBuildInfo {
-                        version: "go1.21.4".into(),
-                        path: Some("cmd/go".into()),
-                        module: None,
-                        module_version: None,
-                        goos: Some("darwin".into()),
-                        goarch: Some(arch.goarch().into()),
-                    }),
-                }],
-            }),
-            problem: None,
-        }
-    }
+    use crate::toolchain::goroot::{GorootScan, ToolDir};
 
     /// An Apple Silicon Mac whose Terminal runs under Rosetta and whose go comes from the
     /// x86_64 Homebrew in /usr/local.
     fn rosetta_mac(path: &str) -> Facts {
         let root = "/usr/local/Cellar/go/1.21.4/libexec";
-        let go = mac_file(
+        let go = crate::toolchain::fake::mac(
             "/usr/local/bin/go",
             Some(&format!("{root}/bin/go")),
             Arch::X86_64,
+            "go1.21.4",
         );
         Facts {
             host: HostInfo {
@@ -1322,16 +1286,22 @@ mod tests {
                 scan: Some(GorootScan {
                     root: root.into(),
                     version_file: Some("go1.21.4".into()),
-                    bin: vec![mac_file(&format!("{root}/bin/go"), None, Arch::X86_64)],
+                    bin: vec![crate::toolchain::fake::mac(
+                        &format!("{root}/bin/go"),
+                        None,
+                        Arch::X86_64,
+                        "go1.21.4",
+                    )],
                     tool_dirs: vec![ToolDir {
                         name: "darwin_amd64".into(),
                         path: format!("{root}/pkg/tool/darwin_amd64"),
                         goos: Some("darwin".into()),
                         goarch: Some("amd64".into()),
-                        files: vec![mac_file(
+                        files: vec![crate::toolchain::fake::mac(
                             &format!("{root}/pkg/tool/darwin_amd64/compile"),
                             None,
                             Arch::X86_64,
+                            "go1.21.4",
                         )],
                     }],
                 }),
@@ -1342,7 +1312,12 @@ mod tests {
             installs: Ok(vec![Install {
                 source: discover::InstallSource::Homebrew,
                 goroot: "/opt/homebrew/opt/go/libexec".into(),
-                go: mac_file("/opt/homebrew/opt/go/libexec/bin/go", None, Arch::Aarch64),
+                go: crate::toolchain::fake::mac(
+                    "/opt/homebrew/opt/go/libexec/bin/go",
+                    None,
+                    Arch::Aarch64,
+                    "go1.21.4",
+                ),
                 prefix_arch: Some(Arch::Aarch64),
             }]),
             notes: Vec::new(),

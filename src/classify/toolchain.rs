@@ -179,9 +179,9 @@ fn go_native_or_none(a: &Analysis) -> bool {
 mod tests {
     use crate::classify::classify;
     use crate::evidence::{Arch, Evidence, HostInfo, Mode, Outcome, Target, Translation};
-    use crate::inspect::{BinaryInfo, Format, GoBuildInfo, Slice};
+
+    use crate::toolchain::ToolchainEvidence;
     use crate::toolchain::goroot::{GorootScan, ToolDir};
-    use crate::toolchain::{FileKind, FileReport, ToolchainEvidence};
     use crate::verdict::{Confidence, VerdictKind};
 
     fn host() -> HostInfo {
@@ -197,45 +197,10 @@ mod tests {
         }
     }
 
-    fn file(path: &str, arch: Arch, version: &str) -> FileReport {
-        FileReport {
-            path: path.into(),
-            resolved: None,
-            kind: FileKind::Binary,
-            binary: Some(BinaryInfo {
-                format: Format::MachO,
-                fat_header: None,
-                slices: vec![Slice {
-                    arch: arch.clone(),
-                    bits: 64,
-                    big_endian: false,
-                    cputype: None,
-                    cpusubtype: None,
-                    elf_machine: None,
-                    offset: 0,
-                    size: 1,
-                    os: Some("macos".into()),
-                    platform: Some("macos".into()),
-                    min_os: Some("11.0".into()),
-                    sdk: None,
-                    signature: None,
-                    go: Some(GoBuildInfo {
-                        version: version.into(),
-                        path: None,
-                        module: None,
-                        module_version: None,
-                        goos: Some("darwin".into()),
-                        goarch: Some(arch.goarch().into()),
-                    }),
-                }],
-            }),
-            problem: None,
-        }
-    }
-
     /// An arm64 go whose pkg/tool/darwin_arm64 holds an x86_64 compile when `mixed`.
     fn toolchain(mixed: bool) -> ToolchainEvidence {
-        let go = file("/usr/local/go/bin/go", Arch::Aarch64, "go1.23.5");
+        let go =
+            crate::toolchain::fake::mac("/usr/local/go/bin/go", None, Arch::Aarch64, "go1.23.5");
         let compile_arch = if mixed { Arch::X86_64 } else { Arch::Aarch64 };
         ToolchainEvidence {
             go_path: go.path.clone(),
@@ -252,8 +217,9 @@ mod tests {
                     path: "/usr/local/go/pkg/tool/darwin_arm64".into(),
                     goos: Some("darwin".into()),
                     goarch: Some("arm64".into()),
-                    files: vec![file(
+                    files: vec![crate::toolchain::fake::mac(
                         "/usr/local/go/pkg/tool/darwin_arm64/compile",
+                        None,
                         compile_arch,
                         "go1.23.5",
                     )],

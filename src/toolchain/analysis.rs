@@ -310,7 +310,7 @@ pub fn analyze(t: &ToolchainEvidence, host: &HostInfo, translated_shell: bool) -
 mod tests {
     use super::*;
     use crate::evidence::{BinfmtHandler, Translation};
-    use crate::inspect::GoBuildInfo;
+
     use crate::toolchain::goroot::{GorootScan, ToolDir};
 
     fn host(os: &str, hw: Arch) -> HostInfo {
@@ -326,49 +326,13 @@ mod tests {
         }
     }
 
-    fn slice(os: &str, arch: Arch, version: &str) -> Slice {
-        let goos = inspect::goos_from_os(os);
-        Slice {
-            arch: arch.clone(),
-            bits: 64,
-            big_endian: false,
-            cputype: None,
-            cpusubtype: None,
-            elf_machine: None,
-            offset: 0,
-            size: 1,
-            os: Some(os.into()),
-            platform: None,
-            min_os: None,
-            sdk: None,
-            signature: None,
-            go: Some(GoBuildInfo {
-                version: version.into(),
-                path: None,
-                module: None,
-                module_version: None,
-                goos: Some(goos),
-                goarch: Some(arch.goarch().into()),
-            }),
-        }
-    }
-
-    fn bin(path: &str, format: Format, slices: Vec<Slice>) -> FileReport {
-        FileReport {
-            path: path.into(),
-            resolved: None,
-            kind: FileKind::Binary,
-            binary: Some(BinaryInfo {
-                format,
-                fat_header: None,
-                slices,
-            }),
-            problem: None,
-        }
-    }
-
     fn mac(path: &str, arch: Arch, v: &str) -> FileReport {
-        bin(path, Format::MachO, vec![slice("macos", arch, v)])
+        crate::toolchain::fake::bin(
+            path,
+            None,
+            Format::MachO,
+            vec![crate::toolchain::fake::slice("macos", arch, v)],
+        )
     }
 
     fn toolchain(go: FileReport, dirs: Vec<(&str, Vec<FileReport>)>) -> ToolchainEvidence {
@@ -403,7 +367,11 @@ mod tests {
         let x86 = BinaryInfo {
             format: Format::MachO,
             fat_header: None,
-            slices: vec![slice("macos", Arch::X86_64, "go1.22.0")],
+            slices: vec![crate::toolchain::fake::slice(
+                "macos",
+                Arch::X86_64,
+                "go1.22.0",
+            )],
         };
         assert_eq!(
             fit(&x86, &m1),
@@ -417,7 +385,11 @@ mod tests {
         let arm = BinaryInfo {
             format: Format::Elf,
             fat_header: None,
-            slices: vec![slice("linux", Arch::Aarch64, "go1.23.5")],
+            slices: vec![crate::toolchain::fake::slice(
+                "linux",
+                Arch::Aarch64,
+                "go1.23.5",
+            )],
         };
         assert!(matches!(fit(&arm, &l), Fit::Foreign { .. }));
         l.binfmt.push(BinfmtHandler {
@@ -448,8 +420,8 @@ mod tests {
             format: Format::MachOFat,
             fat_header: Some("fat".into()),
             slices: vec![
-                slice("macos", Arch::X86_64, "go1.23.5"),
-                slice("macos", Arch::Aarch64, "go1.23.5"),
+                crate::toolchain::fake::slice("macos", Arch::X86_64, "go1.23.5"),
+                crate::toolchain::fake::slice("macos", Arch::Aarch64, "go1.23.5"),
             ],
         };
         assert!(fit(&fat, &m1).is_native());

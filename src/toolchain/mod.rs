@@ -12,6 +12,8 @@
 
 pub mod analysis;
 pub mod discover;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod goenv;
 pub mod goroot;
 pub mod hardware;

@@ -43,3 +43,7 @@ impl Sampler {
         )))
     }
 }
+
+pub fn raw_environ(_pid: u32) -> Option<Vec<u8>> {
+    None
+}

@@ -366,6 +366,16 @@ impl Sampler {
     }
 }
 
+/// The raw NUL-separated environment of `pid` (`/proc/PID/environ`, its initial one),
+/// time-boxed like every read that may block on the target's memory lock.
+pub fn raw_environ(pid: u32) -> Option<Vec<u8>> {
+    read_timeboxed(
+        PathBuf::from(format!("/proc/{pid}/environ")),
+        SLOW_READ_LIMIT,
+    )
+    .ok()
+}
+
 /// A path as the process sees it: absolute ones under its root, relative ones under its
 /// working directory (it may live in another mount namespace, e.g. a container).
 fn resolve_in(dir: &Path, p: &str) -> PathBuf {

@@ -244,6 +244,20 @@ fn gohang(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// `gohang rebuild` of `g` with `boot` as the bootstrap and its log at `log`, then `extra`.
+fn rebuild(dir: &Path, g: &Path, boot: &Path, log: &Path, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "--goroot",
+        g.to_str().unwrap(),
+        "--bootstrap",
+        boot.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    gohang(dir, &args)
+}
+
 fn run(mut cmd: Command) -> (i32, String, String) {
     let Output {
         status,
@@ -377,17 +391,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     let sys = system_goroot();
     let sys_s = sys.to_str().unwrap();
 
-    let (code, out, err) = run(gohang(
-        d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            sys_s,
-            "--log",
-            log.to_str().unwrap(),
-        ],
-    ));
+    let (code, out, err) = run(rebuild(d.path(), &g, &sys, &log, &[]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("plan (nothing has been changed)"), "{out}");
     let foreign_dir = format!("pkg/tool/linux_{}/", foreign_goarch());
@@ -401,18 +405,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     assert!(out.contains("GOROOT_BOOTSTRAP="), "{out}");
     assert!(out.contains("--yes"), "{out}");
 
-    let (code, out, _) = run(gohang(
-        d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            sys_s,
-            "--log",
-            log.to_str().unwrap(),
-            "--json",
-        ],
-    ));
+    let (code, out, _) = run(rebuild(d.path(), &g, &sys, &log, &["--json"]));
     assert_eq!(code, 0);
     let r: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(r.schema, "gohang.rebuild/1");
@@ -448,18 +441,7 @@ fn rebuild_succeeds_verifies_and_keeps_the_backup_until_pruned() {
     fake_goroot(&g, &format!("{}\n{}", phase_lines(6), install_native()));
     let before = tree_hash(&g);
     let log = d.path().join("rebuild.log");
-    let (code, out, err) = run(gohang(
-        d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--yes",
-        ],
-    ));
+    let (code, out, err) = run(rebuild(d.path(), &g, &system_goroot(), &log, &["--yes"]));
     assert_eq!(code, 0, "{out}\n{err}");
     let native = format!("linux/{}", native_goarch());
     assert!(
@@ -551,18 +533,7 @@ fn verification_failure_rolls_back() {
     fs::write(g.join("src/foreign-link"), foreign_elf()).unwrap();
     let before = tree_hash(&g);
     let log = d.path().join("rebuild.log");
-    let (code, out, err) = run(gohang(
-        d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--yes",
-        ],
-    ));
+    let (code, out, err) = run(rebuild(d.path(), &g, &system_goroot(), &log, &["--yes"]));
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
         out.contains(
@@ -599,17 +570,12 @@ fn make_bash_failure_rolls_back_and_names_the_phase() {
     );
     fake_goroot(&g, &body);
     let before = tree_hash(&g);
-    let (code, out, err) = run(gohang(
+    let (code, out, err) = run(rebuild(
         d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            d.path().join("l").to_str().unwrap(),
-            "--yes",
-        ],
+        &g,
+        &system_goroot(),
+        &d.path().join("l"),
+        &["--yes"],
     ));
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
@@ -624,18 +590,12 @@ fn make_bash_failure_rolls_back_and_names_the_phase() {
     assert!(siblings(&g).is_empty());
 
     // The same failure as JSON: one document on stdout, nothing else there.
-    let (code, out, _) = run(gohang(
+    let (code, out, _) = run(rebuild(
         d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            d.path().join("l2").to_str().unwrap(),
-            "--yes",
-            "--json",
-        ],
+        &g,
+        &system_goroot(),
+        &d.path().join("l2"),
+        &["--yes", "--json"],
     ));
     assert_eq!(code, 1, "{out}");
     let r: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -665,19 +625,12 @@ sleep 300
     );
     let before = tree_hash(&g);
     let started = Instant::now();
-    let (code, out, err) = run(gohang(
+    let (code, out, err) = run(rebuild(
         d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            d.path().join("l").to_str().unwrap(),
-            "--build-timeout",
-            "1s",
-            "--yes",
-        ],
+        &g,
+        &system_goroot(),
+        &d.path().join("l"),
+        &["--build-timeout", "1s", "--yes"],
     ));
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(started.elapsed() < Duration::from_secs(60));
@@ -699,22 +652,11 @@ fn interrupt_during_make_bash(sig: nix::sys::signal::Signal) {
     fake_goroot(&g, &body);
     let before = tree_hash(&g);
     let log = d.path().join("rebuild.log");
-    let child = gohang(
-        d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--yes",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = rebuild(d.path(), &g, &system_goroot(), &log, &["--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let pg = wait_for(
         "make.bash phase 2 in the log",
         Duration::from_secs(60),
@@ -771,18 +713,7 @@ fn a_failing_bootstrap_is_refused_before_any_change() {
     );
     let before = tree_hash(&g);
     let log = d.path().join("rebuild.log");
-    let (code, out, err) = run(gohang(
-        d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            boot.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--yes",
-        ],
-    ));
+    let (code, out, err) = run(rebuild(d.path(), &g, &boot, &log, &["--yes"]));
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(
         out.contains("rebuild refused: the bootstrap toolchain fails"),
@@ -819,17 +750,12 @@ fn a_bootstrap_failing_inside_the_real_make_bash_rolls_back() {
         ),
     );
     let before = tree_hash(&g);
-    let (code, out, err) = run(gohang(
+    let (code, out, err) = run(rebuild(
         d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            boot.to_str().unwrap(),
-            "--log",
-            d.path().join("l").to_str().unwrap(),
-            "--yes",
-        ],
+        &g,
+        &boot,
+        &d.path().join("l"),
+        &["--yes"],
     ));
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
@@ -856,21 +782,13 @@ fn too_little_free_space_is_refused() {
     fake_goroot(&g, &format!("{}\n{}", phase_lines(6), install_native()));
     let before = tree_hash(&g);
     let (sys, log) = (system_goroot(), d.path().join("l"));
-    let args = [
-        "--goroot",
-        g.to_str().unwrap(),
-        "--bootstrap",
-        sys.to_str().unwrap(),
-        "--log",
-        log.to_str().unwrap(),
-    ];
-    let (code, out, err) = run(gohang(d.path(), &args));
+    let (code, out, err) = run(rebuild(d.path(), &g, &sys, &log, &[]));
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(
         out.contains("cannot rebuild: not enough free space"),
         "{out}"
     );
-    let (code, out, _) = run(gohang(d.path(), &[&args[..], &["--yes"]].concat()));
+    let (code, out, _) = run(rebuild(d.path(), &g, &sys, &log, &["--yes"]));
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("not enough free space"), "{out}");
     assert_same_tree(&before, &tree_hash(&g));
@@ -893,17 +811,12 @@ fn the_disk_filling_up_during_make_bash_rolls_back() {
     );
     fake_goroot(&g, &body);
     let before = tree_hash(&g);
-    let (code, out, err) = run(gohang(
+    let (code, out, err) = run(rebuild(
         d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            d.path().join("l").to_str().unwrap(),
-            "--yes",
-        ],
+        &g,
+        &system_goroot(),
+        &d.path().join("l"),
+        &["--yes"],
     ));
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
@@ -926,17 +839,12 @@ fn refuses_while_a_program_from_the_goroot_runs() {
         Command::new(&tool).arg("60").spawn().ok()
     });
     let before = tree_hash(&g);
-    let (code, out, err) = run(gohang(
+    let (code, out, err) = run(rebuild(
         d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            d.path().join("l").to_str().unwrap(),
-            "--yes",
-        ],
+        &g,
+        &system_goroot(),
+        &d.path().join("l"),
+        &["--yes"],
     ));
     let pid = sleeper.id();
     let _ = sleeper.kill();
@@ -1009,17 +917,12 @@ fn refuses_while_a_translated_program_from_the_goroot_runs() {
         (e != tool).then_some(e)
     });
     let before = tree_hash(&g);
-    let (code, out, err) = run(gohang(
+    let (code, out, err) = run(rebuild(
         d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            d.path().join("l").to_str().unwrap(),
-            "--yes",
-        ],
+        &g,
+        &system_goroot(),
+        &d.path().join("l"),
+        &["--yes"],
     ));
     let _ = waiter.kill();
     let _ = waiter.wait();
@@ -1244,17 +1147,9 @@ fn real_make_bash_turns_a_broken_copy_into_a_native_goroot() {
     let before = tree_hash(&g);
     let sys = system_goroot();
     let log = d.path().join("rebuild.log");
-    let args = [
-        "--goroot",
-        g.to_str().unwrap(),
-        "--bootstrap",
-        sys.to_str().unwrap(),
-        "--log",
-        log.to_str().unwrap(),
-    ];
 
     // The plan first: it sees what is foreign, and changes nothing.
-    let (code, out, _) = run(gohang(d.path(), &args));
+    let (code, out, _) = run(rebuild(d.path(), &g, &sys, &log, &[]));
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!("bin/go: elf {}", foreign_arch_name())),
@@ -1271,7 +1166,7 @@ fn real_make_bash_turns_a_broken_copy_into_a_native_goroot() {
     assert_same_tree(&before, &tree_hash(&g));
 
     let started = Instant::now();
-    let (code, out, err) = run(gohang(d.path(), &[&args[..], &["--yes"]].concat()));
+    let (code, out, err) = run(rebuild(d.path(), &g, &sys, &log, &["--yes"]));
     let took = started.elapsed();
     eprintln!("real make.bash rebuild took {:.0} s", took.as_secs_f64());
     assert_eq!(
@@ -1379,22 +1274,11 @@ fn real_make_bash_interrupted_midway_rolls_back() {
     let g = broken_copy(d.path());
     let before = tree_hash(&g);
     let log = d.path().join("rebuild.log");
-    let child = gohang(
-        d.path(),
-        &[
-            "--goroot",
-            g.to_str().unwrap(),
-            "--bootstrap",
-            system_goroot().to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--yes",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = rebuild(d.path(), &g, &system_goroot(), &log, &["--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // Wait until make.bash is building toolchain1: compilers are running then.
     let pg = wait_for(
         "phase 2 of the real make.bash",

@@ -42,6 +42,14 @@ fn finish(mut c: Command) -> (Report, i32, Output) {
     (r, out.status.code().unwrap_or(-1), out)
 }
 
+/// `gohang attach PID --json --trace --window 1s`, finished: the report and exit code.
+fn attach_traced(state: &Path, pid: u32) -> (Report, i32) {
+    let pid = pid.to_string();
+    let args = ["attach", &pid, "--json", "--trace", "--window", "1s"];
+    let (r, code, _) = finish(gohang_in(state, &args));
+    (r, code)
+}
+
 /// The trace file a report's notes name.
 fn trace_file(r: &Report) -> PathBuf {
     let note = r
@@ -209,18 +217,7 @@ fn attach_trace_names_the_flock_and_the_target_survives_the_detach() {
     })
     .expect("go never waited for the lock");
 
-    let c = gohang_in(
-        state.path(),
-        &[
-            "attach",
-            &pid.to_string(),
-            "--json",
-            "--trace",
-            "--window",
-            "1s",
-        ],
-    );
-    let (r, code, _) = finish(c);
+    let (r, code) = attach_traced(state.path(), pid);
     let p = r.primary();
     assert_eq!(p.kind, VerdictKind::LockWait, "{r:#?}");
     let line = strace_line(&r, VerdictKind::LockWait, "inside flock(");
@@ -266,18 +263,7 @@ fn attach_trace_on_a_shell_in_wait4_which_then_finishes_normally() {
             .then_some(())
     })
     .expect("sh never started sleep");
-    let c = gohang_in(
-        state.path(),
-        &[
-            "attach",
-            &pid.to_string(),
-            "--json",
-            "--trace",
-            "--window",
-            "1s",
-        ],
-    );
-    let (r, _, _) = finish(c);
+    let (r, _) = attach_traced(state.path(), pid);
     assert_eq!(r.primary().kind, VerdictKind::ChildWait, "{r:#?}");
     strace_line(&r, VerdictKind::ChildWait, "wait4(");
     assert_eq!(tracer_pid(pid), Some(0));
@@ -314,18 +300,7 @@ fn attach_trace_on_a_stopped_process_leaves_it_stopped() {
         (state_of(pid) == 'T').then_some(())
     })
     .expect("sleep never stopped");
-    let c = gohang_in(
-        state.path(),
-        &[
-            "attach",
-            &pid.to_string(),
-            "--json",
-            "--trace",
-            "--window",
-            "1s",
-        ],
-    );
-    let (r, code, _) = finish(c);
+    let (r, code) = attach_traced(state.path(), pid);
     assert_eq!(r.primary().kind, VerdictKind::Stopped, "{r:#?}");
     strace_line(&r, VerdictKind::Stopped, "was stopped by SIGSTOP");
     not_traced(&r);
@@ -551,18 +526,7 @@ fn attach_trace_of_go_on_a_silent_proxy() {
             .then_some(())
     })
     .expect("go never connected to the proxy");
-    let c = gohang_in(
-        state.path(),
-        &[
-            "attach",
-            &pid.to_string(),
-            "--json",
-            "--trace",
-            "--window",
-            "1s",
-        ],
-    );
-    let (r, code, _) = finish(c);
+    let (r, code) = attach_traced(state.path(), pid);
     assert_eq!(r.primary().kind, VerdictKind::NetworkWait, "{r:#?}");
     // The connect was before the trace; the netpoller's wait is what it sees.
     strace_line(&r, VerdictKind::NetworkWait, "epoll_pwait(");

@@ -220,6 +220,10 @@ pub struct BundleArgs {
     /// How long to sample the process tree.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub window: Duration,
+    /// Trace system calls while sampling (strace; dtruss on macOS as root when SIP allows
+    /// it) and put the trace, with credentials removed, in the bundle as trace.txt.
+    #[arg(long)]
+    pub trace: bool,
     /// Keep the home directory and user name (secrets are removed regardless).
     #[arg(long)]
     pub no_anonymize: bool,

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-/// Version of `check.json` while it is built here (see [`check_json`]).
 /// Version of `go-env.json`.
 pub const GO_ENV_SCHEMA: &str = "gohang.go-env/1";
 
@@ -38,11 +37,12 @@ pub struct TargetRun {
 
 /// Probe or attach, as `gohang probe` / `gohang attach` would, without printing. The probe
 /// asks a stuck Go program for its goroutines (it is stopped afterwards anyway); attach
-/// stays read-only.
+/// stays read-only unless `trace` asks for a tracer over the window.
 pub fn target(
     t: &Target,
     timeout: Duration,
     window: Duration,
+    trace: bool,
     progress: bool,
 ) -> Result<TargetRun, UserError> {
     match t {
@@ -53,7 +53,7 @@ pub fn target(
                 window,
                 keep: false,
                 goroutines: true,
-                trace: false,
+                trace,
                 stream_output: false,
                 progress,
             };
@@ -82,7 +82,7 @@ pub fn target(
                 pid: *pid,
                 window,
                 goroutines: false,
-                trace: false,
+                trace,
                 progress,
             })?;
             Ok(TargetRun {

@@ -147,7 +147,7 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
     };
 
     // 1. The target: gohang's own children must be gone before `go` is run again below.
-    let run = collect::target(&target, args.timeout, args.window, interactive)?;
+    let run = collect::target(&target, args.timeout, args.window, args.trace, interactive)?;
     for w in &run.warnings {
         if !cli.quiet {
             eprintln!("gohang: {w}");

@@ -169,10 +169,33 @@ pub fn blocking<'a>(
     if let Some((g, c)) = with_cause.into_iter().next() {
         return Some((g, Some(c)));
     }
+    // In a test binary, goroutine 1 only waits in testing.(*T).Run; the test itself is
+    // what is stuck.
+    let mut tests: Vec<&Goroutine> = dump
+        .goroutines
+        .iter()
+        .filter(|g| g.state != "running" && test_function(g).is_some())
+        .collect();
+    tests.sort_by(|a, b| b.minutes.cmp(&a.minutes).then(a.id.cmp(&b.id)));
+    if let Some(g) = tests.first() {
+        return Some((g, None));
+    }
     dump.goroutines
         .iter()
         .find(|g| g.id == 1)
         .map(|g| (g, None))
+}
+
+/// The test (or benchmark, fuzz target, or a function it calls through a closure) that a
+/// goroutine runs under `testing.tRunner`: the frame just above tRunner, when that frame
+/// is not the testing package's own machinery.
+fn test_function(g: &Goroutine) -> Option<&GoFrame> {
+    let runner = g
+        .frames
+        .iter()
+        .position(|f| f.function == "testing.tRunner" || f.function == "testing.(*B).runN")?;
+    let above = g.frames.get(runner.checked_sub(1)?)?;
+    (!above.function.starts_with("testing.")).then_some(above)
 }
 
 /// "goroutine 7 [syscall, 3 minutes]: syscall.Flock ← cmd/go/internal/lockedfile.(*File).Lock".
@@ -270,6 +293,40 @@ net.(*conn).Read(0xc00)\n\t/usr/lib/go/src/net/net.go:189 +0x45\n";
             30,
             "the preferred cause wins"
         );
+    }
+
+    #[test]
+    fn in_a_test_binary_the_stuck_test_explains_it() {
+        let text = "goroutine 1 [chan receive]:\n\
+testing.(*T).Run(0xc0001, {0x5, 0x9}, 0x1)\n\t/go/src/testing/testing.go:1751 +0x3ab\n\
+testing.runTests.func1(0xc0001)\n\t/go/src/testing/testing.go:2168 +0x37\n\
+testing.tRunner(0xc0001, 0xc0002)\n\t/go/src/testing/testing.go:1690 +0xf4\n\
+main.main()\n\t_testmain.go:45 +0x9b\n\n\
+goroutine 6 [sync.Mutex.Lock, 2 minutes]:\n\
+internal/sync.runtime_SemacquireMutex(0xc0003, 0x0, 0x1)\n\t/go/src/runtime/sema.go:95 +0x25\n\
+sync.(*Mutex).Lock(...)\n\t/go/src/sync/mutex.go:64\n\
+example.com/gt.TestStuck(0xc0004)\n\t/src/gt/gt_test.go:11 +0x4c\n\
+testing.tRunner(0xc0004, 0x5d1b28)\n\t/go/src/testing/testing.go:1690 +0xf4\n\
+created by testing.(*T).Run in goroutine 1\n\t/go/src/testing/testing.go:1743 +0x390\n";
+        let dump = GoroutineDump {
+            pid: 1,
+            answered: true,
+            goroutines: parse(text),
+            note: None,
+        };
+        let (g, cause) = blocking(&dump, &[Cause::Child]).unwrap();
+        assert_eq!(g.id, 6, "the test, not testing.(*T).Run's wait for it");
+        assert!(cause.is_none());
+        assert_eq!(
+            test_function(g).unwrap().function,
+            "example.com/gt.TestStuck"
+        );
+        assert!(
+            describe(g).contains("example.com/gt.TestStuck"),
+            "{}",
+            describe(g)
+        );
+        assert!(test_function(&dump.goroutines[0]).is_none());
     }
 
     #[test]

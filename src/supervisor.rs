@@ -13,7 +13,7 @@
 use crate::capture::{DEFAULT_TAIL, TailBuffer};
 use crate::error::{UserError, exit};
 use crate::evidence::{
-    Evidence, GoroutineDump, HostInfo, Mode, Outcome, OutputTail, Sample, Target,
+    Evidence, GoroutineDump, HostInfo, Mode, Outcome, OutputTail, ProcessSnapshot, Sample, Target,
 };
 use crate::observe::{self, Sampler};
 use crate::progress::Progress;
@@ -199,6 +199,12 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     // Set once the deadline passes: what the stuck tree prints then (a goroutine dump, the
     // noise of being killed) is kept as evidence but not poured onto the user's terminal.
     let mute = Arc::new(AtomicBool::new(false));
+    // The pipes gohang reads, as /proc names them: a goroutine dump is only asked of a
+    // process whose output reaches one of them (see `dump_sink`).
+    let pipes = OurPipes {
+        stdout: child.stdout.as_ref().and_then(pipe_name),
+        stderr: child.stderr.as_ref().and_then(pipe_name),
+    };
     let readers = [
         child.stdout.take().map(|s| {
             pump(
@@ -303,10 +309,22 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         partial.samples = samples.clone();
         partial.go = go_context.clone();
         partial.own_pids = own_pids.clone();
-        if let Some((pid, start)) = dump_target(&partial) {
-            mute.store(true, Ordering::Relaxed);
-            progress.message(&format!("asking pid {pid} for its goroutines (SIGQUIT)"));
-            goroutines = Some(goroutine_dump(pid, start, &stderr_tail).await);
+        if let Some(p) = dump_target(&partial) {
+            goroutines = Some(match dump_sink(&partial, p, root, &pipes) {
+                Ok(sink) => {
+                    mute.store(true, Ordering::Relaxed);
+                    let pid = p.pid;
+                    progress.message(&format!("asking pid {pid} for its goroutines (SIGQUIT)"));
+                    let tails = [&stdout_tail, &stderr_tail];
+                    goroutine_dump(pid, p.start_time, tails, sink).await
+                }
+                Err(why) => GoroutineDump {
+                    pid: p.pid,
+                    answered: false,
+                    goroutines: Vec::new(),
+                    note: Some(why),
+                },
+            });
         }
     }
     progress.finish();
@@ -610,18 +628,144 @@ pub fn signal_exact(pid: u32, expect: Option<u64>, sig: Signal) -> bool {
     kill(Pid::from_raw(pid as i32), sig).is_ok()
 }
 
+/// The pipes gohang reads the command's output from, as `/proc/PID/fd` links name them
+/// (`pipe:[INODE]`).
+struct OurPipes {
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+impl OurPipes {
+    fn contains(&self, target: &str) -> bool {
+        [&self.stdout, &self.stderr]
+            .into_iter()
+            .any(|p| p.as_deref() == Some(target))
+    }
+}
+
+/// `pipe:[INODE]` for the read end gohang holds (both ends of a pipe share the inode).
+fn pipe_name(fd: &impl std::os::fd::AsFd) -> Option<String> {
+    let st = nix::sys::stat::fstat(fd.as_fd()).ok()?;
+    Some(format!("pipe:[{}]", st.st_ino))
+}
+
+/// Where a goroutine dump of `p` would go, judged from its fd 2 (the Go runtime writes
+/// the dump there): straight into one of gohang's pipes, or into a pipe that another
+/// process of the tree reads and relays (`go test` does that for its test binary). Err
+/// says why the process is not asked: SIGQUIT ends it, and a dump that would land in the
+/// user's own file, on a terminal or in /dev/null tells gohang nothing.
+fn dump_sink(
+    ev: &Evidence,
+    p: &ProcessSnapshot,
+    root: u32,
+    pipes: &OurPipes,
+) -> Result<DumpSink, String> {
+    let Some(fd2) = p.fds.iter().find(|f| f.fd == 2) else {
+        // Descriptors unknown (not readable, or an OS that does not list them): only the
+        // command gohang started is known to write into its pipes.
+        return if p.pid == root {
+            Ok(DumpSink::Ours)
+        } else {
+            Err(format!(
+                "not asked for goroutines: where its stderr goes is unknown; `kill -QUIT {}` makes the Go runtime print them there (and ends it)",
+                p.pid
+            ))
+        };
+    };
+    if pipes.contains(&fd2.target) {
+        return Ok(DumpSink::Ours);
+    }
+    // A pipe another process of the tree reads (`go test` reads its test binary's
+    // output): follow the readers, a few hops at most, to one whose stdout or stderr is
+    // gohang's. Anywhere else the dump would land in the user's own file or terminal.
+    let mut relay = None;
+    let mut target = fd2.target.clone();
+    if let Some(s) = ev.samples.last() {
+        let mut writer = p.pid;
+        for _ in 0..4 {
+            if !target.starts_with("pipe:[") {
+                break;
+            }
+            let Some(q) = s
+                .processes
+                .iter()
+                .filter(|q| q.pid != writer && !is_descendant(s, q.pid, writer))
+                .find(|q| q.fds.iter().any(|f| f.target == target))
+            else {
+                break;
+            };
+            relay.get_or_insert((q.pid, q.command_line()));
+            let out: Vec<&str> = q
+                .fds
+                .iter()
+                .filter(|f| f.fd == 1 || f.fd == 2)
+                .map(|f| f.target.as_str())
+                .collect();
+            if out.iter().any(|t| pipes.contains(t)) {
+                let (pid, command) = relay.expect("set above");
+                return Ok(DumpSink::Relayed { pid, command });
+            }
+            let Some(next) = out.into_iter().find(|t| t.starts_with("pipe:[")) else {
+                target = q
+                    .fds
+                    .iter()
+                    .find(|f| f.fd == 1)
+                    .map_or_else(|| target.clone(), |f| f.target.clone());
+                break;
+            };
+            target = next.to_string();
+            writer = q.pid;
+        }
+    }
+    let via = match &relay {
+        Some((q, cmd)) => format!(" read by pid {q} (`{cmd}`), whose output goes to {target}"),
+        None => String::new(),
+    };
+    Err(format!(
+        "not asked for goroutines: its stderr is {}{via}, not a pipe gohang reads; `kill -QUIT {}` makes the Go runtime print them there (and ends it)",
+        fd2.target, p.pid
+    ))
+}
+
+/// Whether `pid` descends from `ancestor` in sample `s`.
+fn is_descendant(s: &Sample, mut pid: u32, ancestor: u32) -> bool {
+    for _ in 0..64 {
+        let Some(p) = s.process(pid) else {
+            return false;
+        };
+        if p.ppid == ancestor {
+            return true;
+        }
+        if p.ppid <= 1 {
+            return false;
+        }
+        pid = p.ppid;
+    }
+    false
+}
+
+/// Where the dump is expected to arrive.
+enum DumpSink {
+    /// Straight into gohang's stdout or stderr pipe.
+    Ours,
+    /// Into a pipe read by another process of the tree, which may pass it on.
+    Relayed { pid: u32, command: String },
+}
+
 /// How long the Go runtime gets to print its goroutines after SIGQUIT.
 const DUMP_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Ask a Go process for its goroutines (SIGQUIT: the runtime prints every goroutine's
-/// stack to the process's stderr and exits with status 2) and parse what arrives on the
-/// captured stderr. The process must be one gohang owns the stderr of.
+/// stack to the process's stderr and exits with status 2) and parse what arrives on
+/// either captured stream (a relaying parent such as `go test` prints it on its stdout).
 async fn goroutine_dump(
     pid: u32,
     start_time: u64,
-    stderr: &Arc<Mutex<TailBuffer>>,
+    tails: [&Arc<Mutex<TailBuffer>>; 2],
+    sink: DumpSink,
 ) -> GoroutineDump {
-    let mark = stderr.lock().unwrap().total();
+    let marks = tails.map(|t| t.lock().unwrap().total());
+    let since = |i: usize| tails[i].lock().unwrap().since(marks[i]);
     if !signal_exact(pid, Some(start_time), Signal::SIGQUIT) {
         return GoroutineDump {
             pid,
@@ -635,12 +779,15 @@ async fn goroutine_dump(
     let mut quiet_since = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let text = stderr.lock().unwrap().since(mark);
-        if text.len() != last_len {
-            last_len = text.len();
+        let texts = [since(0), since(1)];
+        let len = texts[0].len() + texts[1].len();
+        if len != last_len {
+            last_len = len;
             quiet_since = Instant::now();
         }
-        let has_dump = text.windows(10).any(|w| w == b"goroutine ");
+        let has_dump = texts
+            .iter()
+            .any(|t| t.windows(10).any(|w| w == b"goroutine "));
         // Done once the dump has stopped growing for a moment (the runtime exits after it).
         if has_dump && quiet_since.elapsed() > Duration::from_millis(300) {
             break;
@@ -649,25 +796,33 @@ async fn goroutine_dump(
             break;
         }
     }
-    let text = String::from_utf8_lossy(&stderr.lock().unwrap().since(mark)).into_owned();
-    let goroutines = crate::goroutines::parse(&text);
+    // The stream that carries the dump holds the most goroutines.
+    let goroutines = [since(0), since(1)]
+        .iter()
+        .map(|t| crate::goroutines::parse(&String::from_utf8_lossy(t)))
+        .max_by_key(Vec::len)
+        .unwrap_or_default();
     let answered = !goroutines.is_empty();
+    let secs = DUMP_DEADLINE.as_secs();
     GoroutineDump {
         pid,
         answered,
-        note: (!answered).then(|| {
-            format!(
-                "the Go runtime printed no goroutines within {} s of SIGQUIT: its threads are not running Go code \
-                 (an emulator or translator wedged, a process stopped or frozen, or not yet started)",
-                DUMP_DEADLINE.as_secs()
-            )
+        note: (!answered).then(|| match sink {
+            DumpSink::Ours => format!(
+                "the Go runtime printed no goroutines within {secs} s of SIGQUIT: its threads are not running Go code \
+                 (an emulator or translator wedged, a process stopped or frozen, or not yet started)"
+            ),
+            DumpSink::Relayed { pid: q, command } => format!(
+                "no goroutines reached gohang within {secs} s of SIGQUIT: its stderr is a pipe read by pid {q} (`{command}`), \
+                 which did not pass a dump on in time"
+            ),
         }),
         goroutines,
     }
 }
 
 /// The process to ask for goroutines: the Go program nearest the end of the wait chain.
-fn dump_target(ev: &Evidence) -> Option<(u32, u64)> {
+fn dump_target(ev: &Evidence) -> Option<&ProcessSnapshot> {
     let c = crate::classify::classify(ev);
     let last = ev.samples.last()?;
     c.chain
@@ -676,7 +831,6 @@ fn dump_target(ev: &Evidence) -> Option<(u32, u64)> {
         .filter_map(|pid| last.process(*pid))
         .chain(last.processes.iter())
         .find(|p| p.go_version.is_some() && p.state != crate::evidence::RunState::Zombie)
-        .map(|p| (p.pid, p.start_time))
 }
 
 #[derive(PartialEq)]

@@ -779,3 +779,74 @@ fn process_held_by_a_tracer_is_traced() {
     );
     assert_eq!(code, 1);
 }
+
+/// A module whose one test deadlocks on a mutex, and `gohang probe --json` of `cmd` in it.
+fn probe_deadlocked_test(cmd: &[&str]) -> (Report, util::gomod::Module) {
+    let m = util::gomod::Module::new("1.21", None);
+    std::fs::write(
+        m.app().join("stuck_test.go"),
+        "package main\n\nimport (\n\t\"sync\"\n\t\"testing\"\n)\n\n\
+         func TestStuck(t *testing.T) {\n\tvar mu sync.Mutex\n\tmu.Lock()\n\tmu.Lock()\n}\n",
+    )
+    .unwrap();
+    let mut c = gohang();
+    c.args(["probe", "--json", "--timeout", "15s", "--window", "1s", "--"])
+        .args(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    util::gomod::isolated_go_env(&mut c, &m);
+    // The test binary must be running when the deadline passes: build it first.
+    let mut warm = std::process::Command::new("go");
+    warm.args(["test", "-c", "-o", "/dev/null", "."]);
+    util::gomod::isolated_go_env(&mut warm, &m);
+    assert!(warm.status().unwrap().success(), "the test builds");
+    let out = Guard::spawn_group(&mut c)
+        .wait_output(Duration::from_secs(120))
+        .expect("gohang finished");
+    (parse_report(&out.stdout), m)
+}
+
+#[test]
+fn go_test_relays_the_dump_of_its_stuck_test_binary() {
+    if !need(have("go"), "a go on PATH") {
+        return;
+    }
+    let _s = serial();
+    let (r, _m) = probe_deadlocked_test(&["go", "test", "-count=1", "."]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::ChildWait, "{r:#?}");
+    // go test passes the test binary's output on; the dump is found there and names the
+    // test, not testing.(*T).Run waiting for it.
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("Go runtime of pid") && e.contains("sync.Mutex.Lock")),
+        "{:#?}",
+        p.evidence
+    );
+}
+
+#[test]
+fn a_go_whose_stderr_is_the_users_file_is_not_sent_sigquit() {
+    if !need(have("go"), "a go on PATH") {
+        return;
+    }
+    let _s = serial();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let script = format!("go test -count=1 . >{} 2>&1", log.path().display());
+    let (r, _m) = probe_deadlocked_test(&["sh", "-c", &script]);
+    let p = r.primary();
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("not asked for goroutines") && e.contains("kill -QUIT")),
+        "{:#?}",
+        p.evidence
+    );
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        !text.contains("goroutine ") && !text.contains("SIGQUIT"),
+        "a dump landed in the user's file:\n{text}"
+    );
+}

@@ -119,6 +119,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let mut signals = Signals::new()?;
     let jobs = JobControl::setup();
     let take_fg = jobs.active();
+    let tty_fd = jobs.child_fd();
 
     // --trace: the command may run under a tracer that execs it (strace -D), or the
     // tracer attaches once it runs (dtruss). Without a tracer, say why and go on.
@@ -151,7 +152,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         // before the fork.
         unsafe {
             cmd.pre_exec(move || {
-                terminal::child_pre_exec(take_fg)?;
+                terminal::child_pre_exec(tty_fd)?;
                 Err(exec.execve())
             });
         }

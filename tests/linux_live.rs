@@ -790,11 +790,19 @@ fn probe_deadlocked_test(cmd: &[&str]) -> (Report, util::gomod::Module) {
     )
     .unwrap();
     let mut c = gohang();
-    c.args(["probe", "--json", "--timeout", "15s", "--window", "1s", "--"])
-        .args(cmd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args([
+        "probe",
+        "--json",
+        "--timeout",
+        "15s",
+        "--window",
+        "1s",
+        "--",
+    ])
+    .args(cmd)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     util::gomod::isolated_go_env(&mut c, &m);
     // The test binary must be running when the deadline passes: build it first.
     let mut warm = std::process::Command::new("go");
@@ -849,4 +857,50 @@ fn a_go_whose_stderr_is_the_users_file_is_not_sent_sigquit() {
         !text.contains("goroutine ") && !text.contains("SIGQUIT"),
         "a dump landed in the user's file:\n{text}"
     );
+}
+
+/// gohang on a terminal (a pty it controls) with stdin from /dev/null probes a command
+/// that opens /dev/tty to ask, as git and ssh do: the command must get the terminal's
+/// foreground and wait for a person, not be stopped by a SIGTTIN of gohang's making.
+#[test]
+fn a_prompt_on_dev_tty_is_not_stopped_when_stdin_is_redirected() {
+    if !need(have("python3"), "python3") {
+        return;
+    }
+    let _s = serial();
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("report.json");
+    let helper = r#"
+import os, pty, select, sys
+out, gohang = sys.argv[1], sys.argv[2]
+pid, master = pty.fork()
+if pid == 0:
+    os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
+    os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), 1)
+    os.execv(gohang, [gohang, "probe", "--json", "--timeout", "1500ms", "--window", "1s",
+                      "--", "sh", "-c", "printf 'Password: ' >/dev/tty; read x </dev/tty"])
+while select.select([master], [], [], 60)[0]:
+    try:
+        if not os.read(master, 1024):
+            break
+    except OSError:
+        break
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+"#;
+    let mut c = std::process::Command::new("python3");
+    c.args(["-c", helper])
+        .arg(&out)
+        .arg(env!("CARGO_BIN_EXE_gohang"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let res = Guard::spawn_group(&mut c)
+        .wait_output(Duration::from_secs(60))
+        .expect("gohang on a pty finished");
+    let r = parse_report(&std::fs::read(&out).unwrap());
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::PromptWait, "{r:#?}");
+    assert!(p.summary.contains("/dev/tty"), "{}", p.summary);
+    assert_eq!(res.status.code(), Some(1));
 }

@@ -8,6 +8,7 @@
 #     translated, like an arm64 image on an amd64 host in a multi-arch container build).
 #   * strace (for --trace) and git (the go command's VCS), plus util-linux and procps
 #     used by tests.
+#   * It checks, but does not install, the Rust toolchain (rustup's, see ensure_rust).
 # It puts `go` on PATH through /usr/local/bin/go (a symlink into /usr/lib/go-1.23).
 set -euo pipefail
 
@@ -127,6 +128,28 @@ ensure_binfmt() {
   log "registered qemu-aarch64 directly in $bm"
 }
 
+# gohang is built with cargo. Debian 12's own rustc (1.63) is too old for it, so the Rust
+# toolchain is not installed here but checked: rustup's stable, at least Cargo.toml's
+# rust-version, with rustfmt and clippy for scripts/test.sh.
+ensure_rust() {
+  local want have
+  want=$(sed -nE 's/^rust-version *= *"([0-9.]+)".*/\1/p' "$(dirname "$0")/../Cargo.toml")
+  command -v cargo >/dev/null && command -v rustc >/dev/null ||
+    die "no Rust toolchain: install Rust ${want} or newer with rustup (Debian 12's rustc is too old), then run this again"
+  have=$(rustc --version | awk '{print $2}')
+  [[ $(printf '%s\n%s\n' "$want" "${have%%-*}" | sort -V | head -n1) == "$want" ]] ||
+    die "rustc ${have} is older than ${want} (Cargo.toml rust-version): rustup update stable"
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null; then
+      log "adding the rustfmt and clippy components"
+      rustup component add rustfmt clippy >/dev/null || log "warning: rustup could not add rustfmt/clippy; scripts/test.sh needs them"
+    else
+      log "warning: cargo fmt or cargo clippy missing; scripts/test.sh needs them"
+    fi
+  fi
+}
+
+ensure_rust
 ensure_packages
 ensure_binfmt
 log "ready: $(go version 2>/dev/null || echo 'go missing'); qemu-aarch64: $([[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] && echo registered || echo 'not registered')"

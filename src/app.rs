@@ -71,10 +71,11 @@ fn man_page(dir: Option<&std::path::Path>) -> Result<u8, UserError> {
         |e: std::io::Error| UserError::new(exit::INTERNAL, format!("writing the man page: {e}"));
     let cmd = Cli::command();
     let Some(dir) = dir else {
-        clap_mangen::Man::new(cmd)
-            .render(&mut std::io::stdout())
-            .map_err(err)?;
-        return Ok(exit::OK);
+        // `gohang man | head` closes the pipe early; that is the reader's choice, not an error.
+        return match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(err(e)),
+            _ => Ok(exit::OK),
+        };
     };
     std::fs::create_dir_all(dir).map_err(err)?;
     let page = |c: clap::Command, file: String| -> Result<(), UserError> {

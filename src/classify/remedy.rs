@@ -2,7 +2,7 @@
 //! together by a test. Each is true for the case it is given for; where a command is
 //! printed it is meant to be pasted as is.
 
-use crate::evidence::{CgroupInfo, CgroupVersion, Translation};
+use crate::evidence::{CgroupInfo, CgroupVersion, Mode, Translation};
 
 /// Resume a process (or its whole process group) stopped by a signal.
 pub fn resume(pid: u32, pgrp: Option<i32>) -> String {
@@ -57,12 +57,151 @@ pub fn io_wait(pid: u32) -> String {
     )
 }
 
-/// Ask the Go runtime where every goroutine is.
-pub fn goroutine_dump(pid: u32) -> String {
-    format!(
-        "see where it is: run it again under `gohang probe --goroutines -- …`, or send SIGQUIT \
-         (kill -QUIT {pid}): the Go runtime prints every goroutine's stack to the process's stderr and exits"
-    )
+/// What the culprit runs, as far as its executable tells: advice about goroutine dumps
+/// only fits a Go program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// Its executable carries Go build info.
+    Go,
+    /// Its executable was read and carries none: SIGQUIT gives no goroutine dump.
+    Other,
+    /// Its executable could not be read.
+    Unknown,
+}
+
+/// Whether the Go runtime of the culprit was already asked for its goroutines (SIGQUIT)
+/// in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dump {
+    /// Not asked (`--no-goroutines`, `--keep`, attach without `--goroutines`, or another
+    /// process was asked).
+    NotTaken,
+    /// The runtime printed its goroutines and gohang parsed them.
+    Answered,
+    /// `probe` sent SIGQUIT and the runtime printed nothing in time.
+    Silent,
+    /// `attach --goroutines` sent SIGQUIT; the dump went to the process's own stderr and
+    /// was not read back.
+    NotCaptured,
+}
+
+/// What gohang was run as, and what it already did, for the "look closer" advice of
+/// `idle` and `spinning`.
+#[derive(Clone, Copy, Debug)]
+pub struct LookCloser<'a> {
+    pub pid: u32,
+    pub program: Program,
+    pub mode: Mode,
+    pub dump: Dump,
+    /// A system call trace is already part of the evidence (`--trace`).
+    pub traced: bool,
+    pub host_os: &'a str,
+}
+
+/// Asleep, no cause found: how to see where it waits.
+pub fn idle(l: &LookCloser) -> String {
+    look_closer(l, false)
+}
+
+/// Busy on the CPU without finishing: how to see what it is busy with.
+pub fn spinning(l: &LookCloser) -> String {
+    look_closer(l, true)
+}
+
+/// The next step for a process no rule explained. Only a Go program answers SIGQUIT with a
+/// goroutine dump (the runtime's default SIGQUIT handling, `os/signal` docs); for any other
+/// program the default action of SIGQUIT ends it (signal(7)). `probe` leaves nothing
+/// running (unless --keep), so its advice is to run the command again; `attach` leaves the
+/// process as it was, so its advice names the pid.
+fn look_closer(l: &LookCloser, busy: bool) -> String {
+    match l.program {
+        Program::Go => go_advice(l, busy),
+        Program::Other => format!(
+            "it is not a Go program (its executable has no Go build info), so SIGQUIT gives no \
+             goroutine dump (it usually just ends such a program): {}",
+            threads_advice(l, busy)
+        ),
+        Program::Unknown => format!(
+            "its executable could not be read, so whether it is a Go program is unknown: if it is, {}; \
+             if not, {}",
+            go_advice(l, busy),
+            threads_advice(l, busy)
+        ),
+    }
+}
+
+fn go_advice(l: &LookCloser, busy: bool) -> String {
+    let pid = l.pid;
+    let what = if busy {
+        "what every goroutine is doing"
+    } else {
+        "where every goroutine waits"
+    };
+    match (l.dump, l.mode) {
+        (Dump::Answered, mode) => format!(
+            "the Go runtime already answered SIGQUIT with its goroutine dump; the evidence quotes the \
+             goroutine most likely to matter (one blocked on a known cause, else the main goroutine); {}",
+            match mode {
+                Mode::Spawn =>
+                    "to read the whole dump, run the command again under `gohang bundle -- …`, \
+                     which keeps it as goroutines.txt",
+                Mode::Attach => "the whole dump is at the end of the process's own stderr",
+            }
+        ),
+        (Dump::NotCaptured, _) => {
+            "SIGQUIT was already sent (--goroutines) and gohang got no goroutine dump back: if the \
+             Go runtime printed one, it is at the end of the process's own stderr"
+                .to_string()
+        }
+        (Dump::Silent, _) => format!(
+            "the Go runtime did not answer SIGQUIT, so its threads were not running Go code (an emulator \
+             or translator wedged, the process stopped or frozen, or not started yet): {}",
+            threads_advice(l, busy)
+        ),
+        (Dump::NotTaken, Mode::Spawn) => format!(
+            "ask the Go runtime {what}: run the command again under `gohang probe -- …` without --keep or \
+             --no-goroutines; probe then sends SIGQUIT before it stops the command and adds the \
+             runtime's answer to the report"
+        ),
+        (Dump::NotTaken, Mode::Attach) => format!(
+            "ask the Go runtime {what}: `gohang attach {pid} --goroutines` sends it SIGQUIT; the \
+             runtime prints every goroutine's stack to the process's own stderr, and the program exits"
+        ),
+    }
+}
+
+/// How to see a program's threads without its runtime's help.
+fn threads_advice(l: &LookCloser, busy: bool) -> String {
+    let pid = l.pid;
+    let linux = l.host_os == "linux";
+    let calls = if busy {
+        "whether its threads make system calls at all"
+    } else {
+        "each thread's last system calls, the one it sits in included"
+    };
+    match (l.mode, linux, l.traced) {
+        (Mode::Attach, true, false) => format!(
+            "`gohang attach {pid} --trace` shows {calls}, and, as root, \
+             `cat /proc/{pid}/task/*/stack` shows where each thread waits in the kernel"
+        ),
+        (Mode::Attach, true, true) => format!(
+            "the system call trace is in the evidence; as root, `cat /proc/{pid}/task/*/stack` shows \
+             where each thread waits in the kernel"
+        ),
+        (Mode::Spawn, true, false) => {
+            format!("run the command again under `gohang probe --trace -- …`, which shows {calls}")
+        }
+        (Mode::Spawn, true, true) => "the system call trace is in the evidence; to look further, run the command again under \
+             `gohang probe --keep -- …` and, as root, read where each of its threads waits in the kernel: \
+             cat /proc/PID/task/*/stack"
+            .to_string(),
+        (Mode::Attach, false, _) => {
+            format!("`sample {pid}` prints the native stack of each of its threads")
+        }
+        (Mode::Spawn, false, _) => "run the command again under `gohang probe --keep -- …` and look at its threads with `sample PID` \
+             (it prints the native stack of each)"
+            .to_string(),
+    }
 }
 
 /// A program that is translated (Rosetta 2, qemu-user, Rosetta for Linux).
@@ -96,11 +235,6 @@ pub fn arch_mismatch(host_os: &str, program_arch: Option<&str>) -> String {
              apt install qemu-user-static binfmt-support"
         )
     }
-}
-
-/// Busy on the CPU without finishing.
-pub fn spinning(pid: u32) -> String {
-    goroutine_dump(pid)
 }
 
 /// A file lock held by another process.
@@ -255,6 +389,14 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         program: Some("/usr/local/go/bin/go".into()),
         program_arch: None,
     };
+    let look = |program, mode, dump, host_os| LookCloser {
+        pid: 4242,
+        program,
+        mode,
+        dump,
+        traced: false,
+        host_os,
+    };
     vec![
         ("resume", K::Stopped, resume(4242, None)),
         ("resume-group", K::Stopped, resume(4242, Some(4242))),
@@ -263,8 +405,51 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ("thaw-v1", K::Frozen, thaw(&v1)),
         ("thaw-v2", K::Frozen, thaw(&v2)),
         ("io-wait", K::IoWait, io_wait(4242)),
-        ("goroutine-dump", K::Idle, goroutine_dump(4242)),
-        ("spinning", K::Spinning, spinning(4242)),
+        (
+            "idle-go-probe",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Spawn, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-go-attach",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Attach, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-go-dumped",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Spawn, Dump::Answered, "linux")),
+        ),
+        (
+            "idle-go-silent",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Spawn, Dump::Silent, "linux")),
+        ),
+        (
+            "idle-other-probe",
+            K::Idle,
+            idle(&look(Program::Other, Mode::Spawn, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-other-attach",
+            K::Idle,
+            idle(&look(Program::Other, Mode::Attach, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-other-attach-macos",
+            K::Idle,
+            idle(&look(Program::Other, Mode::Attach, Dump::NotTaken, "macos")),
+        ),
+        (
+            "spinning-go-probe",
+            K::Spinning,
+            spinning(&look(Program::Go, Mode::Spawn, Dump::NotTaken, "linux")),
+        ),
+        (
+            "spinning-other-attach",
+            K::Spinning,
+            spinning(&look(Program::Other, Mode::Attach, Dump::NotTaken, "linux")),
+        ),
         (
             "translated-rosetta",
             K::Translated,

@@ -171,7 +171,7 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 ));
                 continue;
             }
-            if graph.waited_by(p.pid()).is_some() {
+            if graph.waited_by(p.pid()).is_some() || graph.passed_over(p.pid()).is_some() {
                 child_wait(tree, graph, p, f);
                 continue;
             }
@@ -287,8 +287,20 @@ fn own_dump_line(tree: &Tree, p: &ProcView, kind: VerdictKind) -> Option<String>
 }
 
 /// The end of a wait chain is asleep: the processes above wait for one that never returns.
+///
+/// A parent that waits for any of several children is linked to one of them (see
+/// `WaitGraph::pick`); a chain that hangs below one of the others is a side branch: it
+/// still gets its verdict, at low confidence and ranked below the main chain's.
 fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
-    let edges = graph.chain_to(p.pid());
+    let mut edges = graph.chain_to(p.pid());
+    let head = edges.first().map(|e| e.parent).unwrap_or(p.pid());
+    let side = graph.passed_over(head);
+    if let Some(s) = side {
+        let mut up = graph.chain_to(s.parent);
+        up.push(s);
+        up.extend(edges);
+        edges = up;
+    }
     let name = |pid: u32| {
         tree.get(pid)
             .map(|q| q.last.display_name())
@@ -316,20 +328,59 @@ fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
     let command = p.last.command_line();
     let tool = tool_setting(tree, &edges.iter().map(|e| e.child).collect::<Vec<_>>());
     let explicit = edges.iter().all(|e| e.explicit);
+    let guessed = edges
+        .iter()
+        .any(|e| e.choice.as_ref().is_some_and(|c| c.guess));
+    let confidence = if side.is_some() {
+        Confidence::Low
+    } else if explicit && !guessed && p.samples() >= 2 {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
     let mut v = Verdict::new(
         VerdictKind::ChildWait,
-        if explicit && p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
+        confidence,
         Some(p.pid()),
         format!(
-            "{} (pid {top}) waits for {} (pid {}, `{command}`), which never returns: it is asleep in {sleeps_in}",
+            "{} (pid {top}) {} {} (pid {}, `{command}`), which never returns: it is asleep in {sleeps_in}",
             name(top),
+            if side.is_some() { "may be waiting for" } else { "waits for" },
             p.last.display_name(),
             p.pid()
         ),
     )
     .fact(format!("wait chain: {}", chain.join(" → ")))
-    .fact(format!("how each waits: {}", hows.join("; ")))
-    .fact(format!(
+    .fact(format!("how each waits: {}", hows.join("; ")));
+    for e in &edges {
+        let Some(c) = &e.choice else { continue };
+        let others: Vec<String> = c
+            .others
+            .iter()
+            .map(|o| format!("pid {o} ({})", name(*o)))
+            .collect();
+        v = v.fact(format!(
+            "pid {} waits for any of its children ({}); pid {} ({}) is taken as the one because {}{}; passed over: {}",
+            e.parent,
+            e.how,
+            e.child,
+            name(e.child),
+            c.why,
+            if c.guess { ", which is a guess" } else { "" },
+            others.join(", ")
+        ));
+    }
+    if let Some(s) = side {
+        let picked = graph
+            .waited_by_any(s.parent)
+            .map(|e| format!("pid {} ({})", e.child, name(e.child)))
+            .unwrap_or_else(|| "another child".to_string());
+        v = v.fact(format!(
+            "a side branch: pid {} waits for any of its children ({}) and was taken to wait for {picked}, not for pid {}",
+            s.parent, s.how, s.child
+        ));
+    }
+    v = v.fact(format!(
         "pid {}: state {} in {}/{} samples, {} ms of CPU over {}",
         p.pid(),
         p.last.state,
@@ -344,8 +395,17 @@ fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
     let v = v.remedy(remedy::child_wait(p.pid(), &command, tool.as_deref()));
     f.add(
         v,
-        p.depth,
-        format!("{}: leaf of a wait chain, asleep", p.label()),
+        // Below every leaf of the main chain.
+        if side.is_some() { 0 } else { p.depth },
+        format!(
+            "{}: leaf of a wait chain{}, asleep",
+            p.label(),
+            if side.is_some() {
+                " (a side branch)"
+            } else {
+                ""
+            }
+        ),
     );
 }
 

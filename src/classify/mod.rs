@@ -73,11 +73,21 @@ pub fn classify(ev: &Evidence) -> Classification {
         let graph = waits::WaitGraph::build(&tree);
         for e in &graph.edges {
             f.note(format!(
-                "pid {} waits for pid {} ({}{})",
+                "pid {} waits for pid {} ({}{}){}",
                 e.parent,
                 e.child,
                 e.how,
-                if e.explicit { "" } else { ", inferred" }
+                if e.explicit { "" } else { ", inferred" },
+                e.choice
+                    .as_ref()
+                    .map(|c| format!(", picked among its children: {}", c.why))
+                    .unwrap_or_default()
+            ));
+        }
+        for e in &graph.passed_over {
+            f.note(format!(
+                "pid {} may wait for pid {} too ({}): passed over",
+                e.parent, e.child, e.how
             ));
         }
         stopped::rules(&tree, &mut f);

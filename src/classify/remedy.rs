@@ -304,7 +304,8 @@ pub fn network_wait(
 }
 
 /// A toolchain download started by GOTOOLCHAIN.
-pub fn toolchain_download(wanted: &str, local: &str, goproxy: Option<&str>) -> String {
+pub fn toolchain_download(wanted: &str, local: Option<&str>, goproxy: Option<&str>) -> String {
+    let local = local.unwrap_or("the installed go");
     format!(
         "stay on {local} with GOTOOLCHAIN=local (go then stops with \"requires go >= …\" if the module \
          really needs {wanted}), or install {wanted} yourself (go.dev/dl) and put it first on PATH; \
@@ -508,9 +509,14 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             K::ToolchainDownload,
             toolchain_download(
                 "go1.25.0",
-                "go1.23.5",
+                Some("go1.23.5"),
                 Some("https://proxy.golang.org,direct"),
             ),
+        ),
+        (
+            "toolchain-download-unknown-local",
+            K::ToolchainDownload,
+            toolchain_download("go1.25.0", None, None),
         ),
         (
             "child-wait",

@@ -724,13 +724,51 @@ fn vcs_of(p: &ProcessSnapshot) -> Option<String> {
     })
 }
 
-/// A GOTOOLCHAIN switch that downloads a toolchain.
+/// A GOTOOLCHAIN switch that downloads a toolchain: told by go.mod/go.work and the
+/// settings (confirmed by the go command's own message), or by the message alone.
 fn toolchain_download(tree: &Tree, f: &mut Findings) {
+    let message = downloading_message(tree);
+    if !from_module(tree, message.as_ref(), f)
+        && let Some(m) = &message
+    {
+        from_message(tree, m, f);
+    }
+}
+
+/// `go: downloading go1.25.0 (linux/amd64)`: the go command fetches toolchain module
+/// `golang.org/toolchain` and prints this when its zip is not in the module cache yet
+/// (`cmd/go/internal/modfetch/fetch.go`, `DownloadZip`; the form is seen in
+/// golang/go#65568 and #66175). Module downloads print a path and a `v` version instead.
+struct Downloading {
+    line: String,
+    version: String,
+}
+
+fn downloading_message(tree: &Tree) -> Option<Downloading> {
+    tree.ev.output.stderr.tail.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("go: downloading ")?;
+        let (version, platform) = rest.split_once(' ')?;
+        let toolchain = version
+            .strip_prefix("go")
+            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        let platform = platform.strip_prefix('(')?.strip_suffix(')')?;
+        (toolchain && platform.split('/').count() == 2 && !platform.contains(' ')).then(|| {
+            Downloading {
+                line: l.trim().to_string(),
+                version: version.to_string(),
+            }
+        })
+    })
+}
+
+/// From go.mod/go.work, the running go's version and GOTOOLCHAIN. Returns whether it
+/// added a verdict.
+fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> bool {
     let Some(ctx) = tree.ev.go.as_ref() else {
-        return;
+        return false;
     };
     let (Some(module), Some(local)) = (ctx.module.as_ref(), ctx.version.as_deref()) else {
-        return;
+        return false;
     };
     // The toolchain the module asks for: its `toolchain` line when at least its `go`
     // line, else go<go line> (cmd/go/internal/toolchain/select.go).
@@ -748,10 +786,10 @@ fn toolchain_download(tree: &Tree, f: &mut Findings) {
         (Some(t), Some(g)) if gover::compare(t, g) != Some(Ordering::Less) => t.clone(),
         (_, Some(g)) => g.clone(),
         (Some(t), None) => t.clone(),
-        (None, None) => return,
+        (None, None) => return false,
     };
     if gover::compare(&wanted, local) != Some(Ordering::Greater) {
-        return;
+        return false;
     }
     let gt = ctx.settings.get("GOTOOLCHAIN");
     let mode = gt.map(|s| s.value.as_str()).unwrap_or("");
@@ -760,25 +798,18 @@ fn toolchain_download(tree: &Tree, f: &mut Findings) {
             "{} asks for {wanted} but GOTOOLCHAIN={mode:?}: go stops with an error instead of switching",
             module.path
         ));
-        return;
+        return false;
     }
     if mode == "path" || mode.ends_with("+path") {
         f.note(format!(
             "GOTOOLCHAIN={mode}: {wanted} is looked up on PATH, never downloaded"
         ));
-        return;
+        return false;
     }
     let Some(proc_) = tree.get(ctx.pid) else {
-        return;
+        return false;
     };
-    let message = tree
-        .ev
-        .output
-        .stderr
-        .tail
-        .lines()
-        .find(|l| l.starts_with("go: downloading go1"))
-        .map(str::to_string);
+    let message = message.map(|m| m.line.clone());
     let net = f
         .candidates
         .iter()
@@ -819,11 +850,126 @@ fn toolchain_download(tree: &Tree, f: &mut Findings) {
         v = v.fact(format!("the download: {n}"));
     }
     let proxy = ctx.setting("GOPROXY").map(str::to_string);
-    let v = v.remedy(remedy::toolchain_download(&wanted, local, proxy.as_deref()));
+    let v = v.remedy(remedy::toolchain_download(
+        &wanted,
+        Some(local),
+        proxy.as_deref(),
+    ));
     f.add(
         v,
         proc_.depth,
         format!("go.mod wants {wanted} > {local}, GOTOOLCHAIN={mode}"),
+    );
+    true
+}
+
+/// The go command said it is downloading a toolchain and has not finished, but go.mod,
+/// the running version or the settings could not tell why (unreadable, or a switch asked
+/// for by GOTOOLCHAIN itself): medium confidence, the message is the evidence.
+fn from_message(tree: &Tree, m: &Downloading, f: &mut Findings) {
+    let ctx = tree.ev.go.as_ref();
+    let go = ctx
+        .and_then(|c| tree.get(c.pid))
+        .or_else(|| {
+            tree.procs
+                .iter()
+                .find(|q| crate::gocontext::is_go_command(q.last))
+        })
+        .or_else(|| tree.root.and_then(|r| tree.get(r)));
+    let Some(go) = go else {
+        f.note(format!(
+            "`{}` printed, but no go process is left to blame",
+            m.line
+        ));
+        return;
+    };
+    // After the download the go command execs the new toolchain from the module cache
+    // (`cmd/go/internal/toolchain/select.go`, same pid): then the download is over.
+    if let Some(exe) = go
+        .last
+        .exe
+        .value()
+        .filter(|e| e.contains("/golang.org/toolchain@"))
+    {
+        f.note(format!(
+            "`{}` printed, but pid {} already runs the downloaded toolchain ({exe})",
+            m.line,
+            go.pid()
+        ));
+        return;
+    }
+    let local = ctx
+        .and_then(|c| c.version.clone())
+        .or_else(|| go.last.go_version.clone());
+    let mut v = Verdict::new(
+        VerdictKind::ToolchainDownload,
+        Confidence::Medium,
+        Some(go.pid()),
+        format!(
+            "{} is downloading the Go toolchain {}{}, and has not finished",
+            go.label(),
+            m.version,
+            local
+                .as_deref()
+                .map(|l| format!(" to run instead of {l}"))
+                .unwrap_or_default()
+        ),
+    )
+    .fact(format!("output: {}", m.line));
+    let why = match ctx {
+        None => {
+            "the go command's settings and go.mod could not be read, so why it switches is unknown"
+                .to_string()
+        }
+        Some(c) => match &c.module {
+            None => format!(
+                "no go.mod or go.work was read{}, so why it switches is unknown",
+                if c.notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.notes.join("; "))
+                }
+            ),
+            Some(module) => format!(
+                "{} does not ask for it ({}); GOTOOLCHAIN={} ({})",
+                module.path,
+                module
+                    .go
+                    .as_deref()
+                    .map(|g| format!("go {g}"))
+                    .unwrap_or_else(|| "no go line".to_string()),
+                c.setting("GOTOOLCHAIN").unwrap_or(""),
+                c.settings
+                    .get("GOTOOLCHAIN")
+                    .map(|s| s.source.as_str())
+                    .unwrap_or("default")
+            ),
+        },
+    };
+    v = v.fact(why);
+    if let Some(l) = &local {
+        v = v.fact(format!("running go: {l}"));
+    }
+    if let Some(n) = f
+        .candidates
+        .iter()
+        .find(|c| c.verdict.kind == VerdictKind::NetworkWait && c.verdict.pid == Some(go.pid()))
+    {
+        v = v.fact(format!("the download: {}", n.verdict.summary));
+    }
+    let proxy = ctx.and_then(|c| c.setting("GOPROXY")).map(str::to_string);
+    let v = v.remedy(remedy::toolchain_download(
+        &m.version,
+        local.as_deref(),
+        proxy.as_deref(),
+    ));
+    f.add(
+        v,
+        go.depth,
+        format!(
+            "the output says `{}` and the command has not finished",
+            m.line
+        ),
     );
 }
 
@@ -1032,6 +1178,120 @@ mod tests {
         let (v, chain, _) = primary(&ev);
         assert_eq!(v.kind, VerdictKind::ChildWait);
         assert_eq!(chain, vec![100, 101, 103]);
+    }
+
+    /// go build in a module asking for go 1.99, GOTOOLCHAIN=auto, a silent proxy (recorded).
+    fn toolchain_fixture() -> Evidence {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_gotoolchain_auto_download/evidence.json"
+        ))
+        .unwrap()
+    }
+
+    fn toolchain_verdict(ev: &Evidence) -> Option<crate::verdict::Verdict> {
+        classify(ev)
+            .verdicts
+            .into_iter()
+            .find(|v| v.kind == VerdictKind::ToolchainDownload)
+    }
+
+    #[test]
+    fn the_download_message_alone_is_a_medium_toolchain_download() {
+        // go.mod could not be read.
+        let mut ev = toolchain_fixture();
+        ev.go.as_mut().unwrap().module = None;
+        ev.go.as_mut().unwrap().notes = vec!["/home/gopher/src/app not read".into()];
+        let v = toolchain_verdict(&ev).expect("the message says it");
+        assert_eq!(v.pid, Some(10396));
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(
+            v.summary
+                .contains("downloading the Go toolchain go1.99.0 to run instead of go1.23.5"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e == "output: go: downloading go1.99.0 (linux/amd64)"),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e
+                    .starts_with("no go.mod or go.work was read (/home/gopher/src/app not read)")),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.evidence.iter().any(|e| e.starts_with("the download: ")),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.remedy
+                .as_deref()
+                .unwrap()
+                .contains("stay on go1.23.5 with GOTOOLCHAIN=local")
+        );
+
+        // No go context at all: the go process is found in the tree, the version in its
+        // build info.
+        ev.go = None;
+        let v = toolchain_verdict(&ev).expect("the message says it");
+        assert_eq!(v.pid, Some(10396));
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("settings and go.mod could not be read"))
+        );
+
+        // Without the message, nothing tells.
+        ev.output.stderr.tail.clear();
+        assert!(toolchain_verdict(&ev).is_none());
+    }
+
+    #[test]
+    fn a_go_mod_that_explains_the_switch_keeps_high_confidence() {
+        let v = toolchain_verdict(&toolchain_fixture()).unwrap();
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(v.summary.contains("go.mod asks for it"), "{}", v.summary);
+    }
+
+    #[test]
+    fn only_the_toolchain_form_of_the_message_counts() {
+        let mut ev = toolchain_fixture();
+        ev.go = None;
+        ev.output.stderr.tail =
+            "go: downloading go1.example.com/m v1.0.0\ngo: downloading golang.org/x/mod v0.20.0\n"
+                .into();
+        assert!(toolchain_verdict(&ev).is_none());
+    }
+
+    #[test]
+    fn a_go_already_running_the_downloaded_toolchain_is_past_the_download() {
+        let mut ev = toolchain_fixture();
+        ev.go = None;
+        for s in &mut ev.samples {
+            for p in &mut s.processes {
+                p.exe = Probe::Collected(
+                    "/home/gopher/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.99.0.linux-amd64/bin/go".into(),
+                );
+            }
+        }
+        let c = classify(&ev);
+        assert!(
+            c.verdicts
+                .iter()
+                .all(|v| v.kind != VerdictKind::ToolchainDownload)
+        );
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.contains("already runs the downloaded toolchain"))
+        );
     }
 
     #[test]

@@ -106,7 +106,12 @@ fn linker_arch(tree: &Tree, line: &str, f: &mut Findings) {
     .fact(format!("output: {}", line.trim()))
     .fact(format!("hardware architecture: {}", ev.host.hardware_arch.display_for(&ev.host.os)))
     .fact("known issue: golang/go#46724 (an x86_64 Go on an arm64 Mac makes cgo build for x86_64)".to_string())
-    .remedy(remedy::arch_mismatch(&ev.host.os, None));
+    .remedy(remedy::arch_mismatch(
+        &ev.host.os,
+        &ev.host.hardware_arch,
+        &[],
+        ev.host.rosetta_installed,
+    ));
     f.add(
         v,
         0,
@@ -185,7 +190,12 @@ fn exec_of_foreign_binary(tree: &Tree, line: &str, f: &mut Findings) {
                 .to_string(),
         );
     }
-    let v = v.remedy(remedy::arch_mismatch(&ev.host.os, None));
+    let v = v.remedy(remedy::arch_mismatch(
+        &ev.host.os,
+        &ev.host.hardware_arch,
+        &[],
+        ev.host.rosetta_installed,
+    ));
     f.add(v, 0, format!("the output says `{err}`"));
 }
 

@@ -2,7 +2,7 @@
 //! together by a test. Each is true for the case it is given for; where a command is
 //! printed it is meant to be pasted as is.
 
-use crate::evidence::{CgroupInfo, CgroupVersion, Mode, Translation};
+use crate::evidence::{Arch, CgroupInfo, CgroupVersion, Mode, Translation};
 
 /// Resume a process (or its whole process group) stopped by a signal.
 pub fn resume(pid: u32, pgrp: Option<i32>) -> String {
@@ -220,21 +220,99 @@ pub fn translated(t: &Translation, host_os: &str) -> String {
     }
 }
 
-/// An executable of the wrong architecture that could not start.
-pub fn arch_mismatch(host_os: &str, program_arch: Option<&str>) -> String {
-    if host_os == "macos" {
-        "use a Go built for this Mac (the darwin-arm64 archive from go.dev/dl, or `brew install go` \
-         from /opt/homebrew); an x86_64-only binary needs Rosetta 2: \
-         softwareupdate --install-rosetta --agree-to-license"
-            .to_string()
-    } else {
-        let arch = program_arch.unwrap_or("its");
-        format!(
+/// An executable of the wrong architecture that could not start. `slices` are the
+/// architectures the file holds (each slice of a universal binary), empty when unknown.
+///
+/// On a Mac the way out depends on both: Rosetta 2 runs x86_64 code on Apple silicon and
+/// nothing else (no arm64 on Intel, no i386 or PowerPC anywhere); macOS has run no 32-bit
+/// program since 10.15 Catalina, and no PowerPC one since Rosetta left with 10.7 Lion.
+pub fn arch_mismatch(
+    host_os: &str,
+    hardware: &Arch,
+    slices: &[Arch],
+    rosetta_installed: Option<bool>,
+) -> String {
+    if host_os != "macos" {
+        let arch = slices
+            .first()
+            .map(|a| a.display_for(host_os))
+            .unwrap_or_else(|| "its".to_string());
+        return format!(
             "use a build for this machine's architecture (`gohang check` shows which binaries are \
              foreign; `gohang rebuild` fixes a GOROOT), or register an emulator for {arch} binaries: \
              apt install qemu-user-static binfmt-support"
-        )
+        );
     }
+    let apple_silicon = matches!(hardware, Arch::Aarch64 | Arch::Arm64e);
+    let (build, goarch, archive) = if apple_silicon {
+        ("arm64", "arm64", "darwin-arm64")
+    } else {
+        ("x86_64", "amd64", "darwin-amd64")
+    };
+    let native = |a: &Arch| match a {
+        Arch::Aarch64 | Arch::Arm64e => apple_silicon,
+        Arch::X86_64 => !apple_silicon,
+        _ => false,
+    };
+    let names: Vec<String> = slices.iter().map(|a| a.display_for("macos")).collect();
+    if slices.is_empty() || slices.iter().any(native) {
+        // Which binary failed, or why a fitting slice was refused, is not known here.
+        return if apple_silicon {
+            "use a Go built for this Mac (the darwin-arm64 archive from go.dev/dl, or `brew install go` \
+             from /opt/homebrew); an x86_64-only binary needs Rosetta 2: \
+             softwareupdate --install-rosetta --agree-to-license"
+                .to_string()
+        } else {
+            "use a Go built for this Intel Mac (the darwin-amd64 archive from go.dev/dl); an \
+             arm64-only binary cannot run on it"
+                .to_string()
+        };
+    }
+    if apple_silicon && slices.contains(&Arch::X86_64) {
+        let go = "better, use an arm64 build (for Go itself, the darwin-arm64 archive from go.dev/dl, or \
+                  `brew install go` from /opt/homebrew)";
+        return match rosetta_installed {
+            Some(true) => format!(
+                "Rosetta 2 looks installed, yet this x86_64 program could not start: check that it runs \
+                 x86_64 code at all (arch -x86_64 /usr/bin/true) and reinstall it if not \
+                 (softwareupdate --install-rosetta --agree-to-license); {go}"
+            ),
+            _ => format!(
+                "this x86_64 program needs Rosetta 2 on this Mac: \
+                 softwareupdate --install-rosetta --agree-to-license; {go}"
+            ),
+        };
+    }
+    let mut why: Vec<String> = Vec::new();
+    for a in slices {
+        let reason = match a {
+            Arch::Aarch64 | Arch::Arm64e => {
+                "an Intel Mac cannot run arm64 code, and Rosetta 2 only goes the other \
+                 way (x86_64 code on Apple silicon)"
+                    .to_string()
+            }
+            Arch::X86 => "macOS has run no 32-bit (i386) programs since 10.15 Catalina".to_string(),
+            // CPU_TYPE_POWERPC is 18 (osfmk/mach/machine.h); binary.rs names it by number.
+            Arch::Ppc64 => "macOS has run no PowerPC programs since 10.7 Lion".to_string(),
+            Arch::Other(o) if o == "mach-cputype-0x12" => {
+                "macOS has run no PowerPC programs since 10.7 Lion".to_string()
+            }
+            Arch::Arm => "macOS runs no 32-bit arm programs".to_string(),
+            other => format!("macOS runs no {} programs", other.display_for("macos")),
+        };
+        if !why.contains(&reason) {
+            why.push(reason);
+        }
+    }
+    if apple_silicon {
+        why.push("Rosetta 2 translates only x86_64 code".to_string());
+    }
+    format!(
+        "this Mac cannot run it as built ({}): {}. Get a build for {build}: for a Go program, build it \
+         again with GOOS=darwin GOARCH={goarch}; for Go itself, the {archive} archive from go.dev/dl",
+        names.join(", "),
+        why.join("; ")
+    )
 }
 
 /// A file lock held by another process.
@@ -462,12 +540,32 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         (
             "arch-mismatch-linux",
             K::ArchMismatch,
-            arch_mismatch("linux", Some("aarch64")),
+            arch_mismatch("linux", &Arch::X86_64, &[Arch::Aarch64], None),
         ),
         (
             "arch-mismatch-macos",
             K::ArchMismatch,
-            arch_mismatch("macos", None),
+            arch_mismatch("macos", &Arch::Aarch64, &[], None),
+        ),
+        (
+            "arch-mismatch-macos-rosetta",
+            K::ArchMismatch,
+            arch_mismatch("macos", &Arch::Aarch64, &[Arch::X86_64], Some(false)),
+        ),
+        (
+            "arch-mismatch-macos-obsolete",
+            K::ArchMismatch,
+            arch_mismatch(
+                "macos",
+                &Arch::Aarch64,
+                &[Arch::X86, Arch::Ppc64],
+                Some(true),
+            ),
+        ),
+        (
+            "arch-mismatch-macos-intel",
+            K::ArchMismatch,
+            arch_mismatch("macos", &Arch::X86_64, &[Arch::Aarch64], None),
         ),
         (
             "lock-wait",

@@ -82,7 +82,7 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 }
             }
             f.add(
-                v.remedy(remedy::io_wait(p.pid())),
+                v.remedy(remedy::io_wait(p.pid(), &tree.ev.host.os)),
                 p.depth,
                 format!("{}: D in {d_in}/{n} samples", p.label()),
             );
@@ -615,6 +615,27 @@ mod tests {
         // A dump of another process says nothing about this one.
         ev.goroutines.as_mut().unwrap().pid = 1;
         assert!(remedy(&ev).contains("gohang probe -- …"));
+    }
+
+    #[test]
+    fn io_wait_advice_is_the_hosts_own() {
+        let mut ev: Evidence = serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_go_on_dead_fuse_mount/evidence.json"
+        ))
+        .unwrap();
+        let r = |ev: &Evidence| {
+            let c = classify(ev);
+            assert_eq!(c.verdicts[0].kind, VerdictKind::IoWait, "{:#?}", c.reasons);
+            c.verdicts[0].remedy.clone().unwrap()
+        };
+        assert!(r(&ev).contains("umount -l"));
+        ev.host.os = "macos".into();
+        let mac = r(&ev);
+        assert!(mac.contains("umount -f MOUNTPOINT"), "{mac}");
+        assert!(
+            !mac.contains("/proc/") && !mac.contains("umount -l") && !mac.contains("findmnt"),
+            "{mac}"
+        );
     }
 
     #[test]

@@ -48,8 +48,16 @@ pub fn thaw(cg: &CgroupInfo) -> String {
     format!("{cmd}    # or, if a tool froze it: docker unpause <container> / systemctl thaw <unit>")
 }
 
-/// Uninterruptible sleep on a device or remote file system.
-pub fn io_wait(pid: u32) -> String {
+/// Uninterruptible sleep on a device or remote file system. /proc, findmnt and lazy
+/// unmounts (`umount -l`) are Linux's; macOS's umount(8) has only `-f`.
+pub fn io_wait(pid: u32, host_os: &str) -> String {
+    if host_os == "macos" {
+        return "find the network or FUSE mount it waits on (`mount` lists them; macOS does not say which \
+                one) and bring its server back, or force it off: umount -f MOUNTPOINT (for a disk: diskutil \
+                unmount force MOUNTPOINT); SIGKILL ends the process only where the kernel's wait can be \
+                interrupted"
+            .to_string();
+    }
     format!(
         "find the mount it waits on (as root: cat /proc/{pid}/stack; findmnt) and bring its server \
          back, or detach it with umount -l MOUNTPOINT; SIGKILL ends the process only where the kernel's \
@@ -483,7 +491,8 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ("traced", K::Traced, traced(4300, Some("gdb"))),
         ("thaw-v1", K::Frozen, thaw(&v1)),
         ("thaw-v2", K::Frozen, thaw(&v2)),
-        ("io-wait", K::IoWait, io_wait(4242)),
+        ("io-wait", K::IoWait, io_wait(4242, "linux")),
+        ("io-wait-macos", K::IoWait, io_wait(4242, "macos")),
         (
             "idle-go-probe",
             K::Idle,

@@ -89,3 +89,50 @@ fn rosetta_frames_of_an_idle_process_claim_nothing() {
             .all(|e| !e.contains("Rosetta's runtime"))
     );
 }
+
+fn remedy(ev: &Evidence) -> String {
+    let c = classify(ev);
+    assert_eq!(c.verdicts[0].kind, VerdictKind::ArchMismatch);
+    c.verdicts[0].remedy.clone().unwrap()
+}
+
+/// EBADARCH's fix comes from the binary's slices and the Mac: Rosetta 2 only for x86_64
+/// code on Apple silicon; nothing runs i386 or PowerPC code; an Intel Mac needs x86_64.
+#[test]
+fn ebadarch_remedy_follows_the_slices_and_the_hardware() {
+    let mut x86 = load("macos_ebadarch");
+    let r = remedy(&x86);
+    assert!(r.contains("softwareupdate --install-rosetta"), "{r}");
+    x86.host.rosetta_installed = Some(true);
+    let r = remedy(&x86);
+    assert!(r.contains("Rosetta 2 looks installed"), "{r}");
+    assert!(r.contains("arch -x86_64 /usr/bin/true"), "{r}");
+
+    let mut old = load("macos_ebadarch_fat_no_arm64");
+    let r = remedy(&old);
+    assert!(
+        !r.contains("softwareupdate"),
+        "Rosetta 2 cannot run i386/ppc: {r}"
+    );
+    assert!(
+        r.contains("10.15 Catalina") && r.contains("10.7 Lion"),
+        "{r}"
+    );
+    assert!(r.contains("Get a build for arm64"), "{r}");
+    // The same binary on an Intel Mac: an x86_64 build, and no word of Rosetta 2.
+    old.host.hardware_arch = gohang::evidence::Arch::X86_64;
+    old.host.rosetta_installed = None;
+    let r = remedy(&old);
+    assert!(
+        r.contains("Get a build for x86_64") && r.contains("darwin-amd64"),
+        "{r}"
+    );
+    assert!(!r.contains("Rosetta") && !r.contains("darwin-arm64"), "{r}");
+
+    let intel = load("macos_ebadarch_arm64_on_intel");
+    let r = remedy(&intel);
+    assert!(
+        !r.contains("darwin-arm64") && !r.contains("softwareupdate"),
+        "{r}"
+    );
+}

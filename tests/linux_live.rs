@@ -153,6 +153,52 @@ fn idle_go_program_in_futex() {
     assert!(p.evidence.iter().any(|e| e.contains("futex")), "{p:#?}");
     assert_eq!(code, 2, "an idle stall with no cause is exit 2");
     assert!(r.output.stderr.tail.contains("sleeper: started"));
+    // probe took the goroutine dump itself (the default): it quotes it instead of asking
+    // for one.
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.starts_with(&format!("Go runtime of pid {}: goroutine", p.pid.unwrap()))),
+        "{p:#?}"
+    );
+    let remedy = p.remedy.as_deref().unwrap();
+    assert!(
+        remedy.starts_with("the Go runtime already answered SIGQUIT"),
+        "{remedy}"
+    );
+}
+
+/// `sleep` is no Go program: the advice must not be a goroutine dump (SIGQUIT would only
+/// end it), under probe nor under attach.
+#[test]
+fn idle_program_that_is_not_go_gets_no_goroutine_advice() {
+    let _s = serial();
+    let (r, code) = probe(&["--timeout", "1s", "--window", "500ms"], &["sleep", "30"]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Idle, "{r:#?}");
+    assert_eq!(code, 2);
+    let remedy = p.remedy.as_deref().unwrap();
+    assert!(remedy.starts_with("it is not a Go program"), "{remedy}");
+    assert!(remedy.contains("gohang probe --trace -- …"), "{remedy}");
+    assert!(
+        !remedy.contains("kill -QUIT") && !remedy.contains("--goroutines"),
+        "{remedy}"
+    );
+
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("30").stdin(Stdio::null());
+    let target = Guard::spawn_group(&mut cmd);
+    let pid = target.pid().to_string();
+    let out = run(&["attach", &pid, "--json", "--window", "500ms"]);
+    let r = parse_report(&out.stdout);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Idle, "{r:#?}");
+    let remedy = p.remedy.as_deref().unwrap();
+    assert!(
+        remedy.contains(&format!("gohang attach {pid} --trace")),
+        "{remedy}"
+    );
+    assert!(!remedy.contains("--goroutines"), "{remedy}");
 }
 
 #[test]

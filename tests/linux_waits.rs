@@ -329,3 +329,47 @@ fn user_setting_that_re_enables_git_prompts_is_named() {
         p.evidence
     );
 }
+
+/// A shell waits for any child (`wait4(-1)`): the chain follows the command it runs in the
+/// foreground — the newest child — not the background job, and says it had to choose.
+#[test]
+fn a_shell_waiting_for_any_child_is_followed_to_its_foreground_command() {
+    let _s = serial();
+    // `; :` keeps the shell from exec-ing its last command; the subshell is a background
+    // branch one level deeper than the foreground sleep, which must not win for its depth.
+    for script in ["sleep 104 & sleep 105; :", "(sleep 104; :) & sleep 105; :"] {
+        let out = run(&[
+            "probe",
+            "--json",
+            "--timeout",
+            "1s",
+            "--window",
+            "500ms",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ]);
+        let r = parse_report(&out.stdout);
+        let p = r.primary();
+        assert_eq!(p.kind, VerdictKind::ChildWait, "{script}: {r:#?}");
+        let leaf = r
+            .processes
+            .iter()
+            .find(|q| Some(q.pid) == p.pid)
+            .expect("the culprit is in the report");
+        assert_eq!(leaf.command, "sleep 105", "{script}: {r:#?}");
+        assert_eq!(
+            r.chain,
+            vec![r.target.pid.unwrap(), leaf.pid],
+            "{script}: sh → sleep 105"
+        );
+        assert!(
+            p.evidence
+                .iter()
+                .any(|e| e.contains("waits for any of its children") && e.contains("a guess")),
+            "{script}: the choice is said to be a guess: {:#?}",
+            p.evidence
+        );
+    }
+}

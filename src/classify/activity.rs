@@ -8,7 +8,7 @@
 use super::waits::WaitGraph;
 use super::{Findings, secs, tree::ProcView, tree::Tree};
 use crate::classify::remedy;
-use crate::evidence::{RunState, SyscallState};
+use crate::evidence::{Mode, RunState, SyscallState};
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 use std::collections::BTreeMap;
 
@@ -82,7 +82,7 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 }
             }
             f.add(
-                v.remedy(remedy::io_wait(p.pid())),
+                v.remedy(remedy::io_wait(p.pid(), &tree.ev.host.os)),
                 p.depth,
                 format!("{}: D in {d_in}/{n} samples", p.label()),
             );
@@ -138,8 +138,18 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
             if !busiest.is_empty() {
                 v = v.fact(format!("busiest threads: {}", busiest.join(", ")));
             }
+            let look = look_closer(tree, p);
+            if let Some(line) = own_dump_line(tree, p, VerdictKind::Spinning) {
+                v = v.fact(line);
+            }
+            f.note(format!(
+                "{}: the next step depends on it being {:?}, the goroutine dump {:?}",
+                p.label(),
+                look.program,
+                look.dump
+            ));
             f.add(
-                v.remedy(remedy::spinning(p.pid())),
+                v.remedy(remedy::spinning(&look)),
                 p.depth,
                 format!("{}: CPU share {:.2}", p.label(), share),
             );
@@ -161,7 +171,7 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 ));
                 continue;
             }
-            if graph.waited_by(p.pid()).is_some() {
+            if graph.waited_by(p.pid()).is_some() || graph.passed_over(p.pid()).is_some() {
                 child_wait(tree, graph, p, f);
                 continue;
             }
@@ -179,7 +189,7 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 .into_iter()
                 .map(|(w, c)| format!("{c}× {w}"))
                 .collect();
-            let v = Verdict::new(
+            let mut v = Verdict::new(
                 VerdictKind::Idle,
                 Confidence::Low,
                 Some(p.pid()),
@@ -198,8 +208,18 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 } else {
                     waits.join(", ")
                 }
-            ))
-            .remedy(remedy::goroutine_dump(p.pid()));
+            ));
+            if let Some(line) = own_dump_line(tree, p, VerdictKind::Idle) {
+                v = v.fact(line);
+            }
+            let look = look_closer(tree, p);
+            f.note(format!(
+                "{}: the next step depends on it being {:?}, the goroutine dump {:?}",
+                p.label(),
+                look.program,
+                look.dump
+            ));
+            let v = v.remedy(remedy::idle(&look));
             f.add(
                 v,
                 p.depth,
@@ -215,9 +235,72 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
     }
 }
 
+/// What is known about `p` that decides how to look closer at it: whether it is a Go
+/// program (the observers read Go build info from its executable into `go_version`),
+/// whether its runtime was already asked for goroutines, how gohang was run.
+fn look_closer<'e>(tree: &Tree<'e>, p: &ProcView) -> remedy::LookCloser<'e> {
+    let ev = tree.ev;
+    let dump = match &ev.goroutines {
+        Some(d) if d.pid == p.pid() && d.answered => remedy::Dump::Answered,
+        // probe owns the stderr the dump goes to: silence is the runtime's.
+        Some(d) if d.pid == p.pid() && ev.target.mode == Mode::Spawn => remedy::Dump::Silent,
+        // attach reads the dump back only from a regular file.
+        Some(d) if d.pid == p.pid() => remedy::Dump::NotCaptured,
+        _ => remedy::Dump::NotTaken,
+    };
+    remedy::LookCloser {
+        pid: p.pid(),
+        program: program_of(p.last),
+        mode: ev.target.mode,
+        dump,
+        traced: ev.trace.is_some(),
+        host_os: &ev.host.os,
+    }
+}
+
+/// Is it a Go program? Go build info says yes; an executable that was read and has none
+/// says no; an executable that could not be read (or, under binfmt translation, a guest
+/// program that could not be) leaves it open.
+fn program_of(p: &crate::evidence::ProcessSnapshot) -> remedy::Program {
+    use crate::evidence::Translation;
+    if p.go_version.is_some() {
+        return remedy::Program::Go;
+    }
+    let read = match &p.translation {
+        // `binary` is the interpreter's; the guest's header was read if its arch is known.
+        Translation::Binfmt { program_arch, .. } => program_arch.is_some(),
+        _ => p.binary.value().is_some(),
+    };
+    if read {
+        remedy::Program::Other
+    } else {
+        remedy::Program::Unknown
+    }
+}
+
+/// The line a goroutine dump of this very process adds to its own verdict.
+fn own_dump_line(tree: &Tree, p: &ProcView, kind: VerdictKind) -> Option<String> {
+    let dump = tree.ev.goroutines.as_ref()?;
+    (dump.pid == p.pid() && dump.answered)
+        .then(|| super::goroutine_line(dump, kind))
+        .flatten()
+}
+
 /// The end of a wait chain is asleep: the processes above wait for one that never returns.
+///
+/// A parent that waits for any of several children is linked to one of them (see
+/// `WaitGraph::pick`); a chain that hangs below one of the others is a side branch: it
+/// still gets its verdict, at low confidence and ranked below the main chain's.
 fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
-    let edges = graph.chain_to(p.pid());
+    let mut edges = graph.chain_to(p.pid());
+    let head = edges.first().map(|e| e.parent).unwrap_or(p.pid());
+    let side = graph.passed_over(head);
+    if let Some(s) = side {
+        let mut up = graph.chain_to(s.parent);
+        up.push(s);
+        up.extend(edges);
+        edges = up;
+    }
     let name = |pid: u32| {
         tree.get(pid)
             .map(|q| q.last.display_name())
@@ -245,20 +328,59 @@ fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
     let command = p.last.command_line();
     let tool = tool_setting(tree, &edges.iter().map(|e| e.child).collect::<Vec<_>>());
     let explicit = edges.iter().all(|e| e.explicit);
+    let guessed = edges
+        .iter()
+        .any(|e| e.choice.as_ref().is_some_and(|c| c.guess));
+    let confidence = if side.is_some() {
+        Confidence::Low
+    } else if explicit && !guessed && p.samples() >= 2 {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
     let mut v = Verdict::new(
         VerdictKind::ChildWait,
-        if explicit && p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
+        confidence,
         Some(p.pid()),
         format!(
-            "{} (pid {top}) waits for {} (pid {}, `{command}`), which never returns: it is asleep in {sleeps_in}",
+            "{} (pid {top}) {} {} (pid {}, `{command}`), which never returns: it is asleep in {sleeps_in}",
             name(top),
+            if side.is_some() { "may be waiting for" } else { "waits for" },
             p.last.display_name(),
             p.pid()
         ),
     )
     .fact(format!("wait chain: {}", chain.join(" → ")))
-    .fact(format!("how each waits: {}", hows.join("; ")))
-    .fact(format!(
+    .fact(format!("how each waits: {}", hows.join("; ")));
+    for e in &edges {
+        let Some(c) = &e.choice else { continue };
+        let others: Vec<String> = c
+            .others
+            .iter()
+            .map(|o| format!("pid {o} ({})", name(*o)))
+            .collect();
+        v = v.fact(format!(
+            "pid {} waits for any of its children ({}); pid {} ({}) is taken as the one because {}{}; passed over: {}",
+            e.parent,
+            e.how,
+            e.child,
+            name(e.child),
+            c.why,
+            if c.guess { ", which is a guess" } else { "" },
+            others.join(", ")
+        ));
+    }
+    if let Some(s) = side {
+        let picked = graph
+            .waited_by_any(s.parent)
+            .map(|e| format!("pid {} ({})", e.child, name(e.child)))
+            .unwrap_or_else(|| "another child".to_string());
+        v = v.fact(format!(
+            "a side branch: pid {} waits for any of its children ({}) and was taken to wait for {picked}, not for pid {}",
+            s.parent, s.how, s.child
+        ));
+    }
+    v = v.fact(format!(
         "pid {}: state {} in {}/{} samples, {} ms of CPU over {}",
         p.pid(),
         p.last.state,
@@ -273,8 +395,17 @@ fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
     let v = v.remedy(remedy::child_wait(p.pid(), &command, tool.as_deref()));
     f.add(
         v,
-        p.depth,
-        format!("{}: leaf of a wait chain, asleep", p.label()),
+        // Below every leaf of the main chain.
+        if side.is_some() { 0 } else { p.depth },
+        format!(
+            "{}: leaf of a wait chain{}, asleep",
+            p.label(),
+            if side.is_some() {
+                " (a side branch)"
+            } else {
+                ""
+            }
+        ),
     );
 }
 
@@ -340,4 +471,192 @@ fn thread_state_counts(p: &crate::evidence::ProcessSnapshot) -> String {
         .map(|(s, c)| format!("{c} {s}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::classify::classify;
+    use crate::evidence::{Evidence, GoroutineDump, Mode, Probe};
+    use crate::verdict::VerdictKind;
+
+    /// A real idle Go program (tests/go/sleeper.go) as probe recorded it: pid 22143.
+    fn sleeper() -> Evidence {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_idle_go_sleeper/evidence.json"
+        ))
+        .unwrap()
+    }
+
+    fn each_process(ev: &mut Evidence, f: impl Fn(&mut crate::evidence::ProcessSnapshot)) {
+        for s in &mut ev.samples {
+            for p in &mut s.processes {
+                f(p);
+            }
+        }
+    }
+
+    fn not_go(ev: &mut Evidence) {
+        each_process(ev, |p| p.go_version = None);
+    }
+
+    fn attached(ev: &mut Evidence) {
+        ev.target.mode = Mode::Attach;
+        ev.outcome = crate::evidence::Outcome::Attached;
+    }
+
+    fn remedy(ev: &Evidence) -> String {
+        let c = classify(ev);
+        assert_eq!(c.verdicts[0].kind, VerdictKind::Idle, "{:#?}", c.reasons);
+        assert_eq!(c.verdicts[0].pid, Some(22143));
+        c.verdicts[0].remedy.clone().unwrap()
+    }
+
+    #[test]
+    fn a_go_program_under_probe_is_told_to_let_probe_take_the_dump() {
+        let r = remedy(&sleeper());
+        assert!(
+            r.contains("run the command again under `gohang probe -- …` without --keep"),
+            "{r}"
+        );
+        assert!(
+            !r.contains("kill -QUIT"),
+            "probe has stopped the process already: {r}"
+        );
+    }
+
+    #[test]
+    fn a_go_program_under_attach_is_told_to_attach_with_goroutines() {
+        let mut ev = sleeper();
+        attached(&mut ev);
+        let r = remedy(&ev);
+        assert!(r.contains("gohang attach 22143 --goroutines"), "{r}");
+        assert!(!r.contains("gohang probe"), "{r}");
+    }
+
+    #[test]
+    fn a_program_without_go_build_info_gets_no_goroutine_advice() {
+        let mut ev = sleeper();
+        not_go(&mut ev);
+        let r = remedy(&ev);
+        assert!(r.starts_with("it is not a Go program"), "{r}");
+        assert!(r.contains("gohang probe --trace -- …"), "{r}");
+        assert!(
+            !r.contains("--goroutines") && !r.contains("kill -QUIT"),
+            "{r}"
+        );
+
+        attached(&mut ev);
+        let r = remedy(&ev);
+        assert!(r.contains("gohang attach 22143 --trace"), "{r}");
+        assert!(r.contains("cat /proc/22143/task/*/stack"), "{r}");
+
+        ev.host.os = "macos".into();
+        let r = remedy(&ev);
+        assert!(r.contains("`sample 22143`"), "{r}");
+        assert!(!r.contains("/proc/"), "{r}");
+    }
+
+    #[test]
+    fn a_trace_already_taken_is_not_advised_again() {
+        let mut ev = sleeper();
+        not_go(&mut ev);
+        attached(&mut ev);
+        ev.trace = Some(crate::evidence::TraceSummary {
+            tool: "strace".into(),
+            ..Default::default()
+        });
+        let r = remedy(&ev);
+        assert!(!r.contains("--trace`"), "{r}");
+        assert!(r.contains("trace is in the evidence"), "{r}");
+    }
+
+    #[test]
+    fn an_unreadable_executable_gets_both_pieces_of_advice() {
+        let mut ev = sleeper();
+        not_go(&mut ev);
+        each_process(&mut ev, |p| {
+            p.binary = Probe::unavailable("permission denied")
+        });
+        let r = remedy(&ev);
+        assert!(r.contains("whether it is a Go program is unknown"), "{r}");
+        assert!(r.contains("if it is, ask the Go runtime"), "{r}");
+        assert!(
+            r.contains("if not, run the command again under `gohang probe --trace"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_dump_already_taken_is_quoted_and_not_asked_for_again() {
+        let mut ev = sleeper();
+        ev.goroutines = Some(GoroutineDump {
+            pid: 22143,
+            answered: true,
+            goroutines: crate::goroutines::parse(
+                "goroutine 1 [sleep, 2 minutes]:\ntime.Sleep(0x34630b8a000)\n\t/usr/lib/go-1.23/src/runtime/time.go:315 +0xf2\nmain.main()\n\t/src/sleeper.go:12 +0x45\n",
+            ),
+            note: None,
+        });
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        let r = v.remedy.as_deref().unwrap();
+        assert!(
+            r.starts_with("the Go runtime already answered SIGQUIT"),
+            "{r}"
+        );
+        assert!(r.contains("gohang bundle -- …"), "{r}");
+        let quoted: Vec<_> = v
+            .evidence
+            .iter()
+            .filter(|e| e.starts_with("Go runtime of pid 22143: goroutine 1 [sleep"))
+            .collect();
+        assert_eq!(quoted.len(), 1, "quoted once: {:#?}", v.evidence);
+
+        // A dump of another process says nothing about this one.
+        ev.goroutines.as_mut().unwrap().pid = 1;
+        assert!(remedy(&ev).contains("gohang probe -- …"));
+    }
+
+    #[test]
+    fn io_wait_advice_is_the_hosts_own() {
+        let mut ev: Evidence = serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_go_on_dead_fuse_mount/evidence.json"
+        ))
+        .unwrap();
+        let r = |ev: &Evidence| {
+            let c = classify(ev);
+            assert_eq!(c.verdicts[0].kind, VerdictKind::IoWait, "{:#?}", c.reasons);
+            c.verdicts[0].remedy.clone().unwrap()
+        };
+        assert!(r(&ev).contains("umount -l"));
+        ev.host.os = "macos".into();
+        let mac = r(&ev);
+        assert!(mac.contains("umount -f MOUNTPOINT"), "{mac}");
+        assert!(
+            !mac.contains("/proc/") && !mac.contains("umount -l") && !mac.contains("findmnt"),
+            "{mac}"
+        );
+    }
+
+    #[test]
+    fn a_runtime_that_did_not_answer_points_below_the_runtime() {
+        let mut ev = sleeper();
+        ev.goroutines = Some(GoroutineDump {
+            pid: 22143,
+            answered: false,
+            goroutines: Vec::new(),
+            note: Some("the Go runtime printed no goroutines".into()),
+        });
+        let r = remedy(&ev);
+        assert!(
+            r.starts_with("the Go runtime did not answer SIGQUIT"),
+            "{r}"
+        );
+        assert!(r.contains("gohang probe --trace -- …"), "{r}");
+
+        // attach: the dump went to the process's own stderr.
+        attached(&mut ev);
+        let r = remedy(&ev);
+        assert!(r.contains("at the end of the process's own stderr"), "{r}");
+    }
 }

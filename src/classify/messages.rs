@@ -106,7 +106,12 @@ fn linker_arch(tree: &Tree, line: &str, f: &mut Findings) {
     .fact(format!("output: {}", line.trim()))
     .fact(format!("hardware architecture: {}", ev.host.hardware_arch.display_for(&ev.host.os)))
     .fact("known issue: golang/go#46724 (an x86_64 Go on an arm64 Mac makes cgo build for x86_64)".to_string())
-    .remedy(remedy::arch_mismatch(&ev.host.os, None));
+    .remedy(remedy::arch_mismatch(
+        &ev.host.os,
+        &ev.host.hardware_arch,
+        &[],
+        ev.host.rosetta_installed,
+    ));
     f.add(
         v,
         0,
@@ -137,7 +142,12 @@ fn missing_xcode_tools(line: &str, f: &mut Findings) {
 
 /// `fork/exec /path/to/tool: exec format error` (Linux ENOEXEC) or `bad CPU type in
 /// executable` (macOS EBADARCH), printed by Go's os/exec when the go command runs a tool
-/// of the wrong architecture (e.g. a foreign `pkg/tool/<os>_<arch>/compile`).
+/// of the wrong architecture (e.g. a foreign `pkg/tool/<os>_<arch>/compile`), or by
+/// `go run` with GOOS/GOARCH set for another platform: it runs what it built for them
+/// (golang/go#57693: `fork/exec …/b001/exe/main: exec format error` on an arm64 Mac with
+/// GOOS=linux GOARCH=amd64; conda-forge/go-feedstock#132: `bad CPU type in executable` on
+/// an Intel Mac with GOARCH=arm64). A shell says it too for a `go` of the wrong
+/// architecture (golang/go#12527).
 fn exec_of_foreign_binary(tree: &Tree, line: &str, f: &mut Findings) {
     let lower = line.to_ascii_lowercase();
     let err = if lower.contains("exec format error") {
@@ -165,10 +175,27 @@ fn exec_of_foreign_binary(tree: &Tree, line: &str, f: &mut Findings) {
         Some(b) => format!("`{b}` is not built for this {hw} machine and could not be run ({err})"),
         None => format!("a program of the wrong architecture could not be run ({err})"),
     };
-    let v = Verdict::new(VerdictKind::ArchMismatch, Confidence::High, None, summary)
+    let mut v = Verdict::new(VerdictKind::ArchMismatch, Confidence::High, None, summary)
         .fact(format!("output: {}", line.trim()))
-        .fact(format!("hardware architecture: {hw}"))
-        .remedy(remedy::arch_mismatch(&ev.host.os, None));
+        .fact(format!("hardware architecture: {hw}"));
+    // `go run` builds into its work directory, `$WORK/b001/exe/<name>`, for the GOOS and
+    // GOARCH in effect, then runs the result here (golang/go#57693).
+    if binary
+        .as_deref()
+        .is_some_and(|b| b.contains("/go-build") && b.contains("/exe/"))
+    {
+        v = v.fact(
+            "it is what `go run` built in its work directory, for the GOOS/GOARCH in effect: \
+             those are not this machine's (golang/go#57693)"
+                .to_string(),
+        );
+    }
+    let v = v.remedy(remedy::arch_mismatch(
+        &ev.host.os,
+        &ev.host.hardware_arch,
+        &[],
+        ev.host.rosetta_installed,
+    ));
     f.add(v, 0, format!("the output says `{err}`"));
 }
 
@@ -257,6 +284,26 @@ mod tests {
         // Without any emulation around, EINVAL from fork/exec means something else.
         let c = classify(&exited_with(line, "linux", false));
         assert_eq!(c.verdicts[0].kind, VerdictKind::Healthy);
+    }
+
+    #[test]
+    fn go_run_of_a_binary_built_for_another_platform_says_so() {
+        let line =
+            "fork/exec /var/folders/ty/T/go-build3935763930/b001/exe/main: exec format error\n";
+        let c = classify(&exited_with(line, "macos", false));
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::ArchMismatch);
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("`go run` built") && e.contains("golang/go#57693")),
+            "{:#?}",
+            v.evidence
+        );
+        // A foreign tool of the toolchain is another story.
+        let line = "fork/exec /usr/local/go/pkg/tool/linux_arm64/compile: exec format error\n";
+        let c = classify(&exited_with(line, "linux", false));
+        assert!(c.verdicts[0].evidence.iter().all(|e| !e.contains("go run")));
     }
 
     #[test]

@@ -73,11 +73,21 @@ pub fn classify(ev: &Evidence) -> Classification {
         let graph = waits::WaitGraph::build(&tree);
         for e in &graph.edges {
             f.note(format!(
-                "pid {} waits for pid {} ({}{})",
+                "pid {} waits for pid {} ({}{}){}",
                 e.parent,
                 e.child,
                 e.how,
-                if e.explicit { "" } else { ", inferred" }
+                if e.explicit { "" } else { ", inferred" },
+                e.choice
+                    .as_ref()
+                    .map(|c| format!(", picked among its children: {}", c.why))
+                    .unwrap_or_default()
+            ));
+        }
+        for e in &graph.passed_over {
+            f.note(format!(
+                "pid {} may wait for pid {} too ({}): passed over",
+                e.parent, e.child, e.how
             ));
         }
         stopped::rules(&tree, &mut f);
@@ -168,8 +178,25 @@ fn goroutine_evidence(ev: &Evidence, primary: &mut Verdict, reasons: &mut Vec<St
         }
         return;
     }
+    let Some(line) = goroutine_line(dump, primary.kind) else {
+        return;
+    };
+    reasons.push(format!("goroutine dump: {line}"));
+    // `idle` and `spinning` quote the dump of their own process already.
+    if !primary.evidence.contains(&line) {
+        primary.evidence.push(line);
+    }
+}
+
+/// The goroutine of an answered dump that matters most for a verdict of `kind`, as one
+/// evidence line: "Go runtime of pid 42: goroutine 7 [syscall]: … waits for a file lock
+/// (in …)".
+pub(crate) fn goroutine_line(
+    dump: &crate::evidence::GoroutineDump,
+    kind: VerdictKind,
+) -> Option<String> {
     use crate::goroutines::Cause;
-    let preferred: &[Cause] = match primary.kind {
+    let preferred: &[Cause] = match kind {
         VerdictKind::LockWait => &[Cause::Lock],
         VerdictKind::NetworkWait => &[Cause::Network],
         VerdictKind::ToolchainDownload => &[Cause::Toolchain, Cause::Network],
@@ -177,10 +204,8 @@ fn goroutine_evidence(ev: &Evidence, primary: &mut Verdict, reasons: &mut Vec<St
         VerdictKind::PromptWait => &[Cause::Child, Cause::Read],
         _ => &[],
     };
-    let Some((g, cause)) = crate::goroutines::blocking(dump, preferred) else {
-        return;
-    };
-    let line = match cause {
+    let (g, cause) = crate::goroutines::blocking(dump, preferred)?;
+    Some(match cause {
         Some((c, frame)) => format!(
             "Go runtime of pid {}: {} {} (in {})",
             dump.pid,
@@ -193,9 +218,7 @@ fn goroutine_evidence(ev: &Evidence, primary: &mut Verdict, reasons: &mut Vec<St
             dump.pid,
             crate::goroutines::describe(g)
         ),
-    };
-    reasons.push(format!("goroutine dump: {line}"));
-    primary.evidence.push(line);
+    })
 }
 
 /// Milliseconds as seconds for people: "2.0 s", "0.35 s".

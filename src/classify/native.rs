@@ -6,11 +6,15 @@
 //!   * the main thread still at `_dyld_start`: the program never reached `main()`. macOS
 //!     holds a new executable there while syspolicyd (Gatekeeper/XProtect) or amfid
 //!     assesses it — sometimes behind a dialog nobody sees; public reports show exactly
-//!     one frame, `_dyld_start (in dyld) + 0`, 0 % CPU, a 96K footprint → `prompt-wait`;
+//!     one frame, `_dyld_start (in dyld) + 0`, 0 % CPU, a 96K footprint
+//!     (rjwalters/loom#2298, entireio/cli#1065; a fresh Go build hanging until syspolicyd
+//!     is killed: golang/go#37885) → `prompt-wait`;
 //!   * `fork` and at-fork child handlers (`_libSystem_atfork_child`, `*_fork_child`) on the
 //!     heaviest path: a forked child that never reached exec, spinning or deadlocked on a
-//!     lock another thread held at fork time → evidence and remedy on its `spinning` or
-//!     `idle` verdict;
+//!     lock another thread held at fork time (golang/go#56784: `_notify_fork_child` under
+//!     `syscall.forkAndExecInChild`; GoogleContainerTools/skaffold#9925: a spin in
+//!     `nw_settings_child_has_forked`) → evidence and remedy on its `spinning` or `idle`
+//!     verdict;
 //!   * Rosetta's runtime (image `runtime`, `runtime_t8027`, `libRosettaRuntime`) at the leaf
 //!     of a thread's heaviest path of a process burning CPU: the translator itself, not the
 //!     Go code, is busy → strengthens `translated` (an idle translated program also waits

@@ -83,6 +83,14 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             let hw = ev.host.hardware_arch.display_for(&ev.host.os);
             let pa = program_arch.as_ref().map(|a| a.display_for(&ev.host.os));
             let summary = match &pa {
+                _ if slices.len() > 1 => format!(
+                    "`{program}` is a universal binary ({}) and this {hw} machine can run none of it ({error})",
+                    slices
+                        .iter()
+                        .map(|a| a.display_for(&ev.host.os))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 Some(a) => format!(
                     "`{program}` is an {a} binary and this {hw} machine cannot run it ({error})"
                 ),
@@ -136,7 +144,17 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
                     )
                 });
             }
-            let v = v.remedy(remedy::arch_mismatch(&ev.host.os, pa.as_deref()));
+            let held: Vec<Arch> = if slices.is_empty() {
+                program_arch.iter().cloned().collect()
+            } else {
+                slices.clone()
+            };
+            let v = v.remedy(remedy::arch_mismatch(
+                &ev.host.os,
+                &ev.host.hardware_arch,
+                &held,
+                ev.host.rosetta_installed,
+            ));
             f.add(
                 v,
                 0,

@@ -2,7 +2,7 @@
 //! together by a test. Each is true for the case it is given for; where a command is
 //! printed it is meant to be pasted as is.
 
-use crate::evidence::{CgroupInfo, CgroupVersion, Translation};
+use crate::evidence::{Arch, CgroupInfo, CgroupVersion, Mode, Translation};
 
 /// Resume a process (or its whole process group) stopped by a signal.
 pub fn resume(pid: u32, pgrp: Option<i32>) -> String {
@@ -48,8 +48,16 @@ pub fn thaw(cg: &CgroupInfo) -> String {
     format!("{cmd}    # or, if a tool froze it: docker unpause <container> / systemctl thaw <unit>")
 }
 
-/// Uninterruptible sleep on a device or remote file system.
-pub fn io_wait(pid: u32) -> String {
+/// Uninterruptible sleep on a device or remote file system. /proc, findmnt and lazy
+/// unmounts (`umount -l`) are Linux's; macOS's umount(8) has only `-f`.
+pub fn io_wait(pid: u32, host_os: &str) -> String {
+    if host_os == "macos" {
+        return "find the network or FUSE mount it waits on (`mount` lists them; macOS does not say which \
+                one) and bring its server back, or force it off: umount -f MOUNTPOINT (for a disk: diskutil \
+                unmount force MOUNTPOINT); SIGKILL ends the process only where the kernel's wait can be \
+                interrupted"
+            .to_string();
+    }
     format!(
         "find the mount it waits on (as root: cat /proc/{pid}/stack; findmnt) and bring its server \
          back, or detach it with umount -l MOUNTPOINT; SIGKILL ends the process only where the kernel's \
@@ -57,12 +65,151 @@ pub fn io_wait(pid: u32) -> String {
     )
 }
 
-/// Ask the Go runtime where every goroutine is.
-pub fn goroutine_dump(pid: u32) -> String {
-    format!(
-        "see where it is: run it again under `gohang probe --goroutines -- …`, or send SIGQUIT \
-         (kill -QUIT {pid}): the Go runtime prints every goroutine's stack to the process's stderr and exits"
-    )
+/// What the culprit runs, as far as its executable tells: advice about goroutine dumps
+/// only fits a Go program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// Its executable carries Go build info.
+    Go,
+    /// Its executable was read and carries none: SIGQUIT gives no goroutine dump.
+    Other,
+    /// Its executable could not be read.
+    Unknown,
+}
+
+/// Whether the Go runtime of the culprit was already asked for its goroutines (SIGQUIT)
+/// in this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dump {
+    /// Not asked (`--no-goroutines`, `--keep`, attach without `--goroutines`, or another
+    /// process was asked).
+    NotTaken,
+    /// The runtime printed its goroutines and gohang parsed them.
+    Answered,
+    /// `probe` sent SIGQUIT and the runtime printed nothing in time.
+    Silent,
+    /// `attach --goroutines` sent SIGQUIT; the dump went to the process's own stderr and
+    /// was not read back.
+    NotCaptured,
+}
+
+/// What gohang was run as, and what it already did, for the "look closer" advice of
+/// `idle` and `spinning`.
+#[derive(Clone, Copy, Debug)]
+pub struct LookCloser<'a> {
+    pub pid: u32,
+    pub program: Program,
+    pub mode: Mode,
+    pub dump: Dump,
+    /// A system call trace is already part of the evidence (`--trace`).
+    pub traced: bool,
+    pub host_os: &'a str,
+}
+
+/// Asleep, no cause found: how to see where it waits.
+pub fn idle(l: &LookCloser) -> String {
+    look_closer(l, false)
+}
+
+/// Busy on the CPU without finishing: how to see what it is busy with.
+pub fn spinning(l: &LookCloser) -> String {
+    look_closer(l, true)
+}
+
+/// The next step for a process no rule explained. Only a Go program answers SIGQUIT with a
+/// goroutine dump (the runtime's default SIGQUIT handling, `os/signal` docs); for any other
+/// program the default action of SIGQUIT ends it (signal(7)). `probe` leaves nothing
+/// running (unless --keep), so its advice is to run the command again; `attach` leaves the
+/// process as it was, so its advice names the pid.
+fn look_closer(l: &LookCloser, busy: bool) -> String {
+    match l.program {
+        Program::Go => go_advice(l, busy),
+        Program::Other => format!(
+            "it is not a Go program (its executable has no Go build info), so SIGQUIT gives no \
+             goroutine dump (it usually just ends such a program): {}",
+            threads_advice(l, busy)
+        ),
+        Program::Unknown => format!(
+            "its executable could not be read, so whether it is a Go program is unknown: if it is, {}; \
+             if not, {}",
+            go_advice(l, busy),
+            threads_advice(l, busy)
+        ),
+    }
+}
+
+fn go_advice(l: &LookCloser, busy: bool) -> String {
+    let pid = l.pid;
+    let what = if busy {
+        "what every goroutine is doing"
+    } else {
+        "where every goroutine waits"
+    };
+    match (l.dump, l.mode) {
+        (Dump::Answered, mode) => format!(
+            "the Go runtime already answered SIGQUIT with its goroutine dump; the evidence quotes the \
+             goroutine most likely to matter (one blocked on a known cause, else the main goroutine); {}",
+            match mode {
+                Mode::Spawn =>
+                    "to read the whole dump, run the command again under `gohang bundle -- …`, \
+                     which keeps it as goroutines.txt",
+                Mode::Attach => "the whole dump is at the end of the process's own stderr",
+            }
+        ),
+        (Dump::NotCaptured, _) => {
+            "SIGQUIT was already sent (--goroutines) and gohang got no goroutine dump back: if the \
+             Go runtime printed one, it is at the end of the process's own stderr"
+                .to_string()
+        }
+        (Dump::Silent, _) => format!(
+            "the Go runtime did not answer SIGQUIT, so its threads were not running Go code (an emulator \
+             or translator wedged, the process stopped or frozen, or not started yet): {}",
+            threads_advice(l, busy)
+        ),
+        (Dump::NotTaken, Mode::Spawn) => format!(
+            "ask the Go runtime {what}: run the command again under `gohang probe -- …` without --keep or \
+             --no-goroutines; probe then sends SIGQUIT before it stops the command and adds the \
+             runtime's answer to the report"
+        ),
+        (Dump::NotTaken, Mode::Attach) => format!(
+            "ask the Go runtime {what}: `gohang attach {pid} --goroutines` sends it SIGQUIT; the \
+             runtime prints every goroutine's stack to the process's own stderr, and the program exits"
+        ),
+    }
+}
+
+/// How to see a program's threads without its runtime's help.
+fn threads_advice(l: &LookCloser, busy: bool) -> String {
+    let pid = l.pid;
+    let linux = l.host_os == "linux";
+    let calls = if busy {
+        "whether its threads make system calls at all"
+    } else {
+        "each thread's last system calls, the one it sits in included"
+    };
+    match (l.mode, linux, l.traced) {
+        (Mode::Attach, true, false) => format!(
+            "`gohang attach {pid} --trace` shows {calls}, and, as root, \
+             `cat /proc/{pid}/task/*/stack` shows where each thread waits in the kernel"
+        ),
+        (Mode::Attach, true, true) => format!(
+            "the system call trace is in the evidence; as root, `cat /proc/{pid}/task/*/stack` shows \
+             where each thread waits in the kernel"
+        ),
+        (Mode::Spawn, true, false) => {
+            format!("run the command again under `gohang probe --trace -- …`, which shows {calls}")
+        }
+        (Mode::Spawn, true, true) => "the system call trace is in the evidence; to look further, run the command again under \
+             `gohang probe --keep -- …` and, as root, read where each of its threads waits in the kernel: \
+             cat /proc/PID/task/*/stack"
+            .to_string(),
+        (Mode::Attach, false, _) => {
+            format!("`sample {pid}` prints the native stack of each of its threads")
+        }
+        (Mode::Spawn, false, _) => "run the command again under `gohang probe --keep -- …` and look at its threads with `sample PID` \
+             (it prints the native stack of each)"
+            .to_string(),
+    }
 }
 
 /// A program that is translated (Rosetta 2, qemu-user, Rosetta for Linux).
@@ -81,26 +228,99 @@ pub fn translated(t: &Translation, host_os: &str) -> String {
     }
 }
 
-/// An executable of the wrong architecture that could not start.
-pub fn arch_mismatch(host_os: &str, program_arch: Option<&str>) -> String {
-    if host_os == "macos" {
-        "use a Go built for this Mac (the darwin-arm64 archive from go.dev/dl, or `brew install go` \
-         from /opt/homebrew); an x86_64-only binary needs Rosetta 2: \
-         softwareupdate --install-rosetta --agree-to-license"
-            .to_string()
-    } else {
-        let arch = program_arch.unwrap_or("its");
-        format!(
+/// An executable of the wrong architecture that could not start. `slices` are the
+/// architectures the file holds (each slice of a universal binary), empty when unknown.
+///
+/// On a Mac the way out depends on both: Rosetta 2 runs x86_64 code on Apple silicon and
+/// nothing else (no arm64 on Intel, no i386 or PowerPC anywhere); macOS has run no 32-bit
+/// program since 10.15 Catalina, and no PowerPC one since Rosetta left with 10.7 Lion.
+pub fn arch_mismatch(
+    host_os: &str,
+    hardware: &Arch,
+    slices: &[Arch],
+    rosetta_installed: Option<bool>,
+) -> String {
+    if host_os != "macos" {
+        let arch = slices
+            .first()
+            .map(|a| a.display_for(host_os))
+            .unwrap_or_else(|| "its".to_string());
+        return format!(
             "use a build for this machine's architecture (`gohang check` shows which binaries are \
              foreign; `gohang rebuild` fixes a GOROOT), or register an emulator for {arch} binaries: \
              apt install qemu-user-static binfmt-support"
-        )
+        );
     }
-}
-
-/// Busy on the CPU without finishing.
-pub fn spinning(pid: u32) -> String {
-    goroutine_dump(pid)
+    let apple_silicon = matches!(hardware, Arch::Aarch64 | Arch::Arm64e);
+    let (build, goarch, archive) = if apple_silicon {
+        ("arm64", "arm64", "darwin-arm64")
+    } else {
+        ("x86_64", "amd64", "darwin-amd64")
+    };
+    let native = |a: &Arch| match a {
+        Arch::Aarch64 | Arch::Arm64e => apple_silicon,
+        Arch::X86_64 => !apple_silicon,
+        _ => false,
+    };
+    let names: Vec<String> = slices.iter().map(|a| a.display_for("macos")).collect();
+    if slices.is_empty() || slices.iter().any(native) {
+        // Which binary failed, or why a fitting slice was refused, is not known here.
+        return if apple_silicon {
+            "use a Go built for this Mac (the darwin-arm64 archive from go.dev/dl, or `brew install go` \
+             from /opt/homebrew); an x86_64-only binary needs Rosetta 2: \
+             softwareupdate --install-rosetta --agree-to-license"
+                .to_string()
+        } else {
+            "use a Go built for this Intel Mac (the darwin-amd64 archive from go.dev/dl); an \
+             arm64-only binary cannot run on it"
+                .to_string()
+        };
+    }
+    if apple_silicon && slices.contains(&Arch::X86_64) {
+        let go = "better, use an arm64 build (for Go itself, the darwin-arm64 archive from go.dev/dl, or \
+                  `brew install go` from /opt/homebrew)";
+        return match rosetta_installed {
+            Some(true) => format!(
+                "Rosetta 2 looks installed, yet this x86_64 program could not start: check that it runs \
+                 x86_64 code at all (arch -x86_64 /usr/bin/true) and reinstall it if not \
+                 (softwareupdate --install-rosetta --agree-to-license); {go}"
+            ),
+            _ => format!(
+                "this x86_64 program needs Rosetta 2 on this Mac: \
+                 softwareupdate --install-rosetta --agree-to-license; {go}"
+            ),
+        };
+    }
+    let mut why: Vec<String> = Vec::new();
+    for a in slices {
+        let reason = match a {
+            Arch::Aarch64 | Arch::Arm64e => {
+                "an Intel Mac cannot run arm64 code, and Rosetta 2 only goes the other \
+                 way (x86_64 code on Apple silicon)"
+                    .to_string()
+            }
+            Arch::X86 => "macOS has run no 32-bit (i386) programs since 10.15 Catalina".to_string(),
+            // CPU_TYPE_POWERPC is 18 (osfmk/mach/machine.h); binary.rs names it by number.
+            Arch::Ppc64 => "macOS has run no PowerPC programs since 10.7 Lion".to_string(),
+            Arch::Other(o) if o == "mach-cputype-0x12" => {
+                "macOS has run no PowerPC programs since 10.7 Lion".to_string()
+            }
+            Arch::Arm => "macOS runs no 32-bit arm programs".to_string(),
+            other => format!("macOS runs no {} programs", other.display_for("macos")),
+        };
+        if !why.contains(&reason) {
+            why.push(reason);
+        }
+    }
+    if apple_silicon {
+        why.push("Rosetta 2 translates only x86_64 code".to_string());
+    }
+    format!(
+        "this Mac cannot run it as built ({}): {}. Get a build for {build}: for a Go program, build it \
+         again with GOOS=darwin GOARCH={goarch}; for Go itself, the {archive} archive from go.dev/dl",
+        names.join(", "),
+        why.join("; ")
+    )
 }
 
 /// A file lock held by another process.
@@ -170,7 +390,8 @@ pub fn network_wait(
 }
 
 /// A toolchain download started by GOTOOLCHAIN.
-pub fn toolchain_download(wanted: &str, local: &str, goproxy: Option<&str>) -> String {
+pub fn toolchain_download(wanted: &str, local: Option<&str>, goproxy: Option<&str>) -> String {
+    let local = local.unwrap_or("the installed go");
     format!(
         "stay on {local} with GOTOOLCHAIN=local (go then stops with \"requires go >= …\" if the module \
          really needs {wanted}), or install {wanted} yourself (go.dev/dl) and put it first on PATH; \
@@ -255,6 +476,14 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         program: Some("/usr/local/go/bin/go".into()),
         program_arch: None,
     };
+    let look = |program, mode, dump, host_os| LookCloser {
+        pid: 4242,
+        program,
+        mode,
+        dump,
+        traced: false,
+        host_os,
+    };
     vec![
         ("resume", K::Stopped, resume(4242, None)),
         ("resume-group", K::Stopped, resume(4242, Some(4242))),
@@ -262,9 +491,53 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ("traced", K::Traced, traced(4300, Some("gdb"))),
         ("thaw-v1", K::Frozen, thaw(&v1)),
         ("thaw-v2", K::Frozen, thaw(&v2)),
-        ("io-wait", K::IoWait, io_wait(4242)),
-        ("goroutine-dump", K::Idle, goroutine_dump(4242)),
-        ("spinning", K::Spinning, spinning(4242)),
+        ("io-wait", K::IoWait, io_wait(4242, "linux")),
+        ("io-wait-macos", K::IoWait, io_wait(4242, "macos")),
+        (
+            "idle-go-probe",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Spawn, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-go-attach",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Attach, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-go-dumped",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Spawn, Dump::Answered, "linux")),
+        ),
+        (
+            "idle-go-silent",
+            K::Idle,
+            idle(&look(Program::Go, Mode::Spawn, Dump::Silent, "linux")),
+        ),
+        (
+            "idle-other-probe",
+            K::Idle,
+            idle(&look(Program::Other, Mode::Spawn, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-other-attach",
+            K::Idle,
+            idle(&look(Program::Other, Mode::Attach, Dump::NotTaken, "linux")),
+        ),
+        (
+            "idle-other-attach-macos",
+            K::Idle,
+            idle(&look(Program::Other, Mode::Attach, Dump::NotTaken, "macos")),
+        ),
+        (
+            "spinning-go-probe",
+            K::Spinning,
+            spinning(&look(Program::Go, Mode::Spawn, Dump::NotTaken, "linux")),
+        ),
+        (
+            "spinning-other-attach",
+            K::Spinning,
+            spinning(&look(Program::Other, Mode::Attach, Dump::NotTaken, "linux")),
+        ),
         (
             "translated-rosetta",
             K::Translated,
@@ -276,12 +549,32 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         (
             "arch-mismatch-linux",
             K::ArchMismatch,
-            arch_mismatch("linux", Some("aarch64")),
+            arch_mismatch("linux", &Arch::X86_64, &[Arch::Aarch64], None),
         ),
         (
             "arch-mismatch-macos",
             K::ArchMismatch,
-            arch_mismatch("macos", None),
+            arch_mismatch("macos", &Arch::Aarch64, &[], None),
+        ),
+        (
+            "arch-mismatch-macos-rosetta",
+            K::ArchMismatch,
+            arch_mismatch("macos", &Arch::Aarch64, &[Arch::X86_64], Some(false)),
+        ),
+        (
+            "arch-mismatch-macos-obsolete",
+            K::ArchMismatch,
+            arch_mismatch(
+                "macos",
+                &Arch::Aarch64,
+                &[Arch::X86, Arch::Ppc64],
+                Some(true),
+            ),
+        ),
+        (
+            "arch-mismatch-macos-intel",
+            K::ArchMismatch,
+            arch_mismatch("macos", &Arch::X86_64, &[Arch::Aarch64], None),
         ),
         (
             "lock-wait",
@@ -323,9 +616,14 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             K::ToolchainDownload,
             toolchain_download(
                 "go1.25.0",
-                "go1.23.5",
+                Some("go1.23.5"),
                 Some("https://proxy.golang.org,direct"),
             ),
+        ),
+        (
+            "toolchain-download-unknown-local",
+            K::ToolchainDownload,
+            toolchain_download("go1.25.0", None, None),
         ),
         (
             "child-wait",

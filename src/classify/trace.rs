@@ -289,12 +289,20 @@ fn network(tree: &Tree, f: &mut Findings, pid: u32, peer: Option<String>, fact: 
 
 /// A wait for a child: the child-wait verdict is about the end of the chain, a descendant.
 fn child(tree: &Tree, f: &mut Findings, pid: u32, fact: String) -> bool {
-    let Some(c) = f.candidates.iter_mut().find(|c| {
-        c.verdict.kind == VerdictKind::ChildWait
-            && c.verdict
-                .pid
-                .is_some_and(|leaf| tree.chain_to(leaf).contains(&pid))
-    }) else {
+    // The deepest (the first of equals): a side branch of a wait for any child ranks at
+    // depth 0.
+    let Some(c) = f
+        .candidates
+        .iter_mut()
+        .rev()
+        .filter(|c| {
+            c.verdict.kind == VerdictKind::ChildWait
+                && c.verdict
+                    .pid
+                    .is_some_and(|leaf| tree.chain_to(leaf).contains(&pid))
+        })
+        .max_by_key(|c| c.depth)
+    else {
         return false;
     };
     if !c.verdict.evidence.contains(&fact) {

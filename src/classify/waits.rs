@@ -31,12 +31,28 @@ pub(crate) struct WaitEdge {
     pub how: String,
     /// Seen in a syscall (true) or only inferred from a sleeping parent (false).
     pub explicit: bool,
+    /// The parent waits for any of several children and this one was picked: why, and
+    /// whether that is a guess.
+    pub choice: Option<Choice>,
+}
+
+/// How one child was picked among several a parent may be waiting for.
+#[derive(Clone, Debug)]
+pub(crate) struct Choice {
+    /// "it is in its terminal's foreground process group", "it started last".
+    pub why: String,
+    /// True when nothing but the order they started in tells them apart.
+    pub guess: bool,
+    /// The children passed over.
+    pub others: Vec<u32>,
 }
 
 /// Who waits for whom in the newest sample.
 #[derive(Default)]
 pub(crate) struct WaitGraph {
     pub edges: Vec<WaitEdge>,
+    /// Children a parent may be waiting for but that were not picked (see [`Choice`]).
+    pub passed_over: Vec<WaitEdge>,
 }
 
 /// P_ALL, P_PID, P_PGID, P_PIDFD (`include/uapi/linux/wait.h`).
@@ -48,6 +64,14 @@ const P_PIDFD: u64 = 3;
 /// Below this CPU share a parent counts as asleep while its children work.
 const ASLEEP_SHARE: f64 = 0.05;
 
+/// What one thread of a parent waits for.
+enum Waits {
+    /// These children, each by name (wait4(pid), waitid(P_PID/P_PIDFD), a pipe it reads).
+    Each(Vec<(u32, &'static str)>),
+    /// Whichever of these children ends first (wait4(-1), wait4(0), waitid(P_ALL/P_PGID)).
+    AnyOf(Vec<u32>, String),
+}
+
 impl WaitGraph {
     pub fn build(tree: &Tree) -> WaitGraph {
         let mut g = WaitGraph::default();
@@ -56,81 +80,112 @@ impl WaitGraph {
             if children.is_empty() {
                 continue;
             }
-            let mut explicit = Vec::new();
+            let mut each: Vec<(u32, String)> = Vec::new();
+            let mut any: Option<(Vec<u32>, String)> = None;
             for t in &p.last.threads {
                 let Some((name, args)) = tree.syscall_of(t) else {
                     continue;
                 };
-                let targets: Vec<(u32, &str)> = match name.as_str() {
-                    "wait4" => match args[0] as i32 {
-                        pid if pid > 0 => vec![(pid as u32, "wait4")],
-                        _ => children.iter().map(|c| (c.pid(), "wait4")).collect(),
-                    },
-                    "waitid" => match args[0] {
-                        P_PIDFD => p
-                            .last
-                            .fds
-                            .iter()
-                            .find(|f| f.fd as u64 == args[1])
-                            .and_then(|f| f.pid)
-                            .map(|pid| vec![(pid, "waitid on a pidfd")])
-                            .unwrap_or_default(),
-                        P_PID => vec![(args[1] as u32, "waitid")],
-                        P_PGID => children
-                            .iter()
-                            .filter(|c| c.last.pgrp as u64 == args[1])
-                            .map(|c| (c.pid(), "waitid"))
-                            .collect(),
-                        P_ALL => children.iter().map(|c| (c.pid(), "waitid")).collect(),
-                        _ => Vec::new(),
-                    },
-                    "read" | "readv" => {
-                        let pipe = p
-                            .last
-                            .fds
-                            .iter()
-                            .find(|f| f.fd as u64 == args[0])
-                            .map(|f| f.target.as_str());
-                        match pipe.filter(|t| t.starts_with("pipe:")) {
-                            Some(pipe) => children
-                                .iter()
-                                .filter(|c| c.last.fds.iter().any(|f| f.target == pipe))
-                                .map(|c| (c.pid(), "reads its output through a pipe"))
-                                .collect(),
-                            None => Vec::new(),
+                match thread_waits(p, &children, &name, args) {
+                    Some(Waits::Each(targets)) => {
+                        for (child, how) in targets {
+                            if children.iter().any(|c| c.pid() == child)
+                                && !each.iter().any(|(c, _)| *c == child)
+                            {
+                                each.push((child, how.to_string()));
+                            }
                         }
                     }
-                    _ => Vec::new(),
-                };
-                for (child, how) in targets {
-                    if children.iter().any(|c| c.pid() == child)
-                        && !explicit.iter().any(|(c, _)| *c == child)
-                    {
-                        explicit.push((child, how.to_string()));
+                    Some(Waits::AnyOf(pids, how)) if !pids.is_empty() && any.is_none() => {
+                        any = Some((pids, how));
                     }
+                    _ => {}
                 }
             }
-            if !explicit.is_empty() {
-                for (child, how) in explicit {
+            // A child waited for by name is the one; a wait for any child names no one.
+            if !each.is_empty() {
+                for (child, how) in each {
                     g.edges.push(WaitEdge {
                         parent: p.pid(),
                         child,
                         how,
                         explicit: true,
+                        choice: None,
                     });
                 }
+            } else if let Some((pids, how)) = any {
+                g.pick(tree, p.pid(), &pids, how, true);
             } else if asleep(p) {
-                for c in children {
-                    g.edges.push(WaitEdge {
-                        parent: p.pid(),
-                        child: c.pid(),
-                        how: "sleeps while it runs".to_string(),
-                        explicit: false,
-                    });
-                }
+                let pids: Vec<u32> = children.iter().map(|c| c.pid()).collect();
+                g.pick(
+                    tree,
+                    p.pid(),
+                    &pids,
+                    "sleeps while it runs".to_string(),
+                    false,
+                );
             }
         }
         g
+    }
+
+    /// The parent waits for whichever of `pids` ends first: link it to the one most likely
+    /// to be the one it really waits for, and keep the others aside. A shell with job
+    /// control runs its foreground job in the terminal's foreground process group and
+    /// background jobs in their own (bash(1), "JOB CONTROL"); without job control (`sh -c
+    /// 'a & b'`) every job shares the shell's group and only the order tells: the command
+    /// a shell waits for is the last it started.
+    fn pick(&mut self, tree: &Tree, parent: u32, pids: &[u32], how: String, explicit: bool) {
+        let mut candidates: Vec<&ProcView> = pids.iter().filter_map(|pid| tree.get(*pid)).collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let foreground: Vec<&ProcView> = candidates
+            .iter()
+            .copied()
+            .filter(|c| {
+                c.last
+                    .tty
+                    .as_ref()
+                    .and_then(|t| t.foreground_pgrp)
+                    .is_some_and(|fg| fg == c.last.pgrp)
+            })
+            .collect();
+        let by_terminal = !foreground.is_empty() && foreground.len() < candidates.len();
+        if by_terminal {
+            candidates = foreground;
+        }
+        // Newest last: start time, then pid for children started in the same clock tick.
+        candidates.sort_by_key(|c| (c.last.start_time, c.pid()));
+        let chosen = candidates[candidates.len() - 1].pid();
+        let others: Vec<u32> = pids.iter().copied().filter(|p| *p != chosen).collect();
+        let choice = (!others.is_empty()).then(|| Choice {
+            why: match (by_terminal, candidates.len()) {
+                (true, 1) => "it is in its terminal's foreground process group".to_string(),
+                (true, _) => {
+                    "it is in its terminal's foreground process group and started last".to_string()
+                }
+                (false, _) => "it is the newest (by start time, then pid)".to_string(),
+            },
+            guess: candidates.len() > 1,
+            others: others.clone(),
+        });
+        for child in others {
+            self.passed_over.push(WaitEdge {
+                parent,
+                child,
+                how: how.clone(),
+                explicit,
+                choice: None,
+            });
+        }
+        self.edges.push(WaitEdge {
+            parent,
+            child: chosen,
+            how,
+            explicit,
+            choice,
+        });
     }
 
     /// Does `pid` wait for a child?
@@ -141,6 +196,19 @@ impl WaitGraph {
     /// The edge by which `pid`'s parent waits for it.
     pub fn waited_by(&self, pid: u32) -> Option<&WaitEdge> {
         self.edges.iter().find(|e| e.child == pid)
+    }
+
+    /// The edge by which `pid`'s parent may wait for it, when another child was picked
+    /// as the one it waits for.
+    pub fn passed_over(&self, pid: u32) -> Option<&WaitEdge> {
+        self.passed_over.iter().find(|e| e.child == pid)
+    }
+
+    /// The child `pid` was taken to wait for, when it waits for any of several.
+    pub fn waited_by_any(&self, pid: u32) -> Option<&WaitEdge> {
+        self.edges
+            .iter()
+            .find(|e| e.parent == pid && e.choice.is_some())
     }
 
     /// The edges from the top of the wait chain down to `pid`.
@@ -157,6 +225,82 @@ impl WaitGraph {
         out.reverse();
         out
     }
+}
+
+/// What a thread of `p` sitting in syscall `name` waits for, among `children`.
+fn thread_waits(
+    p: &ProcView,
+    children: &[&ProcView],
+    name: &str,
+    args: &[u64; 6],
+) -> Option<Waits> {
+    let in_group = |pgrp: i64| -> Vec<u32> {
+        children
+            .iter()
+            .filter(|c| c.last.pgrp as i64 == pgrp)
+            .map(|c| c.pid())
+            .collect()
+    };
+    let all = || children.iter().map(|c| c.pid()).collect::<Vec<u32>>();
+    Some(match name {
+        // wait4(2): pid > 0 that child; -1 any child; 0 any child in the caller's process
+        // group; < -1 any child in process group -pid.
+        "wait4" => match args[0] as i32 {
+            pid if pid > 0 => Waits::Each(vec![(pid as u32, "wait4")]),
+            -1 => Waits::AnyOf(all(), "wait4(-1): any child".to_string()),
+            0 => Waits::AnyOf(
+                in_group(p.last.pgrp as i64),
+                "wait4(0): any child in its process group".to_string(),
+            ),
+            pid => Waits::AnyOf(
+                in_group(-(pid as i64)),
+                format!("wait4({pid}): any child in process group {}", -(pid as i64)),
+            ),
+        },
+        "waitid" => match args[0] {
+            P_PIDFD => Waits::Each(
+                p.last
+                    .fds
+                    .iter()
+                    .find(|f| f.fd as u64 == args[1])
+                    .and_then(|f| f.pid)
+                    .map(|pid| vec![(pid, "waitid on a pidfd")])
+                    .unwrap_or_default(),
+            ),
+            P_PID => Waits::Each(vec![(args[1] as u32, "waitid")]),
+            // waitid(2): P_PGID with id 0 is the caller's own group (Linux 5.4 and later).
+            P_PGID => {
+                let pgrp = if args[1] == 0 {
+                    p.last.pgrp as i64
+                } else {
+                    args[1] as i64
+                };
+                Waits::AnyOf(
+                    in_group(pgrp),
+                    format!("waitid(P_PGID): any child in process group {pgrp}"),
+                )
+            }
+            P_ALL => Waits::AnyOf(all(), "waitid(P_ALL): any child".to_string()),
+            _ => return None,
+        },
+        "read" | "readv" => {
+            let pipe = p
+                .last
+                .fds
+                .iter()
+                .find(|f| f.fd as u64 == args[0])
+                .map(|f| f.target.as_str())
+                .filter(|t| t.starts_with("pipe:"))?;
+            Waits::Each(
+                children
+                    .iter()
+                    .filter(|c| c.last.fds.iter().any(|f| f.target == pipe))
+                    .map(|c| (c.pid(), "reads its output through a pipe"))
+                    .collect(),
+            )
+        }
+        _ => return None,
+    })
 }
 
 /// All threads asleep over the window and (nearly) no CPU used.
@@ -580,13 +724,51 @@ fn vcs_of(p: &ProcessSnapshot) -> Option<String> {
     })
 }
 
-/// A GOTOOLCHAIN switch that downloads a toolchain.
+/// A GOTOOLCHAIN switch that downloads a toolchain: told by go.mod/go.work and the
+/// settings (confirmed by the go command's own message), or by the message alone.
 fn toolchain_download(tree: &Tree, f: &mut Findings) {
+    let message = downloading_message(tree);
+    if !from_module(tree, message.as_ref(), f)
+        && let Some(m) = &message
+    {
+        from_message(tree, m, f);
+    }
+}
+
+/// `go: downloading go1.25.0 (linux/amd64)`: the go command fetches toolchain module
+/// `golang.org/toolchain` and prints this when its zip is not in the module cache yet
+/// (`cmd/go/internal/modfetch/fetch.go`, `DownloadZip`; the form is seen in
+/// golang/go#65568 and #66175). Module downloads print a path and a `v` version instead.
+struct Downloading {
+    line: String,
+    version: String,
+}
+
+fn downloading_message(tree: &Tree) -> Option<Downloading> {
+    tree.ev.output.stderr.tail.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("go: downloading ")?;
+        let (version, platform) = rest.split_once(' ')?;
+        let toolchain = version
+            .strip_prefix("go")
+            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        let platform = platform.strip_prefix('(')?.strip_suffix(')')?;
+        (toolchain && platform.split('/').count() == 2 && !platform.contains(' ')).then(|| {
+            Downloading {
+                line: l.trim().to_string(),
+                version: version.to_string(),
+            }
+        })
+    })
+}
+
+/// From go.mod/go.work, the running go's version and GOTOOLCHAIN. Returns whether it
+/// added a verdict.
+fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> bool {
     let Some(ctx) = tree.ev.go.as_ref() else {
-        return;
+        return false;
     };
     let (Some(module), Some(local)) = (ctx.module.as_ref(), ctx.version.as_deref()) else {
-        return;
+        return false;
     };
     // The toolchain the module asks for: its `toolchain` line when at least its `go`
     // line, else go<go line> (cmd/go/internal/toolchain/select.go).
@@ -604,10 +786,10 @@ fn toolchain_download(tree: &Tree, f: &mut Findings) {
         (Some(t), Some(g)) if gover::compare(t, g) != Some(Ordering::Less) => t.clone(),
         (_, Some(g)) => g.clone(),
         (Some(t), None) => t.clone(),
-        (None, None) => return,
+        (None, None) => return false,
     };
     if gover::compare(&wanted, local) != Some(Ordering::Greater) {
-        return;
+        return false;
     }
     let gt = ctx.settings.get("GOTOOLCHAIN");
     let mode = gt.map(|s| s.value.as_str()).unwrap_or("");
@@ -616,25 +798,18 @@ fn toolchain_download(tree: &Tree, f: &mut Findings) {
             "{} asks for {wanted} but GOTOOLCHAIN={mode:?}: go stops with an error instead of switching",
             module.path
         ));
-        return;
+        return false;
     }
     if mode == "path" || mode.ends_with("+path") {
         f.note(format!(
             "GOTOOLCHAIN={mode}: {wanted} is looked up on PATH, never downloaded"
         ));
-        return;
+        return false;
     }
     let Some(proc_) = tree.get(ctx.pid) else {
-        return;
+        return false;
     };
-    let message = tree
-        .ev
-        .output
-        .stderr
-        .tail
-        .lines()
-        .find(|l| l.starts_with("go: downloading go1"))
-        .map(str::to_string);
+    let message = message.map(|m| m.line.clone());
     let net = f
         .candidates
         .iter()
@@ -675,17 +850,449 @@ fn toolchain_download(tree: &Tree, f: &mut Findings) {
         v = v.fact(format!("the download: {n}"));
     }
     let proxy = ctx.setting("GOPROXY").map(str::to_string);
-    let v = v.remedy(remedy::toolchain_download(&wanted, local, proxy.as_deref()));
+    let v = v.remedy(remedy::toolchain_download(
+        &wanted,
+        Some(local),
+        proxy.as_deref(),
+    ));
     f.add(
         v,
         proc_.depth,
         format!("go.mod wants {wanted} > {local}, GOTOOLCHAIN={mode}"),
+    );
+    true
+}
+
+/// The go command said it is downloading a toolchain and has not finished, but go.mod,
+/// the running version or the settings could not tell why (unreadable, or a switch asked
+/// for by GOTOOLCHAIN itself): medium confidence, the message is the evidence.
+fn from_message(tree: &Tree, m: &Downloading, f: &mut Findings) {
+    let ctx = tree.ev.go.as_ref();
+    let go = ctx
+        .and_then(|c| tree.get(c.pid))
+        .or_else(|| {
+            tree.procs
+                .iter()
+                .find(|q| crate::gocontext::is_go_command(q.last))
+        })
+        .or_else(|| tree.root.and_then(|r| tree.get(r)));
+    let Some(go) = go else {
+        f.note(format!(
+            "`{}` printed, but no go process is left to blame",
+            m.line
+        ));
+        return;
+    };
+    // After the download the go command execs the new toolchain from the module cache
+    // (`cmd/go/internal/toolchain/select.go`, same pid): then the download is over.
+    if let Some(exe) = go
+        .last
+        .exe
+        .value()
+        .filter(|e| e.contains("/golang.org/toolchain@"))
+    {
+        f.note(format!(
+            "`{}` printed, but pid {} already runs the downloaded toolchain ({exe})",
+            m.line,
+            go.pid()
+        ));
+        return;
+    }
+    let local = ctx
+        .and_then(|c| c.version.clone())
+        .or_else(|| go.last.go_version.clone());
+    let mut v = Verdict::new(
+        VerdictKind::ToolchainDownload,
+        Confidence::Medium,
+        Some(go.pid()),
+        format!(
+            "{} is downloading the Go toolchain {}{}, and has not finished",
+            go.label(),
+            m.version,
+            local
+                .as_deref()
+                .map(|l| format!(" to run instead of {l}"))
+                .unwrap_or_default()
+        ),
+    )
+    .fact(format!("output: {}", m.line));
+    let why = match ctx {
+        None => {
+            "the go command's settings and go.mod could not be read, so why it switches is unknown"
+                .to_string()
+        }
+        Some(c) => match &c.module {
+            None => format!(
+                "no go.mod or go.work was read{}, so why it switches is unknown",
+                if c.notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.notes.join("; "))
+                }
+            ),
+            Some(module) => format!(
+                "{} does not ask for it ({}); GOTOOLCHAIN={} ({})",
+                module.path,
+                module
+                    .go
+                    .as_deref()
+                    .map(|g| format!("go {g}"))
+                    .unwrap_or_else(|| "no go line".to_string()),
+                c.setting("GOTOOLCHAIN").unwrap_or(""),
+                c.settings
+                    .get("GOTOOLCHAIN")
+                    .map(|s| s.source.as_str())
+                    .unwrap_or("default")
+            ),
+        },
+    };
+    v = v.fact(why);
+    if let Some(l) = &local {
+        v = v.fact(format!("running go: {l}"));
+    }
+    if let Some(n) = f
+        .candidates
+        .iter()
+        .find(|c| c.verdict.kind == VerdictKind::NetworkWait && c.verdict.pid == Some(go.pid()))
+    {
+        v = v.fact(format!("the download: {}", n.verdict.summary));
+    }
+    let proxy = ctx.and_then(|c| c.setting("GOPROXY")).map(str::to_string);
+    let v = v.remedy(remedy::toolchain_download(
+        &m.version,
+        local.as_deref(),
+        proxy.as_deref(),
+    ));
+    f.add(
+        v,
+        go.depth,
+        format!(
+            "the output says `{}` and the command has not finished",
+            m.line
+        ),
     );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::classify;
+    use crate::evidence::{
+        Evidence, HostInfo, Mode, Outcome, Probe, Sample, SyscallState, Target, ThreadSample, Tty,
+    };
+
+    /// A process asleep in one syscall (`nr` and `args` as x86_64 /proc shows them).
+    fn asleep_in(
+        pid: u32,
+        ppid: u32,
+        comm: &str,
+        start: u64,
+        call: (&str, i64, u64),
+    ) -> ProcessSnapshot {
+        let mut p: ProcessSnapshot = serde_json::from_str(&format!(
+            r#"{{"pid":{pid},"ppid":{ppid},"comm":"{comm}","state":"sleeping","start_time":{start}}}"#
+        ))
+        .unwrap();
+        p.pgrp = 100;
+        p.binary = Probe::Collected(crate::evidence::ExeInfo {
+            format: "elf".into(),
+            arches: vec![crate::evidence::Arch::X86_64],
+        });
+        p.threads = vec![ThreadSample {
+            tid: pid,
+            name: comm.into(),
+            state: RunState::Sleeping,
+            wchan: None,
+            syscall: Probe::Collected(SyscallState::InSyscall {
+                nr: call.1,
+                name: Some(call.0.into()),
+                args: [call.2, 0, 0, 0, 0, 0],
+            }),
+            utime_ms: 0,
+            stime_ms: 0,
+        }];
+        p
+    }
+
+    fn sh(wait_arg: u64) -> ProcessSnapshot {
+        asleep_in(100, 1, "sh", 1, ("wait4", 61, wait_arg))
+    }
+
+    fn sleep(pid: u32, ppid: u32, start: u64) -> ProcessSnapshot {
+        asleep_in(pid, ppid, "sleep", start, ("clock_nanosleep", 230, 0))
+    }
+
+    /// wait4's pid argument as /proc/PID/syscall shows it (a 32-bit pid_t, zero-extended).
+    fn pid_arg(pid: i32) -> u64 {
+        pid as u32 as u64
+    }
+
+    /// Three samples over a second of `procs` (root first), attached.
+    fn evidence(procs: Vec<ProcessSnapshot>) -> Evidence {
+        let host = HostInfo {
+            os: "linux".into(),
+            arch: crate::evidence::Arch::X86_64,
+            hardware_arch: crate::evidence::Arch::X86_64,
+            translation: Default::default(),
+            kernel: None,
+            cpus: 2,
+            binfmt: Vec::new(),
+            rosetta_installed: None,
+        };
+        let target = Target {
+            mode: Mode::Attach,
+            command: vec!["sh".into()],
+            pid: Some(procs[0].pid),
+            timeout_ms: None,
+        };
+        let mut ev = Evidence::new(host, target, Outcome::Attached);
+        ev.samples = (0..3)
+            .map(|i| Sample {
+                at_ms: i * 500,
+                processes: procs.clone(),
+            })
+            .collect();
+        ev
+    }
+
+    fn primary(ev: &Evidence) -> (crate::verdict::Verdict, Vec<u32>, Vec<String>) {
+        let c = classify(ev);
+        (c.verdicts[0].clone(), c.chain, c.reasons)
+    }
+
+    #[test]
+    fn a_wait_for_any_child_follows_the_newest_and_says_it_is_a_guess() {
+        // sh -c 'sleep 104 & sleep 105': both in the shell's group, the background one first.
+        let ev = evidence(vec![
+            sh(pid_arg(-1)),
+            sleep(101, 100, 5),
+            sleep(102, 100, 6),
+        ]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::ChildWait, "{reasons:#?}");
+        assert_eq!(chain, vec![100, 102]);
+        assert_eq!(
+            v.confidence,
+            Confidence::Medium,
+            "a guess is not high confidence"
+        );
+        assert!(
+            v.evidence.iter().any(|e| e
+                .contains("pid 102 (sleep) is taken as the one because it is the newest")
+                && e.contains("a guess")
+                && e.contains("passed over: pid 101 (sleep)")),
+            "{:#?}",
+            v.evidence
+        );
+        // Started in the same clock tick: the higher pid is the newer.
+        let ev = evidence(vec![
+            sh(pid_arg(-1)),
+            sleep(101, 100, 5),
+            sleep(102, 100, 5),
+        ]);
+        assert_eq!(primary(&ev).1, vec![100, 102]);
+        // The order of the sample does not decide.
+        let ev = evidence(vec![
+            sh(pid_arg(-1)),
+            sleep(102, 100, 6),
+            sleep(101, 100, 5),
+        ]);
+        assert_eq!(primary(&ev).1, vec![100, 102]);
+    }
+
+    #[test]
+    fn the_terminals_foreground_job_is_the_one_a_shell_waits_for() {
+        // An interactive shell: a newer background job in group 101, the foreground job
+        // in group 102, which the terminal's foreground is.
+        let tty = |fg| {
+            Some(Tty {
+                dev: 0x8801,
+                name: Some("/dev/pts/1".into()),
+                foreground_pgrp: Some(fg),
+            })
+        };
+        let mut fg = sleep(102, 100, 5);
+        fg.pgrp = 102;
+        fg.tty = tty(102);
+        let mut bg = sleep(101, 100, 9);
+        bg.pgrp = 101;
+        bg.tty = tty(102);
+        let ev = evidence(vec![sh(pid_arg(-1)), bg, fg]);
+        let (v, chain, _) = primary(&ev);
+        assert_eq!(chain, vec![100, 102]);
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("because it is in its terminal's foreground process group;")),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(v.evidence.iter().all(|e| !e.contains("guess")));
+    }
+
+    #[test]
+    fn a_wait_for_one_pid_or_group_picks_nothing() {
+        // wait4(101): the older child, named.
+        let ev = evidence(vec![sh(101), sleep(101, 100, 5), sleep(102, 100, 6)]);
+        let (v, chain, _) = primary(&ev);
+        assert_eq!(chain, vec![100, 101]);
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(v.evidence.iter().all(|e| !e.contains("passed over")));
+        // wait4(0): only the child in the shell's own process group.
+        let mut other = sleep(102, 100, 6);
+        other.pgrp = 102;
+        let ev = evidence(vec![sh(0), sleep(101, 100, 5), other.clone()]);
+        assert_eq!(primary(&ev).1, vec![100, 101]);
+        // wait4(-102): only the child in group 102.
+        let ev = evidence(vec![sh(pid_arg(-102)), sleep(101, 100, 5), other]);
+        assert_eq!(primary(&ev).1, vec![100, 102]);
+    }
+
+    #[test]
+    fn a_deeper_chain_below_a_passed_over_child_does_not_win() {
+        // sh -c '(sleep 104; :) & sleep 105': the background subshell waits for its own
+        // child, one level deeper than the foreground sleep.
+        let sub = asleep_in(101, 100, "sh", 5, ("wait4", 61, pid_arg(-1)));
+        let ev = evidence(vec![
+            sh(pid_arg(-1)),
+            sub,
+            sleep(103, 101, 6),
+            sleep(102, 100, 7),
+        ]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.pid, Some(102), "{reasons:#?}");
+        assert_eq!(chain, vec![100, 102]);
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("pid 103 (sleep): leaf of a wait chain (a side branch)")),
+            "{reasons:#?}"
+        );
+        // Without the foreground sleep, the side branch is all there is: it is still
+        // named, at low confidence.
+        let sub = asleep_in(101, 100, "sh", 5, ("wait4", 61, pid_arg(-1)));
+        let mut gone = sleep(102, 100, 7);
+        gone.state = RunState::Zombie;
+        let ev = evidence(vec![sh(pid_arg(-1)), sub, sleep(103, 101, 6), gone]);
+        let (v, chain, _) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::ChildWait);
+        assert_eq!(chain, vec![100, 101, 103]);
+    }
+
+    /// go build in a module asking for go 1.99, GOTOOLCHAIN=auto, a silent proxy (recorded).
+    fn toolchain_fixture() -> Evidence {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_gotoolchain_auto_download/evidence.json"
+        ))
+        .unwrap()
+    }
+
+    fn toolchain_verdict(ev: &Evidence) -> Option<crate::verdict::Verdict> {
+        classify(ev)
+            .verdicts
+            .into_iter()
+            .find(|v| v.kind == VerdictKind::ToolchainDownload)
+    }
+
+    #[test]
+    fn the_download_message_alone_is_a_medium_toolchain_download() {
+        // go.mod could not be read.
+        let mut ev = toolchain_fixture();
+        ev.go.as_mut().unwrap().module = None;
+        ev.go.as_mut().unwrap().notes = vec!["/home/gopher/src/app not read".into()];
+        let v = toolchain_verdict(&ev).expect("the message says it");
+        assert_eq!(v.pid, Some(10396));
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(
+            v.summary
+                .contains("downloading the Go toolchain go1.99.0 to run instead of go1.23.5"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e == "output: go: downloading go1.99.0 (linux/amd64)"),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e
+                    .starts_with("no go.mod or go.work was read (/home/gopher/src/app not read)")),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.evidence.iter().any(|e| e.starts_with("the download: ")),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.remedy
+                .as_deref()
+                .unwrap()
+                .contains("stay on go1.23.5 with GOTOOLCHAIN=local")
+        );
+
+        // No go context at all: the go process is found in the tree, the version in its
+        // build info.
+        ev.go = None;
+        let v = toolchain_verdict(&ev).expect("the message says it");
+        assert_eq!(v.pid, Some(10396));
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("settings and go.mod could not be read"))
+        );
+
+        // Without the message, nothing tells.
+        ev.output.stderr.tail.clear();
+        assert!(toolchain_verdict(&ev).is_none());
+    }
+
+    #[test]
+    fn a_go_mod_that_explains_the_switch_keeps_high_confidence() {
+        let v = toolchain_verdict(&toolchain_fixture()).unwrap();
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(v.summary.contains("go.mod asks for it"), "{}", v.summary);
+    }
+
+    #[test]
+    fn only_the_toolchain_form_of_the_message_counts() {
+        let mut ev = toolchain_fixture();
+        ev.go = None;
+        ev.output.stderr.tail =
+            "go: downloading go1.example.com/m v1.0.0\ngo: downloading golang.org/x/mod v0.20.0\n"
+                .into();
+        assert!(toolchain_verdict(&ev).is_none());
+    }
+
+    #[test]
+    fn a_go_already_running_the_downloaded_toolchain_is_past_the_download() {
+        let mut ev = toolchain_fixture();
+        ev.go = None;
+        for s in &mut ev.samples {
+            for p in &mut s.processes {
+                p.exe = Probe::Collected(
+                    "/home/gopher/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.99.0.linux-amd64/bin/go".into(),
+                );
+            }
+        }
+        let c = classify(&ev);
+        assert!(
+            c.verdicts
+                .iter()
+                .all(|v| v.kind != VerdictKind::ToolchainDownload)
+        );
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.contains("already runs the downloaded toolchain"))
+        );
+    }
 
     #[test]
     fn lock_purposes() {

@@ -1,4 +1,4 @@
-//! Live tests of the macOS backend on a real Mac (CI: macos-14 arm64, macos-15-intel x86_64):
+//! Live tests of the macOS backend on a real Mac (CI: macos-15 arm64, macos-15-intel x86_64):
 //! real children — stopped, spinning, an x86_64 Go program under Rosetta 2, binaries the
 //! kernel refuses with EBADARCH — observed through the same seam the supervisor uses, and
 //! `gohang probe` end to end.

@@ -95,12 +95,12 @@ pub fn host_info() -> HostInfo {
     }
 }
 
-/// Whether `pid` is dead and waiting to be reaped.
 /// The raw NUL-separated environment of `pid` (the area after argv in `KERN_PROCARGS2`).
 pub fn raw_environ(pid: u32) -> Option<Vec<u8>> {
     sysctl::procargs(pid).ok().map(|(_, _, env)| env)
 }
 
+/// Whether `pid` is dead and waiting to be reaped.
 pub fn is_zombie(pid: u32) -> bool {
     matches!(sysctl::kinfo(pid), Ok(Some(f)) if f.stat == state::SZOMB)
 }

@@ -450,6 +450,13 @@ impl Sampler {
             cpu_ms,
             threads,
             sockets,
+            // Not read on macOS yet. PROC_PIDLISTFDS gives each descriptor's number and type
+            // only; its path needs `proc_pidfdinfo(PROC_PIDFDVNODEPATHINFO)` into a
+            // `vnode_fdinfowithpath`, whose flavor number and layout have not been verified
+            // for this backend (darwin::socket asserts every layout it reads), and no call
+            // verified for it lists a file's lock holders and waiters as Linux /proc/locks
+            // does. So prompt-wait on a terminal read and lock-wait are not seen here (nor
+            // is the current system call, which a terminal read would also need).
             fds: Vec::new(),
             locks: Vec::new(),
             env: st.env,

@@ -3,7 +3,8 @@
 //! pure parts (struct layouts, state mapping, parsers, permission wording) live in
 //! `crate::darwin` and are tested on every OS.
 //!
-//! Facts it relies on (MACOS.md):
+//! Facts it relies on (XNU `bsd/kern/proc_info.c`, `osfmk/kern/bsd_kern.c`,
+//! `bsd/kern/kern_sysctl.c`; docs/macos-permissions.md lists the sources):
 //! - Thread states and CPU times come from `PROC_PIDLISTTHREADIDS` +
 //!   `PROC_PIDTHREADID64INFO`, which need no task port for the user's own processes.
 //! - `sysctl KERN_PROC_PID` works for any pid: state, `P_TRANSLATED` (Rosetta 2),

@@ -5,8 +5,9 @@
 #   scripts/examples.sh            # needs go (scripts/setup.sh), python3, flock; root for some
 #
 # Every scenario is started here, on 127.0.0.1 only, and cleaned up (gohang kills what it
-# probes; helpers started here are killed by pid). Machine-specific paths and pids in the
-# output are what they were on the machine that ran it.
+# probes; helpers started here are killed by pid). Pids, the kernel and system paths in the
+# output are what they were on the machine that ran it; the scenarios' scratch directory
+# becomes `<work>` and the home directory `~`, so the examples name no machine's layout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -42,7 +43,13 @@ while time.time() < end:
     except socket.timeout: pass
 PY
   HELPERS+=($!)
-  sleep 0.5
+  # Wait until it listens: a probe started before that sees "connection refused", and a
+  # go that fails at once is healthy, not a network wait.
+  for _ in $(seq 100); do
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null && return
+    sleep 0.1
+  done
+  echo "examples: the silent server on port $1 did not start" >&2; exit 1
 }
 
 # gohang check of this machine's toolchain, before this script changes the environment.
@@ -60,20 +67,25 @@ mkmod() { # DIR GO-LINE [REQUIRE]
 # Healthy.
 example healthy-go-version --timeout 30s -- go version
 
-# SIGSTOPped go: a go run whose go is stopped once it runs the program.
+# SIGSTOPped go: a go run whose go is stopped once it runs the program. OUTPUT FILE, then
+# gohang's arguments up to the probe's own.
+stopped_go() {
+  local out=$1; shift
+  echo "examples: ${out##*/}" >&2
+  ( cd "$WORK/stop" && exec "$GOHANG" "$@" --timeout 8s -- go run main.go > "$out" 2>/dev/null ) &
+  local gohang_pid=$! go_pid=
+  # The subshell execs gohang; go is gohang's child, the program go's.
+  for _ in $(seq 100); do
+    sleep 0.1
+    go_pid=$(pgrep -P "$gohang_pid" -x go || true)
+    [[ -n $go_pid ]] && pgrep -P "$go_pid" >/dev/null && break
+  done
+  [[ -n $go_pid ]] && kill -STOP "$go_pid"
+  wait "$gohang_pid" || true
+}
 mkdir -p "$WORK/stop" && printf 'package main\nimport "time"\nfunc main() { time.Sleep(time.Hour) }\n' > "$WORK/stop/main.go"
-( cd "$WORK/stop" && "$GOHANG" --color never probe --no-goroutines --timeout 8s -- go run main.go > "$OUT/stopped-go.txt" 2>/dev/null ) &
-probe_pid=$!
-# $probe_pid is the subshell; gohang is its child, go is gohang's.
-for _ in $(seq 100); do
-  sleep 0.1
-  gohang_pid=$(pgrep -P "$probe_pid" | head -n1 || true)
-  [[ -n $gohang_pid ]] || continue
-  go_pid=$(pgrep -P "$gohang_pid" -x go || true)
-  [[ -n $go_pid ]] && pgrep -P "$go_pid" >/dev/null && break
-done
-[[ -n ${go_pid:-} ]] && kill -STOP "$go_pid"
-wait "$probe_pid" || true
+stopped_go "$OUT/stopped-go.txt" --color never probe --no-goroutines
+stopped_go "$OUT/stopped-go.json" probe --json
 
 # A module proxy that never answers.
 PORT=$((40000 + RANDOM % 20000))
@@ -110,8 +122,9 @@ mkdir -p "$WORK/spin" && printf 'package main\nvar x uint64\nfunc main() { for {
 example spinning-go-program --timeout 1s -- "$WORK/spin/spin"
 
 
-# Paths of this run are replaced so the examples do not name this machine's layout.
+# This run's scratch directory and home directory become placeholders (see the top).
 for f in "$OUT"/*.txt "$OUT"/*.json; do
-  sed -i -e "s#$WORK#/tmp/example#g" -e "s#$HOME#/home/gopher#g" "$f"
+  sed -i -e "s#$WORK#<work>#g" "$f"
+  if [[ ${HOME:-/} != / ]]; then sed -i -e "s#$HOME#~#g" "$f"; fi
 done
 echo "examples: written to examples/" >&2

@@ -2,6 +2,13 @@
 //! `csr_get_active_config` SPI (`bsd/sys/csr.h`, a bit set: 0 = fully enabled) or from the
 //! text of `csrutil status`, which needs no privilege.
 //!
+//! `csrutil disable` sets `CSR_DISABLE_FLAGS` (bits 0–6, `bsd/sys/csr.h`), but the kernel
+//! does not report all of them back: on Apple Silicon `csr_bootstrap` clears
+//! `CSR_ALLOW_APPLE_INTERNAL` on every Mac that is not an Apple-internal unit, and
+//! `csr_check` grants `CSR_ALLOW_KERNEL_DEBUGGER` whenever `CSR_ALLOW_UNTRUSTED_KEXTS` is set
+//! (`bsd/kern/kern_csr.c`, xnu-11417.101.15), so a configuration without that bit is just as
+//! open. SIP counts as disabled when every other bit of the set is on.
+//!
 //! gohang reads SIP only to say what it cannot do (dtruss, task ports of protected
 //! processes). It never advises turning SIP off to fix a Go hang: no Go hang needs it.
 
@@ -13,6 +20,18 @@ pub const CSR_ALLOW_KERNEL_DEBUGGER: u32 = 1 << 3;
 pub const CSR_ALLOW_APPLE_INTERNAL: u32 = 1 << 4;
 pub const CSR_ALLOW_UNRESTRICTED_DTRACE: u32 = 1 << 5;
 pub const CSR_ALLOW_UNRESTRICTED_NVRAM: u32 = 1 << 6;
+
+/// `CSR_DISABLE_FLAGS`: what `csrutil disable` sets.
+pub const CSR_DISABLE_FLAGS: u32 = CSR_ALLOW_UNTRUSTED_KEXTS
+    | CSR_ALLOW_UNRESTRICTED_FS
+    | CSR_ALLOW_TASK_FOR_PID
+    | CSR_ALLOW_KERNEL_DEBUGGER
+    | CSR_ALLOW_APPLE_INTERNAL
+    | CSR_ALLOW_UNRESTRICTED_DTRACE
+    | CSR_ALLOW_UNRESTRICTED_NVRAM;
+/// The part of `CSR_DISABLE_FLAGS` a disabled SIP always reports (see the module comment).
+const DISABLED_REPORTS: u32 =
+    CSR_DISABLE_FLAGS & !CSR_ALLOW_APPLE_INTERNAL & !CSR_ALLOW_KERNEL_DEBUGGER;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SipState {
@@ -37,6 +56,8 @@ impl Sip {
     pub fn from_config(config: u32) -> Sip {
         let state = if config == 0 {
             SipState::Enabled
+        } else if config & DISABLED_REPORTS == DISABLED_REPORTS {
+            SipState::Disabled
         } else {
             SipState::Custom
         };
@@ -168,5 +189,34 @@ Configuration:\n\tApple Internal: disabled\n\tKext Signing: disabled\n\tFilesyst
         assert!(s.dtrace_allowed && !s.task_for_pid_allowed);
         assert!(s.describe().contains("DTrace unrestricted"));
         assert!(Sip::from_config(CSR_ALLOW_TASK_FOR_PID).task_for_pid_allowed);
+    }
+
+    #[test]
+    fn csrutil_disable_is_disabled_not_custom() {
+        // All of CSR_DISABLE_FLAGS (0x7f), as csr.h defines it.
+        let all = Sip::from_config(CSR_DISABLE_FLAGS);
+        assert_eq!(CSR_DISABLE_FLAGS, 0x7f);
+        assert_eq!(all.state, SipState::Disabled);
+        assert!(all.dtrace_allowed && all.task_for_pid_allowed);
+        assert_eq!(all.describe(), "disabled");
+        // Apple Silicon: the kernel clears CSR_ALLOW_APPLE_INTERNAL (0x6f).
+        let arm = Sip::from_config(CSR_DISABLE_FLAGS & !CSR_ALLOW_APPLE_INTERNAL);
+        assert_eq!(arm.state, SipState::Disabled);
+        // Without the kernel-debugger bit, which csr_check implies (0x67).
+        let old = CSR_DISABLE_FLAGS & !CSR_ALLOW_APPLE_INTERNAL & !CSR_ALLOW_KERNEL_DEBUGGER;
+        assert_eq!(Sip::from_config(old).state, SipState::Disabled);
+        // With more bits on top (unauthenticated root, 1 << 11): still disabled.
+        assert_eq!(Sip::from_config(0x6f | 1 << 11).state, SipState::Disabled);
+        // One protection of the set still on: a custom configuration.
+        let fs_on = Sip::from_config(CSR_DISABLE_FLAGS & !CSR_ALLOW_UNRESTRICTED_FS);
+        assert_eq!(fs_on.state, SipState::Custom);
+        assert!(
+            fs_on
+                .describe()
+                .starts_with("enabled with a custom configuration")
+        );
+        let debug_on = Sip::from_config(CSR_DISABLE_FLAGS & !CSR_ALLOW_TASK_FOR_PID);
+        assert_eq!(debug_on.state, SipState::Custom);
+        assert!(!debug_on.task_for_pid_allowed);
     }
 }

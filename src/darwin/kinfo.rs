@@ -1,8 +1,9 @@
 //! `struct kinfo_proc` (LP64), what `sysctl {CTL_KERN, KERN_PROC, KERN_PROC_PID, pid}`
 //! returns for **any** pid without privilege (xnu `bsd/kern/kern_sysctl.c`
 //! `fill_user64_proc`). The `libc` crate has no `kinfo_proc`, so it is written out here;
-//! the offsets the notes give (`p_flag` 32, `p_stat` 36, `p_pid` 40, `e_ppid` 560, size
-//! 648) are asserted at compile time, on every target.
+//! its LP64 offsets (`p_flag` 32, `p_stat` 36, `p_pid` 40, `e_ppid` 560, size 648; xnu
+//! `bsd/sys/sysctl.h` `struct user64_kinfo_proc`) are asserted at compile time, on every
+//! target.
 //!
 //! What the kernel fills (`fill_user64_externproc`/`fill_user64_eproc`): start time,
 //! `p_flag` with `P_TRACED`/`P_PPWAIT`/`P_WEXIT` folded in from `p_lflag`, `p_stat`,
@@ -269,7 +270,7 @@ mod tests {
 
     #[test]
     fn offsets_match_the_byte_layout() {
-        // Write through the struct, read the raw bytes at the offsets the notes give.
+        // Write through the struct, read the raw bytes at the offsets named above.
         let mut k = KinfoProc::zeroed();
         k.kp_proc.p_flag = 0x0002_0000;
         k.kp_proc.p_pid = 0x0102_0304;

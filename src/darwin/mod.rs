@@ -5,8 +5,9 @@
 //! (`observe::macos`) stays a thin layer of system calls over this module, so most of its
 //! logic — state mapping, struct decoding, `sample`/`csrutil`/`codesign` text, permission
 //! wording — is exercised by tests on Linux too. Values come from XNU
-//! (`bsd/sys/proc.h`, `bsd/sys/proc_info.h`, `bsd/sys/sysctl.h`, `osfmk/kern/cs_blobs.h`,
-//! `bsd/sys/csr.h`) as recorded in the project's macOS notes.
+//! (github.com/apple-oss-distributions/xnu, tag `xnu-11417.101.15`: `bsd/sys/proc.h`,
+//! `bsd/sys/proc_info.h`, `bsd/sys/sysctl.h`, `osfmk/kern/cs_blobs.h`, `bsd/sys/csr.h`);
+//! struct layouts are asserted at compile time for the Apple targets.
 
 pub mod codesign;
 pub mod csr;

@@ -1,8 +1,8 @@
 //! `struct socket_fdinfo` — what `proc_pidfdinfo(pid, fd, PROC_PIDFDSOCKETINFO)` fills for
 //! one socket of a process (same uid or root) — and its decoding into the shared
 //! [`SocketInfo`]. The `libc` crate has none of these structs, so they are written out from
-//! xnu `bsd/sys/proc_info.h` with the sizes and offsets of the project's notes asserted at
-//! compile time (LP64: `socket_fdinfo` 792, `socket_info` 768 with `soi_kind` at 232 and
+//! xnu `bsd/sys/proc_info.h`, with their sizes and offsets asserted at compile time
+//! (LP64: `socket_fdinfo` 792, `socket_info` 768 with `soi_kind` at 232 and
 //! the protocol union at 240, `in_sockinfo` 80, `tcp_sockinfo` 120, `un_sockinfo` 528).
 //!
 //! A hung `go mod download` shows here as a TCP socket in `SYN_SENT` (a peer that does not

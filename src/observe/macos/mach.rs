@@ -3,7 +3,7 @@
 //! It adds what libproc does not give: each thread's `suspend_count` (a thread a debugger
 //! suspended) and the task's own suspend count (a task someone `task_suspend`ed).
 //!
-//! Rules kept here (MACOS.md §1.3, §4.2):
+//! Rules kept here (XNU `bsd/kern/kern_proc.c` `task_for_pid`; docs/macos-permissions.md):
 //! - `task_for_pid` can block on taskgated, so it runs on a helper thread with a deadline;
 //!   a port that arrives late is released by the helper.
 //! - Every send right is released: the task port and each thread port, and the

@@ -3,7 +3,8 @@
 //! pure parts (struct layouts, state mapping, parsers, permission wording) live in
 //! `crate::darwin` and are tested on every OS.
 //!
-//! Facts it relies on (MACOS.md):
+//! Facts it relies on (XNU `bsd/kern/proc_info.c`, `osfmk/kern/bsd_kern.c`,
+//! `bsd/kern/kern_sysctl.c`; docs/macos-permissions.md lists the sources):
 //! - Thread states and CPU times come from `PROC_PIDLISTTHREADIDS` +
 //!   `PROC_PIDTHREADID64INFO`, which need no task port for the user's own processes.
 //! - `sysctl KERN_PROC_PID` works for any pid: state, `P_TRANSLATED` (Rosetta 2),
@@ -95,12 +96,12 @@ pub fn host_info() -> HostInfo {
     }
 }
 
-/// Whether `pid` is dead and waiting to be reaped.
 /// The raw NUL-separated environment of `pid` (the area after argv in `KERN_PROCARGS2`).
 pub fn raw_environ(pid: u32) -> Option<Vec<u8>> {
     sysctl::procargs(pid).ok().map(|(_, _, env)| env)
 }
 
+/// Whether `pid` is dead and waiting to be reaped.
 pub fn is_zombie(pid: u32) -> bool {
     matches!(sysctl::kinfo(pid), Ok(Some(f)) if f.stat == state::SZOMB)
 }
@@ -450,6 +451,13 @@ impl Sampler {
             cpu_ms,
             threads,
             sockets,
+            // Not read on macOS yet. PROC_PIDLISTFDS gives each descriptor's number and type
+            // only; its path needs `proc_pidfdinfo(PROC_PIDFDVNODEPATHINFO)` into a
+            // `vnode_fdinfowithpath`, whose flavor number and layout have not been verified
+            // for this backend (darwin::socket asserts every layout it reads), and no call
+            // verified for it lists a file's lock holders and waiters as Linux /proc/locks
+            // does. So prompt-wait on a terminal read and lock-wait are not seen here (nor
+            // is the current system call, which a terminal read would also need).
             fds: Vec::new(),
             locks: Vec::new(),
             env: st.env,

@@ -5,8 +5,10 @@
 //! binary), a forked child spinning inside `fork()` before exec, or a Go program wedged in
 //! Rosetta's translator never reaches the Go runtime's own goroutine dump. `sample` is
 //! Apple's tool, works with SIP on, and needs no root for the user's own processes that are
-//! not hardened. Until `--goroutines` lands every stall is sampled; afterwards only when
-//! the runtime gives no dump.
+//! not hardened. Every stall is sampled, whether or not a goroutine dump is asked for:
+//! `probe` samples once the deadline has passed and `attach` after its window, both before
+//! any SIGQUIT, since the runtime's dump ends the program and says nothing about a process
+//! that never reached the runtime.
 
 use super::{libproc, run_timeboxed, security};
 use crate::darwin::{codesign, permission, sample_text};

@@ -948,7 +948,7 @@ mod tests {
 
     #[test]
     fn environment_is_filtered_and_redacted() {
-        let raw = b"PATH=/bin\0GOPROXY=https://alice:s3cret@proxy.example.com/mod,direct\0\
+        let raw = b"PATH=/bin\0GOPROXY=https://user:s3cret@proxy.example.com/mod,direct\0\
                     API_TOKEN=abc\0GOAUTH=git dir\0HTTPS_PROXY=http://u:p@10.0.0.1:3128\0GIT_TERMINAL_PROMPT=1\0";
         let env = filter_environ(raw);
         assert_eq!(
@@ -963,7 +963,7 @@ mod tests {
         assert_eq!(env.get("GIT_TERMINAL_PROMPT").unwrap(), "1");
         assert!(!env.contains_key("API_TOKEN") && !env.contains_key("PATH"));
         let all: String = env.values().cloned().collect();
-        assert!(!all.contains("s3cret") && !all.contains("alice"));
+        assert!(!all.contains("s3cret") && !all.contains("user"));
     }
     #[test]
     fn secret_names() {
@@ -1016,11 +1016,11 @@ mod tests {
             ("GITHUB_TOKEN", "ghp_abcdefghij123"),
             ("XDG_SESSION_ID", "3"),
             ("PATH", "/usr/bin"),
-            ("GOPROXY", "https://bob:hunter22@proxy.example/x,direct"),
+            ("GOPROXY", "https://user:hunter22@proxy.example/x,direct"),
             ("WEIRD_SECRET", "a\"b\\c-long"),
         ]);
         assert_eq!(
-            redact(&mut r, "https://bob:hunter22@proxy.example/x"),
+            redact(&mut r, "https://user:hunter22@proxy.example/x"),
             "https://REDACTED@proxy.example/x",
             "the user goes with the known password"
         );
@@ -1101,15 +1101,15 @@ mod tests {
                 "  api_key: [REDACTED]\nname: x",
             ),
             (
-                "read(3, \"machine h login alice password pw1\\nmachine g login b\\tpassword pw2\", 80)",
+                "read(3, \"machine h login user password pw1\\nmachine g login b\\tpassword pw2\", 80)",
                 "read(3, \"machine h login [REDACTED] password [REDACTED]\\nmachine g login [REDACTED]\\tpassword [REDACTED]\", 80)",
             ),
             (
-                "openat(AT_FDCWD, \"/home/alice/.netrc\", O_RDONLY) and ~/.netrc",
+                "openat(AT_FDCWD, \"/home/user/.netrc\", O_RDONLY) and ~/.netrc",
                 "openat(AT_FDCWD, \"[REDACTED:netrc-path]\", O_RDONLY) and [REDACTED:netrc-path]",
             ),
             (
-                "machine h\n  login bob\n  password pw3\nthen a login prompt",
+                "machine h\n  login user\n  password pw3\nthen a login prompt",
                 "machine h\n  login [REDACTED]\n  password [REDACTED]\nthen a login prompt",
             ),
             ("GOAUTH=<set> REDACTED@x", "GOAUTH=<set> REDACTED@x"),
@@ -1130,20 +1130,20 @@ mod tests {
 
     #[test]
     fn home_and_user_are_replaced_only_when_anonymizing_and_only_whole() {
-        let text = "/home/alice/go and /home/alicea/x, alice's alice_x malice ~ /home/alice";
+        let text = "/home/user/go and /home/usera/x, user's user_x superuser ~ /home/user";
         let mut r = Redactor::new(true);
-        r.add_home("/home/alice/");
-        r.add_user("alice");
+        r.add_home("/home/user/");
+        r.add_user("user");
         r.add_user("root");
         r.add_user("go");
         assert_eq!(
             redact(&mut r, text),
-            "$HOME/go and /home/alicea/x, $USER's alice_x malice ~ $HOME"
+            "$HOME/go and /home/usera/x, $USER's user_x superuser ~ $HOME"
         );
         assert_eq!(redact(&mut r, "root go"), "root go");
         let mut keep = Redactor::new(false);
-        keep.add_home("/home/alice");
-        keep.add_user("alice");
+        keep.add_home("/home/user");
+        keep.add_user("user");
         assert_eq!(redact(&mut keep, text), text);
         assert!(keep.redactions().is_empty());
     }

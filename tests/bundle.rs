@@ -395,7 +395,7 @@ fn stuck_module_download_bundle_holds_the_verdict_and_the_samples() {
     let cache = t.path().join("modcache");
     // https: the go command refuses to send credentials over http; the TLS handshake then
     // waits for a server that never answers.
-    let proxy = format!("https://alice:pw-in-proxy-url@{}", server.addr);
+    let proxy = format!("https://proxyuser:pw-in-proxy-url@{}", server.addr);
     let env = vec![
         ("GOPROXY", proxy),
         ("GOMODCACHE", cache.display().to_string()),
@@ -460,7 +460,7 @@ fn stuck_module_download_bundle_holds_the_verdict_and_the_samples() {
     );
     assert!(md.contains("## Processes (newest sample)"));
     assert_nowhere(&files, "pw-in-proxy-url");
-    assert_nowhere(&files, "alice:");
+    assert_nowhere(&files, "proxyuser");
     // Whatever the samples held is also what `gohang classify` reads.
     let saved = t.path().join("samples.json");
     std::fs::write(&saved, &files["samples.json"]).unwrap();

@@ -139,6 +139,7 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "APIKEY",
     "SESSION",
     "NETRC",
+    "JWT",
 ];
 /// Whole parts that do.
 const SECRET_PARTS: &[&str] = &["PASS", "CREDS", "PAT"];
@@ -203,6 +204,8 @@ pub enum RedactionKind {
     UrlUserinfo,
     /// An `Authorization` / `Proxy-Authorization` header value, or a Bearer/Basic credential.
     Authorization,
+    /// A JSON Web Token (`eyJ….….…`), wherever it appears.
+    Jwt,
     /// `login`/`password`/`account` values of netrc lines, and paths of netrc files.
     Netrc,
     /// The home directory (replaced by `$HOME`).
@@ -366,10 +369,11 @@ impl Redactor {
             });
             buf = self.apply(file, &buf, spans);
         }
-        let rules: [Rule; 6] = [
+        let rules: [Rule; 7] = [
             url_userinfo_spans,
             authorization_spans,
             credential_spans,
+            jwt_spans,
             assignment_spans,
             netrc_line_spans,
             netrc_path_spans,
@@ -682,6 +686,59 @@ fn credential_spans(b: &[u8]) -> Vec<Span> {
     out
 }
 
+fn is_base64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')
+}
+
+/// The shortest first part of a JWT: `{"a":1}` in base64url (`eyJhIjoxfQ`).
+const JWT_MIN_HEADER: usize = 10;
+
+/// A JSON Web Token wherever it appears, with or without a name or scheme before it
+/// (CI job tokens, OIDC tokens): a base64url part that starts with `eyJ` (base64 of
+/// `{"`), then at least two more parts after dots, the last one possibly empty (an
+/// unsigned token). More parts (a JWE has five) go too.
+fn jwt_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(b, b"eyJ", from) {
+        from = p + 3;
+        if p > 0 && is_base64url(b[p - 1]) {
+            continue;
+        }
+        let mut end = p;
+        while end < b.len() && is_base64url(b[end]) {
+            end += 1;
+        }
+        from = end;
+        if end - p < JWT_MIN_HEADER {
+            continue;
+        }
+        let mut parts = 1;
+        while end < b.len() && b[end] == b'.' {
+            let mut k = end + 1;
+            while k < b.len() && is_base64url(b[k]) {
+                k += 1;
+            }
+            if k == end + 1 && parts == 1 {
+                break; // `eyJ….` then nothing: no payload
+            }
+            parts += 1;
+            end = k;
+        }
+        if parts >= 3 {
+            out.push(Span {
+                start: p,
+                end,
+                with: MARK.to_string(),
+                kind: RedactionKind::Jwt,
+                name: None,
+            });
+            from = end;
+        }
+    }
+    out
+}
+
 fn is_name_char(c: u8) -> bool {
     is_word(c) || c == b'-'
 }
@@ -984,6 +1041,9 @@ mod tests {
             "NETRC",
             "OAUTH_CLIENT",
             "AUTH_TOKEN",
+            "CI_JOB_JWT",
+            "CI_JOB_JWT_V2",
+            "jwt",
         ] {
             assert!(is_secret_name(n), "{n}");
         }
@@ -1126,6 +1186,55 @@ mod tests {
         assert!(kinds.contains(&RedactionKind::Authorization));
         assert!(kinds.contains(&RedactionKind::Assignment));
         assert!(kinds.contains(&RedactionKind::Netrc));
+    }
+
+    /// A made-up token of the JWT shape (not a real one: its signature is filler).
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXBsYWNlaG9sZGVy";
+
+    #[test]
+    fn jwts_go_wherever_they_are() {
+        let mut r = Redactor::new(false);
+        for (input, want) in [
+            (
+                format!("CI_JOB_JWT={JWT} next"),
+                "CI_JOB_JWT=[REDACTED] next",
+            ),
+            (format!("id token {JWT}."), "id token [REDACTED]"),
+            (
+                format!("write(1, \"{JWT}\\n\", 90)"),
+                "write(1, \"[REDACTED]\\n\", 90)",
+            ),
+            (
+                format!("[\"--id\", \"{JWT}\"]"),
+                "[\"--id\", \"[REDACTED]\"]",
+            ),
+            // Unsigned (the third part empty) and cut by a tracer after the payload.
+            (
+                "a eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0. b".to_string(),
+                "a [REDACTED] b",
+            ),
+            (
+                "\"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0\"...".to_string(),
+                "\"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0\"...",
+            ),
+        ] {
+            assert_eq!(redact(&mut r, &input), want, "{input}");
+        }
+        // Not a JWT: too short, no dots, part of a longer word, one dot only.
+        for keep in [
+            "eyJhIj.x.y",
+            "eyJhbGciOiJub25lIn0 alone",
+            "keyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.sig",
+            "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0 end",
+        ] {
+            assert_eq!(redact(&mut r, keep), keep);
+        }
+        let jwt = r
+            .redactions()
+            .into_iter()
+            .find(|x| x.kind == RedactionKind::Jwt)
+            .expect("counted as jwt");
+        assert_eq!(jwt.count, 5, "each one, also the assigned one");
     }
 
     #[test]

@@ -686,6 +686,12 @@ fn credential_spans(b: &[u8]) -> Vec<Span> {
     out
 }
 
+/// Is `b[i]` the letter of an escape (`\n`, `\t`, `\"` in JSON or a tracer's string)? Then
+/// a word may start right after it. An odd run of backslashes before it says so.
+fn is_escaped(b: &[u8], i: usize) -> bool {
+    b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
+}
+
 fn is_base64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')
 }
@@ -702,7 +708,7 @@ fn jwt_spans(b: &[u8]) -> Vec<Span> {
     let mut from = 0;
     while let Some(p) = find(b, b"eyJ", from) {
         from = p + 3;
-        if p > 0 && is_base64url(b[p - 1]) {
+        if p > 0 && is_base64url(b[p - 1]) && !is_escaped(b, p - 1) {
             continue;
         }
         let mut end = p;
@@ -752,8 +758,56 @@ fn starts_line(b: &[u8], s: usize) -> bool {
     i == 0 || b[i - 1] == b'\n' || (i >= 2 && &b[i - 2..i] == b"\\n")
 }
 
-/// `NAME=value`, `"NAME": "value"` and (at a line's start) `NAME: value` where NAME looks
-/// secret ([`is_secret_name`]).
+/// Header names that carry credentials and have no `-` (names with one, such as
+/// `X-Auth-Token` or `PRIVATE-TOKEN`, are recognized by [`is_secret_name`] alone).
+const CREDENTIAL_HEADERS: &[&str] = &["cookie", "authorization"];
+
+/// Options whose argument is a header (curl, wget).
+const HEADER_OPTIONS: &[&[u8]] = &[b"-H", b"--header", b"--proxy-header"];
+
+/// Does the secret-named `name` at `s` (followed by `:`) start a header, though not at a
+/// line's start? It does when it is shaped like a header name (`X-Api-Key`, `Cookie`),
+/// starts a quoted string or argument (`'Token: …'`), or is the argument of `-H`.
+fn is_header_here(b: &[u8], s: usize, name: &str) -> bool {
+    name.contains('-')
+        || CREDENTIAL_HEADERS
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
+        || (s > 0 && matches!(b[s - 1], b'"' | b'\'' | b'`'))
+        || word_before(b, s).is_some_and(|w| {
+            let w = w.strip_suffix(b"=").unwrap_or(w);
+            HEADER_OPTIONS.contains(&w)
+        })
+}
+
+/// How far back [`word_before`] looks.
+const MAX_LOOKBACK: usize = 256;
+
+/// Separators of the arguments of a command line as gohang's files print one: blanks
+/// (shell words, a joined argv), quotes and commas (a JSON or strace array), brackets,
+/// and the backslash of an escaped quote.
+fn is_arg_sep(c: u8) -> bool {
+    c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`' | b',' | b'[' | b'(' | b'\\')
+}
+
+/// The argument that ends before `end` (separators skipped), within [`MAX_LOOKBACK`]
+/// bytes; `--header=` when `end` follows the `=`.
+fn word_before(b: &[u8], end: usize) -> Option<&[u8]> {
+    let limit = end.saturating_sub(MAX_LOOKBACK);
+    let mut e = end;
+    while e > limit && is_arg_sep(b[e - 1]) {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > limit && !is_arg_sep(b[s - 1]) {
+        s -= 1;
+    }
+    (s < e).then(|| &b[s..e])
+}
+
+/// `NAME=value`, `"NAME": "value"` and `NAME: value` where NAME looks secret
+/// ([`is_secret_name`]). `NAME: value` counts at a line's start, and inside a line when it
+/// looks like a header ([`is_header_here`]).
 fn assignment_spans(b: &[u8]) -> Vec<Span> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -762,99 +816,131 @@ fn assignment_spans(b: &[u8]) -> Vec<Span> {
             i += 1;
             continue;
         }
-        let s = i;
-        while i < b.len() && is_name_char(b[i]) {
-            i += 1;
+        // After an escape's letter (`\nCookie: …` in a tracer's string) the name may start
+        // with the letter or after it (`\token=…` in a path): the name after it first.
+        let mut found = None;
+        if is_escaped(b, i) && i + 1 < b.len() && b[i + 1].is_ascii_alphabetic() {
+            found = assignment_at(b, i + 1).1;
         }
-        let name = String::from_utf8_lossy(&b[s..i]).into_owned();
-        if !is_secret_name(&name) {
-            continue;
-        }
-        let (start, end) = match b.get(i) {
-            // JSON: "NAME": "value" (strings only; numbers and arrays are not secrets here)
-            Some(b'"') if s > 0 && b[s - 1] == b'"' => {
-                let mut j = i + 1;
-                while j < b.len() && matches!(b[j], b' ' | b'\t') {
-                    j += 1;
-                }
-                if b.get(j) != Some(&b':') {
-                    continue;
-                }
-                j += 1;
-                while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n') {
-                    j += 1;
-                }
-                if b.get(j) != Some(&b'"') {
-                    continue;
-                }
-                let start = j + 1;
-                let mut end = start;
-                while end < b.len() && b[end] != b'"' {
-                    end += if b[end] == b'\\' { 2 } else { 1 };
-                }
-                (start, end.min(b.len()))
+        let (name_end, at) = assignment_at(b, i);
+        match found.or(at) {
+            Some(span) => {
+                i = span.end;
+                out.push(span);
             }
-            Some(b'=') => {
-                let j = i + 1;
-                let (start, quote) = match b.get(j) {
-                    Some(&q @ (b'"' | b'\'')) => (j + 1, Some(q)),
-                    Some(b'\\') if b.get(j + 1) == Some(&b'"') => (j + 2, Some(b'"')),
-                    _ => (j, None),
-                };
-                let mut end = start;
-                while end < b.len() {
-                    let c = b[end];
-                    let stop = match quote {
-                        Some(q) => c == q || c == b'\\' || c == b'\n',
-                        None => {
-                            c.is_ascii_whitespace()
-                                || matches!(
-                                    c,
-                                    b'"' | b'\''
-                                        | b'&'
-                                        | b';'
-                                        | b','
-                                        | b')'
-                                        | b'\\'
-                                        | b'|'
-                                        | b'<'
-                                        | b'>'
-                                        | b'`'
-                                )
-                        }
-                    };
-                    if stop {
-                        break;
-                    }
-                    end += 1;
-                }
-                (start, end)
-            }
-            Some(b':') if starts_line(b, s) => {
-                let mut start = i + 1;
-                while start < b.len() && matches!(b[start], b' ' | b'\t') {
-                    start += 1;
-                }
-                let mut end = start;
-                while end < b.len() && !is_line_end(b, end, None) {
-                    end += 1;
-                }
-                (start, end)
-            }
-            _ => continue,
-        };
-        if end > start && !is_marked(&b[start..end]) {
-            out.push(Span {
-                start,
-                end,
-                with: MARK.to_string(),
-                kind: RedactionKind::Assignment,
-                name: Some(name),
-            });
-            i = end;
+            None => i = name_end,
         }
     }
     out
+}
+
+/// The value assigned to a secret name that starts at `s`, if there is one; and where the
+/// name ends.
+fn assignment_at(b: &[u8], s: usize) -> (usize, Option<Span>) {
+    let mut i = s;
+    while i < b.len() && is_name_char(b[i]) {
+        i += 1;
+    }
+    let name_end = i;
+    let name = String::from_utf8_lossy(&b[s..i]).into_owned();
+    if !is_secret_name(&name) {
+        return (name_end, None);
+    }
+    let (start, end) = match b.get(i) {
+        // JSON: "NAME": "value" (strings only; numbers and arrays are not secrets here)
+        Some(b'"') if s > 0 && b[s - 1] == b'"' => {
+            let mut j = i + 1;
+            while j < b.len() && matches!(b[j], b' ' | b'\t') {
+                j += 1;
+            }
+            if b.get(j) != Some(&b':') {
+                return (name_end, None);
+            }
+            j += 1;
+            while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n') {
+                j += 1;
+            }
+            if b.get(j) != Some(&b'"') {
+                return (name_end, None);
+            }
+            let start = j + 1;
+            let mut end = start;
+            while end < b.len() && b[end] != b'"' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            (start, end.min(b.len()))
+        }
+        Some(b'=') => {
+            let j = i + 1;
+            let (start, quote) = match b.get(j) {
+                Some(&q @ (b'"' | b'\'')) => (j + 1, Some(q)),
+                Some(b'\\') if b.get(j + 1) == Some(&b'"') => (j + 2, Some(b'"')),
+                _ => (j, None),
+            };
+            let mut end = start;
+            while end < b.len() {
+                let c = b[end];
+                let stop = match quote {
+                    Some(q) => c == q || c == b'\\' || c == b'\n',
+                    None => {
+                        c.is_ascii_whitespace()
+                            || matches!(
+                                c,
+                                b'"' | b'\''
+                                    | b'&'
+                                    | b';'
+                                    | b','
+                                    | b')'
+                                    | b'\\'
+                                    | b'|'
+                                    | b'<'
+                                    | b'>'
+                                    | b'`'
+                            )
+                    }
+                };
+                if stop {
+                    break;
+                }
+                end += 1;
+            }
+            (start, end)
+        }
+        Some(b':') if starts_line(b, s) => {
+            let mut start = i + 1;
+            while start < b.len() && matches!(b[start], b' ' | b'\t') {
+                start += 1;
+            }
+            let mut end = start;
+            while end < b.len() && !is_line_end(b, end, None) {
+                end += 1;
+            }
+            (start, end)
+        }
+        // A header inside a line: `-H 'X-Auth-Token: v'`, `"PRIVATE-TOKEN: v"`, a
+        // request in a trace's string. It ends where the argument or string does: at
+        // a quote (credentials have none) or the end of Markdown code.
+        Some(b':') if is_header_here(b, s, &name) => {
+            let mut start = i + 1;
+            while start < b.len() && matches!(b[start], b' ' | b'\t') {
+                start += 1;
+            }
+            let mut end = start;
+            while end < b.len() && !is_line_end(b, end, Some(b'\'')) && b[end] != b'`' {
+                end += 1;
+            }
+            (start, end)
+        }
+        _ => return (name_end, None),
+    };
+    let span = (end > start && !is_marked(&b[start..end])).then(|| Span {
+        start,
+        end,
+        with: MARK.to_string(),
+        kind: RedactionKind::Assignment,
+        name: Some(name),
+    });
+    (name_end, span)
 }
 
 /// Keywords of a netrc file that take a value to withhold.
@@ -1173,6 +1259,11 @@ mod tests {
                 "machine h\n  login [REDACTED]\n  password [REDACTED]\nthen a login prompt",
             ),
             ("GOAUTH=<set> REDACTED@x", "GOAUTH=<set> REDACTED@x"),
+            // Escapes of a tracer's string, and a backslash that escapes nothing.
+            (
+                "read(3, \"x\\ntoken=abc\\tpassword=def\", 20) C:\\password=pw1 b",
+                "read(3, \"x\\ntoken=[REDACTED]\\tpassword=[REDACTED]\", 20) C:\\password=[REDACTED] b",
+            ),
             (
                 "the machine is idle; login prompt",
                 "the machine is idle; login prompt",
@@ -1208,6 +1299,10 @@ mod tests {
                 format!("[\"--id\", \"{JWT}\"]"),
                 "[\"--id\", \"[REDACTED]\"]",
             ),
+            (
+                format!("read(0, \"id\\n{JWT}\\n\", 90)"),
+                "read(0, \"id\\n[REDACTED]\\n\", 90)",
+            ),
             // Unsigned (the third part empty) and cut by a tracer after the payload.
             (
                 "a eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0. b".to_string(),
@@ -1234,7 +1329,58 @@ mod tests {
             .into_iter()
             .find(|x| x.kind == RedactionKind::Jwt)
             .expect("counted as jwt");
-        assert_eq!(jwt.count, 5, "each one, also the assigned one");
+        assert_eq!(jwt.count, 6, "each one, also the assigned one");
+    }
+
+    #[test]
+    fn credential_headers_go_inside_lines_too() {
+        let mut r = Redactor::new(false);
+        let cases = [
+            (
+                "curl -H 'X-Auth-Token: xauthtok55' -H \"PRIVATE-TOKEN: glpat-1\" https://h/x",
+                "curl -H 'X-Auth-Token: [REDACTED]' -H \"PRIVATE-TOKEN: [REDACTED]\" https://h/x",
+            ),
+            // A request in a tracer's escaped string.
+            (
+                "write(3, \"GET / HTTP/1.1\\r\\nHost: h\\r\\nX-Api-Key: k1\\r\\nCookie: a=b; c=d\\r\\n\\r\\n\", 60) = 60",
+                "write(3, \"GET / HTTP/1.1\\r\\nHost: h\\r\\nX-Api-Key: [REDACTED]\\r\\nCookie: [REDACTED]\\r\\n\\r\\n\", 60) = 60",
+            ),
+            // An argv joined with spaces inside Markdown code: the value ends with the code.
+            (
+                "# `sh -c x a0 --header X-Auth-Token: xauthtok55 b` — idle",
+                "# `sh -c x a0 --header X-Auth-Token: [REDACTED]` — idle",
+            ),
+            // Any secret name where an argument or a string starts, or after -H.
+            (
+                "[\n  \"-H\",\n  \"Token: t-123\"\n]",
+                "[\n  \"-H\",\n  \"Token: [REDACTED]\"\n]",
+            ),
+            ("curl -H Token: t-123", "curl -H Token: [REDACTED]"),
+            (
+                "wget --header=Token: t-123",
+                "wget --header=Token: [REDACTED]",
+            ),
+            // Unquoted, a value runs to the end of the line: a header value may hold blanks.
+            (
+                "curl -H X-Auth-Token:t-123 x",
+                "curl -H X-Auth-Token:[REDACTED]",
+            ),
+            (
+                "git -c 'http.extraHeader=Job-Token: t-123' fetch",
+                "git -c 'http.extraHeader=Job-Token: [REDACTED]' fetch",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(&mut r, input), want, "{input}");
+        }
+        // Prose and headers that are not credentials stay.
+        for keep in [
+            "the session: 3 of 4",
+            "curl -H 'Content-Type: text/plain' -H 'X-Request-Id: 42'",
+            "one key: two",
+        ] {
+            assert_eq!(redact(&mut r, keep), keep);
+        }
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //!   variables is kept ([`redact_urls`], [`filter_environ`]), so no report or saved evidence
 //!   holds them;
 //! - before a bundle is written: a [`Redactor`], built once with the secrets gohang knows
-//!   (values of secret-named variables, the home directory, the user name), makes one pass
-//!   over every byte that goes into the archive, with pattern rules for what it cannot
-//!   know in advance (URL userinfo, `Authorization` headers, `NAME=value` assignments,
-//!   netrc lines and paths). It counts what it removed by kind and name, never by value.
+//!   (values of secret-named variables, secrets given on the command lines it saw, the
+//!   home directory, the user name), makes one pass over every byte that goes into the
+//!   archive, with pattern rules for what it cannot know in advance (URL userinfo,
+//!   credential headers, Bearer/Basic credentials, JWTs, `NAME=value` assignments, the
+//!   arguments of secret-named options, netrc lines and paths). It counts what it removed
+//!   by kind and name, never by value.
 //!
 //! It must never widen what is kept: a rule may over-redact, never under-redact.
 
@@ -126,6 +128,10 @@ pub const USER_PLACEHOLDER: &str = "$USER";
 /// (`NAME=value`, `"NAME": "value"`).
 pub const MIN_LITERAL: usize = 6;
 
+/// At most this many secrets are learned from command lines ([`Redactor::add_argv`]): each
+/// costs a pass over every file.
+pub const MAX_ARGV_SECRETS: usize = 64;
+
 /// Parts of variable names (split at `_`, `-`, `.`) that make the value a secret.
 const SECRET_FRAGMENTS: &[&str] = &[
     "TOKEN",
@@ -202,6 +208,9 @@ pub enum RedactionKind {
     Assignment,
     /// `user:password@` in a URL.
     UrlUserinfo,
+    /// The argument of a secret-named option (`--password v`, `--token v`), or the password
+    /// of `-u user:password`.
+    Argument,
     /// An `Authorization` / `Proxy-Authorization` header value, or a Bearer/Basic credential.
     Authorization,
     /// A JSON Web Token (`eyJ….….…`), wherever it appears.
@@ -229,6 +238,9 @@ pub struct Redaction {
 struct Literal {
     needle: Vec<u8>,
     name: String,
+    /// How it was learned: [`RedactionKind::EnvValue`] from a variable, the rule's kind
+    /// from a command line.
+    kind: RedactionKind,
 }
 
 /// A replacement found by one rule.
@@ -251,6 +263,8 @@ pub struct Redactor {
     users: Vec<String>,
     anonymize: bool,
     known: BTreeSet<String>,
+    /// Secrets learned from command lines so far (bounded by [`MAX_ARGV_SECRETS`]).
+    from_argv: usize,
     tally: BTreeMap<(RedactionKind, Option<String>), (u64, BTreeSet<String>)>,
 }
 
@@ -270,6 +284,10 @@ impl Redactor {
     /// Search for `value` everywhere, as the secret `name`. Too short or purely numeric
     /// values are left to the assignment rules (see [`MIN_LITERAL`]).
     pub fn add_secret(&mut self, name: &str, value: &str) {
+        self.add_literal(name, value, RedactionKind::EnvValue);
+    }
+
+    fn add_literal(&mut self, name: &str, value: &str, kind: RedactionKind) {
         let value = value.trim();
         if value.len() < MIN_LITERAL || value.bytes().all(|b| b.is_ascii_digit()) {
             return;
@@ -283,6 +301,7 @@ impl Redactor {
                 self.literals.push(Literal {
                     needle: needle.as_bytes().to_vec(),
                     name: name.to_string(),
+                    kind,
                 });
             }
         }
@@ -320,6 +339,84 @@ impl Redactor {
             })
             .collect();
         self.add_env(vars);
+    }
+
+    /// Learn the secrets of a command line: what the pattern rules would remove from it (a
+    /// secret-named option's argument, the password of `-u user:password`, a credential
+    /// header's value, `NAME=value`, a JWT, a URL's password), so that a value is also
+    /// removed where it appears without its option: echoed by the command, passed on to
+    /// its children, written in a trace. At most [`MAX_ARGV_SECRETS`] are learned; the
+    /// pattern rules still remove the rest next to their options.
+    pub fn add_argv<S: AsRef<str>>(&mut self, argv: &[S]) {
+        let args: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+        // Named `argv:` and the option, header or variable: where it was learned, and not
+        // shaped like an option itself (redactions.json lists the names).
+        let mut found: Vec<(String, String, RedactionKind)> = Vec::new();
+        for a in &args {
+            for pw in url_passwords(a) {
+                found.push((
+                    "argv:url-password".to_string(),
+                    pw,
+                    RedactionKind::UrlUserinfo,
+                ));
+            }
+        }
+        // The rules read the argv as samples.json prints it: a JSON array, one per line.
+        let json = serde_json::to_string_pretty(&args).expect("strings serialize");
+        let b = json.as_bytes();
+        let rules: [Rule; 5] = [
+            authorization_spans,
+            credential_spans,
+            jwt_spans,
+            assignment_spans,
+            argument_spans,
+        ];
+        for rule in rules {
+            for s in rule(b) {
+                let raw = String::from_utf8_lossy(&b[s.start..s.end]);
+                let value = serde_json::from_str::<String>(&format!("\"{raw}\""))
+                    .unwrap_or_else(|_| raw.into_owned());
+                let name = s
+                    .name
+                    .unwrap_or_else(|| format!("{:?}", s.kind).to_lowercase());
+                // An Authorization header's scheme word stays, as the rule leaves it.
+                let value = match value.split_once(' ') {
+                    Some((scheme, rest))
+                        if name.to_ascii_lowercase().ends_with("authorization")
+                            && scheme.len() <= 12
+                            && scheme.bytes().all(|c| c.is_ascii_alphabetic()) =>
+                    {
+                        rest.to_string()
+                    }
+                    _ => value,
+                };
+                found.push((format!("argv:{name}"), value, s.kind));
+            }
+        }
+        for (name, value, kind) in found {
+            if self.from_argv >= MAX_ARGV_SECRETS {
+                return;
+            }
+            let before = self.literals.len();
+            self.add_literal(&name, &value, kind);
+            if self.literals.len() > before {
+                self.from_argv += 1;
+            }
+        }
+    }
+
+    /// [`Redactor::redact`] for a command line kept as a list (`manifest.json`'s
+    /// `target`): the rules see it as a JSON array, so an option and its argument are read
+    /// together, as in `samples.json`.
+    pub fn redact_argv<S: AsRef<str>>(&mut self, file: &str, argv: &[S]) -> Vec<String> {
+        let args: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+        let json = serde_json::to_string_pretty(&args).expect("strings serialize");
+        let red = self.redact(file, json.as_bytes());
+        match serde_json::from_slice::<Vec<String>>(&red) {
+            Ok(v) if v.len() == args.len() => v,
+            // Never expected (the rules stop at quotes); never fall back to the input.
+            _ => vec![MARK.to_string(); args.len()],
+        }
     }
 
     /// A home directory to replace by `$HOME` (when anonymizing). `/` and relative paths
@@ -363,18 +460,19 @@ impl Redactor {
             let spans = literal_spans(&buf, &l.needle, |_| {
                 (
                     format!("[REDACTED:{}]", l.name),
-                    RedactionKind::EnvValue,
+                    l.kind,
                     Some(l.name.clone()),
                 )
             });
             buf = self.apply(file, &buf, spans);
         }
-        let rules: [Rule; 7] = [
+        let rules: [Rule; 8] = [
             url_userinfo_spans,
             authorization_spans,
             credential_spans,
             jwt_spans,
             assignment_spans,
+            argument_spans,
             netrc_line_spans,
             netrc_path_spans,
         ];
@@ -579,7 +677,9 @@ fn authorization_spans(b: &[u8]) -> Vec<Span> {
     let mut from = 0;
     while let Some(p) = find_ci(b, b"authorization", from) {
         from = p + 13;
-        if p > 0 && is_word(b[p - 1]) {
+        // A word before it makes another word, unless it is an escape's letter
+        // (`\r\nAuthorization:`, also printed in JSON as `\\r\\n`).
+        if p > 0 && is_word(b[p - 1]) && !(p >= 2 && b[p - 2] == b'\\') {
             continue;
         }
         let name = if p >= 6 && b[p - 6..p].eq_ignore_ascii_case(b"proxy-") {
@@ -816,10 +916,11 @@ fn assignment_spans(b: &[u8]) -> Vec<Span> {
             i += 1;
             continue;
         }
-        // After an escape's letter (`\nCookie: …` in a tracer's string) the name may start
-        // with the letter or after it (`\token=…` in a path): the name after it first.
+        // After a backslash the name may start with the letter or after it: `\nCookie: …`
+        // in a tracer's string, `\\nX-Auth-Token: …` (a program's own escape, printed in
+        // JSON), but `\token=…` in a path. The name after the letter is tried first.
         let mut found = None;
-        if is_escaped(b, i) && i + 1 < b.len() && b[i + 1].is_ascii_alphabetic() {
+        if i > 0 && b[i - 1] == b'\\' && i + 1 < b.len() && b[i + 1].is_ascii_alphabetic() {
             found = assignment_at(b, i + 1).1;
         }
         let (name_end, at) = assignment_at(b, i);
@@ -941,6 +1042,288 @@ fn assignment_at(b: &[u8], s: usize) -> (usize, Option<Span>) {
         name: Some(name),
     });
     (name_end, span)
+}
+
+/// What the argument of an option holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Takes {
+    /// A secret, all of it (`--password v`, `--token v`, `sshpass -p v`).
+    Secret,
+    /// `user:password`, whose password is secret (curl's `-u`, `--user`, `--proxy-user`).
+    UserPassword,
+}
+
+/// Options whose argument is `user:password` (curl; `-U` is its `--proxy-user`). Where they
+/// mean something else (`git push -u origin`), the argument has no `:` and stays.
+const USER_PASSWORD_OPTIONS: &[&[u8]] = &[b"-u", b"-U", b"--user", b"--proxy-user"];
+
+/// Programs whose `-p` takes a password. Elsewhere `-p` is a port (`ssh -p 22`), a count
+/// (`go build -p 4`), a parent directory flag (`mkdir -p`): not a secret.
+const P_PASSWORD_PROGRAMS: &[&[u8]] = &[b"sshpass"];
+
+/// Registry clients whose `login -p` takes a password (`docker login -u u -p v`).
+const LOGIN_PROGRAMS: &[&[u8]] = &[
+    b"docker", b"podman", b"nerdctl", b"buildah", b"skopeo", b"helm", b"oras",
+];
+
+/// MySQL's and MariaDB's clients take the password attached: `mysql -pVALUE`.
+fn is_mysql_client(program: &[u8]) -> bool {
+    program.starts_with(b"mysql") || program.starts_with(b"mariadb")
+}
+
+/// How many arguments before an option are read to know its program.
+const PROGRAM_LOOKBACK: usize = 8;
+
+/// The arguments before position `end`, nearest first, at most [`PROGRAM_LOOKBACK`],
+/// each reduced to its base name (`/usr/bin/sshpass` → `sshpass`).
+fn programs_before(b: &[u8], end: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = end;
+    while out.len() < PROGRAM_LOOKBACK {
+        let Some(w) = word_before(b, at) else { break };
+        at = w.as_ptr() as usize - b.as_ptr() as usize;
+        out.push(w.rsplit(|&c| c == b'/').next().unwrap_or(w));
+    }
+    out
+}
+
+/// Options of `sshpass` and of a registry client's `login` that take a value.
+const P_PROGRAM_VALUE_OPTIONS: &[&[u8]] = &[
+    b"-f",
+    b"-d",
+    b"-p",
+    b"-P",
+    b"-u",
+    b"--username",
+    b"--password",
+];
+
+/// Are the arguments between a program and its `-p` (nearest first) all its options,
+/// with their values? `sshpass -v -P prompt -p v` is; `sshpass -f f ssh -p 22` is not.
+fn only_options(between: &[&[u8]]) -> bool {
+    let mut n = 0;
+    let forward: Vec<&[u8]> = between.iter().rev().copied().collect();
+    while n < forward.len() {
+        if !forward[n].starts_with(b"-") {
+            return false;
+        }
+        n += if P_PROGRAM_VALUE_OPTIONS.contains(&forward[n]) {
+            2
+        } else {
+            1
+        };
+    }
+    n == forward.len()
+}
+
+/// Does `-p` take a password here? Among `sshpass`'s own options (`sshpass -v -p v cmd`),
+/// or among a registry client's `login` options (`docker login -u user -p v`,
+/// `helm registry login -p v`); not in a later command (`sshpass -p v ssh -p 22`).
+fn p_is_password(before: &[&[u8]]) -> bool {
+    before.iter().enumerate().any(|(k, w)| {
+        let program = P_PASSWORD_PROGRAMS.contains(w)
+            || (*w == b"login"
+                && before.get(k + 1).is_some_and(|p| {
+                    LOGIN_PROGRAMS.contains(p)
+                        || (*p == b"registry" && before.get(k + 2) == Some(&&b"helm"[..]))
+                }));
+        program && only_options(&before[..k])
+    })
+}
+
+/// What the argument after `flag` holds, if it is a secret. `before` gives the
+/// arguments before it (only `-p` needs them).
+fn option_takes<'a>(flag: &[u8], before: impl FnOnce() -> Vec<&'a [u8]>) -> Option<Takes> {
+    if USER_PASSWORD_OPTIONS.contains(&flag) {
+        return Some(Takes::UserPassword);
+    }
+    if flag == b"-p" {
+        return p_is_password(&before()).then_some(Takes::Secret);
+    }
+    let name = std::str::from_utf8(flag).ok()?.trim_start_matches('-');
+    // One letter after one dash (`-x`) is no name; `-token` (Go's flags) is.
+    let secret = name.len() >= 2
+        && is_secret_name(name)
+        // `--password-stdin` reads the secret elsewhere and takes no argument.
+        && !name.to_ascii_lowercase().ends_with("-stdin");
+    secret.then_some(Takes::Secret)
+}
+
+/// Where an argument that starts at `k` ends: at its closing quote when it opens with one
+/// (`"…"` with escapes, `'…'`, `\"…\"` inside a JSON string), else at a blank, a quote or
+/// a shell operator. Returns the value's start and end.
+fn argument_at(b: &[u8], k: usize) -> (usize, usize) {
+    if b[k..].starts_with(b"\\\"") {
+        let start = k + 2;
+        let end = find(b, b"\\\"", start).unwrap_or(b.len());
+        let line = b[start..end].iter().position(|&c| c == b'\n');
+        return (start, line.map_or(end, |l| start + l));
+    }
+    match b.get(k) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let mut end = k + 1;
+            while end < b.len() && b[end] != q && b[end] != b'\n' {
+                end += if q == b'"' && b[end] == b'\\' { 2 } else { 1 };
+            }
+            (k + 1, end.min(b.len()))
+        }
+        _ => {
+            let mut end = k;
+            while end < b.len()
+                && !b[end].is_ascii_whitespace()
+                && !matches!(
+                    b[end],
+                    b'"' | b'\'' | b'`' | b'\\' | b';' | b'|' | b'&' | b'<' | b'>' | b')' | b']'
+                )
+            {
+                end += 1;
+            }
+            (k, end)
+        }
+    }
+}
+
+/// Blanks between an option and its argument; more would not be one command line.
+const MAX_GAP: usize = 64;
+
+/// The argument after an option that ends at `j`, in the forms gohang's files print an
+/// argv: shell words (`--password v`, `--password 'v'`), a JSON or strace array
+/// (`"--password", "v"`, also one per line), a command line inside a JSON string
+/// (`--password \"v\"`).
+fn next_argument(b: &[u8], j: usize) -> Option<(usize, usize)> {
+    let mut k = j;
+    if b[k..].starts_with(b"\\\"") {
+        k += 2;
+    } else if matches!(b.get(k), Some(b'"' | b'\'')) {
+        k += 1;
+    }
+    let comma = b.get(k) == Some(&b',');
+    if comma {
+        k += 1;
+    }
+    let gap = k;
+    while k < b.len()
+        && k - gap < MAX_GAP
+        && (matches!(b[k], b' ' | b'\t') || (comma && matches!(b[k], b'\n' | b'\r')))
+    {
+        k += 1;
+    }
+    if (k == gap && !comma) || k >= b.len() {
+        return None;
+    }
+    let (start, end) = argument_at(b, k);
+    // `{"a": "… --token", "b": 1}`: the next string is a key, not an argument.
+    let mut after = end + 1;
+    while after < b.len() && matches!(b[after], b' ' | b'\t') {
+        after += 1;
+    }
+    if b.get(end) == Some(&b'"') && b.get(after) == Some(&b':') {
+        return None;
+    }
+    Some((start, end))
+}
+
+/// The password of a `user:password` value between `start` and `end`, as a span.
+fn user_password_span(b: &[u8], start: usize, end: usize, flag: &[u8]) -> Option<Span> {
+    let colon = start + b[start..end].iter().position(|&c| c == b':')?;
+    let pw = &b[colon + 1..end];
+    // `-u https://…` is not a user and a password.
+    if pw.is_empty() || pw.starts_with(b"//") || is_marked(pw) {
+        return None;
+    }
+    Some(Span {
+        start: colon + 1,
+        end,
+        with: MARK.to_string(),
+        kind: RedactionKind::Argument,
+        name: Some(String::from_utf8_lossy(flag).into_owned()),
+    })
+}
+
+fn secret_span(b: &[u8], start: usize, end: usize, flag: &[u8]) -> Option<Span> {
+    (end > start && !is_marked(&b[start..end])).then(|| Span {
+        start,
+        end,
+        with: MARK.to_string(),
+        kind: RedactionKind::Argument,
+        name: Some(String::from_utf8_lossy(flag).into_owned()),
+    })
+}
+
+/// Arguments of options that carry secrets, wherever a command line is printed:
+/// `--password v`, `--token v`, `-token v` (any secret-looking name, see
+/// [`is_secret_name`]); `-u user:pw`, `--user user:pw`, `--user=user:pw`, `-uuser:pw` (the
+/// user stays); `-p v` only after `sshpass` or a registry client's `login`, and
+/// `-pVALUE` after `mysql`/`mariadb`. `--token=v` is an assignment ([`assignment_spans`]);
+/// `-H 'Name: v'` a header.
+fn argument_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'-' || !(i == 0 || is_arg_sep(b[i - 1]) || is_escaped(b, i - 1)) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        let ns = if b.get(s + 1) == Some(&b'-') {
+            s + 2
+        } else {
+            s + 1
+        };
+        let mut j = ns;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'_' | b'.')) {
+            j += 1;
+        }
+        if j == ns || !b[ns].is_ascii_alphabetic() {
+            i = j.max(s + 1);
+            continue;
+        }
+        let span = option_span(b, s, ns, j);
+        match span {
+            Some(span) => {
+                i = span.end;
+                out.push(span);
+            }
+            None => i = j,
+        }
+    }
+    out
+}
+
+/// The secret of the option `b[s..j]` (its name starts at `ns`), attached or in the
+/// next argument.
+fn option_span(b: &[u8], s: usize, ns: usize, j: usize) -> Option<Span> {
+    let flag = &b[s..j];
+    let ends = j == b.len() || is_arg_sep(b[j]) || b[j] == b']';
+    if ends {
+        match option_takes(flag, || programs_before(b, s)) {
+            Some(Takes::Secret) => {
+                let (start, end) = next_argument(b, j)?;
+                return secret_span(b, start, end, flag);
+            }
+            Some(Takes::UserPassword) => {
+                let (start, end) = next_argument(b, j)?;
+                return user_password_span(b, start, end, flag);
+            }
+            None => {}
+        }
+    }
+    if b.get(j) == Some(&b'=') && USER_PASSWORD_OPTIONS.contains(&flag) {
+        let (start, end) = argument_at(b, j + 1);
+        return user_password_span(b, start, end, flag);
+    }
+    // Attached to a short option: `-uuser:pw`, `mysql -pVALUE`.
+    if ns == s + 1 && j > ns + 1 {
+        let (start, end) = argument_at(b, ns + 1);
+        match b[ns] {
+            b'u' | b'U' => return user_password_span(b, start, end, &b[s..ns + 1]),
+            b'p' if programs_before(b, s).into_iter().any(is_mysql_client) => {
+                return secret_span(b, start, end, &b[s..ns + 1]);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Keywords of a netrc file that take a value to withhold.
@@ -1345,6 +1728,15 @@ mod tests {
                 "write(3, \"GET / HTTP/1.1\\r\\nHost: h\\r\\nX-Api-Key: k1\\r\\nCookie: a=b; c=d\\r\\n\\r\\n\", 60) = 60",
                 "write(3, \"GET / HTTP/1.1\\r\\nHost: h\\r\\nX-Api-Key: [REDACTED]\\r\\nCookie: [REDACTED]\\r\\n\\r\\n\", 60) = 60",
             ),
+            // A script's own escapes, printed in JSON (`\\r\\n` for its `\r\n`).
+            (
+                "\"printf 'GET /\\\\r\\\\nCookie: c=1\\\\r\\\\n'\"",
+                "\"printf 'GET /\\\\r\\\\nCookie: [REDACTED]\\\\r\\\\n'\"",
+            ),
+            (
+                "\"printf 'GET /\\\\r\\\\nAuthorization: token abc1\\\\r\\\\n'\"",
+                "\"printf 'GET /\\\\r\\\\nAuthorization: token [REDACTED]\\\\r\\\\n'\"",
+            ),
             // An argv joined with spaces inside Markdown code: the value ends with the code.
             (
                 "# `sh -c x a0 --header X-Auth-Token: xauthtok55 b` — idle",
@@ -1381,6 +1773,173 @@ mod tests {
         ] {
             assert_eq!(redact(&mut r, keep), keep);
         }
+    }
+
+    #[test]
+    fn arguments_of_secret_options_go_in_every_form_an_argv_is_printed() {
+        let mut r = Redactor::new(false);
+        let cases = [
+            // Shell words, as a person types them (manifest.json's command, report.md).
+            (
+                "sh -c x a0 -u curluser:curlPass456 --header 'X-Auth-Token: xauthtok55' --password pwsep12345",
+                "sh -c x a0 -u curluser:[REDACTED] --header 'X-Auth-Token: [REDACTED]' --password [REDACTED]",
+            ),
+            // A JSON array, one element per line (samples.json, report.json).
+            (
+                "[\n  \"-u\",\n  \"curluser:curlPass456\",\n  \"--token\",\n  \"a\\\"b c\",\n  \"next\"\n]",
+                "[\n  \"-u\",\n  \"curluser:[REDACTED]\",\n  \"--token\",\n  \"[REDACTED]\",\n  \"next\"\n]",
+            ),
+            // strace's execve line.
+            (
+                "execve(\"/usr/bin/curl\", [\"curl\", \"--user\", \"u:pw1\", \"--api-key\", \"k1\"], 0x7ffd /* 3 vars */) = 0",
+                "execve(\"/usr/bin/curl\", [\"curl\", \"--user\", \"u:[REDACTED]\", \"--api-key\", \"[REDACTED]\"], 0x7ffd /* 3 vars */) = 0",
+            ),
+            // A command line inside a JSON string.
+            (
+                "\"command\": \"gohang bundle -- sh --password \\\"p w\\\" x\"",
+                "\"command\": \"gohang bundle -- sh --password \\\"[REDACTED]\\\" x\"",
+            ),
+            // Attached forms; Go's single-dash options.
+            (
+                "curl --user=u:pw2 -uuser:pw3 --proxy-user u:pw4 -token tok1 -p 4",
+                "curl --user=u:[REDACTED] -uuser:[REDACTED] --proxy-user u:[REDACTED] -token [REDACTED] -p 4",
+            ),
+            // -p where it is a password.
+            (
+                "sshpass -p sp1 ssh -p 22 host",
+                "sshpass -p [REDACTED] ssh -p 22 host",
+            ),
+            (
+                "docker login -u user -p regpw1 registry.example && docker run -p 80:80 img",
+                "docker login -u user -p [REDACTED] registry.example && docker run -p 80:80 img",
+            ),
+            (
+                "/usr/bin/mysql -uroot -h db -pS3cret! app",
+                "/usr/bin/mysql -uroot -h db -p[REDACTED] app",
+            ),
+            // After an escape's letter in a JSON string.
+            ("\"a\\n--token t2\"", "\"a\\n--token [REDACTED]\""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(&mut r, input), want, "{input}");
+        }
+        // Options that only look like it, or whose argument is no secret.
+        for keep in [
+            "go build -p 4 ./... && mkdir -p /home/user/x",
+            "git push -u origin main; ssh -p 2222 host; curl -u https://h/x",
+            "docker login --password-stdin registry.example",
+            "patch -p1 < fix.diff; a-token b; x--token y",
+            "- `--` list item -- and a-b-c",
+            "{\"tail\": \"usage: --token\",\n  \"next\": \"v\"}",
+        ] {
+            assert_eq!(redact(&mut r, keep), keep);
+        }
+        let arg = r
+            .redactions()
+            .into_iter()
+            .filter(|x| x.kind == RedactionKind::Argument)
+            .map(|x| x.name.unwrap())
+            .collect::<BTreeSet<_>>();
+        for n in ["--password", "-u", "--user", "-p", "--api-key", "-token"] {
+            assert!(arg.contains(n), "{n} in {arg:?}");
+        }
+    }
+
+    #[test]
+    fn an_argv_kept_as_a_list_is_read_as_one() {
+        let mut r = Redactor::new(false);
+        let argv = [
+            "curl",
+            "-u",
+            "user:pw5",
+            "--password",
+            "pw6",
+            "-H",
+            "X-Auth-Token: t7",
+            "-H",
+            "Token: t8",
+            "https://h/x",
+        ];
+        assert_eq!(
+            r.redact_argv("manifest.json", &argv),
+            vec![
+                "curl",
+                "-u",
+                "user:[REDACTED]",
+                "--password",
+                "[REDACTED]",
+                "-H",
+                "X-Auth-Token: [REDACTED]",
+                "-H",
+                "Token: [REDACTED]",
+                "https://h/x"
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_of_a_command_line_are_learned_and_go_everywhere() {
+        let mut r = Redactor::new(false);
+        r.add_argv(&[
+            "sh",
+            "-c",
+            "echo \"$@\"",
+            "a0",
+            "-u",
+            "curluser:curlPass456",
+            "--header",
+            "X-Auth-Token: xauthtok55",
+            "--password",
+            "pwsep12345",
+            "--token=tokAttached9",
+            "printf 'GET /\\r\\nAuthorization: Bearer trBearerTok99\\r\\n'",
+            "https://user:urlPass77@h/x",
+            "short",
+            "-p",
+            "4",
+        ]);
+        for n in ["-u", "X-Auth-Token", "--password", "token", "url-password"] {
+            let n = format!("argv:{n}");
+            assert!(r.known_names().contains(&n), "{n} in {:?}", r.known_names());
+        }
+        assert_eq!(
+            redact(
+                &mut r,
+                "echo: curlPass456 xauthtok55 pwsep12345 tokAttached9 urlPass77 short 4"
+            ),
+            "echo: [REDACTED:argv:-u] [REDACTED:argv:X-Auth-Token] [REDACTED:argv:--password] \
+             [REDACTED:argv:token] [REDACTED:argv:url-password] short 4"
+        );
+        let kinds: BTreeMap<String, RedactionKind> = r
+            .redactions()
+            .into_iter()
+            .map(|x| (x.name.unwrap(), x.kind))
+            .collect();
+        assert_eq!(kinds["argv:--password"], RedactionKind::Argument);
+        assert_eq!(
+            redact(&mut r, "Authorization: Bearer trBearerTok99"),
+            "Authorization: Bearer [REDACTED:argv:Authorization]",
+            "the scheme stays"
+        );
+        assert_eq!(kinds["argv:token"], RedactionKind::Assignment);
+        assert_eq!(kinds["argv:url-password"], RedactionKind::UrlUserinfo);
+        // A list of the names, as redactions.json has it, keeps them.
+        let names = serde_json::to_string_pretty(&r.known_names()).unwrap();
+        assert_eq!(redact(&mut r, &names), names);
+        // Bounded: each learned value costs a pass over every file.
+        let many: Vec<String> = (0..2 * MAX_ARGV_SECRETS)
+            .flat_map(|n| ["--token".to_string(), format!("tok-{n:06}")])
+            .collect();
+        let mut r = Redactor::new(false);
+        r.add_argv(&many);
+        assert_eq!(r.literals.len(), MAX_ARGV_SECRETS);
+        assert_eq!(
+            redact(&mut r, &many.join(" "))
+                .matches("--token [REDACTED")
+                .count(),
+            2 * MAX_ARGV_SECRETS,
+            "the rest still go next to their option"
+        );
     }
 
     #[test]

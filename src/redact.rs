@@ -5,10 +5,12 @@
 //!   variables is kept ([`redact_urls`], [`filter_environ`]), so no report or saved evidence
 //!   holds them;
 //! - before a bundle is written: a [`Redactor`], built once with the secrets gohang knows
-//!   (values of secret-named variables, the home directory, the user name), makes one pass
-//!   over every byte that goes into the archive, with pattern rules for what it cannot
-//!   know in advance (URL userinfo, `Authorization` headers, `NAME=value` assignments,
-//!   netrc lines and paths). It counts what it removed by kind and name, never by value.
+//!   (values of secret-named variables, secrets given on the command lines it saw, the
+//!   home directory, the user name), makes one pass over every byte that goes into the
+//!   archive, with pattern rules for what it cannot know in advance (URL userinfo,
+//!   credential headers, Bearer/Basic credentials, JWTs, `NAME=value` assignments, the
+//!   arguments of secret-named options, netrc lines and paths). It counts what it removed
+//!   by kind and name, never by value.
 //!
 //! It must never widen what is kept: a rule may over-redact, never under-redact.
 
@@ -126,6 +128,10 @@ pub const USER_PLACEHOLDER: &str = "$USER";
 /// (`NAME=value`, `"NAME": "value"`).
 pub const MIN_LITERAL: usize = 6;
 
+/// At most this many secrets are learned from command lines ([`Redactor::add_argv`]): each
+/// costs a pass over every file.
+pub const MAX_ARGV_SECRETS: usize = 64;
+
 /// Parts of variable names (split at `_`, `-`, `.`) that make the value a secret.
 const SECRET_FRAGMENTS: &[&str] = &[
     "TOKEN",
@@ -139,6 +145,7 @@ const SECRET_FRAGMENTS: &[&str] = &[
     "APIKEY",
     "SESSION",
     "NETRC",
+    "JWT",
 ];
 /// Whole parts that do.
 const SECRET_PARTS: &[&str] = &["PASS", "CREDS", "PAT"];
@@ -201,8 +208,13 @@ pub enum RedactionKind {
     Assignment,
     /// `user:password@` in a URL.
     UrlUserinfo,
+    /// The argument of a secret-named option (`--password v`, `--token v`), or the password
+    /// of `-u user:password`.
+    Argument,
     /// An `Authorization` / `Proxy-Authorization` header value, or a Bearer/Basic credential.
     Authorization,
+    /// A JSON Web Token (`eyJ….….…`), wherever it appears.
+    Jwt,
     /// `login`/`password`/`account` values of netrc lines, and paths of netrc files.
     Netrc,
     /// The home directory (replaced by `$HOME`).
@@ -226,6 +238,9 @@ pub struct Redaction {
 struct Literal {
     needle: Vec<u8>,
     name: String,
+    /// How it was learned: [`RedactionKind::EnvValue`] from a variable, the rule's kind
+    /// from a command line.
+    kind: RedactionKind,
 }
 
 /// A replacement found by one rule.
@@ -248,6 +263,8 @@ pub struct Redactor {
     users: Vec<String>,
     anonymize: bool,
     known: BTreeSet<String>,
+    /// Secrets learned from command lines so far (bounded by [`MAX_ARGV_SECRETS`]).
+    from_argv: usize,
     tally: BTreeMap<(RedactionKind, Option<String>), (u64, BTreeSet<String>)>,
 }
 
@@ -267,6 +284,10 @@ impl Redactor {
     /// Search for `value` everywhere, as the secret `name`. Too short or purely numeric
     /// values are left to the assignment rules (see [`MIN_LITERAL`]).
     pub fn add_secret(&mut self, name: &str, value: &str) {
+        self.add_literal(name, value, RedactionKind::EnvValue);
+    }
+
+    fn add_literal(&mut self, name: &str, value: &str, kind: RedactionKind) {
         let value = value.trim();
         if value.len() < MIN_LITERAL || value.bytes().all(|b| b.is_ascii_digit()) {
             return;
@@ -280,6 +301,7 @@ impl Redactor {
                 self.literals.push(Literal {
                     needle: needle.as_bytes().to_vec(),
                     name: name.to_string(),
+                    kind,
                 });
             }
         }
@@ -317,6 +339,84 @@ impl Redactor {
             })
             .collect();
         self.add_env(vars);
+    }
+
+    /// Learn the secrets of a command line: what the pattern rules would remove from it (a
+    /// secret-named option's argument, the password of `-u user:password`, a credential
+    /// header's value, `NAME=value`, a JWT, a URL's password), so that a value is also
+    /// removed where it appears without its option: echoed by the command, passed on to
+    /// its children, written in a trace. At most [`MAX_ARGV_SECRETS`] are learned; the
+    /// pattern rules still remove the rest next to their options.
+    pub fn add_argv<S: AsRef<str>>(&mut self, argv: &[S]) {
+        let args: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+        // Named `argv:` and the option, header or variable: where it was learned, and not
+        // shaped like an option itself (redactions.json lists the names).
+        let mut found: Vec<(String, String, RedactionKind)> = Vec::new();
+        for a in &args {
+            for pw in url_passwords(a) {
+                found.push((
+                    "argv:url-password".to_string(),
+                    pw,
+                    RedactionKind::UrlUserinfo,
+                ));
+            }
+        }
+        // The rules read the argv as samples.json prints it: a JSON array, one per line.
+        let json = serde_json::to_string_pretty(&args).expect("strings serialize");
+        let b = json.as_bytes();
+        let rules: [Rule; 5] = [
+            authorization_spans,
+            credential_spans,
+            jwt_spans,
+            assignment_spans,
+            argument_spans,
+        ];
+        for rule in rules {
+            for s in rule(b) {
+                let raw = String::from_utf8_lossy(&b[s.start..s.end]);
+                let value = serde_json::from_str::<String>(&format!("\"{raw}\""))
+                    .unwrap_or_else(|_| raw.into_owned());
+                let name = s
+                    .name
+                    .unwrap_or_else(|| format!("{:?}", s.kind).to_lowercase());
+                // An Authorization header's scheme word stays, as the rule leaves it.
+                let value = match value.split_once(' ') {
+                    Some((scheme, rest))
+                        if name.to_ascii_lowercase().ends_with("authorization")
+                            && scheme.len() <= 12
+                            && scheme.bytes().all(|c| c.is_ascii_alphabetic()) =>
+                    {
+                        rest.to_string()
+                    }
+                    _ => value,
+                };
+                found.push((format!("argv:{name}"), value, s.kind));
+            }
+        }
+        for (name, value, kind) in found {
+            if self.from_argv >= MAX_ARGV_SECRETS {
+                return;
+            }
+            let before = self.literals.len();
+            self.add_literal(&name, &value, kind);
+            if self.literals.len() > before {
+                self.from_argv += 1;
+            }
+        }
+    }
+
+    /// [`Redactor::redact`] for a command line kept as a list (`manifest.json`'s
+    /// `target`): the rules see it as a JSON array, so an option and its argument are read
+    /// together, as in `samples.json`.
+    pub fn redact_argv<S: AsRef<str>>(&mut self, file: &str, argv: &[S]) -> Vec<String> {
+        let args: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+        let json = serde_json::to_string_pretty(&args).expect("strings serialize");
+        let red = self.redact(file, json.as_bytes());
+        match serde_json::from_slice::<Vec<String>>(&red) {
+            Ok(v) if v.len() == args.len() => v,
+            // Never expected (the rules stop at quotes); never fall back to the input.
+            _ => vec![MARK.to_string(); args.len()],
+        }
     }
 
     /// A home directory to replace by `$HOME` (when anonymizing). `/` and relative paths
@@ -360,17 +460,19 @@ impl Redactor {
             let spans = literal_spans(&buf, &l.needle, |_| {
                 (
                     format!("[REDACTED:{}]", l.name),
-                    RedactionKind::EnvValue,
+                    l.kind,
                     Some(l.name.clone()),
                 )
             });
             buf = self.apply(file, &buf, spans);
         }
-        let rules: [Rule; 6] = [
+        let rules: [Rule; 8] = [
             url_userinfo_spans,
             authorization_spans,
             credential_spans,
+            jwt_spans,
             assignment_spans,
+            argument_spans,
             netrc_line_spans,
             netrc_path_spans,
         ];
@@ -575,7 +677,9 @@ fn authorization_spans(b: &[u8]) -> Vec<Span> {
     let mut from = 0;
     while let Some(p) = find_ci(b, b"authorization", from) {
         from = p + 13;
-        if p > 0 && is_word(b[p - 1]) {
+        // A word before it makes another word, unless it is an escape's letter
+        // (`\r\nAuthorization:`, also printed in JSON as `\\r\\n`).
+        if p > 0 && is_word(b[p - 1]) && !(p >= 2 && b[p - 2] == b'\\') {
             continue;
         }
         let name = if p >= 6 && b[p - 6..p].eq_ignore_ascii_case(b"proxy-") {
@@ -682,6 +786,65 @@ fn credential_spans(b: &[u8]) -> Vec<Span> {
     out
 }
 
+/// Is `b[i]` the letter of an escape (`\n`, `\t`, `\"` in JSON or a tracer's string)? Then
+/// a word may start right after it. An odd run of backslashes before it says so.
+fn is_escaped(b: &[u8], i: usize) -> bool {
+    b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
+}
+
+fn is_base64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')
+}
+
+/// The shortest first part of a JWT: `{"a":1}` in base64url (`eyJhIjoxfQ`).
+const JWT_MIN_HEADER: usize = 10;
+
+/// A JSON Web Token wherever it appears, with or without a name or scheme before it
+/// (CI job tokens, OIDC tokens): a base64url part that starts with `eyJ` (base64 of
+/// `{"`), then at least two more parts after dots, the last one possibly empty (an
+/// unsigned token). More parts (a JWE has five) go too.
+fn jwt_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(b, b"eyJ", from) {
+        from = p + 3;
+        if p > 0 && is_base64url(b[p - 1]) && !is_escaped(b, p - 1) {
+            continue;
+        }
+        let mut end = p;
+        while end < b.len() && is_base64url(b[end]) {
+            end += 1;
+        }
+        from = end;
+        if end - p < JWT_MIN_HEADER {
+            continue;
+        }
+        let mut parts = 1;
+        while end < b.len() && b[end] == b'.' {
+            let mut k = end + 1;
+            while k < b.len() && is_base64url(b[k]) {
+                k += 1;
+            }
+            if k == end + 1 && parts == 1 {
+                break; // `eyJ….` then nothing: no payload
+            }
+            parts += 1;
+            end = k;
+        }
+        if parts >= 3 {
+            out.push(Span {
+                start: p,
+                end,
+                with: MARK.to_string(),
+                kind: RedactionKind::Jwt,
+                name: None,
+            });
+            from = end;
+        }
+    }
+    out
+}
+
 fn is_name_char(c: u8) -> bool {
     is_word(c) || c == b'-'
 }
@@ -695,8 +858,56 @@ fn starts_line(b: &[u8], s: usize) -> bool {
     i == 0 || b[i - 1] == b'\n' || (i >= 2 && &b[i - 2..i] == b"\\n")
 }
 
-/// `NAME=value`, `"NAME": "value"` and (at a line's start) `NAME: value` where NAME looks
-/// secret ([`is_secret_name`]).
+/// Header names that carry credentials and have no `-` (names with one, such as
+/// `X-Auth-Token` or `PRIVATE-TOKEN`, are recognized by [`is_secret_name`] alone).
+const CREDENTIAL_HEADERS: &[&str] = &["cookie", "authorization"];
+
+/// Options whose argument is a header (curl, wget).
+const HEADER_OPTIONS: &[&[u8]] = &[b"-H", b"--header", b"--proxy-header"];
+
+/// Does the secret-named `name` at `s` (followed by `:`) start a header, though not at a
+/// line's start? It does when it is shaped like a header name (`X-Api-Key`, `Cookie`),
+/// starts a quoted string or argument (`'Token: …'`), or is the argument of `-H`.
+fn is_header_here(b: &[u8], s: usize, name: &str) -> bool {
+    name.contains('-')
+        || CREDENTIAL_HEADERS
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
+        || (s > 0 && matches!(b[s - 1], b'"' | b'\'' | b'`'))
+        || word_before(b, s).is_some_and(|w| {
+            let w = w.strip_suffix(b"=").unwrap_or(w);
+            HEADER_OPTIONS.contains(&w)
+        })
+}
+
+/// How far back [`word_before`] looks.
+const MAX_LOOKBACK: usize = 256;
+
+/// Separators of the arguments of a command line as gohang's files print one: blanks
+/// (shell words, a joined argv), quotes and commas (a JSON or strace array), brackets,
+/// and the backslash of an escaped quote.
+fn is_arg_sep(c: u8) -> bool {
+    c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`' | b',' | b'[' | b'(' | b'\\')
+}
+
+/// The argument that ends before `end` (separators skipped), within [`MAX_LOOKBACK`]
+/// bytes; `--header=` when `end` follows the `=`.
+fn word_before(b: &[u8], end: usize) -> Option<&[u8]> {
+    let limit = end.saturating_sub(MAX_LOOKBACK);
+    let mut e = end;
+    while e > limit && is_arg_sep(b[e - 1]) {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > limit && !is_arg_sep(b[s - 1]) {
+        s -= 1;
+    }
+    (s < e).then(|| &b[s..e])
+}
+
+/// `NAME=value`, `"NAME": "value"` and `NAME: value` where NAME looks secret
+/// ([`is_secret_name`]). `NAME: value` counts at a line's start, and inside a line when it
+/// looks like a header ([`is_header_here`]).
 fn assignment_spans(b: &[u8]) -> Vec<Span> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -705,99 +916,414 @@ fn assignment_spans(b: &[u8]) -> Vec<Span> {
             i += 1;
             continue;
         }
-        let s = i;
-        while i < b.len() && is_name_char(b[i]) {
-            i += 1;
+        // After a backslash the name may start with the letter or after it: `\nCookie: …`
+        // in a tracer's string, `\\nX-Auth-Token: …` (a program's own escape, printed in
+        // JSON), but `\token=…` in a path. The name after the letter is tried first.
+        let mut found = None;
+        if i > 0 && b[i - 1] == b'\\' && i + 1 < b.len() && b[i + 1].is_ascii_alphabetic() {
+            found = assignment_at(b, i + 1).1;
         }
-        let name = String::from_utf8_lossy(&b[s..i]).into_owned();
-        if !is_secret_name(&name) {
-            continue;
-        }
-        let (start, end) = match b.get(i) {
-            // JSON: "NAME": "value" (strings only; numbers and arrays are not secrets here)
-            Some(b'"') if s > 0 && b[s - 1] == b'"' => {
-                let mut j = i + 1;
-                while j < b.len() && matches!(b[j], b' ' | b'\t') {
-                    j += 1;
-                }
-                if b.get(j) != Some(&b':') {
-                    continue;
-                }
-                j += 1;
-                while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n') {
-                    j += 1;
-                }
-                if b.get(j) != Some(&b'"') {
-                    continue;
-                }
-                let start = j + 1;
-                let mut end = start;
-                while end < b.len() && b[end] != b'"' {
-                    end += if b[end] == b'\\' { 2 } else { 1 };
-                }
-                (start, end.min(b.len()))
+        let (name_end, at) = assignment_at(b, i);
+        match found.or(at) {
+            Some(span) => {
+                i = span.end;
+                out.push(span);
             }
-            Some(b'=') => {
-                let j = i + 1;
-                let (start, quote) = match b.get(j) {
-                    Some(&q @ (b'"' | b'\'')) => (j + 1, Some(q)),
-                    Some(b'\\') if b.get(j + 1) == Some(&b'"') => (j + 2, Some(b'"')),
-                    _ => (j, None),
-                };
-                let mut end = start;
-                while end < b.len() {
-                    let c = b[end];
-                    let stop = match quote {
-                        Some(q) => c == q || c == b'\\' || c == b'\n',
-                        None => {
-                            c.is_ascii_whitespace()
-                                || matches!(
-                                    c,
-                                    b'"' | b'\''
-                                        | b'&'
-                                        | b';'
-                                        | b','
-                                        | b')'
-                                        | b'\\'
-                                        | b'|'
-                                        | b'<'
-                                        | b'>'
-                                        | b'`'
-                                )
-                        }
-                    };
-                    if stop {
-                        break;
-                    }
-                    end += 1;
-                }
-                (start, end)
-            }
-            Some(b':') if starts_line(b, s) => {
-                let mut start = i + 1;
-                while start < b.len() && matches!(b[start], b' ' | b'\t') {
-                    start += 1;
-                }
-                let mut end = start;
-                while end < b.len() && !is_line_end(b, end, None) {
-                    end += 1;
-                }
-                (start, end)
-            }
-            _ => continue,
-        };
-        if end > start && !is_marked(&b[start..end]) {
-            out.push(Span {
-                start,
-                end,
-                with: MARK.to_string(),
-                kind: RedactionKind::Assignment,
-                name: Some(name),
-            });
-            i = end;
+            None => i = name_end,
         }
     }
     out
+}
+
+/// The value assigned to a secret name that starts at `s`, if there is one; and where the
+/// name ends.
+fn assignment_at(b: &[u8], s: usize) -> (usize, Option<Span>) {
+    let mut i = s;
+    while i < b.len() && is_name_char(b[i]) {
+        i += 1;
+    }
+    let name_end = i;
+    let name = String::from_utf8_lossy(&b[s..i]).into_owned();
+    if !is_secret_name(&name) {
+        return (name_end, None);
+    }
+    let (start, end) = match b.get(i) {
+        // JSON: "NAME": "value" (strings only; numbers and arrays are not secrets here)
+        Some(b'"') if s > 0 && b[s - 1] == b'"' => {
+            let mut j = i + 1;
+            while j < b.len() && matches!(b[j], b' ' | b'\t') {
+                j += 1;
+            }
+            if b.get(j) != Some(&b':') {
+                return (name_end, None);
+            }
+            j += 1;
+            while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n') {
+                j += 1;
+            }
+            if b.get(j) != Some(&b'"') {
+                return (name_end, None);
+            }
+            let start = j + 1;
+            let mut end = start;
+            while end < b.len() && b[end] != b'"' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            (start, end.min(b.len()))
+        }
+        Some(b'=') => {
+            let j = i + 1;
+            let (start, quote) = match b.get(j) {
+                Some(&q @ (b'"' | b'\'')) => (j + 1, Some(q)),
+                Some(b'\\') if b.get(j + 1) == Some(&b'"') => (j + 2, Some(b'"')),
+                _ => (j, None),
+            };
+            let mut end = start;
+            while end < b.len() {
+                let c = b[end];
+                let stop = match quote {
+                    Some(q) => c == q || c == b'\\' || c == b'\n',
+                    None => {
+                        c.is_ascii_whitespace()
+                            || matches!(
+                                c,
+                                b'"' | b'\''
+                                    | b'&'
+                                    | b';'
+                                    | b','
+                                    | b')'
+                                    | b'\\'
+                                    | b'|'
+                                    | b'<'
+                                    | b'>'
+                                    | b'`'
+                            )
+                    }
+                };
+                if stop {
+                    break;
+                }
+                end += 1;
+            }
+            (start, end)
+        }
+        Some(b':') if starts_line(b, s) => {
+            let mut start = i + 1;
+            while start < b.len() && matches!(b[start], b' ' | b'\t') {
+                start += 1;
+            }
+            let mut end = start;
+            while end < b.len() && !is_line_end(b, end, None) {
+                end += 1;
+            }
+            (start, end)
+        }
+        // A header inside a line: `-H 'X-Auth-Token: v'`, `"PRIVATE-TOKEN: v"`, a
+        // request in a trace's string. It ends where the argument or string does: at
+        // a quote (credentials have none) or the end of Markdown code.
+        Some(b':') if is_header_here(b, s, &name) => {
+            let mut start = i + 1;
+            while start < b.len() && matches!(b[start], b' ' | b'\t') {
+                start += 1;
+            }
+            let mut end = start;
+            while end < b.len() && !is_line_end(b, end, Some(b'\'')) && b[end] != b'`' {
+                end += 1;
+            }
+            (start, end)
+        }
+        _ => return (name_end, None),
+    };
+    let span = (end > start && !is_marked(&b[start..end])).then(|| Span {
+        start,
+        end,
+        with: MARK.to_string(),
+        kind: RedactionKind::Assignment,
+        name: Some(name),
+    });
+    (name_end, span)
+}
+
+/// What the argument of an option holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Takes {
+    /// A secret, all of it (`--password v`, `--token v`, `sshpass -p v`).
+    Secret,
+    /// `user:password`, whose password is secret (curl's `-u`, `--user`, `--proxy-user`).
+    UserPassword,
+}
+
+/// Options whose argument is `user:password` (curl; `-U` is its `--proxy-user`). Where they
+/// mean something else (`git push -u origin`), the argument has no `:` and stays.
+const USER_PASSWORD_OPTIONS: &[&[u8]] = &[b"-u", b"-U", b"--user", b"--proxy-user"];
+
+/// Programs whose `-p` takes a password. Elsewhere `-p` is a port (`ssh -p 22`), a count
+/// (`go build -p 4`), a parent directory flag (`mkdir -p`): not a secret.
+const P_PASSWORD_PROGRAMS: &[&[u8]] = &[b"sshpass"];
+
+/// Registry clients whose `login -p` takes a password (`docker login -u u -p v`).
+const LOGIN_PROGRAMS: &[&[u8]] = &[
+    b"docker", b"podman", b"nerdctl", b"buildah", b"skopeo", b"helm", b"oras",
+];
+
+/// MySQL's and MariaDB's clients take the password attached: `mysql -pVALUE`.
+fn is_mysql_client(program: &[u8]) -> bool {
+    program.starts_with(b"mysql") || program.starts_with(b"mariadb")
+}
+
+/// How many arguments before an option are read to know its program.
+const PROGRAM_LOOKBACK: usize = 8;
+
+/// The arguments before position `end`, nearest first, at most [`PROGRAM_LOOKBACK`],
+/// each reduced to its base name (`/usr/bin/sshpass` → `sshpass`).
+fn programs_before(b: &[u8], end: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = end;
+    while out.len() < PROGRAM_LOOKBACK {
+        let Some(w) = word_before(b, at) else { break };
+        at = w.as_ptr() as usize - b.as_ptr() as usize;
+        out.push(w.rsplit(|&c| c == b'/').next().unwrap_or(w));
+    }
+    out
+}
+
+/// Options of `sshpass` and of a registry client's `login` that take a value.
+const P_PROGRAM_VALUE_OPTIONS: &[&[u8]] = &[
+    b"-f",
+    b"-d",
+    b"-p",
+    b"-P",
+    b"-u",
+    b"--username",
+    b"--password",
+];
+
+/// Are the arguments between a program and its `-p` (nearest first) all its options,
+/// with their values? `sshpass -v -P prompt -p v` is; `sshpass -f f ssh -p 22` is not.
+fn only_options(between: &[&[u8]]) -> bool {
+    let mut n = 0;
+    let forward: Vec<&[u8]> = between.iter().rev().copied().collect();
+    while n < forward.len() {
+        if !forward[n].starts_with(b"-") {
+            return false;
+        }
+        n += if P_PROGRAM_VALUE_OPTIONS.contains(&forward[n]) {
+            2
+        } else {
+            1
+        };
+    }
+    n == forward.len()
+}
+
+/// Does `-p` take a password here? Among `sshpass`'s own options (`sshpass -v -p v cmd`),
+/// or among a registry client's `login` options (`docker login -u user -p v`,
+/// `helm registry login -p v`); not in a later command (`sshpass -p v ssh -p 22`).
+fn p_is_password(before: &[&[u8]]) -> bool {
+    before.iter().enumerate().any(|(k, w)| {
+        let program = P_PASSWORD_PROGRAMS.contains(w)
+            || (*w == b"login"
+                && before.get(k + 1).is_some_and(|p| {
+                    LOGIN_PROGRAMS.contains(p)
+                        || (*p == b"registry" && before.get(k + 2) == Some(&&b"helm"[..]))
+                }));
+        program && only_options(&before[..k])
+    })
+}
+
+/// What the argument after `flag` holds, if it is a secret. `before` gives the
+/// arguments before it (only `-p` needs them).
+fn option_takes<'a>(flag: &[u8], before: impl FnOnce() -> Vec<&'a [u8]>) -> Option<Takes> {
+    if USER_PASSWORD_OPTIONS.contains(&flag) {
+        return Some(Takes::UserPassword);
+    }
+    if flag == b"-p" {
+        return p_is_password(&before()).then_some(Takes::Secret);
+    }
+    let name = std::str::from_utf8(flag).ok()?.trim_start_matches('-');
+    // One letter after one dash (`-x`) is no name; `-token` (Go's flags) is.
+    let secret = name.len() >= 2
+        && is_secret_name(name)
+        // `--password-stdin` reads the secret elsewhere and takes no argument.
+        && !name.to_ascii_lowercase().ends_with("-stdin");
+    secret.then_some(Takes::Secret)
+}
+
+/// Where an argument that starts at `k` ends: at its closing quote when it opens with one
+/// (`"…"` with escapes, `'…'`, `\"…\"` inside a JSON string), else at a blank, a quote or
+/// a shell operator. Returns the value's start and end.
+fn argument_at(b: &[u8], k: usize) -> (usize, usize) {
+    if b[k..].starts_with(b"\\\"") {
+        let start = k + 2;
+        let end = find(b, b"\\\"", start).unwrap_or(b.len());
+        let line = b[start..end].iter().position(|&c| c == b'\n');
+        return (start, line.map_or(end, |l| start + l));
+    }
+    match b.get(k) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let mut end = k + 1;
+            while end < b.len() && b[end] != q && b[end] != b'\n' {
+                end += if q == b'"' && b[end] == b'\\' { 2 } else { 1 };
+            }
+            (k + 1, end.min(b.len()))
+        }
+        _ => {
+            let mut end = k;
+            while end < b.len()
+                && !b[end].is_ascii_whitespace()
+                && !matches!(
+                    b[end],
+                    b'"' | b'\'' | b'`' | b'\\' | b';' | b'|' | b'&' | b'<' | b'>' | b')' | b']'
+                )
+            {
+                end += 1;
+            }
+            (k, end)
+        }
+    }
+}
+
+/// Blanks between an option and its argument; more would not be one command line.
+const MAX_GAP: usize = 64;
+
+/// The argument after an option that ends at `j`, in the forms gohang's files print an
+/// argv: shell words (`--password v`, `--password 'v'`), a JSON or strace array
+/// (`"--password", "v"`, also one per line), a command line inside a JSON string
+/// (`--password \"v\"`).
+fn next_argument(b: &[u8], j: usize) -> Option<(usize, usize)> {
+    let mut k = j;
+    if b[k..].starts_with(b"\\\"") {
+        k += 2;
+    } else if matches!(b.get(k), Some(b'"' | b'\'')) {
+        k += 1;
+    }
+    let comma = b.get(k) == Some(&b',');
+    if comma {
+        k += 1;
+    }
+    let gap = k;
+    while k < b.len()
+        && k - gap < MAX_GAP
+        && (matches!(b[k], b' ' | b'\t') || (comma && matches!(b[k], b'\n' | b'\r')))
+    {
+        k += 1;
+    }
+    if (k == gap && !comma) || k >= b.len() {
+        return None;
+    }
+    let (start, end) = argument_at(b, k);
+    // `{"a": "… --token", "b": 1}`: the next string is a key, not an argument.
+    let mut after = end + 1;
+    while after < b.len() && matches!(b[after], b' ' | b'\t') {
+        after += 1;
+    }
+    if b.get(end) == Some(&b'"') && b.get(after) == Some(&b':') {
+        return None;
+    }
+    Some((start, end))
+}
+
+/// The password of a `user:password` value between `start` and `end`, as a span.
+fn user_password_span(b: &[u8], start: usize, end: usize, flag: &[u8]) -> Option<Span> {
+    let colon = start + b[start..end].iter().position(|&c| c == b':')?;
+    let pw = &b[colon + 1..end];
+    // `-u https://…` is not a user and a password.
+    if pw.is_empty() || pw.starts_with(b"//") || is_marked(pw) {
+        return None;
+    }
+    Some(Span {
+        start: colon + 1,
+        end,
+        with: MARK.to_string(),
+        kind: RedactionKind::Argument,
+        name: Some(String::from_utf8_lossy(flag).into_owned()),
+    })
+}
+
+fn secret_span(b: &[u8], start: usize, end: usize, flag: &[u8]) -> Option<Span> {
+    (end > start && !is_marked(&b[start..end])).then(|| Span {
+        start,
+        end,
+        with: MARK.to_string(),
+        kind: RedactionKind::Argument,
+        name: Some(String::from_utf8_lossy(flag).into_owned()),
+    })
+}
+
+/// Arguments of options that carry secrets, wherever a command line is printed:
+/// `--password v`, `--token v`, `-token v` (any secret-looking name, see
+/// [`is_secret_name`]); `-u user:pw`, `--user user:pw`, `--user=user:pw`, `-uuser:pw` (the
+/// user stays); `-p v` only after `sshpass` or a registry client's `login`, and
+/// `-pVALUE` after `mysql`/`mariadb`. `--token=v` is an assignment ([`assignment_spans`]);
+/// `-H 'Name: v'` a header.
+fn argument_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'-' || !(i == 0 || is_arg_sep(b[i - 1]) || is_escaped(b, i - 1)) {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        let ns = if b.get(s + 1) == Some(&b'-') {
+            s + 2
+        } else {
+            s + 1
+        };
+        let mut j = ns;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'_' | b'.')) {
+            j += 1;
+        }
+        if j == ns || !b[ns].is_ascii_alphabetic() {
+            i = j.max(s + 1);
+            continue;
+        }
+        let span = option_span(b, s, ns, j);
+        match span {
+            Some(span) => {
+                i = span.end;
+                out.push(span);
+            }
+            None => i = j,
+        }
+    }
+    out
+}
+
+/// The secret of the option `b[s..j]` (its name starts at `ns`), attached or in the
+/// next argument.
+fn option_span(b: &[u8], s: usize, ns: usize, j: usize) -> Option<Span> {
+    let flag = &b[s..j];
+    let ends = j == b.len() || is_arg_sep(b[j]) || b[j] == b']';
+    if ends {
+        match option_takes(flag, || programs_before(b, s)) {
+            Some(Takes::Secret) => {
+                let (start, end) = next_argument(b, j)?;
+                return secret_span(b, start, end, flag);
+            }
+            Some(Takes::UserPassword) => {
+                let (start, end) = next_argument(b, j)?;
+                return user_password_span(b, start, end, flag);
+            }
+            None => {}
+        }
+    }
+    if b.get(j) == Some(&b'=') && USER_PASSWORD_OPTIONS.contains(&flag) {
+        let (start, end) = argument_at(b, j + 1);
+        return user_password_span(b, start, end, flag);
+    }
+    // Attached to a short option: `-uuser:pw`, `mysql -pVALUE`.
+    if ns == s + 1 && j > ns + 1 {
+        let (start, end) = argument_at(b, ns + 1);
+        match b[ns] {
+            b'u' | b'U' => return user_password_span(b, start, end, &b[s..ns + 1]),
+            b'p' if programs_before(b, s).into_iter().any(is_mysql_client) => {
+                return secret_span(b, start, end, &b[s..ns + 1]);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Keywords of a netrc file that take a value to withhold.
@@ -948,7 +1474,7 @@ mod tests {
 
     #[test]
     fn environment_is_filtered_and_redacted() {
-        let raw = b"PATH=/bin\0GOPROXY=https://alice:s3cret@proxy.example.com/mod,direct\0\
+        let raw = b"PATH=/bin\0GOPROXY=https://user:s3cret@proxy.example.com/mod,direct\0\
                     API_TOKEN=abc\0GOAUTH=git dir\0HTTPS_PROXY=http://u:p@10.0.0.1:3128\0GIT_TERMINAL_PROMPT=1\0";
         let env = filter_environ(raw);
         assert_eq!(
@@ -963,7 +1489,7 @@ mod tests {
         assert_eq!(env.get("GIT_TERMINAL_PROMPT").unwrap(), "1");
         assert!(!env.contains_key("API_TOKEN") && !env.contains_key("PATH"));
         let all: String = env.values().cloned().collect();
-        assert!(!all.contains("s3cret") && !all.contains("alice"));
+        assert!(!all.contains("s3cret") && !all.contains("user"));
     }
     #[test]
     fn secret_names() {
@@ -984,6 +1510,9 @@ mod tests {
             "NETRC",
             "OAUTH_CLIENT",
             "AUTH_TOKEN",
+            "CI_JOB_JWT",
+            "CI_JOB_JWT_V2",
+            "jwt",
         ] {
             assert!(is_secret_name(n), "{n}");
         }
@@ -1016,11 +1545,11 @@ mod tests {
             ("GITHUB_TOKEN", "ghp_abcdefghij123"),
             ("XDG_SESSION_ID", "3"),
             ("PATH", "/usr/bin"),
-            ("GOPROXY", "https://bob:hunter22@proxy.example/x,direct"),
+            ("GOPROXY", "https://user:hunter22@proxy.example/x,direct"),
             ("WEIRD_SECRET", "a\"b\\c-long"),
         ]);
         assert_eq!(
-            redact(&mut r, "https://bob:hunter22@proxy.example/x"),
+            redact(&mut r, "https://user:hunter22@proxy.example/x"),
             "https://REDACTED@proxy.example/x",
             "the user goes with the known password"
         );
@@ -1101,18 +1630,23 @@ mod tests {
                 "  api_key: [REDACTED]\nname: x",
             ),
             (
-                "read(3, \"machine h login alice password pw1\\nmachine g login b\\tpassword pw2\", 80)",
+                "read(3, \"machine h login user password pw1\\nmachine g login b\\tpassword pw2\", 80)",
                 "read(3, \"machine h login [REDACTED] password [REDACTED]\\nmachine g login [REDACTED]\\tpassword [REDACTED]\", 80)",
             ),
             (
-                "openat(AT_FDCWD, \"/home/alice/.netrc\", O_RDONLY) and ~/.netrc",
+                "openat(AT_FDCWD, \"/home/user/.netrc\", O_RDONLY) and ~/.netrc",
                 "openat(AT_FDCWD, \"[REDACTED:netrc-path]\", O_RDONLY) and [REDACTED:netrc-path]",
             ),
             (
-                "machine h\n  login bob\n  password pw3\nthen a login prompt",
+                "machine h\n  login user\n  password pw3\nthen a login prompt",
                 "machine h\n  login [REDACTED]\n  password [REDACTED]\nthen a login prompt",
             ),
             ("GOAUTH=<set> REDACTED@x", "GOAUTH=<set> REDACTED@x"),
+            // Escapes of a tracer's string, and a backslash that escapes nothing.
+            (
+                "read(3, \"x\\ntoken=abc\\tpassword=def\", 20) C:\\password=pw1 b",
+                "read(3, \"x\\ntoken=[REDACTED]\\tpassword=[REDACTED]\", 20) C:\\password=[REDACTED] b",
+            ),
             (
                 "the machine is idle; login prompt",
                 "the machine is idle; login prompt",
@@ -1128,22 +1662,302 @@ mod tests {
         assert!(kinds.contains(&RedactionKind::Netrc));
     }
 
+    /// A made-up token of the JWT shape (not a real one: its signature is filler).
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXBsYWNlaG9sZGVy";
+
+    #[test]
+    fn jwts_go_wherever_they_are() {
+        let mut r = Redactor::new(false);
+        for (input, want) in [
+            (
+                format!("CI_JOB_JWT={JWT} next"),
+                "CI_JOB_JWT=[REDACTED] next",
+            ),
+            (format!("id token {JWT}."), "id token [REDACTED]"),
+            (
+                format!("write(1, \"{JWT}\\n\", 90)"),
+                "write(1, \"[REDACTED]\\n\", 90)",
+            ),
+            (
+                format!("[\"--id\", \"{JWT}\"]"),
+                "[\"--id\", \"[REDACTED]\"]",
+            ),
+            (
+                format!("read(0, \"id\\n{JWT}\\n\", 90)"),
+                "read(0, \"id\\n[REDACTED]\\n\", 90)",
+            ),
+            // Unsigned (the third part empty) and cut by a tracer after the payload.
+            (
+                "a eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0. b".to_string(),
+                "a [REDACTED] b",
+            ),
+            (
+                "\"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0\"...".to_string(),
+                "\"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0\"...",
+            ),
+        ] {
+            assert_eq!(redact(&mut r, &input), want, "{input}");
+        }
+        // Not a JWT: too short, no dots, part of a longer word, one dot only.
+        for keep in [
+            "eyJhIj.x.y",
+            "eyJhbGciOiJub25lIn0 alone",
+            "keyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.sig",
+            "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0 end",
+        ] {
+            assert_eq!(redact(&mut r, keep), keep);
+        }
+        let jwt = r
+            .redactions()
+            .into_iter()
+            .find(|x| x.kind == RedactionKind::Jwt)
+            .expect("counted as jwt");
+        assert_eq!(jwt.count, 6, "each one, also the assigned one");
+    }
+
+    #[test]
+    fn credential_headers_go_inside_lines_too() {
+        let mut r = Redactor::new(false);
+        let cases = [
+            (
+                "curl -H 'X-Auth-Token: xauthtok55' -H \"PRIVATE-TOKEN: glpat-1\" https://h/x",
+                "curl -H 'X-Auth-Token: [REDACTED]' -H \"PRIVATE-TOKEN: [REDACTED]\" https://h/x",
+            ),
+            // A request in a tracer's escaped string.
+            (
+                "write(3, \"GET / HTTP/1.1\\r\\nHost: h\\r\\nX-Api-Key: k1\\r\\nCookie: a=b; c=d\\r\\n\\r\\n\", 60) = 60",
+                "write(3, \"GET / HTTP/1.1\\r\\nHost: h\\r\\nX-Api-Key: [REDACTED]\\r\\nCookie: [REDACTED]\\r\\n\\r\\n\", 60) = 60",
+            ),
+            // A script's own escapes, printed in JSON (`\\r\\n` for its `\r\n`).
+            (
+                "\"printf 'GET /\\\\r\\\\nCookie: c=1\\\\r\\\\n'\"",
+                "\"printf 'GET /\\\\r\\\\nCookie: [REDACTED]\\\\r\\\\n'\"",
+            ),
+            (
+                "\"printf 'GET /\\\\r\\\\nAuthorization: token abc1\\\\r\\\\n'\"",
+                "\"printf 'GET /\\\\r\\\\nAuthorization: token [REDACTED]\\\\r\\\\n'\"",
+            ),
+            // An argv joined with spaces inside Markdown code: the value ends with the code.
+            (
+                "# `sh -c x a0 --header X-Auth-Token: xauthtok55 b` — idle",
+                "# `sh -c x a0 --header X-Auth-Token: [REDACTED]` — idle",
+            ),
+            // Any secret name where an argument or a string starts, or after -H.
+            (
+                "[\n  \"-H\",\n  \"Token: t-123\"\n]",
+                "[\n  \"-H\",\n  \"Token: [REDACTED]\"\n]",
+            ),
+            ("curl -H Token: t-123", "curl -H Token: [REDACTED]"),
+            (
+                "wget --header=Token: t-123",
+                "wget --header=Token: [REDACTED]",
+            ),
+            // Unquoted, a value runs to the end of the line: a header value may hold blanks.
+            (
+                "curl -H X-Auth-Token:t-123 x",
+                "curl -H X-Auth-Token:[REDACTED]",
+            ),
+            (
+                "git -c 'http.extraHeader=Job-Token: t-123' fetch",
+                "git -c 'http.extraHeader=Job-Token: [REDACTED]' fetch",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(&mut r, input), want, "{input}");
+        }
+        // Prose and headers that are not credentials stay.
+        for keep in [
+            "the session: 3 of 4",
+            "curl -H 'Content-Type: text/plain' -H 'X-Request-Id: 42'",
+            "one key: two",
+        ] {
+            assert_eq!(redact(&mut r, keep), keep);
+        }
+    }
+
+    #[test]
+    fn arguments_of_secret_options_go_in_every_form_an_argv_is_printed() {
+        let mut r = Redactor::new(false);
+        let cases = [
+            // Shell words, as a person types them (manifest.json's command, report.md).
+            (
+                "sh -c x a0 -u curluser:curlPass456 --header 'X-Auth-Token: xauthtok55' --password pwsep12345",
+                "sh -c x a0 -u curluser:[REDACTED] --header 'X-Auth-Token: [REDACTED]' --password [REDACTED]",
+            ),
+            // A JSON array, one element per line (samples.json, report.json).
+            (
+                "[\n  \"-u\",\n  \"curluser:curlPass456\",\n  \"--token\",\n  \"a\\\"b c\",\n  \"next\"\n]",
+                "[\n  \"-u\",\n  \"curluser:[REDACTED]\",\n  \"--token\",\n  \"[REDACTED]\",\n  \"next\"\n]",
+            ),
+            // strace's execve line.
+            (
+                "execve(\"/usr/bin/curl\", [\"curl\", \"--user\", \"u:pw1\", \"--api-key\", \"k1\"], 0x7ffd /* 3 vars */) = 0",
+                "execve(\"/usr/bin/curl\", [\"curl\", \"--user\", \"u:[REDACTED]\", \"--api-key\", \"[REDACTED]\"], 0x7ffd /* 3 vars */) = 0",
+            ),
+            // A command line inside a JSON string.
+            (
+                "\"command\": \"gohang bundle -- sh --password \\\"p w\\\" x\"",
+                "\"command\": \"gohang bundle -- sh --password \\\"[REDACTED]\\\" x\"",
+            ),
+            // Attached forms; Go's single-dash options.
+            (
+                "curl --user=u:pw2 -uuser:pw3 --proxy-user u:pw4 -token tok1 -p 4",
+                "curl --user=u:[REDACTED] -uuser:[REDACTED] --proxy-user u:[REDACTED] -token [REDACTED] -p 4",
+            ),
+            // -p where it is a password.
+            (
+                "sshpass -p sp1 ssh -p 22 host",
+                "sshpass -p [REDACTED] ssh -p 22 host",
+            ),
+            (
+                "docker login -u user -p regpw1 registry.example && docker run -p 80:80 img",
+                "docker login -u user -p [REDACTED] registry.example && docker run -p 80:80 img",
+            ),
+            (
+                "/usr/bin/mysql -uroot -h db -pS3cret! app",
+                "/usr/bin/mysql -uroot -h db -p[REDACTED] app",
+            ),
+            // After an escape's letter in a JSON string.
+            ("\"a\\n--token t2\"", "\"a\\n--token [REDACTED]\""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(&mut r, input), want, "{input}");
+        }
+        // Options that only look like it, or whose argument is no secret.
+        for keep in [
+            "go build -p 4 ./... && mkdir -p /home/user/x",
+            "git push -u origin main; ssh -p 2222 host; curl -u https://h/x",
+            "docker login --password-stdin registry.example",
+            "patch -p1 < fix.diff; a-token b; x--token y",
+            "- `--` list item -- and a-b-c",
+            "{\"tail\": \"usage: --token\",\n  \"next\": \"v\"}",
+        ] {
+            assert_eq!(redact(&mut r, keep), keep);
+        }
+        let arg = r
+            .redactions()
+            .into_iter()
+            .filter(|x| x.kind == RedactionKind::Argument)
+            .map(|x| x.name.unwrap())
+            .collect::<BTreeSet<_>>();
+        for n in ["--password", "-u", "--user", "-p", "--api-key", "-token"] {
+            assert!(arg.contains(n), "{n} in {arg:?}");
+        }
+    }
+
+    #[test]
+    fn an_argv_kept_as_a_list_is_read_as_one() {
+        let mut r = Redactor::new(false);
+        let argv = [
+            "curl",
+            "-u",
+            "user:pw5",
+            "--password",
+            "pw6",
+            "-H",
+            "X-Auth-Token: t7",
+            "-H",
+            "Token: t8",
+            "https://h/x",
+        ];
+        assert_eq!(
+            r.redact_argv("manifest.json", &argv),
+            vec![
+                "curl",
+                "-u",
+                "user:[REDACTED]",
+                "--password",
+                "[REDACTED]",
+                "-H",
+                "X-Auth-Token: [REDACTED]",
+                "-H",
+                "Token: [REDACTED]",
+                "https://h/x"
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_of_a_command_line_are_learned_and_go_everywhere() {
+        let mut r = Redactor::new(false);
+        r.add_argv(&[
+            "sh",
+            "-c",
+            "echo \"$@\"",
+            "a0",
+            "-u",
+            "curluser:curlPass456",
+            "--header",
+            "X-Auth-Token: xauthtok55",
+            "--password",
+            "pwsep12345",
+            "--token=tokAttached9",
+            "printf 'GET /\\r\\nAuthorization: Bearer trBearerTok99\\r\\n'",
+            "https://user:urlPass77@h/x",
+            "short",
+            "-p",
+            "4",
+        ]);
+        for n in ["-u", "X-Auth-Token", "--password", "token", "url-password"] {
+            let n = format!("argv:{n}");
+            assert!(r.known_names().contains(&n), "{n} in {:?}", r.known_names());
+        }
+        assert_eq!(
+            redact(
+                &mut r,
+                "echo: curlPass456 xauthtok55 pwsep12345 tokAttached9 urlPass77 short 4"
+            ),
+            "echo: [REDACTED:argv:-u] [REDACTED:argv:X-Auth-Token] [REDACTED:argv:--password] \
+             [REDACTED:argv:token] [REDACTED:argv:url-password] short 4"
+        );
+        let kinds: BTreeMap<String, RedactionKind> = r
+            .redactions()
+            .into_iter()
+            .map(|x| (x.name.unwrap(), x.kind))
+            .collect();
+        assert_eq!(kinds["argv:--password"], RedactionKind::Argument);
+        assert_eq!(
+            redact(&mut r, "Authorization: Bearer trBearerTok99"),
+            "Authorization: Bearer [REDACTED:argv:Authorization]",
+            "the scheme stays"
+        );
+        assert_eq!(kinds["argv:token"], RedactionKind::Assignment);
+        assert_eq!(kinds["argv:url-password"], RedactionKind::UrlUserinfo);
+        // A list of the names, as redactions.json has it, keeps them.
+        let names = serde_json::to_string_pretty(&r.known_names()).unwrap();
+        assert_eq!(redact(&mut r, &names), names);
+        // Bounded: each learned value costs a pass over every file.
+        let many: Vec<String> = (0..2 * MAX_ARGV_SECRETS)
+            .flat_map(|n| ["--token".to_string(), format!("tok-{n:06}")])
+            .collect();
+        let mut r = Redactor::new(false);
+        r.add_argv(&many);
+        assert_eq!(r.literals.len(), MAX_ARGV_SECRETS);
+        assert_eq!(
+            redact(&mut r, &many.join(" "))
+                .matches("--token [REDACTED")
+                .count(),
+            2 * MAX_ARGV_SECRETS,
+            "the rest still go next to their option"
+        );
+    }
+
     #[test]
     fn home_and_user_are_replaced_only_when_anonymizing_and_only_whole() {
-        let text = "/home/alice/go and /home/alicea/x, alice's alice_x malice ~ /home/alice";
+        let text = "/home/user/go and /home/usera/x, user's user_x superuser ~ /home/user";
         let mut r = Redactor::new(true);
-        r.add_home("/home/alice/");
-        r.add_user("alice");
+        r.add_home("/home/user/");
+        r.add_user("user");
         r.add_user("root");
         r.add_user("go");
         assert_eq!(
             redact(&mut r, text),
-            "$HOME/go and /home/alicea/x, $USER's alice_x malice ~ $HOME"
+            "$HOME/go and /home/usera/x, $USER's user_x superuser ~ $HOME"
         );
         assert_eq!(redact(&mut r, "root go"), "root go");
         let mut keep = Redactor::new(false);
-        keep.add_home("/home/alice");
-        keep.add_user("alice");
+        keep.add_home("/home/user");
+        keep.add_user("user");
         assert_eq!(redact(&mut keep, text), text);
         assert!(keep.redactions().is_empty());
     }

@@ -1,5 +1,6 @@
-//! `gohang bundle` on real processes: planted secrets must not survive into any file, the
-//! manifest must match the files, a stuck command's verdict and samples must be inside,
+//! `gohang bundle` on real processes: planted secrets must not survive into any file (also
+//! when they pass through a system-call trace or are given as arguments), the manifest
+//! must match the files, a stuck command's verdict and samples must be inside,
 //! and a `go` that hangs must not hang the bundle. Servers listen on 127.0.0.1 only.
 #![cfg(target_os = "linux")]
 
@@ -170,6 +171,9 @@ const SECRETS: &[&str] = &[
     "netrc-pass-Z9K4",
     "netrc-login-Q7",
     "plantedArgToken-77",
+    "curlPass456",
+    "xauthtok55",
+    "pwsep12345",
 ];
 
 impl Planted {
@@ -241,6 +245,12 @@ fn planted_secrets_appear_nowhere_and_the_manifest_matches() {
             LEAKY,
             "leaky",
             "--token=plantedArgToken-77",
+            "-u",
+            "curluser:curlPass456",
+            "--header",
+            "X-Auth-Token: xauthtok55",
+            "--password",
+            "pwsep12345",
         ],
     );
     assert_eq!(path, std::fs::canonicalize(&out_file).unwrap());
@@ -278,7 +288,7 @@ fn planted_secrets_appear_nowhere_and_the_manifest_matches() {
 
     // Not vacuous: the output was captured, with the secrets taken out.
     let tail = text(&files, "output-tail.txt");
-    assert!(tail.contains("Authorization: Bearer [REDACTED]"), "{tail}");
+    assert!(tail.contains("Authorization: Bearer [REDACTED"), "{tail}");
     assert!(tail.contains("token is [REDACTED:GITHUB_TOKEN]"), "{tail}");
     assert!(tail.contains("home=$HOME user=$USER"), "{tail}");
     assert!(
@@ -286,8 +296,13 @@ fn planted_secrets_appear_nowhere_and_the_manifest_matches() {
         "{tail}"
     );
     assert!(
-        text(&files, "report.json").contains("--token=[REDACTED]"),
+        text(&files, "report.json").contains("--token=[REDACTED"),
         "the argument is in the report, without its value"
+    );
+    let md = text(&files, "report.md");
+    assert!(
+        md.contains("-u curluser:[REDACTED") && md.contains("--password [REDACTED"),
+        "separate arguments too, the user kept: {md}"
     );
     assert!(
         text(&files, "go-env.json").contains("https://REDACTED@127.0.0.1:9/mod,off"),
@@ -326,6 +341,142 @@ fn planted_secrets_appear_nowhere_and_the_manifest_matches() {
     let report = json(&files, "report.json");
     assert_eq!(report["schema"], "gohang.report/1");
     assert!(report["samples"].as_u64().unwrap() >= 1, "{report}");
+}
+
+/// Made-up JWTs (three base64url parts; their signatures spell what they are).
+const FILE_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.ZmlsZUp3dFNpZy01OA";
+const ENV_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.ZW52Snd0U2lnLTc3";
+const ARG_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.YXJnSnd0U2lnLTY2";
+
+/// An HTTP request in a file gohang knows nothing of: its secrets reach the trace only
+/// through `read` and `write`, and only patterns can find them. Under strace's 256-byte
+/// string limit, so it is printed whole.
+const REQUEST: &str = "GET /m/@v/list HTTP/1.1\r\n\
+    Authorization: Basic ZmlsZXVzZXI6ZmlsZVBhc3MtNTg=\r\n\
+    X-Auth-Token: fileXauth-58\r\n\
+    PRIVATE-TOKEN: glpat-fileTok58\r\n\
+    Cookie: session=fileCookie-58\r\n\
+    X-Trace: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.ZmlsZUp3dFNpZy01OA\r\n\r\n";
+
+/// Planted for the traced bundle, besides [`SECRETS`] (the arguments of the first test are
+/// given again): in the request file, in the script's own write, in the environment, and
+/// as separate arguments.
+const TRACED_SECRETS: &[&str] = &[
+    "ZmlsZXVzZXI6ZmlsZVBhc3MtNTg=",
+    "fileXauth-58",
+    "glpat-fileTok58",
+    "fileCookie-58",
+    "ZmlsZUp3dFNpZy01OA",
+    "trBearerTok-31",
+    "ZW52Snd0U2lnLTc3",
+    "YXJnSnd0U2lnLTY2",
+    "apiSep-6161",
+];
+
+/// Writes an Authorization header through a system call (`printf` is sh's own), reads and
+/// writes the request file and the netrc, writes the JWT of its environment, then hangs.
+const TRACED: &str = r#"printf 'GET / HTTP/1.1\r\nAuthorization: Bearer trBearerTok-31\r\n\r\n' >/dev/null
+cat request.txt "$HOME/.netrc" >/dev/null
+printf '%s\n' "$CI_JOB_JWT" >/dev/null
+exec sleep 30"#;
+
+#[test]
+fn traced_bundle_keeps_no_planted_secret_in_any_file() {
+    if !need(have("strace"), "strace (scripts/setup.sh installs it)") {
+        return;
+    }
+    let p = Planted::new();
+    assert!(REQUEST.contains(FILE_JWT));
+    std::fs::write(p.work().join("request.txt"), REQUEST).unwrap();
+    let mut env = p.env(9);
+    env.push(("CI_JOB_JWT", ENV_JWT.to_string()));
+    env.push((
+        "XDG_STATE_HOME",
+        p.dir.path().join("state").display().to_string(),
+    ));
+    let out_file = p.dir.path().join("t.tar.gz");
+    let (_, path, _, _) = bundle(
+        &p.work(),
+        &env,
+        &[
+            "-o",
+            out_file.to_str().unwrap(),
+            "--trace",
+            "--timeout",
+            "2s",
+            "--window",
+            "500ms",
+            "--",
+            "sh",
+            "-c",
+            TRACED,
+            "a0",
+            "-u",
+            "curluser:curlPass456",
+            "--header",
+            "X-Auth-Token: xauthtok55",
+            "--password",
+            "pwsep12345",
+            "--api-key",
+            "apiSep-6161",
+            "--id-token",
+            ARG_JWT,
+        ],
+    );
+    let (_, files) = unpack(&path);
+    let m = check_manifest(&files);
+    assert!(
+        m.files.iter().any(|f| f.name == "trace.txt"),
+        "the manifest lists the trace: {m:#?}"
+    );
+
+    // Not vacuous: the trace saw the write, the reads and the arguments.
+    let trace = text(&files, "trace.txt");
+    for seen in [
+        r"execve(",
+        r#""-u", "curluser:["#,
+        r#""--password", "["#,
+        r"GET / HTTP/1.1\r\nAuthorization: ",
+        r"GET /m/@v/list HTTP/1.1\r\nAuthorization: ",
+        r"\r\nX-Auth-Token: ",
+        r"\r\nPRIVATE-TOKEN: ",
+        r"\r\nCookie: ",
+        r"\r\nX-Trace: ",
+        "machine 127.0.0.1 login ",
+    ] {
+        assert!(trace.contains(seen), "{seen:?} in trace.txt:\n{trace}");
+    }
+
+    for s in SECRETS.iter().chain(TRACED_SECRETS) {
+        assert_nowhere(&files, s);
+    }
+    for jwt in [FILE_JWT, ENV_JWT, ARG_JWT] {
+        assert_nowhere(&files, jwt);
+    }
+    assert_nowhere(&files, &p.home.display().to_string());
+    assert_nowhere(&files, ".netrc");
+
+    // The user of `-u user:pw` stays; the argument list is redacted as one, also in the
+    // manifest.
+    assert!(
+        text(&files, "report.json").contains("\"curluser:["),
+        "the user stays"
+    );
+    let target = m.target.join(" ");
+    assert!(
+        target.contains("--password [REDACTED") && target.contains("-u curluser:[REDACTED"),
+        "{target}"
+    );
+    let r = json(&files, "redactions.json");
+    let kinds: Vec<&str> = r["redacted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["kind"].as_str())
+        .collect();
+    for k in ["argument", "authorization", "assignment", "jwt", "netrc"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
 }
 
 #[test]
@@ -395,7 +546,7 @@ fn stuck_module_download_bundle_holds_the_verdict_and_the_samples() {
     let cache = t.path().join("modcache");
     // https: the go command refuses to send credentials over http; the TLS handshake then
     // waits for a server that never answers.
-    let proxy = format!("https://alice:pw-in-proxy-url@{}", server.addr);
+    let proxy = format!("https://proxyuser:pw-in-proxy-url@{}", server.addr);
     let env = vec![
         ("GOPROXY", proxy),
         ("GOMODCACHE", cache.display().to_string()),
@@ -460,7 +611,7 @@ fn stuck_module_download_bundle_holds_the_verdict_and_the_samples() {
     );
     assert!(md.contains("## Processes (newest sample)"));
     assert_nowhere(&files, "pw-in-proxy-url");
-    assert_nowhere(&files, "alice:");
+    assert_nowhere(&files, "proxyuser");
     // Whatever the samples held is also what `gohang classify` reads.
     let saved = t.path().join("samples.json");
     std::fs::write(&saved, &files["samples.json"]).unwrap();

@@ -352,7 +352,7 @@ mod tests {
             binfmt: Vec::new(),
             cpus: 8,
             container: None,
-            user: Some("alice".into()),
+            user: Some("user".into()),
             uid: 501,
             shell: Some("/bin/zsh".into()),
             ancestors: vec![Ancestor {
@@ -373,7 +373,7 @@ mod tests {
             "Translation: gohang itself runs translated by Rosetta 2\n",
             "Rosetta: Rosetta 2 installed\n",
             "CPUs: 8\n",
-            "User: alice (uid 501)\n",
+            "User: user (uid 501)\n",
             "Parents: zsh (10, translated by Rosetta 2)\n",
         ] {
             assert!(t.contains(want), "{want:?} in\n{t}");

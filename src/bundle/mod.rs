@@ -117,7 +117,8 @@ pub struct Manifest {
 struct RedactionsDoc<'a> {
     schema: &'static str,
     anonymized: bool,
-    /// Variables whose values were searched for in every file (found or not).
+    /// Variables (and, as `argv:NAME`, values given on command lines) whose values were
+    /// searched for in every file (found or not).
     searched_for: Vec<String>,
     /// What was replaced, by kind and name, how often, in which files.
     redacted: &'a [Redaction],
@@ -226,6 +227,20 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
                 red.add_environ(&raw);
             }
         }
+    }
+    // Secrets given on command lines (`--password v`, `-u user:pw`, a header): also
+    // removed where the command echoes them or passes them on.
+    let mut argvs: std::collections::BTreeSet<&[String]> = std::collections::BTreeSet::new();
+    argvs.insert(&ev.target.command);
+    for s in &ev.samples {
+        argvs.extend(
+            s.processes
+                .iter()
+                .filter_map(|p| p.argv.value().map(Vec::as_slice)),
+        );
+    }
+    for argv in argvs {
+        red.add_argv(argv);
     }
     for home in homes(&env) {
         red.add_home(&home);
@@ -400,12 +415,7 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
         gohang_version: env!("CARGO_PKG_VERSION").to_string(),
         command: red.redact_str(names::MANIFEST, &invocation),
         mode: run.mode.to_string(),
-        target: ev
-            .target
-            .command
-            .iter()
-            .map(|a| red.redact_str(names::MANIFEST, a))
-            .collect(),
+        target: red.redact_argv(names::MANIFEST, &ev.target.command),
         verdict: primary.kind.to_string(),
         summary: red.redact_str(names::MANIFEST, &primary.summary),
         report_exit_code: report_code,

@@ -3,9 +3,10 @@
 //!
 //! Read-only by default: no signal, no ptrace, nothing that changes the target's state.
 //! Only `--goroutines` (SIGQUIT, which ends a Go program after its dump) and `--trace`
-//! (strace attached for the window, then detached; `trace`) touch it, and both say so. The pid is checked first — a missing pid, a zombie, a kernel
-//! thread, init, gohang itself, another user's process without privilege — each with a
-//! one-line message and its exit code.
+//! (strace attached for the window, then detached; `trace`) touch it, and both say so.
+//! The pid is checked first — a missing pid, a zombie, a kernel thread, a thread of
+//! another process, init, gohang itself, another user's process without privilege — each
+//! with a one-line message and its exit code.
 
 use crate::error::{ObserveError, UserError, exit};
 use crate::evidence::{Evidence, GoroutineDump, Mode, Outcome, ProcessSnapshot, RunState, Target};
@@ -52,6 +53,11 @@ pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, User
                 "pid {pid} is gohang itself: give the pid of the stuck go command (pgrep -a go)"
             ),
         ));
+    }
+    // /proc/TID answers for a thread as for a process: without this check a thread would
+    // be reported as a process of its own.
+    if let Some(tgid) = observe::thread_group(pid).filter(|t| *t != pid) {
+        return Err(not_a_process(pid, tgid, sampler));
     }
     if pid == 1 {
         return Err(UserError::new(
@@ -106,6 +112,36 @@ pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, User
         }
     }
     Ok(snap)
+}
+
+/// "pid 1235 is a thread (worker) of pid 1234 (python3), not a process: …". Refused
+/// rather than attached to the process, so that the report is never about another pid
+/// than the one asked for; the message gives the command to run.
+fn not_a_process(tid: u32, tgid: u32, sampler: &mut Sampler) -> UserError {
+    if tgid == std::process::id() {
+        return UserError::new(
+            exit::USAGE,
+            format!(
+                "pid {tid} is a thread of gohang itself: give the pid of the stuck go command (pgrep -a go)"
+            ),
+        );
+    }
+    let process = sampler.snapshot(tgid).ok();
+    let thread = process
+        .as_ref()
+        .and_then(|p| p.threads.iter().find(|t| t.tid == tid))
+        .map(|t| format!(" ({})", t.name))
+        .unwrap_or_default();
+    let comm = process
+        .as_ref()
+        .map(|p| format!(" ({})", p.comm))
+        .unwrap_or_default();
+    UserError::new(
+        exit::USAGE,
+        format!(
+            "pid {tid} is a thread{thread} of pid {tgid}{comm}, not a process: attach to the process: gohang attach {tgid}"
+        ),
+    )
 }
 
 /// What limits a non-root attach on this machine (Linux Yama), as a note for the report.

@@ -662,3 +662,48 @@ fn target_exiting_during_sampling_is_not_stuck() {
         "sampling stopped when it exited: {r:#?}"
     );
 }
+
+#[test]
+fn a_thread_id_is_64_and_names_its_process() {
+    if !need(have("python3"), "python3") {
+        return;
+    }
+    // A python3 with a second thread, which prints that thread's id.
+    let mut c = Command::new("python3");
+    c.args([
+        "-c",
+        "import threading, time\n\
+         t = threading.Thread(target=time.sleep, args=(60,), daemon=True)\n\
+         t.start()\n\
+         print(t.native_id, flush=True)\n\
+         time.sleep(60)\n",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
+    let mut g = Guard::spawn_group(&mut c);
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(g.child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let tid: u32 = line.trim().parse().expect("a thread id");
+    let pid = g.pid();
+    assert_ne!(tid, pid);
+    assert!(
+        std::fs::metadata(format!("/proc/{pid}/task/{tid}")).is_ok(),
+        "{tid} is a thread of {pid}"
+    );
+    let out = run(&["attach", &tid.to_string(), "--json"]);
+    refused(
+        &out,
+        64,
+        &[
+            &format!("pid {tid} is a thread"),
+            &format!("of pid {pid} ({})", comm(pid).unwrap()),
+            &format!("gohang attach {pid}"),
+        ],
+    );
+    // The process itself is accepted.
+    let (r, _, _) = attach(pid, &["--window", "0"]);
+    assert_eq!(r.target.pid, Some(pid));
+}

@@ -549,22 +549,13 @@ fn tracer_of(pid: u32) -> Option<u32> {
         .filter(|p| *p > 0)
 }
 
-/// The thread group of a task (`/proc/TID/status` answers for any task id).
-fn tgid(tid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Fill in each thread's process and, for the call a thread sits in, what its descriptor
 /// is (its fd is still open while the call is). Calls that returned are left alone: their
 /// descriptor may have been closed and its number reused since.
 fn resolve(t: &mut TraceSummary) {
     for th in &mut t.threads {
         if th.pid.is_none() {
-            th.pid = tgid(th.tid);
+            th.pid = crate::observe::thread_group(th.tid);
         }
         let Some(pid) = th.pid else { continue };
         if th.exited.is_some() {

@@ -7,6 +7,10 @@
 //! The pid is checked first — a missing pid, a zombie, a kernel thread, a thread of
 //! another process, init, gohang itself, another user's process without privilege — each
 //! with a one-line message and its exit code.
+//!
+//! gohang never observes itself: attached to one of its own ancestors (a shell or a CI
+//! step that runs gohang), the walk down the tree would reach gohang and its tracer, so
+//! both, with what they start, are left out of the samples and of the trace.
 
 use crate::error::{ObserveError, UserError, exit};
 use crate::evidence::{Evidence, GoroutineDump, Mode, Outcome, ProcessSnapshot, RunState, Target};
@@ -171,10 +175,23 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     let mut warnings = Vec::new();
     let mut notes: Vec<String> = ptrace_scope_note().into_iter().collect();
 
-    // --trace: strace on every process of the tree, from before the first sample to after
-    // the last one.
+    // gohang inside the tree (attached to one of its ancestors): it and what it starts are
+    // not part of what it observes.
+    let me = std::process::id();
+    let mut pids = sampler.tree_pids(&[opts.pid]);
+    if pids.contains(&me) {
+        let ours = sampler.tree_pids(&[me]);
+        pids.retain(|p| !ours.contains(p));
+        notes.push(format!(
+            "gohang runs inside the tree of pid {} (it is one of gohang's ancestors): gohang and the processes it starts are left out of the observation",
+            opts.pid
+        ));
+    }
+
+    // --trace: strace on every process of the tree but gohang's own, from before the first
+    // sample to after the last one.
     let tracer = if opts.trace {
-        match crate::trace::Tracer::attach(&sampler.tree_pids(&[opts.pid])) {
+        match crate::trace::Tracer::attach(&pids) {
             Ok(t) => Some(t),
             Err(why) => {
                 warnings.push(why);
@@ -185,6 +202,9 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
         None
     };
     let own_pids: Vec<u32> = tracer.as_ref().and_then(|t| t.pid()).into_iter().collect();
+    let exclude: Vec<u32> = std::iter::once(me)
+        .chain(own_pids.iter().copied())
+        .collect();
 
     let progress = Progress::new(opts.progress);
     let trace_window = opts.window.max(MIN_TRACE);
@@ -197,7 +217,7 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     let samples = sample_window(
         &mut sampler,
         &[opts.pid],
-        &[],
+        &exclude,
         opts.window,
         epoch,
         &cancel,

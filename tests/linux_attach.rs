@@ -664,6 +664,39 @@ fn target_exiting_during_sampling_is_not_stuck() {
 }
 
 #[test]
+fn attached_to_its_own_parent_gohang_leaves_itself_out() {
+    let _s = serial();
+    let (sh, r, _, code) = attach_own_parent(&["--window", "1s"], &[]);
+    assert_eq!(r.target.pid, Some(sh));
+    let pids: Vec<u32> = r.processes.iter().map(|p| p.pid).collect();
+    assert_eq!(pids, [sh], "only the shell: {:#?}", r.processes);
+    let mentions_gohang = |l: &String| l.contains("(gohang)");
+    assert!(
+        !r.reasons.iter().any(mentions_gohang),
+        "gohang judged itself: {:#?}",
+        r.reasons
+    );
+    assert!(
+        r.verdicts
+            .iter()
+            .all(|v| v.pid == Some(sh) && !v.evidence.iter().any(mentions_gohang)),
+        "{:#?}",
+        r.verdicts
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains(&format!("gohang runs inside the tree of pid {sh}"))),
+        "{:?}",
+        r.notes
+    );
+    // The shell only waits for gohang: asleep, cause unknown.
+    assert_eq!(r.primary().kind, VerdictKind::Idle, "{r:#?}");
+    assert_eq!(r.exit_code, 2);
+    assert_eq!(code, 0, "the shell carried on after gohang");
+}
+
+#[test]
 fn a_thread_id_is_64_and_names_its_process() {
     if !need(have("python3"), "python3") {
         return;

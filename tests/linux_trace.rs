@@ -538,3 +538,51 @@ fn attach_trace_of_go_on_a_silent_proxy() {
         "go still waits on the proxy"
     );
 }
+
+#[test]
+fn attach_trace_of_its_own_parent_traces_neither_gohang_nor_strace() {
+    if !strace_ok() {
+        return;
+    }
+    let _s = serial();
+    let state = tempfile::tempdir().unwrap();
+    let evidence = state.path().join("evidence.json");
+    let opts = [
+        "--trace",
+        "--window",
+        "1s",
+        "--save-evidence",
+        evidence.to_str().unwrap(),
+    ];
+    let (sh, r, _, code) = attach_own_parent(&opts, &[("XDG_STATE_HOME", state.path())]);
+    let pids: Vec<u32> = r.processes.iter().map(|p| p.pid).collect();
+    assert_eq!(pids, [sh], "only the shell: {:#?}", r.processes);
+    not_traced(&r);
+    // strace was told about the shell alone: every line of the trace is the shell's.
+    let file = trace_file(&r);
+    // trace-STAMP-PID.txt: the pid is gohang's.
+    let me = file
+        .file_stem()
+        .and_then(|s| s.to_str()?.rsplit('-').next()?.parse::<u32>().ok())
+        .unwrap();
+    assert_ne!(me, sh);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let tids: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    assert_eq!(
+        tids.into_iter().collect::<Vec<_>>(),
+        [sh.to_string()],
+        "gohang is pid {me}; the trace:\n{text}"
+    );
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&evidence).unwrap()).unwrap();
+    let threads = ev["trace"]["threads"].as_array().unwrap();
+    assert!(threads.iter().all(|t| t["pid"] == sh), "{:#}", ev["trace"]);
+    // The shell sits in wait4 (for gohang, which is left out).
+    let sits = threads[0]["recent"].as_array().unwrap().last().unwrap();
+    assert_eq!(sits["name"], "wait4", "{sits:#}");
+    assert_eq!(code, 0, "the shell carried on after the detach");
+}

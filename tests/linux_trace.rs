@@ -586,3 +586,53 @@ fn attach_trace_of_its_own_parent_traces_neither_gohang_nor_strace() {
     assert_eq!(sits["name"], "wait4", "{sits:#}");
     assert_eq!(code, 0, "the shell carried on after the detach");
 }
+
+#[test]
+fn attach_trace_of_a_sleep_names_the_sleep_not_the_call_strace_guesses() {
+    if !strace_ok() {
+        return;
+    }
+    let _s = serial();
+    let state = tempfile::tempdir().unwrap();
+    let mut c = Command::new("sleep");
+    c.arg("60").stdin(Stdio::null());
+    let g = Guard::spawn_group(&mut c);
+    let pid = g.pid();
+    // What the sleep sits in, read as gohang reads it (clock_nanosleep with glibc).
+    let host = gohang::observe::host_info();
+    let call = wait_for(Duration::from_secs(5), || {
+        let raw = std::fs::read(format!("/proc/{pid}/syscall")).ok()?;
+        let s = gohang::observe::parse_syscall(&raw, &host.arch);
+        s.value()?
+            .name()
+            .filter(|n| n.contains("nanosleep"))
+            .map(str::to_string)
+    })
+    .expect("sleep never slept in a nanosleep");
+    let (r, code) = attach_traced(state.path(), pid);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Idle, "{r:#?}");
+    assert_eq!(p.pid, Some(pid));
+    assert!(
+        p.evidence.contains(&format!("waiting in: 1× {call}")),
+        "the samples after the attach show restart_syscall; the sleep is what it is in: {:#?}",
+        p.evidence
+    );
+    let line = strace_line(&r, VerdictKind::Idle, "inside");
+    assert!(
+        line.contains(&format!("inside {call}(")),
+        "strace says `resuming interrupted read`; the call is {call}: {line}"
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains(&format!("resumed {call} after strace attached"))),
+        "{:?}",
+        r.notes
+    );
+    not_traced(&r);
+    assert_eq!(code, 2);
+    // Detached, and still asleep.
+    assert_eq!(tracer_pid(pid), Some(0));
+    assert!(alive(pid, start_time(pid).unwrap()));
+}

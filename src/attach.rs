@@ -264,27 +264,8 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     progress.finish();
     notes.extend(carry_restarted_calls(&mut samples));
 
-    // The pid must stay the same live process (pids wrap: same pid, other start time =
-    // reuse; a zombie has exited, only its parent has not reaped it yet).
-    let same = |s: &Sample| {
-        s.process(opts.pid).is_some_and(|p| {
-            p.start_time == identity && !matches!(p.state, RunState::Zombie | RunState::Dead)
-        })
-    };
-    let kept: Vec<_> = samples.into_iter().take_while(same).collect();
-    let outcome = if kept.is_empty() {
-        Outcome::Vanished { after_ms: 0 }
-    } else if kept.len() < n as usize {
-        notes.push(format!(
-            "pid {} exited (or its pid was reused) during sampling",
-            opts.pid
-        ));
-        Outcome::Vanished {
-            after_ms: kept.last().map(|s| s.at_ms).unwrap_or(0),
-        }
-    } else {
-        Outcome::Attached
-    };
+    let (kept, outcome, gone) = settle(samples, opts.pid, identity, n as usize);
+    notes.extend(gone);
 
     let target = Target {
         mode: Mode::Attach,
@@ -391,6 +372,42 @@ fn carry_restarted_calls(samples: &mut [Sample]) -> Option<String> {
          (strace attaching, or a stop; restart_syscall(2)): reported as the call seen before",
         who.join(", ")
     ))
+}
+
+/// Keep the samples in which `pid` is still the process first seen (pids wrap: the same
+/// pid with another start time is another process; a zombie has exited, only its parent
+/// has not reaped it yet). Returns them, the outcome, and a note when it ended early.
+fn settle(
+    samples: Vec<Sample>,
+    pid: u32,
+    identity: u64,
+    expected: usize,
+) -> (Vec<Sample>, Outcome, Option<String>) {
+    let same = |s: &Sample| {
+        s.process(pid).is_some_and(|p| {
+            p.start_time == identity && !matches!(p.state, RunState::Zombie | RunState::Dead)
+        })
+    };
+    let end = samples.iter().position(|s| !same(s));
+    let why = end.map(|i| match samples[i].process(pid) {
+        Some(p) if p.start_time != identity => format!(
+            "pid {pid} exited during sampling and its pid was reused by another process ({}): the samples from {} ms on are left out",
+            p.display_name(),
+            samples[i].at_ms
+        ),
+        _ => format!("pid {pid} exited during sampling"),
+    });
+    let mut kept = samples;
+    kept.truncate(end.unwrap_or(kept.len()));
+    if kept.is_empty() {
+        return (kept, Outcome::Vanished { after_ms: 0 }, why);
+    }
+    if kept.len() < expected {
+        let after_ms = kept.last().map(|s| s.at_ms).unwrap_or(0);
+        let why = why.unwrap_or_else(|| format!("pid {pid} exited during sampling"));
+        return (kept, Outcome::Vanished { after_ms }, Some(why));
+    }
+    (kept, Outcome::Attached, None)
 }
 
 /// "pid 100 (sh) is a wrapper: the work happens in pid 120 (go)".
@@ -663,5 +680,62 @@ mod tests {
                 stime_ms: 0,
             });
         assert_eq!(carry_restarted_calls(&mut none), None);
+    }
+
+    #[test]
+    fn a_pid_reused_during_sampling_ends_the_samples_of_the_target() {
+        let target = |start: u64| (100, start, "sleeping", &[] as &[Thread]);
+        let samples = vec![
+            sample(0, &[target(5000)]),
+            sample(250, &[target(5000)]),
+            // The target exited and its pid went to a new process (another start time).
+            sample(500, &[target(7777)]),
+            sample(750, &[target(7777)]),
+            sample(1000, &[target(7777)]),
+        ];
+        let (kept, outcome, note) = settle(samples, 100, 5000, 5);
+        assert_eq!(kept.len(), 2);
+        assert!(
+            kept.iter()
+                .all(|s| s.process(100).unwrap().start_time == 5000)
+        );
+        assert_eq!(outcome, Outcome::Vanished { after_ms: 250 });
+        let note = note.expect("a note");
+        assert!(
+            note.contains(
+                "pid 100 exited during sampling and its pid was reused by another process (p100)"
+            ) && note.contains("from 500 ms on"),
+            "{note}"
+        );
+
+        // Reused before the first sample: nothing of the target at all.
+        let (kept, outcome, note) = settle(vec![sample(0, &[target(7777)])], 100, 5000, 1);
+        assert!(kept.is_empty());
+        assert_eq!(outcome, Outcome::Vanished { after_ms: 0 });
+        assert!(note.unwrap().contains("reused"));
+    }
+
+    #[test]
+    fn an_exit_or_a_zombie_ends_the_samples_and_a_full_window_is_attached() {
+        let alive = (100, 5000, "sleeping", &[] as &[Thread]);
+        let zombie = (100, 5000, "zombie", &[] as &[Thread]);
+        let samples = vec![
+            sample(0, &[alive]),
+            sample(250, &[zombie]),
+            sample(500, &[zombie]),
+        ];
+        let (kept, outcome, note) = settle(samples, 100, 5000, 3);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(outcome, Outcome::Vanished { after_ms: 0 });
+        assert_eq!(note.as_deref(), Some("pid 100 exited during sampling"));
+        // Gone from /proc (sampling stops at an empty sample).
+        let (kept, outcome, _) = settle(vec![sample(0, &[alive]), sample(250, &[])], 100, 5000, 5);
+        assert_eq!(
+            (kept.len(), outcome),
+            (1, Outcome::Vanished { after_ms: 0 })
+        );
+        let full: Vec<Sample> = (0..5).map(|i| sample(i * 250, &[alive])).collect();
+        let (kept, outcome, note) = settle(full, 100, 5000, 5);
+        assert_eq!((kept.len(), outcome, note), (5, Outcome::Attached, None));
     }
 }

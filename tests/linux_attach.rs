@@ -666,7 +666,7 @@ fn target_exiting_during_sampling_is_not_stuck() {
 #[test]
 fn attached_to_its_own_parent_gohang_leaves_itself_out() {
     let _s = serial();
-    let (sh, r, _, code) = attach_own_parent(&["--window", "1s"], &[]);
+    let (sh, r, raw, code) = attach_own_parent(&["--window", "1s"], &[]);
     assert_eq!(r.target.pid, Some(sh));
     let pids: Vec<u32> = r.processes.iter().map(|p| p.pid).collect();
     assert_eq!(pids, [sh], "only the shell: {:#?}", r.processes);
@@ -694,6 +694,8 @@ fn attached_to_its_own_parent_gohang_leaves_itself_out() {
     assert_eq!(r.primary().kind, VerdictKind::Idle, "{r:#?}");
     assert_eq!(r.exit_code, 2);
     assert_eq!(code, 0, "the shell carried on after gohang");
+    // Attach captured no output, and the report does not pretend it did.
+    assert!(raw.get("output").is_none(), "{raw:#}");
 }
 
 #[test]

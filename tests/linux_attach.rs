@@ -37,12 +37,21 @@ fn status_field(status: &str, key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// SIGURG (23) is the signal the Go runtime preempts its own threads with, many times a
+/// second in a busy program (`runtime/signal_unix.go`, `sigPreempt`): one may be pending
+/// at any moment, whoever looks. A pending mask without it.
+fn pending(status: &str, key: &str) -> String {
+    const SIGURG: u64 = 1 << (23 - 1);
+    let mask = u64::from_str_radix(&status_field(status, key), 16).expect("a signal mask");
+    format!("{:016x}", mask & !SIGURG)
+}
+
 fn untouched(pid: u32) -> Untouched {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("target alive");
     Untouched {
         state: stat_state(pid).expect("target alive"),
-        sig_pnd: status_field(&status, "SigPnd:"),
-        shd_pnd: status_field(&status, "ShdPnd:"),
+        sig_pnd: pending(&status, "SigPnd:"),
+        shd_pnd: pending(&status, "ShdPnd:"),
         sig_blk: status_field(&status, "SigBlk:"),
         sig_ign: status_field(&status, "SigIgn:"),
         sig_cgt: status_field(&status, "SigCgt:"),

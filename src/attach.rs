@@ -3,15 +3,27 @@
 //!
 //! Read-only by default: no signal, no ptrace, nothing that changes the target's state.
 //! Only `--goroutines` (SIGQUIT, which ends a Go program after its dump) and `--trace`
-//! (strace attached for the window, then detached; `trace`) touch it, and both say so. The pid is checked first — a missing pid, a zombie, a kernel
-//! thread, init, gohang itself, another user's process without privilege — each with a
-//! one-line message and its exit code.
+//! (strace attached for the window, then detached; `trace`) touch it, and both say so.
+//! The pid is checked first — a missing pid, a zombie, a kernel thread, a thread of
+//! another process, init, gohang itself, another user's process without privilege — each
+//! with a one-line message and its exit code.
+//!
+//! gohang never observes itself: attached to one of its own ancestors (a shell or a CI
+//! step that runs gohang), the walk down the tree would reach gohang and its tracer, so
+//! both, with what they start, are left out of the samples and of the trace.
+//!
+//! The first sample is taken before any tracer attaches: attaching interrupts the call
+//! each thread sits in, and from then on `/proc` shows a sleep or a futex wait as
+//! `restart_syscall` (`carry_restarted_calls`, `trace::name_resumed_calls`).
 
 use crate::error::{ObserveError, UserError, exit};
-use crate::evidence::{Evidence, GoroutineDump, Mode, Outcome, ProcessSnapshot, RunState, Target};
+use crate::evidence::{
+    Evidence, GoroutineDump, Mode, Outcome, ProcessSnapshot, RunState, Sample, SyscallState, Target,
+};
 use crate::observe::{self, Sampler};
 use crate::progress::Progress;
 use crate::supervisor::{sample_count, sample_window, signal_exact};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -52,6 +64,11 @@ pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, User
                 "pid {pid} is gohang itself: give the pid of the stuck go command (pgrep -a go)"
             ),
         ));
+    }
+    // /proc/TID answers for a thread as for a process: without this check a thread would
+    // be reported as a process of its own.
+    if let Some(tgid) = observe::thread_group(pid).filter(|t| *t != pid) {
+        return Err(not_a_process(pid, tgid, sampler));
     }
     if pid == 1 {
         return Err(UserError::new(
@@ -108,6 +125,36 @@ pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, User
     Ok(snap)
 }
 
+/// "pid 1235 is a thread (worker) of pid 1234 (python3), not a process: …". Refused
+/// rather than attached to the process, so that the report is never about another pid
+/// than the one asked for; the message gives the command to run.
+fn not_a_process(tid: u32, tgid: u32, sampler: &mut Sampler) -> UserError {
+    if tgid == std::process::id() {
+        return UserError::new(
+            exit::USAGE,
+            format!(
+                "pid {tid} is a thread of gohang itself: give the pid of the stuck go command (pgrep -a go)"
+            ),
+        );
+    }
+    let process = sampler.snapshot(tgid).ok();
+    let thread = process
+        .as_ref()
+        .and_then(|p| p.threads.iter().find(|t| t.tid == tid))
+        .map(|t| format!(" ({})", t.name))
+        .unwrap_or_default();
+    let comm = process
+        .as_ref()
+        .map(|p| format!(" ({})", p.comm))
+        .unwrap_or_default();
+    UserError::new(
+        exit::USAGE,
+        format!(
+            "pid {tid} is a thread{thread} of pid {tgid}{comm}, not a process: attach to the process: gohang attach {tgid}"
+        ),
+    )
+}
+
 /// What limits a non-root attach on this machine (Linux Yama), as a note for the report.
 fn ptrace_scope_note() -> Option<String> {
     if nix::unistd::geteuid().is_root() {
@@ -134,11 +181,36 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     let identity = first.start_time;
     let mut warnings = Vec::new();
     let mut notes: Vec<String> = ptrace_scope_note().into_iter().collect();
+    let roots = [opts.pid];
+    let me = std::process::id();
+    let n = sample_count(opts.window);
+    let progress = Progress::new(opts.progress);
+    progress.sampling(n);
 
-    // --trace: strace on every process of the tree, from before the first sample to after
-    // the last one.
+    // Sample 0, before any tracer: the calls threads sit in, as they are.
+    let epoch = Instant::now();
+    let before = sampler.sample(&roots, &[me], 0);
+    progress.sampled();
+    // gohang's parent sampled means gohang is inside the tree (it was left out).
+    let inside = before
+        .process(nix::unistd::getppid().as_raw() as u32)
+        .is_some();
+    if inside {
+        notes.push(format!(
+            "gohang runs inside the tree of pid {} (it is one of gohang's ancestors): gohang and the processes it starts are left out of the observation",
+            opts.pid
+        ));
+    }
+
+    // --trace: strace on every process of the tree but gohang's own, from just after the
+    // first sample to after the last one.
     let tracer = if opts.trace {
-        match crate::trace::Tracer::attach(&sampler.tree_pids(&[opts.pid])) {
+        let mut pids = sampler.tree_pids(&roots);
+        if inside {
+            let ours = sampler.tree_pids(&[me]);
+            pids.retain(|p| !ours.contains(p));
+        }
+        match crate::trace::Tracer::attach(&pids) {
             Ok(t) => Some(t),
             Err(why) => {
                 warnings.push(why);
@@ -148,58 +220,52 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     } else {
         None
     };
+    let traced_since = Instant::now();
     let own_pids: Vec<u32> = tracer.as_ref().and_then(|t| t.pid()).into_iter().collect();
-
-    let progress = Progress::new(opts.progress);
+    let exclude: Vec<u32> = std::iter::once(me)
+        .chain(own_pids.iter().copied())
+        .collect();
     let trace_window = opts.window.max(MIN_TRACE);
-    match &tracer {
-        Some(t) => progress.tracing(t.tool(), trace_window, t.calls()),
-        None => progress.sampling(sample_count(opts.window)),
+    if let Some(t) = &tracer {
+        progress.tracing(t.tool(), trace_window, t.calls());
     }
+
+    // The rest of the window, on the schedule sample 0 began.
     let cancel = AtomicBool::new(false);
-    let epoch = Instant::now();
-    let samples = sample_window(
-        &mut sampler,
-        &[opts.pid],
-        &[],
-        opts.window,
-        epoch,
-        &cancel,
-        &progress,
-    );
+    let mut samples = vec![before];
+    if let Some((step, rest)) = after_first(opts.window)
+        && !samples[0].processes.is_empty()
+    {
+        if let Some(wait) = (epoch + step).checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        samples.extend(sample_window(
+            &mut sampler,
+            &roots,
+            &exclude,
+            rest,
+            epoch,
+            &cancel,
+            &progress,
+        ));
+    }
     let trace = tracer.map(|t| {
-        if let Some(rest) = trace_window.checked_sub(epoch.elapsed())
+        if let Some(rest) = trace_window.checked_sub(traced_since.elapsed())
             && samples
                 .last()
                 .is_some_and(|s| s.process(opts.pid).is_some())
         {
             std::thread::sleep(rest);
         }
-        t.finish(crate::trace::Finish::Detach)
+        let mut summary = t.finish(crate::trace::Finish::Detach);
+        crate::trace::name_resumed_calls(&mut summary, &samples[0]);
+        summary
     });
     progress.finish();
+    notes.extend(carry_restarted_calls(&mut samples));
 
-    // The pid must stay the same live process (pids wrap: same pid, other start time =
-    // reuse; a zombie has exited, only its parent has not reaped it yet).
-    let same = |s: &crate::evidence::Sample| {
-        s.process(opts.pid).is_some_and(|p| {
-            p.start_time == identity && !matches!(p.state, RunState::Zombie | RunState::Dead)
-        })
-    };
-    let kept: Vec<_> = samples.into_iter().take_while(same).collect();
-    let outcome = if kept.is_empty() {
-        Outcome::Vanished { after_ms: 0 }
-    } else if kept.len() < sample_count(opts.window) as usize {
-        notes.push(format!(
-            "pid {} exited (or its pid was reused) during sampling",
-            opts.pid
-        ));
-        Outcome::Vanished {
-            after_ms: kept.last().map(|s| s.at_ms).unwrap_or(0),
-        }
-    } else {
-        Outcome::Attached
-    };
+    let (kept, outcome, gone) = settle(samples, opts.pid, identity, n as usize);
+    notes.extend(gone);
 
     let target = Target {
         mode: Mode::Attach,
@@ -234,6 +300,114 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     evidence.notes = notes;
     evidence.notes.extend(warnings.iter().cloned());
     Ok(AttachRun { evidence, warnings })
+}
+
+/// Sample 0 is taken on its own, before a tracer attaches; the rest follow on the schedule
+/// `sample_window` keeps over the whole window: the same count, the same spacing. Returns
+/// that spacing and the span of the remaining samples; None when the window holds one.
+fn after_first(window: Duration) -> Option<(Duration, Duration)> {
+    let n = sample_count(window);
+    if n < 2 {
+        return None;
+    }
+    let step = window / (n - 1) as u32;
+    Some((step, window - step))
+}
+
+/// A thread seen in a sleep, a poll or a futex wait that later shows `restart_syscall`
+/// (and wchan `do_syscall_64`) is still in that call: the kernel resumes it that way after
+/// an interruption — strace attaching, or a stop and SIGCONT
+/// (`syscalls::RESUMED_BY_RESTART_SYSCALL`). Such threads are reported in the call seen
+/// before, with its wait channel; the note returned says so.
+fn carry_restarted_calls(samples: &mut [Sample]) -> Option<String> {
+    type Seen = (SyscallState, Option<String>);
+    let mut last: HashMap<(u32, u64, u32), Seen> = HashMap::new();
+    let mut carried: BTreeMap<(u32, String), Vec<u32>> = BTreeMap::new();
+    for s in samples.iter_mut() {
+        for p in &mut s.processes {
+            for t in &mut p.threads {
+                let key = (p.pid, p.start_time, t.tid);
+                let call = t.syscall.value().and_then(|c| c.name()).map(str::to_string);
+                match call.as_deref() {
+                    Some("restart_syscall") => {
+                        if let Some((state, wchan)) = last.get(&key) {
+                            let name = state.name().unwrap_or_default().to_string();
+                            let tids = carried.entry((p.pid, name)).or_default();
+                            if !tids.contains(&t.tid) {
+                                tids.push(t.tid);
+                            }
+                            t.syscall = crate::evidence::Probe::Collected(state.clone());
+                            t.wchan = wchan.clone();
+                        }
+                    }
+                    Some(name) if crate::syscalls::RESUMED_BY_RESTART_SYSCALL.contains(&name) => {
+                        if let Some(state) = t.syscall.value() {
+                            last.insert(key, (state.clone(), t.wchan.clone()));
+                        }
+                    }
+                    _ => {
+                        last.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+    if carried.is_empty() {
+        return None;
+    }
+    let who: Vec<String> = carried
+        .iter()
+        .map(|((pid, call), tids)| {
+            let n = tids.len();
+            let threads = if n == 1 {
+                format!("thread {}", tids[0])
+            } else {
+                format!("{n} threads")
+            };
+            format!("{threads} of pid {pid} (in {call} before)")
+        })
+        .collect();
+    Some(format!(
+        "restart_syscall in later samples of {} is the kernel resuming the call after an interruption \
+         (strace attaching, or a stop; restart_syscall(2)): reported as the call seen before",
+        who.join(", ")
+    ))
+}
+
+/// Keep the samples in which `pid` is still the process first seen (pids wrap: the same
+/// pid with another start time is another process; a zombie has exited, only its parent
+/// has not reaped it yet). Returns them, the outcome, and a note when it ended early.
+fn settle(
+    samples: Vec<Sample>,
+    pid: u32,
+    identity: u64,
+    expected: usize,
+) -> (Vec<Sample>, Outcome, Option<String>) {
+    let same = |s: &Sample| {
+        s.process(pid).is_some_and(|p| {
+            p.start_time == identity && !matches!(p.state, RunState::Zombie | RunState::Dead)
+        })
+    };
+    let end = samples.iter().position(|s| !same(s));
+    let why = end.map(|i| match samples[i].process(pid) {
+        Some(p) if p.start_time != identity => format!(
+            "pid {pid} exited during sampling and its pid was reused by another process ({}): the samples from {} ms on are left out",
+            p.display_name(),
+            samples[i].at_ms
+        ),
+        _ => format!("pid {pid} exited during sampling"),
+    });
+    let mut kept = samples;
+    kept.truncate(end.unwrap_or(kept.len()));
+    if kept.is_empty() {
+        return (kept, Outcome::Vanished { after_ms: 0 }, why);
+    }
+    if kept.len() < expected {
+        let after_ms = kept.last().map(|s| s.at_ms).unwrap_or(0);
+        let why = why.unwrap_or_else(|| format!("pid {pid} exited during sampling"));
+        return (kept, Outcome::Vanished { after_ms }, Some(why));
+    }
+    (kept, Outcome::Attached, None)
 }
 
 /// "pid 100 (sh) is a wrapper: the work happens in pid 120 (go)".
@@ -344,4 +518,224 @@ fn goroutines(ev: &Evidence) -> (Option<GoroutineDump>, Vec<String>) {
         }),
         warnings,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::Probe;
+
+    /// A sample at `at_ms` of the processes `(pid, start_time, state, threads)`, each thread
+    /// `(tid, syscall number and name, wchan)`.
+    type Thread<'a> = (u32, Option<(i64, &'a str)>, Option<&'a str>);
+    fn sample(at_ms: u64, procs: &[(u32, u64, &str, &[Thread])]) -> Sample {
+        let processes = procs
+            .iter()
+            .map(|(pid, start, state, threads)| {
+                let threads: Vec<serde_json::Value> = threads
+                    .iter()
+                    .map(|(tid, call, wchan)| {
+                        let syscall = match call {
+                            Some((nr, name)) => serde_json::json!({
+                                "kind": "in-syscall", "nr": nr, "name": name, "args": [7, 0, 0, 0, 0, 0]
+                            }),
+                            None => serde_json::json!({ "kind": "running" }),
+                        };
+                        serde_json::json!({
+                            "tid": tid, "state": "sleeping", "wchan": wchan, "syscall": syscall,
+                            "utime_ms": 0, "stime_ms": 0
+                        })
+                    })
+                    .collect();
+                serde_json::from_value(serde_json::json!({
+                    "pid": pid, "ppid": 1, "start_time": start, "comm": format!("p{pid}"),
+                    "state": state, "threads": threads
+                }))
+                .unwrap()
+            })
+            .collect();
+        Sample { at_ms, processes }
+    }
+
+    const SLEEP: Option<(i64, &str)> = Some((230, "clock_nanosleep"));
+    const FUTEX: Option<(i64, &str)> = Some((202, "futex"));
+    const RESTART: Option<(i64, &str)> = Some((219, "restart_syscall"));
+    const READ: Option<(i64, &str)> = Some((0, "read"));
+
+    fn call_of(s: &Sample, pid: u32, tid: u32) -> (Option<String>, Option<String>) {
+        let t = s
+            .process(pid)
+            .unwrap()
+            .threads
+            .iter()
+            .find(|t| t.tid == tid)
+            .unwrap();
+        (
+            t.syscall.value().and_then(|c| c.name()).map(str::to_string),
+            t.wchan.clone(),
+        )
+    }
+
+    #[test]
+    fn the_first_sample_alone_keeps_the_schedule_of_the_window() {
+        let mut w = Duration::ZERO;
+        while w <= Duration::from_secs(12) {
+            let n = sample_count(w);
+            match after_first(w) {
+                None => assert_eq!(n, 1, "window {w:?}"),
+                Some((step, rest)) => {
+                    assert_eq!(sample_count(rest) + 1, n, "window {w:?}");
+                    assert_eq!(step + rest, w);
+                    if n > 2 {
+                        // sample_window spreads its samples evenly over `rest`.
+                        let spacing = rest / (sample_count(rest) - 1) as u32;
+                        assert!(spacing.abs_diff(step) < Duration::from_micros(1), "{w:?}");
+                    }
+                }
+            }
+            w += Duration::from_micros(7_919);
+        }
+        assert_eq!(
+            after_first(Duration::from_secs(1)),
+            Some((Duration::from_millis(250), Duration::from_millis(750)))
+        );
+    }
+
+    #[test]
+    fn a_call_resumed_through_restart_syscall_is_the_call_seen_before() {
+        let threads_before: &[Thread] = &[
+            (50, SLEEP, Some("hrtimer_nanosleep")),
+            (51, FUTEX, Some("futex_wait_queue")),
+            (52, READ, Some("pipe_read")),
+        ];
+        let threads_after: &[Thread] = &[
+            (50, RESTART, Some("do_syscall_64")),
+            (51, RESTART, Some("do_syscall_64")),
+            // read is restarted by the kernel itself: a restart_syscall is a new call.
+            (52, RESTART, Some("do_syscall_64")),
+        ];
+        let mut samples = vec![
+            sample(0, &[(50, 9, "sleeping", threads_before)]),
+            sample(250, &[(50, 9, "sleeping", threads_after)]),
+            sample(500, &[(50, 9, "sleeping", threads_after)]),
+        ];
+        let note = carry_restarted_calls(&mut samples).expect("a note");
+        for s in &samples[1..] {
+            assert_eq!(
+                call_of(s, 50, 50),
+                (
+                    Some("clock_nanosleep".into()),
+                    Some("hrtimer_nanosleep".into())
+                )
+            );
+            assert_eq!(call_of(s, 50, 51).0.as_deref(), Some("futex"));
+            assert_eq!(call_of(s, 50, 52).0.as_deref(), Some("restart_syscall"));
+        }
+        // The arguments are the call's own.
+        let Some(SyscallState::InSyscall { args, .. }) =
+            samples[2].processes[0].threads[0].syscall.value()
+        else {
+            panic!("in a call")
+        };
+        assert_eq!(args[0], 7);
+        assert!(
+            note.contains("thread 50 of pid 50 (in clock_nanosleep before)")
+                && note.contains("thread 51 of pid 50 (in futex before)"),
+            "{note}"
+        );
+        assert!(!note.contains("thread 52"), "{note}");
+    }
+
+    #[test]
+    fn a_restart_after_the_thread_moved_on_or_in_another_process_is_left_alone() {
+        let mut samples = vec![
+            sample(0, &[(50, 9, "sleeping", &[(50, SLEEP, None)])]),
+            // Running in between: the sleep ended, a later call was interrupted.
+            sample(250, &[(50, 9, "running", &[(50, None, None)])]),
+            sample(500, &[(50, 9, "sleeping", &[(50, RESTART, None)])]),
+            // Same pid and tid, another process (pid reused).
+            sample(750, &[(60, 9, "sleeping", &[(60, SLEEP, None)])]),
+            sample(1000, &[(60, 10, "sleeping", &[(60, RESTART, None)])]),
+        ];
+        assert_eq!(carry_restarted_calls(&mut samples), None);
+        assert_eq!(
+            call_of(&samples[2], 50, 50).0.as_deref(),
+            Some("restart_syscall")
+        );
+        assert_eq!(
+            call_of(&samples[4], 60, 60).0.as_deref(),
+            Some("restart_syscall")
+        );
+        // Nothing to carry in an evidence file without syscalls.
+        let mut none = vec![sample(0, &[(50, 9, "sleeping", &[])])];
+        none[0].processes[0]
+            .threads
+            .push(crate::evidence::ThreadSample {
+                tid: 50,
+                name: "x".into(),
+                state: RunState::Sleeping,
+                wchan: None,
+                syscall: Probe::unavailable("permission denied"),
+                utime_ms: 0,
+                stime_ms: 0,
+            });
+        assert_eq!(carry_restarted_calls(&mut none), None);
+    }
+
+    #[test]
+    fn a_pid_reused_during_sampling_ends_the_samples_of_the_target() {
+        let target = |start: u64| (100, start, "sleeping", &[] as &[Thread]);
+        let samples = vec![
+            sample(0, &[target(5000)]),
+            sample(250, &[target(5000)]),
+            // The target exited and its pid went to a new process (another start time).
+            sample(500, &[target(7777)]),
+            sample(750, &[target(7777)]),
+            sample(1000, &[target(7777)]),
+        ];
+        let (kept, outcome, note) = settle(samples, 100, 5000, 5);
+        assert_eq!(kept.len(), 2);
+        assert!(
+            kept.iter()
+                .all(|s| s.process(100).unwrap().start_time == 5000)
+        );
+        assert_eq!(outcome, Outcome::Vanished { after_ms: 250 });
+        let note = note.expect("a note");
+        assert!(
+            note.contains(
+                "pid 100 exited during sampling and its pid was reused by another process (p100)"
+            ) && note.contains("from 500 ms on"),
+            "{note}"
+        );
+
+        // Reused before the first sample: nothing of the target at all.
+        let (kept, outcome, note) = settle(vec![sample(0, &[target(7777)])], 100, 5000, 1);
+        assert!(kept.is_empty());
+        assert_eq!(outcome, Outcome::Vanished { after_ms: 0 });
+        assert!(note.unwrap().contains("reused"));
+    }
+
+    #[test]
+    fn an_exit_or_a_zombie_ends_the_samples_and_a_full_window_is_attached() {
+        let alive = (100, 5000, "sleeping", &[] as &[Thread]);
+        let zombie = (100, 5000, "zombie", &[] as &[Thread]);
+        let samples = vec![
+            sample(0, &[alive]),
+            sample(250, &[zombie]),
+            sample(500, &[zombie]),
+        ];
+        let (kept, outcome, note) = settle(samples, 100, 5000, 3);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(outcome, Outcome::Vanished { after_ms: 0 });
+        assert_eq!(note.as_deref(), Some("pid 100 exited during sampling"));
+        // Gone from /proc (sampling stops at an empty sample).
+        let (kept, outcome, _) = settle(vec![sample(0, &[alive]), sample(250, &[])], 100, 5000, 5);
+        assert_eq!(
+            (kept.len(), outcome),
+            (1, Outcome::Vanished { after_ms: 0 })
+        );
+        let full: Vec<Sample> = (0..5).map(|i| sample(i * 250, &[alive])).collect();
+        let (kept, outcome, note) = settle(full, 100, 5000, 5);
+        assert_eq!((kept.len(), outcome, note), (5, Outcome::Attached, None));
+    }
 }

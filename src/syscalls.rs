@@ -34,6 +34,7 @@ const X86_64: &[(i64, &str)] = &[
     (130, "rt_sigsuspend"),
     (128, "rt_sigtimedwait"),
     (202, "futex"),
+    (219, "restart_syscall"),
     (230, "clock_nanosleep"),
     (232, "epoll_wait"),
     (247, "waitid"),
@@ -70,6 +71,7 @@ const GENERIC: &[(i64, &str)] = &[
     (98, "futex"),
     (101, "nanosleep"),
     (115, "clock_nanosleep"),
+    (128, "restart_syscall"),
     (133, "rt_sigsuspend"),
     (137, "rt_sigtimedwait"),
     (202, "accept"),
@@ -84,6 +86,12 @@ const GENERIC: &[(i64, &str)] = &[
     (441, "epoll_pwait2"),
     (435, "clone3"),
 ];
+
+/// The calls the kernel resumes through `restart_syscall` after an interruption (a stop
+/// and SIGCONT, or a tracer attaching): `restart_syscall(2)` lists poll, nanosleep,
+/// clock_nanosleep and futex waits, the users of the kernel's `restart_block`. Until such a
+/// call ends, `/proc/TID/syscall` shows `restart_syscall` instead of it.
+pub const RESUMED_BY_RESTART_SYSCALL: &[&str] = &["nanosleep", "clock_nanosleep", "poll", "futex"];
 
 /// The name of syscall `nr` on `arch`, if listed.
 pub fn name(arch: &Arch, nr: i64) -> Option<&'static str> {
@@ -105,6 +113,8 @@ mod tests {
         assert_eq!(name(&Arch::X86_64, 247), Some("waitid"));
         assert_eq!(name(&Arch::Aarch64, 98), Some("futex"));
         assert_eq!(name(&Arch::Aarch64, 203), Some("connect"));
+        assert_eq!(name(&Arch::X86_64, 219), Some("restart_syscall"));
+        assert_eq!(name(&Arch::Aarch64, 128), Some("restart_syscall"));
         assert_eq!(name(&Arch::X86_64, 9999), None);
         assert_eq!(name(&Arch::S390x, 0), None);
     }

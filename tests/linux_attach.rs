@@ -37,12 +37,21 @@ fn status_field(status: &str, key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// SIGURG (23) is the signal the Go runtime preempts its own threads with, many times a
+/// second in a busy program (`runtime/signal_unix.go`, `sigPreempt`): one may be pending
+/// at any moment, whoever looks. A pending mask without it.
+fn pending(status: &str, key: &str) -> String {
+    const SIGURG: u64 = 1 << (23 - 1);
+    let mask = u64::from_str_radix(&status_field(status, key), 16).expect("a signal mask");
+    format!("{:016x}", mask & !SIGURG)
+}
+
 fn untouched(pid: u32) -> Untouched {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("target alive");
     Untouched {
         state: stat_state(pid).expect("target alive"),
-        sig_pnd: status_field(&status, "SigPnd:"),
-        shd_pnd: status_field(&status, "ShdPnd:"),
+        sig_pnd: pending(&status, "SigPnd:"),
+        shd_pnd: pending(&status, "ShdPnd:"),
         sig_blk: status_field(&status, "SigBlk:"),
         sig_ign: status_field(&status, "SigIgn:"),
         sig_cgt: status_field(&status, "SigCgt:"),
@@ -661,4 +670,84 @@ fn target_exiting_during_sampling_is_not_stuck() {
         r.window_ms < 3000,
         "sampling stopped when it exited: {r:#?}"
     );
+}
+
+#[test]
+fn attached_to_its_own_parent_gohang_leaves_itself_out() {
+    let _s = serial();
+    let (sh, r, raw, code) = attach_own_parent(&["--window", "1s"], &[]);
+    assert_eq!(r.target.pid, Some(sh));
+    let pids: Vec<u32> = r.processes.iter().map(|p| p.pid).collect();
+    assert_eq!(pids, [sh], "only the shell: {:#?}", r.processes);
+    let mentions_gohang = |l: &String| l.contains("(gohang)");
+    assert!(
+        !r.reasons.iter().any(mentions_gohang),
+        "gohang judged itself: {:#?}",
+        r.reasons
+    );
+    assert!(
+        r.verdicts
+            .iter()
+            .all(|v| v.pid == Some(sh) && !v.evidence.iter().any(mentions_gohang)),
+        "{:#?}",
+        r.verdicts
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains(&format!("gohang runs inside the tree of pid {sh}"))),
+        "{:?}",
+        r.notes
+    );
+    // The shell only waits for gohang: asleep, cause unknown.
+    assert_eq!(r.primary().kind, VerdictKind::Idle, "{r:#?}");
+    assert_eq!(r.exit_code, 2);
+    assert_eq!(code, 0, "the shell carried on after gohang");
+    // Attach captured no output, and the report does not pretend it did.
+    assert!(raw.get("output").is_none(), "{raw:#}");
+}
+
+#[test]
+fn a_thread_id_is_64_and_names_its_process() {
+    if !need(have("python3"), "python3") {
+        return;
+    }
+    // A python3 with a second thread, which prints that thread's id.
+    let mut c = Command::new("python3");
+    c.args([
+        "-c",
+        "import threading, time\n\
+         t = threading.Thread(target=time.sleep, args=(60,), daemon=True)\n\
+         t.start()\n\
+         print(t.native_id, flush=True)\n\
+         time.sleep(60)\n",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
+    let mut g = Guard::spawn_group(&mut c);
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(g.child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let tid: u32 = line.trim().parse().expect("a thread id");
+    let pid = g.pid();
+    assert_ne!(tid, pid);
+    assert!(
+        std::fs::metadata(format!("/proc/{pid}/task/{tid}")).is_ok(),
+        "{tid} is a thread of {pid}"
+    );
+    let out = run(&["attach", &tid.to_string(), "--json"]);
+    refused(
+        &out,
+        64,
+        &[
+            &format!("pid {tid} is a thread"),
+            &format!("of pid {pid} ({})", comm(pid).unwrap()),
+            &format!("gohang attach {pid}"),
+        ],
+    );
+    // The process itself is accepted.
+    let (r, _, _) = attach(pid, &["--window", "0"]);
+    assert_eq!(r.target.pid, Some(pid));
 }

@@ -538,3 +538,101 @@ fn attach_trace_of_go_on_a_silent_proxy() {
         "go still waits on the proxy"
     );
 }
+
+#[test]
+fn attach_trace_of_its_own_parent_traces_neither_gohang_nor_strace() {
+    if !strace_ok() {
+        return;
+    }
+    let _s = serial();
+    let state = tempfile::tempdir().unwrap();
+    let evidence = state.path().join("evidence.json");
+    let opts = [
+        "--trace",
+        "--window",
+        "1s",
+        "--save-evidence",
+        evidence.to_str().unwrap(),
+    ];
+    let (sh, r, _, code) = attach_own_parent(&opts, &[("XDG_STATE_HOME", state.path())]);
+    let pids: Vec<u32> = r.processes.iter().map(|p| p.pid).collect();
+    assert_eq!(pids, [sh], "only the shell: {:#?}", r.processes);
+    not_traced(&r);
+    // strace was told about the shell alone: every line of the trace is the shell's.
+    let file = trace_file(&r);
+    // trace-STAMP-PID.txt: the pid is gohang's.
+    let me = file
+        .file_stem()
+        .and_then(|s| s.to_str()?.rsplit('-').next()?.parse::<u32>().ok())
+        .unwrap();
+    assert_ne!(me, sh);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let tids: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    assert_eq!(
+        tids.into_iter().collect::<Vec<_>>(),
+        [sh.to_string()],
+        "gohang is pid {me}; the trace:\n{text}"
+    );
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&evidence).unwrap()).unwrap();
+    let threads = ev["trace"]["threads"].as_array().unwrap();
+    assert!(threads.iter().all(|t| t["pid"] == sh), "{:#}", ev["trace"]);
+    // The shell sits in wait4 (for gohang, which is left out).
+    let sits = threads[0]["recent"].as_array().unwrap().last().unwrap();
+    assert_eq!(sits["name"], "wait4", "{sits:#}");
+    assert_eq!(code, 0, "the shell carried on after the detach");
+}
+
+#[test]
+fn attach_trace_of_a_sleep_names_the_sleep_not_the_call_strace_guesses() {
+    if !strace_ok() {
+        return;
+    }
+    let _s = serial();
+    let state = tempfile::tempdir().unwrap();
+    let mut c = Command::new("sleep");
+    c.arg("60").stdin(Stdio::null());
+    let g = Guard::spawn_group(&mut c);
+    let pid = g.pid();
+    // What the sleep sits in, read as gohang reads it (clock_nanosleep with glibc).
+    let host = gohang::observe::host_info();
+    let call = wait_for(Duration::from_secs(5), || {
+        let raw = std::fs::read(format!("/proc/{pid}/syscall")).ok()?;
+        let s = gohang::observe::parse_syscall(&raw, &host.arch);
+        s.value()?
+            .name()
+            .filter(|n| n.contains("nanosleep"))
+            .map(str::to_string)
+    })
+    .expect("sleep never slept in a nanosleep");
+    let (r, code) = attach_traced(state.path(), pid);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Idle, "{r:#?}");
+    assert_eq!(p.pid, Some(pid));
+    assert!(
+        p.evidence.contains(&format!("waiting in: 1× {call}")),
+        "the samples after the attach show restart_syscall; the sleep is what it is in: {:#?}",
+        p.evidence
+    );
+    let line = strace_line(&r, VerdictKind::Idle, "inside");
+    assert!(
+        line.contains(&format!("inside {call}(")),
+        "strace says `resuming interrupted read`; the call is {call}: {line}"
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains(&format!("resumed {call} after strace attached"))),
+        "{:?}",
+        r.notes
+    );
+    not_traced(&r);
+    assert_eq!(code, 2);
+    // Detached, and still asleep.
+    assert_eq!(tracer_pid(pid), Some(0));
+    assert!(alive(pid, start_time(pid).unwrap()));
+}

@@ -32,3 +32,10 @@ pub fn native_stacks(
 pub fn remote_fs_at(_pid: u32, _path: &std::path::Path) -> Option<String> {
     None
 }
+
+/// Elsewhere a pid names a process, never one of its threads (macOS thread ids are not
+/// pids).
+#[cfg(not(target_os = "linux"))]
+pub fn thread_group(id: u32) -> Option<u32> {
+    Some(id)
+}

@@ -159,6 +159,7 @@ impl Collector {
         format: Format,
     ) {
         self.calls += 1;
+        let name = self.resumed_name(tid, name, args, format);
         let mut c = TracedCall {
             time: time.map(str::to_string),
             name: name.to_string(),
@@ -183,13 +184,38 @@ impl Collector {
         t.recent.push_back(c);
     }
 
-    /// `<... name resumed>rest) = result`: complete the thread's open call.
+    /// The name for a `restart_syscall(<... resuming interrupted NAME ...>` line: NAME when
+    /// this trace showed the thread's last call to be NAME, interrupted (`= ?
+    /// ERESTART_RESTARTBLOCK`); otherwise `restart_syscall`, since strace's NAME is then
+    /// the last call it decoded, not necessarily the one resumed (`strace::resuming`) — a
+    /// thread interrupted by strace's own attach is named later from what `/proc` showed
+    /// before it (`super::name_resumed_calls`).
+    fn resumed_name<'a>(&self, tid: u32, name: &'a str, args: &'a str, format: Format) -> &'a str {
+        if format != Format::Strace || name != "restart_syscall" {
+            return name;
+        }
+        let Some(claimed) = strace::resuming(args) else {
+            return name;
+        };
+        let seen = self
+            .threads
+            .get(&tid)
+            .and_then(|t| t.recent.back())
+            .is_some_and(|c| {
+                c.name == claimed && c.result.as_deref().is_some_and(|r| r.contains("ERESTART"))
+            });
+        if seen { claimed } else { name }
+    }
+
+    /// `<... name resumed>rest) = result`: complete the thread's open call (a
+    /// `restart_syscall` may have been given the name of the call it resumes).
     fn resumed(&mut self, tid: u32, name: &str, args: &str, result: Option<&str>) {
         let t = self.thread(tid);
-        let open = t
-            .recent
-            .back_mut()
-            .filter(|c| c.unfinished && c.name == name);
+        let open = t.recent.back_mut().filter(|c| {
+            c.unfinished
+                && (c.name == name
+                    || (name == "restart_syscall" && strace::resuming(&c.args).is_some()))
+        });
         let Some(c) = open else {
             // The start was before the trace (or forgotten): keep what is known.
             let result = result.map(str::to_string);
@@ -352,6 +378,36 @@ mod tests {
         assert_eq!(t.recent[0].name, "read");
         assert!(t.recent[0].args.starts_with("<... resumed>"));
         assert!(!t.recent[0].unfinished);
+    }
+
+    #[test]
+    fn a_resumed_call_is_named_only_when_the_trace_saw_it_interrupted() {
+        // strace has just attached: its "read" is not the call the thread was in.
+        let c = feed(&["7 1.0 restart_syscall(<... resuming interrupted read ...> <detached ...>"]);
+        let t = thread(&c, 7);
+        let sits = t.sits_in().unwrap();
+        assert_eq!(sits.name, "restart_syscall");
+        assert_eq!(sits.args, "<... resuming interrupted read ...>");
+        assert_eq!(sits.fd, None);
+        // The trace showed the sleep interrupted by a stop: the claim is the call.
+        let c = feed(&[
+            "8 1.0 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=30, tv_nsec=0}, 0x7ffc) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)",
+            "8 1.1 --- stopped by SIGSTOP ---",
+            "8 1.2 restart_syscall(<... resuming interrupted clock_nanosleep ...> <unfinished ...>",
+            "9 1.3 read(0, \"x\", 1) = 1",
+            "8 1.4 <... restart_syscall resumed>) = 0",
+        ]);
+        let t = thread(&c, 8);
+        let last = t.recent.last().unwrap();
+        assert_eq!(last.name, "clock_nanosleep");
+        assert_eq!(last.result.as_deref(), Some("0"), "{last:?}");
+        assert!(!last.unfinished);
+        // The last call was another one: the claim is not checked, so not taken.
+        let c = feed(&[
+            "8 1.0 write(1, \"x\", 1) = 1",
+            "8 1.2 restart_syscall(<... resuming interrupted futex ...> <unfinished ...>",
+        ]);
+        assert_eq!(thread(&c, 8).sits_in().unwrap().name, "restart_syscall");
     }
 
     #[test]

@@ -14,8 +14,10 @@
 //!   `-p` it acts on SIGTERM between two calls: it detaches and exits. A blocked call shows
 //!   as `<detached ...>`.
 //! - Attaching interrupts a blocking call, which the kernel restarts: strace then shows it
-//!   again (`flock(3, LOCK_EX <detached ...>`), or as `restart_syscall(<... resuming
-//!   interrupted clock_nanosleep ...>`. A Go netpoller's `epoll_pwait` returns EINTR once
+//!   again (`flock(3, LOCK_EX <detached ...>`), or, for a sleep, a poll or a futex wait, as
+//!   `restart_syscall(<... resuming interrupted NAME ...>` — where NAME is the last call
+//!   strace decoded on the thread, not the interrupted one (`read` for a `sleep` just
+//!   attached to; `strace::resuming`). A Go netpoller's `epoll_pwait` returns EINTR once
 //!   instead, which the Go runtime retries.
 
 use super::collect::Format;
@@ -547,22 +549,13 @@ fn tracer_of(pid: u32) -> Option<u32> {
         .filter(|p| *p > 0)
 }
 
-/// The thread group of a task (`/proc/TID/status` answers for any task id).
-fn tgid(tid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Fill in each thread's process and, for the call a thread sits in, what its descriptor
 /// is (its fd is still open while the call is). Calls that returned are left alone: their
 /// descriptor may have been closed and its number reused since.
 fn resolve(t: &mut TraceSummary) {
     for th in &mut t.threads {
         if th.pid.is_none() {
-            th.pid = tgid(th.tid);
+            th.pid = crate::observe::thread_group(th.tid);
         }
         let Some(pid) = th.pid else { continue };
         if th.exited.is_some() {
@@ -572,8 +565,8 @@ fn resolve(t: &mut TraceSummary) {
             continue;
         };
         if c.fd.is_none() && super::strace::takes_fd(&c.name) {
-            // A call resumed after the attach (`restart_syscall(<... resuming interrupted
-            // read ...>`) shows no arguments: the kernel still has them.
+            // A call named from a `restart_syscall(<... resuming interrupted NAME ...>`
+            // line shows no arguments: the kernel still has them.
             c.fd = current_fd(pid, th.tid, &c.name);
         }
         let Some(fd) = c.fd else { continue };

@@ -52,7 +52,8 @@ pub use unsupported::*;
 
 pub use collect::Format;
 
-use crate::evidence::TraceSummary;
+use crate::evidence::{Sample, SyscallState, TraceSummary};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -170,6 +171,101 @@ pub fn describe(t: &TraceSummary) -> String {
     s
 }
 
+/// Name the calls strace's attach interrupted, from the sample taken before it attached.
+///
+/// Attaching interrupts the call each thread sits in, and the kernel resumes a sleep, poll
+/// or futex wait through `restart_syscall` (`syscalls::RESUMED_BY_RESTART_SYSCALL`); the
+/// name strace prints for the resumed call is the last call it decoded on the thread,
+/// which it never saw (`strace::resuming`: `read` for a `sleep` in `clock_nanosleep`).
+/// A thread whose first call in the trace is such a `restart_syscall` resumed what
+/// `/proc/TID/syscall` showed in `before`, when that is a call resumed this way; it is
+/// named so. Otherwise the call stays `restart_syscall` — which call is unknown — and a
+/// note says why.
+pub fn name_resumed_calls(t: &mut TraceSummary, before: &Sample) {
+    let tool = t.tool.clone();
+    // (pid, resumed call, strace's claim) → threads; pid → threads left unnamed.
+    let mut named: BTreeMap<(u32, String, String), usize> = BTreeMap::new();
+    let mut unknown: BTreeMap<u32, (usize, String)> = BTreeMap::new();
+    for th in &mut t.threads {
+        let first_call = th.calls as usize == th.recent.len();
+        let Some(c) = th
+            .recent
+            .first_mut()
+            .filter(|c| first_call && c.name == "restart_syscall")
+        else {
+            continue;
+        };
+        let claimed = strace::resuming(&c.args)
+            .unwrap_or("system call")
+            .to_string();
+        let seen = before
+            .processes
+            .iter()
+            .filter(|p| th.pid.is_none_or(|pid| pid == p.pid))
+            .find_map(|p| {
+                let t = p.threads.iter().find(|x| x.tid == th.tid)?;
+                Some((p.pid, t.syscall.value().cloned()))
+            });
+        let pid = th.pid.or(seen.as_ref().map(|(p, _)| *p)).unwrap_or(th.tid);
+        let was_in = seen.and_then(|(_, s)| s);
+        match was_in.as_ref().and_then(|s| s.name()) {
+            Some(name) if crate::syscalls::RESUMED_BY_RESTART_SYSCALL.contains(&name) => {
+                c.name = name.to_string();
+                c.args = format!("<... resuming interrupted {name} ...>");
+                if claimed != name {
+                    *named.entry((pid, name.to_string(), claimed)).or_default() += 1;
+                }
+            }
+            other => {
+                let what = match (other, &was_in) {
+                    (Some(n), _) => {
+                        format!("/proc showed {n} before the attach, a call not resumed this way")
+                    }
+                    (None, Some(SyscallState::InSyscall { nr, .. })) => {
+                        format!("/proc showed syscall {nr} before the attach")
+                    }
+                    (None, Some(SyscallState::Running)) => {
+                        "/proc showed it running before the attach".to_string()
+                    }
+                    (None, Some(SyscallState::NotInSyscall)) => {
+                        "/proc showed it outside any call before the attach".to_string()
+                    }
+                    (None, None) => {
+                        "/proc/TID/syscall could not be read before the attach".to_string()
+                    }
+                };
+                let e = unknown.entry(pid).or_insert((0, String::new()));
+                e.0 += 1;
+                if e.1.is_empty() {
+                    e.1 = format!("{what}, and {tool}'s \"{claimed}\"");
+                }
+            }
+        }
+    }
+    for ((pid, name, claimed), n) in named {
+        t.notes.push(format!(
+            "{tool}: {} of pid {pid} resumed {name} after {tool} attached, as /proc/TID/syscall showed before the attach \
+             ({tool}'s \"resuming interrupted {claimed}\" names the last call it had decoded on the thread, not the interrupted one)",
+            threads(n)
+        ));
+    }
+    for (pid, (n, why)) in unknown {
+        t.notes.push(format!(
+            "{tool}: {} of pid {pid} resumed a call interrupted by the attach, which one is unknown: {why} \
+             names the last call it had decoded on the thread, not necessarily the interrupted one",
+            threads(n)
+        ));
+    }
+}
+
+fn threads(n: usize) -> String {
+    if n == 1 {
+        "a thread".to_string()
+    } else {
+        format!("{n} threads")
+    }
+}
+
 /// strace could not start the command (`strace: exec: Exec format error` on the command's
 /// stderr, exit status 1): the error text and its errno, so the probe reports the exec
 /// failure it would have seen without a tracer.
@@ -199,6 +295,142 @@ mod tests {
         );
         assert_eq!(exec_error("go: downloading x\n"), None);
         assert_eq!(exec_error("strace: exec: Something new\n"), None);
+    }
+
+    use crate::evidence::{Probe, TracedCall, TracedThread};
+
+    /// Pid 50 with its threads 50 and 51, in these calls before strace attached.
+    fn before(calls: [Probe<SyscallState>; 2]) -> Sample {
+        let [a, b] = calls;
+        let thread = |tid: u32, syscall: Probe<SyscallState>| {
+            serde_json::json!({
+                "tid": tid, "state": "sleeping", "syscall": syscall, "utime_ms": 0, "stime_ms": 0
+            })
+        };
+        let p = serde_json::json!({
+            "pid": 50, "ppid": 1, "comm": "prog", "state": "sleeping",
+            "threads": [thread(50, a), thread(51, b)],
+        });
+        Sample {
+            at_ms: 0,
+            processes: vec![serde_json::from_value(p).unwrap()],
+        }
+    }
+
+    fn in_call(name: &str, nr: i64) -> Probe<SyscallState> {
+        Probe::Collected(SyscallState::InSyscall {
+            nr,
+            name: Some(name.to_string()),
+            args: [0; 6],
+        })
+    }
+
+    /// A thread whose trace is `calls`, the last one unfinished.
+    fn traced(tid: u32, calls: &[(&str, &str)]) -> TracedThread {
+        let n = calls.len();
+        TracedThread {
+            tid,
+            pid: Some(50),
+            calls: n as u64,
+            recent: calls
+                .iter()
+                .enumerate()
+                .map(|(i, (name, args))| TracedCall {
+                    name: name.to_string(),
+                    args: args.to_string(),
+                    unfinished: i + 1 == n,
+                    result: (i + 1 < n).then(|| "0".to_string()),
+                    ..TracedCall::default()
+                })
+                .collect(),
+            ..TracedThread::default()
+        }
+    }
+
+    fn summary(threads: Vec<TracedThread>) -> TraceSummary {
+        TraceSummary {
+            tool: "strace".into(),
+            shows_unfinished: true,
+            threads,
+            ..TraceSummary::default()
+        }
+    }
+
+    const RESUMING_READ: &str = "<... resuming interrupted read ...>";
+
+    #[test]
+    fn a_call_interrupted_by_the_attach_is_named_from_proc_before_it() {
+        let mut t = summary(vec![
+            traced(50, &[("restart_syscall", RESUMING_READ)]),
+            traced(51, &[("restart_syscall", RESUMING_READ)]),
+        ]);
+        let b = before([in_call("clock_nanosleep", 230), in_call("futex", 202)]);
+        name_resumed_calls(&mut t, &b);
+        let sits: Vec<(&str, &str)> = t
+            .sitting()
+            .map(|(_, c)| (c.name.as_str(), c.args.as_str()))
+            .collect();
+        assert_eq!(
+            sits,
+            [
+                (
+                    "clock_nanosleep",
+                    "<... resuming interrupted clock_nanosleep ...>"
+                ),
+                ("futex", "<... resuming interrupted futex ...>"),
+            ]
+        );
+        assert_eq!(t.notes.len(), 2, "{:?}", t.notes);
+        assert!(
+            t.notes[0].contains("a thread of pid 50 resumed clock_nanosleep")
+                && t.notes[0].contains("\"resuming interrupted read\""),
+            "{}",
+            t.notes[0]
+        );
+    }
+
+    #[test]
+    fn a_resumed_call_stays_unnamed_when_proc_does_not_say_which() {
+        let mut t = summary(vec![
+            // Before: in read, which the kernel restarts itself, not through
+            // restart_syscall: the thread moved on between the sample and the attach.
+            traced(50, &[("restart_syscall", RESUMING_READ)]),
+            // Before: unreadable (no ptrace access).
+            traced(51, &[("restart_syscall", RESUMING_READ)]),
+        ]);
+        let b = before([in_call("read", 0), Probe::unavailable("permission denied")]);
+        name_resumed_calls(&mut t, &b);
+        assert!(t.sitting().all(|(_, c)| c.name == "restart_syscall"));
+        assert_eq!(t.notes.len(), 1, "{:?}", t.notes);
+        assert!(
+            t.notes[0].contains(
+                "2 threads of pid 50 resumed a call interrupted by the attach, which one is unknown"
+            ),
+            "{}",
+            t.notes[0]
+        );
+    }
+
+    #[test]
+    fn only_a_threads_first_call_is_the_one_the_attach_interrupted() {
+        // Later in the trace strace's own name was not checked (`collect`): the call
+        // before the attach says nothing about it.
+        let mut t = summary(vec![traced(
+            50,
+            &[("write", "1, \"x\", 1"), ("restart_syscall", RESUMING_READ)],
+        )]);
+        let b = before([in_call("clock_nanosleep", 230), in_call("futex", 202)]);
+        name_resumed_calls(&mut t, &b);
+        assert_eq!(t.sitting().next().unwrap().1.name, "restart_syscall");
+        assert!(t.notes.is_empty());
+        // Agreeing with strace needs no note.
+        let mut t = summary(vec![traced(
+            51,
+            &[("restart_syscall", "<... resuming interrupted futex ...>")],
+        )]);
+        name_resumed_calls(&mut t, &b);
+        assert_eq!(t.sitting().next().unwrap().1.name, "futex");
+        assert!(t.notes.is_empty());
     }
 
     #[test]

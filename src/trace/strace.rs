@@ -159,12 +159,9 @@ fn event(rest: &str) -> Event<'_> {
     {
         return Event::Other(rest);
     }
+    // `restart_syscall(<... resuming interrupted clock_nanosleep ...>` stays
+    // `restart_syscall`: the name inside is only a claim (see [`resuming`]).
     let inner = &rest[open + 1..];
-    // `restart_syscall(<... resuming interrupted clock_nanosleep ...>`: name the real call.
-    let name = match inner.strip_prefix(RESUMING) {
-        Some(r) if name == "restart_syscall" => r.split_whitespace().next().unwrap_or(name),
-        _ => name,
-    };
     for marker in [UNFINISHED, DETACHED] {
         if let Some(args) = inner.strip_suffix(marker) {
             return Event::Started {
@@ -185,6 +182,19 @@ fn event(rest: &str) -> Event<'_> {
             args: inner.trim_end().trim_end_matches(','),
         },
     }
+}
+
+/// The call a `restart_syscall(<... resuming interrupted NAME ...>` line says is resumed.
+///
+/// strace prints there the last call it decoded on that thread (`s_prev_ent` in its
+/// `SYS_FUNC(restart_syscall)`), which is the interrupted call only when strace saw that
+/// call start. A thread strace has just attached to was interrupted in a call strace never
+/// saw: strace 6.1 then names `read` (syscall 0 on x86_64) for a `sleep` in
+/// `clock_nanosleep`. Callers check the claim (`collect`, [`super::name_resumed_calls`]).
+/// None when strace names none (`system call`: it had decoded no call on that thread).
+pub fn resuming(args: &str) -> Option<&str> {
+    let (name, _) = args.strip_prefix(RESUMING)?.split_once(" ...>")?;
+    (!name.is_empty() && !name.contains(' ')).then_some(name)
 }
 
 /// The facts a call's arguments carry.
@@ -362,23 +372,53 @@ mod tests {
                 args: "CLOCK_REALTIME, 0, {tv_sec=30, tv_nsec=0}"
             }
         );
+        // The resumed call's name is strace's claim, kept in the arguments.
         assert_eq!(
             ev(
                 "9 1.5 restart_syscall(<... resuming interrupted clock_nanosleep ...> <unfinished ...>"
             ),
             Event::Started {
-                name: "clock_nanosleep",
+                name: "restart_syscall",
                 args: "<... resuming interrupted clock_nanosleep ...>"
             }
         );
         assert_eq!(
             ev("9 1.5 restart_syscall(<... resuming interrupted read ...>) = 1"),
             Event::Call {
-                name: "read",
+                name: "restart_syscall",
                 args: "<... resuming interrupted read ...>",
                 result: "1"
             }
         );
+        // As strace 6.1 prints a `sleep` it has just attached to (no newline: still inside).
+        assert_eq!(
+            ev(
+                "23312 01:12:55.946018 restart_syscall(<... resuming interrupted read ...> <detached ...>"
+            ),
+            Event::Started {
+                name: "restart_syscall",
+                args: "<... resuming interrupted read ...>"
+            }
+        );
+        assert_eq!(
+            ev("9 1.6 <... restart_syscall resumed>) = 0"),
+            Event::Resumed {
+                name: "restart_syscall",
+                args: "",
+                result: Some("0")
+            }
+        );
+    }
+
+    #[test]
+    fn the_claimed_name_of_a_resumed_call() {
+        assert_eq!(
+            resuming("<... resuming interrupted clock_nanosleep ...>"),
+            Some("clock_nanosleep")
+        );
+        assert_eq!(resuming("<... resuming interrupted system call ...>"), None);
+        assert_eq!(resuming("3, \"x\", 1"), None);
+        assert_eq!(resuming("<... resuming interrupted "), None);
     }
 
     #[test]

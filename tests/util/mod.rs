@@ -176,6 +176,32 @@ pub fn run(args: &[&str]) -> Output {
         .expect("gohang did not finish in 120 s")
 }
 
+/// `gohang attach $$ --json OPTS` run by a shell that waits for it (`; true` keeps the
+/// shell from exec-ing gohang, so `$$` stays the shell): gohang attaches to its own parent.
+/// Returns the shell's pid, the report as typed and as raw JSON, and gohang's exit code.
+pub fn attach_own_parent(
+    opts: &[&str],
+    env: &[(&str, &Path)],
+) -> (u32, Report, serde_json::Value, i32) {
+    let script = format!(r#""$0" attach $$ --json {}; true"#, opts.join(" "));
+    let mut sh = Command::new("sh");
+    sh.args(["-c", &script, env!("CARGO_BIN_EXE_gohang")])
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let g = Guard::spawn_group(&mut sh);
+    let sh_pid = g.pid();
+    let out = g
+        .wait_output(Duration::from_secs(120))
+        .expect("gohang finished");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let raw: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}); stderr:\n{err}"));
+    let r = parse_report(&out.stdout);
+    (sh_pid, r, raw, out.status.code().unwrap_or(-1))
+}
+
 /// Children of `pid` (from every /proc/*/stat).
 #[cfg(target_os = "linux")]
 pub fn children_of(pid: u32) -> Vec<u32> {

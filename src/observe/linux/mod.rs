@@ -403,6 +403,19 @@ fn walk(children: &HashMap<u32, Vec<u32>>, roots: &[u32]) -> Vec<u32> {
     out
 }
 
+/// The process (thread group) a task id belongs to: `Tgid:` in `/proc/ID/status`, which
+/// the kernel serves for a thread's id too although only processes are listed in `/proc`
+/// (proc(5)). Equal to `id` for a process; None when there is no such task.
+pub fn thread_group(id: u32) -> Option<u32> {
+    fs::read_to_string(format!("/proc/{id}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Whether `pid` is dead and waiting to be reaped (state `Z` or `X` in `/proc/PID/stat`).
 pub fn is_zombie(pid: u32) -> bool {
     fs::read(format!("/proc/{pid}/stat"))

@@ -1097,6 +1097,59 @@ fn a_goroot_variable_that_is_not_a_goroot_is_reported_not_replaced() {
 }
 
 #[test]
+fn a_bootstrap_without_a_version_file_is_judged_by_its_go_build_info() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    fake_goroot(&g, &phase_lines(6));
+    // A bootstrap tree of just bin/go and pkg/tool/: no VERSION, no sources.
+    let boot = d.path().join("boot");
+    fs::create_dir_all(boot.join("bin")).unwrap();
+    fs::create_dir_all(boot.join("pkg/tool")).unwrap();
+    fs::copy(system_goroot().join("bin/go"), boot.join("bin/go")).unwrap();
+    let real_boot = fs::canonicalize(&boot).unwrap();
+
+    let plan_with = |g: &Path| {
+        let mut c = gohang(d.path(), &["--goroot", g.to_str().unwrap(), "--json"]);
+        c.env("GOROOT_BOOTSTRAP", &boot);
+        let (_, out, err) = run(c);
+        let r: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+        r.plan
+    };
+    let p = plan_with(&g);
+    let considered = p["bootstrap"]["considered"].as_array().unwrap();
+    let mine = considered
+        .iter()
+        .find(|c| c["goroot"] == real_boot.to_str().unwrap())
+        .unwrap_or_else(|| panic!("{considered:#?}"));
+    assert_eq!(mine["version"], system_version(), "{mine:#}");
+    assert!(mine["rejected"].is_null(), "{mine:#}");
+    // Found first ($GOROOT_BOOTSTRAP) and of the same release as any other: chosen.
+    assert_eq!(
+        p["bootstrap"]["chosen"]["goroot"],
+        real_boot.to_str().unwrap()
+    );
+
+    // The version read that way is held against the minimum like any other.
+    let g2 = d.path().join("needs-newer");
+    fake_goroot(&g2, &format!("bootgo=1.99.0\n{}", phase_lines(6)));
+    let p = plan_with(&g2);
+    let mine = p["bootstrap"]["considered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["goroot"] == real_boot.to_str().unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        mine["rejected"],
+        format!(
+            "{} is older than the go1.99.0 make.bash needs",
+            system_version()
+        )
+    );
+}
+
+#[test]
 fn debian_owned_goroot_is_recognized() {
     let sys = system_goroot();
     let dpkg_owned = Command::new("dpkg")

@@ -291,7 +291,7 @@ pub fn make_plan(
         ),
         None if required.is_none() => block(
             BlockerKind::UnknownVersion,
-            "the tree's version cannot be read (no VERSION file, no src/internal/goversion)".into(),
+            "the tree's version cannot be read (no VERSION file, no src/internal/goversion, no Go build info in bin/go)".into(),
         ),
         _ => {}
     }

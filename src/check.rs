@@ -260,7 +260,7 @@ pub fn evaluate(f: &Facts) -> CheckReport {
         .map(|t| analysis::analyze(t, &f.host, translated));
     let mut checks = vec![
         hardware_check(f),
-        shell_check(f),
+        shell_check(f, analysis.as_ref()),
         go_check(f, analysis.as_ref()),
     ];
     if let (Some(t), Some(a)) = (&f.toolchain, &analysis)
@@ -367,7 +367,7 @@ fn hardware_check(f: &Facts) -> Check {
     }
 }
 
-fn shell_check(f: &Facts) -> Check {
+fn shell_check(f: &Facts, analysis: Option<&Analysis>) -> Check {
     let hw = hw_name(&f.host);
     let ancestors = match &f.shell {
         Ok(a) => a,
@@ -395,49 +395,84 @@ fn shell_check(f: &Facts) -> Check {
             )
         })
         .collect();
-    match ancestors.iter().find(|a| !a.translation.is_native()) {
-        None => Check::new(
+    let Some(a) = ancestors.iter().find(|a| !a.translation.is_native()) else {
+        return Check::new(
             "shell",
             "shell",
             Status::Ok,
             "the shell and the processes above it run natively",
         )
-        .details(chain),
-        Some(a) => {
-            let arch = a
-                .translation
-                .program_arch()
-                .map(|x| x.display_for(&f.host.os))
-                .unwrap_or_else(|| "foreign".to_string());
-            let fix = if f.host.os == "macos" {
-                "open a native terminal: quit it, in Finder choose Get Info on the terminal app and \
-                 untick \"Open using Rosetta\"; for this session only, start a native shell: \
-                 arch -arm64 /bin/zsh -l"
-                    .to_string()
-            } else {
-                format!(
-                    "start the shell from a {hw} build of it (in a container: an image for \
-                     linux/{}, or --platform=linux/{})",
-                    f.host.hardware_arch.goarch(),
-                    f.host.hardware_arch.goarch()
-                )
-            };
-            Check::new(
-                "shell",
-                "shell",
-                Status::Fail,
-                format!(
-                    "{} (pid {}) runs translated by {} as {arch}: what it starts prefers {arch} \
-                     binaries, on this {hw} machine",
-                    a.name,
-                    a.pid,
-                    a.translation.translator()
-                ),
-            )
-            .details(chain)
-            .fix(fix)
-            .impact(Impact::WrongArch)
-        }
+        .details(chain);
+    };
+    let arch = a
+        .translation
+        .program_arch()
+        .map(|x| x.display_for(&f.host.os))
+        .unwrap_or_else(|| "foreign".to_string());
+    let who = format!(
+        "{} (pid {}) runs translated by {} as {arch}",
+        a.name,
+        a.pid,
+        a.translation.translator()
+    );
+    if f.host.os == "macos" {
+        // A translated process makes the universal binaries it starts run their x86_64
+        // slice (Apple, "About the Rosetta translation environment";
+        // DeterminateSystems/nix-installer#344).
+        return Check::new(
+            "shell",
+            "shell",
+            Status::Fail,
+            format!("{who}: what it starts prefers {arch} binaries, on this {hw} machine"),
+        )
+        .details(chain)
+        .fix(
+            "open a native terminal: quit it, in Finder choose Get Info on the terminal app and \
+             untick \"Open using Rosetta\"; for this session only, start a native shell: \
+             arch -arm64 /bin/zsh -l",
+        )
+        .impact(Impact::WrongArch);
+    }
+    // Linux: the emulator runs one program. qemu-user hands the guest's execve to the host
+    // kernel as it is ("after execve the process leaves QEMU's control", linux-user/
+    // syscall.c do_execv), and the kernel picks the loader for the new program from that
+    // program's own header (fs/exec.c search_binary_handler: binfmt_elf for a native ELF,
+    // binfmt_misc for a registered foreign one). So a native go started from an emulated
+    // shell runs natively; there is no preferred architecture, unlike Rosetta 2 on macOS.
+    let fix = format!(
+        "start the shell from a {hw} build of it (in a container: an image for linux/{0}, or \
+         --platform=linux/{0})",
+        f.host.hardware_arch.goarch()
+    );
+    let native_toolchain = analysis.is_none_or(|a| {
+        a.state == ArchState::Native && a.go_fit.as_ref().is_some_and(Fit::is_native)
+    });
+    if native_toolchain {
+        Check::new(
+            "shell",
+            "shell",
+            Status::Warn,
+            format!(
+                "{who}, but only it is emulated: the kernel picks the loader per program \
+                 (binfmt_misc), so the native go and tools it starts run natively on this \
+                 {hw} machine"
+            ),
+        )
+        .details(chain)
+        .fix(fix)
+    } else {
+        Check::new(
+            "shell",
+            "shell",
+            Status::Fail,
+            format!(
+                "{who}, and the go toolchain is not native either (below): this looks like \
+                 an environment for {arch}, such as a container image for another platform"
+            ),
+        )
+        .details(chain)
+        .fix(fix)
+        .impact(Impact::WrongArch)
     }
 }
 
@@ -1483,6 +1518,55 @@ mod tests {
     }
 
     const ALL_TOOLS: [&str; 6] = ["asm", "cgo", "compile", "cover", "link", "vet"];
+
+    fn qemu_shell() -> Translation {
+        Translation::Binfmt {
+            emulator: crate::evidence::Emulator::Qemu,
+            interpreter: "/usr/bin/qemu-aarch64-static".into(),
+            program: Some("/usr/bin/bash".into()),
+            program_arch: Some(Arch::Aarch64),
+        }
+    }
+
+    #[test]
+    fn a_qemu_shell_on_linux_is_a_warning_when_the_toolchain_is_native() {
+        let r = evaluate(&linux(Arch::X86_64, qemu_shell(), &ALL_TOOLS));
+        let shell = by_id(&r, "shell");
+        assert_eq!(shell.status, Status::Warn, "{shell:?}");
+        assert!(
+            shell.summary.starts_with(
+                "bash (pid 700) runs translated by qemu-user as aarch64, but only it is emulated"
+            ),
+            "{}",
+            shell.summary
+        );
+        // Rosetta 2's rule for universal binaries is not Linux's.
+        assert!(!shell.summary.contains("prefers"), "{}", shell.summary);
+        assert_eq!(r.exit_code, exit::OK, "{:?}", r.checks);
+
+        // With an aarch64 go too, the shell is part of the problem.
+        let r = evaluate(&linux(Arch::Aarch64, qemu_shell(), &ALL_TOOLS));
+        let shell = by_id(&r, "shell");
+        assert_eq!(
+            (shell.status, shell.impact),
+            (Status::Fail, Impact::WrongArch)
+        );
+        assert!(
+            shell.summary.contains("not native either"),
+            "{}",
+            shell.summary
+        );
+        assert!(!shell.summary.contains("prefers"), "{}", shell.summary);
+        assert_eq!(
+            r.exit_code,
+            exit::UNIDENTIFIED,
+            "aarch64 go, x86_64 tools: mixed"
+        );
+
+        // A native shell is fine.
+        let r = evaluate(&linux(Arch::X86_64, Translation::Native, &ALL_TOOLS));
+        assert_eq!(by_id(&r, "shell").status, Status::Ok);
+    }
 
     #[test]
     fn the_reinstall_fix_downloads_the_real_release_before_removing_anything() {

@@ -269,6 +269,9 @@ pub fn evaluate(f: &Facts) -> CheckReport {
         checks.push(goroot_check(f, t, a));
         if t.scan.is_some() {
             checks.push(tools_check(f, t, a));
+            if let Some(c) = required_tools_check(f, t, a) {
+                checks.push(c);
+            }
             checks.push(versions_check(f, t, a));
             checks.push(stale_check(t, a));
         }
@@ -874,6 +877,73 @@ fn tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
         .details(details)
         .fix(reinstall_fix(f, t, &root, true))
         .impact(impact)
+}
+
+/// The tools the go command runs from its tool directory for everyday work, and when
+/// (cmd/go/internal/work: gc.go, exec.go). It finds each with `base.Tool`, which stops with
+/// `go: no such tool "NAME"` when the file is missing (cmd/go/internal/base/tool.go). The
+/// ones it only names in `-x` output (`pack`, `buildid`: done inside cmd/go) are not here.
+const REQUIRED_TOOLS: [(&str, &str); 6] = [
+    ("compile", "every build"),
+    ("link", "every program built, run or tested"),
+    // In the cache key of every package with assembly (exec.go buildActionID), the
+    // runtime among them: needed even when everything is cached.
+    ("asm", "every build (the runtime has assembly)"),
+    (
+        "cgo",
+        "packages with cgo code when CGO_ENABLED=1: runtime/cgo, and on Linux net and os/user",
+    ),
+    ("vet", "go vet, and go test, which runs vet first"),
+    ("cover", "go test -cover and go build -cover"),
+];
+
+/// Are the tools the go command needs in the tool directory it uses? The directory can be
+/// there and still be incomplete (a partial copy, a cleanup that went too far).
+fn required_tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Option<Check> {
+    let name = a.tool_dir.as_deref()?;
+    let dir = t.scan.as_ref()?.tool_dir(name)?;
+    let exe = if name.starts_with("windows_") {
+        ".exe"
+    } else {
+        ""
+    };
+    let missing: Vec<(&str, &str)> = REQUIRED_TOOLS
+        .iter()
+        .filter(|(tool, _)| {
+            let file = format!("{tool}{exe}");
+            !dir.files.iter().any(|x| x.name() == file)
+        })
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        let names: Vec<&str> = REQUIRED_TOOLS.iter().map(|(t, _)| *t).collect();
+        return Some(Check::new(
+            "required-tools",
+            "required tools",
+            Status::Ok,
+            format!("pkg/tool/{name} has {}", names.join(", ")),
+        ));
+    }
+    let names: Vec<&str> = missing.iter().map(|(t, _)| *t).collect();
+    let details = missing
+        .iter()
+        .map(|(tool, when)| format!("{tool}: needed by {when}"))
+        .collect();
+    Some(
+        Check::new(
+            "required-tools",
+            "required tools",
+            Status::Warn,
+            format!(
+                "pkg/tool/{name} lacks {}: the go command stops with `go: no such tool \"{}\"` \
+                 when it needs one",
+                names.join(", "),
+                names[0]
+            ),
+        )
+        .details(details)
+        .fix(reinstall_fix(f, t, &scan_root(t), false)),
+    )
 }
 
 fn versions_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
@@ -1593,6 +1663,31 @@ mod tests {
         f.goroot_parent_writable = Some(false);
         let fix = by_id(&evaluate(&f), "tools").fix.clone().unwrap();
         assert!(fix.contains("&& sudo rm -rf /opt/go &&"), "{fix}");
+    }
+
+    #[test]
+    fn missing_tools_in_the_tool_dir_are_a_warning() {
+        let r = evaluate(&linux(
+            Arch::X86_64,
+            Translation::Native,
+            &["compile", "link"],
+        ));
+        let c = by_id(&r, "required-tools");
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(
+            c.summary,
+            "pkg/tool/linux_amd64 lacks asm, cgo, vet, cover: the go command stops with \
+             `go: no such tool \"asm\"` when it needs one"
+        );
+        assert_eq!(c.details.len(), 4);
+        assert!(c.details[0].starts_with("asm: needed by every build"));
+        // No rebuild: make.bash has nothing foreign to replace; a reinstall brings them back.
+        let fix = c.fix.as_deref().unwrap();
+        assert!(!fix.contains("gohang rebuild"), "{fix}");
+        assert!(fix.contains("go1.23.5.linux-amd64.tar.gz"), "{fix}");
+        assert_eq!(r.exit_code, exit::OK, "a warning");
+        let r = evaluate(&linux(Arch::X86_64, Translation::Native, &ALL_TOOLS));
+        assert_eq!(by_id(&r, "required-tools").status, Status::Ok);
     }
 
     fn by_id<'a>(r: &'a CheckReport, id: &str) -> &'a Check {

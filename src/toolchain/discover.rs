@@ -6,8 +6,9 @@
 //!   it: `$GOROOT` (environment, then the go/env file); else the directory two (or three,
 //!   go.dev/issue/62119) levels above the executable if it has `pkg/tool`, first as
 //!   `os.Executable` names it, then with symlinks resolved. On Linux `os.Executable` is
-//!   `/proc/self/exe`, already resolved. (The last resort, a GOROOT compiled into the
-//!   binary, is not read.)
+//!   `/proc/self/exe`, already resolved. The go command's last resort, the GOROOT the
+//!   linker stored in `runtime.defaultGOROOT`, is not read: release toolchains are built
+//!   with `-trimpath`, and then the linker stores none (docs/check-and-scan.md says more).
 //! - Installs in the usual places: Homebrew (`/opt/homebrew` is the arm64 prefix,
 //!   `/usr/local` the x86_64 one — Homebrew's install script picks by hardware), gvm
 //!   (`~/.gvm/gos/*`), asdf (`~/.asdf/installs/golang/*/go`), goenv (`~/.goenv/versions/*`),

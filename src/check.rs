@@ -24,6 +24,10 @@
 use crate::cli::{CheckArgs, Cli};
 use crate::error::{UserError, exit};
 use crate::evidence::{Arch, HostInfo, Translation};
+use crate::rebuild::advice::{install_instead, replace_with_archive};
+use crate::rebuild::foreign::Platform;
+use crate::rebuild::goroot::owner_from_path;
+use crate::rebuild::version::GoVersion;
 use crate::toolchain::analysis::{self, Analysis, ArchState, Fit};
 use crate::toolchain::discover::{self, Install, PathGo, Places};
 use crate::toolchain::goenv::{self, EnvFindings, SettingSource};
@@ -118,6 +122,9 @@ pub struct Facts {
     pub toolchain: Option<ToolchainEvidence>,
     /// The GOROOT of the first go ignoring $GOROOT: its own installation.
     pub own_goroot: Option<String>,
+    /// Whether the directory holding the GOROOT is writable by this user (a fix that
+    /// replaces the tree needs it, else `sudo`); None when unknown.
+    pub goroot_parent_writable: Option<bool>,
     pub env: EnvFindings,
     pub installs: Result<Vec<Install>, String>,
     pub notes: Vec<String>,
@@ -173,6 +180,7 @@ pub fn gather(env: &Env) -> Facts {
         path_gos,
         toolchain: None,
         own_goroot: None,
+        goroot_parent_writable: None,
         env: envf,
         installs: Ok(Vec::new()),
         notes,
@@ -190,11 +198,17 @@ pub fn gather(env: &Env) -> Facts {
             bare_f.file_values.retain(|(k, _)| k != "GOROOT");
             let own = discover::goroot_for(Path::new(&go), &bare, &bare_f, &h.os)
                 .map(|(r, _)| r.display().to_string());
-            (t, own)
+            let writable = t
+                .scan
+                .as_ref()
+                .and_then(|s| Path::new(&s.root).parent().map(Path::to_path_buf))
+                .map(|p| nix::unistd::access(&p, nix::unistd::AccessFlags::W_OK).is_ok());
+            (t, own, writable)
         }) {
-            Ok((t, own)) => {
+            Ok((t, own, writable)) => {
                 facts.toolchain = Some(t);
                 facts.own_goroot = own;
+                facts.goroot_parent_writable = writable;
             }
             Err(err) => facts.notes.push(err.to_string()),
         }
@@ -246,7 +260,7 @@ pub fn evaluate(f: &Facts) -> CheckReport {
         .map(|t| analysis::analyze(t, &f.host, translated));
     let mut checks = vec![
         hardware_check(f),
-        shell_check(f),
+        shell_check(f, analysis.as_ref()),
         go_check(f, analysis.as_ref()),
     ];
     if let (Some(t), Some(a)) = (&f.toolchain, &analysis)
@@ -255,7 +269,10 @@ pub fn evaluate(f: &Facts) -> CheckReport {
         checks.push(goroot_check(f, t, a));
         if t.scan.is_some() {
             checks.push(tools_check(f, t, a));
-            checks.push(versions_check(t, a));
+            if let Some(c) = required_tools_check(f, t, a) {
+                checks.push(c);
+            }
+            checks.push(versions_check(f, t, a));
             checks.push(stale_check(t, a));
         }
     }
@@ -353,7 +370,7 @@ fn hardware_check(f: &Facts) -> Check {
     }
 }
 
-fn shell_check(f: &Facts) -> Check {
+fn shell_check(f: &Facts, analysis: Option<&Analysis>) -> Check {
     let hw = hw_name(&f.host);
     let ancestors = match &f.shell {
         Ok(a) => a,
@@ -381,49 +398,84 @@ fn shell_check(f: &Facts) -> Check {
             )
         })
         .collect();
-    match ancestors.iter().find(|a| !a.translation.is_native()) {
-        None => Check::new(
+    let Some(a) = ancestors.iter().find(|a| !a.translation.is_native()) else {
+        return Check::new(
             "shell",
             "shell",
             Status::Ok,
             "the shell and the processes above it run natively",
         )
-        .details(chain),
-        Some(a) => {
-            let arch = a
-                .translation
-                .program_arch()
-                .map(|x| x.display_for(&f.host.os))
-                .unwrap_or_else(|| "foreign".to_string());
-            let fix = if f.host.os == "macos" {
-                "open a native terminal: quit it, in Finder choose Get Info on the terminal app and \
-                 untick \"Open using Rosetta\"; for this session only, start a native shell: \
-                 arch -arm64 /bin/zsh -l"
-                    .to_string()
-            } else {
-                format!(
-                    "start the shell from a {hw} build of it (in a container: an image for \
-                     linux/{}, or --platform=linux/{})",
-                    f.host.hardware_arch.goarch(),
-                    f.host.hardware_arch.goarch()
-                )
-            };
-            Check::new(
-                "shell",
-                "shell",
-                Status::Fail,
-                format!(
-                    "{} (pid {}) runs translated by {} as {arch}: what it starts prefers {arch} \
-                     binaries, on this {hw} machine",
-                    a.name,
-                    a.pid,
-                    a.translation.translator()
-                ),
-            )
-            .details(chain)
-            .fix(fix)
-            .impact(Impact::WrongArch)
-        }
+        .details(chain);
+    };
+    let arch = a
+        .translation
+        .program_arch()
+        .map(|x| x.display_for(&f.host.os))
+        .unwrap_or_else(|| "foreign".to_string());
+    let who = format!(
+        "{} (pid {}) runs translated by {} as {arch}",
+        a.name,
+        a.pid,
+        a.translation.translator()
+    );
+    if f.host.os == "macos" {
+        // A translated process makes the universal binaries it starts run their x86_64
+        // slice (Apple, "About the Rosetta translation environment";
+        // DeterminateSystems/nix-installer#344).
+        return Check::new(
+            "shell",
+            "shell",
+            Status::Fail,
+            format!("{who}: what it starts prefers {arch} binaries, on this {hw} machine"),
+        )
+        .details(chain)
+        .fix(
+            "open a native terminal: quit it, in Finder choose Get Info on the terminal app and \
+             untick \"Open using Rosetta\"; for this session only, start a native shell: \
+             arch -arm64 /bin/zsh -l",
+        )
+        .impact(Impact::WrongArch);
+    }
+    // Linux: the emulator runs one program. qemu-user hands the guest's execve to the host
+    // kernel as it is ("after execve the process leaves QEMU's control", linux-user/
+    // syscall.c do_execv), and the kernel picks the loader for the new program from that
+    // program's own header (fs/exec.c search_binary_handler: binfmt_elf for a native ELF,
+    // binfmt_misc for a registered foreign one). So a native go started from an emulated
+    // shell runs natively; there is no preferred architecture, unlike Rosetta 2 on macOS.
+    let fix = format!(
+        "start the shell from a {hw} build of it (in a container: an image for linux/{0}, or \
+         --platform=linux/{0})",
+        f.host.hardware_arch.goarch()
+    );
+    let native_toolchain = analysis.is_none_or(|a| {
+        a.state == ArchState::Native && a.go_fit.as_ref().is_some_and(Fit::is_native)
+    });
+    if native_toolchain {
+        Check::new(
+            "shell",
+            "shell",
+            Status::Warn,
+            format!(
+                "{who}, but only it is emulated: the kernel picks the loader per program \
+                 (binfmt_misc), so the native go and tools it starts run natively on this \
+                 {hw} machine"
+            ),
+        )
+        .details(chain)
+        .fix(fix)
+    } else {
+        Check::new(
+            "shell",
+            "shell",
+            Status::Fail,
+            format!(
+                "{who}, and the go toolchain is not native either (below): this looks like \
+                 an environment for {arch}, such as a container image for another platform"
+            ),
+        )
+        .details(chain)
+        .fix(fix)
+        .impact(Impact::WrongArch)
     }
 }
 
@@ -589,16 +641,86 @@ fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
     }
 }
 
-/// A fresh install, as go.dev/doc/install says: never unpack over an old GOROOT.
-fn reinstall_fix(f: &Facts, goroot: &str) -> String {
-    let goos = crate::inspect::goos_from_os(&f.host.os);
-    let goarch = f.host.hardware_arch.goarch();
-    format!(
-        "replace the whole GOROOT with one release (unpacking over an old tree leaves stale tools):\n\
-         rm -rf {q} && mkdir -p {q} && tar -C {q} --strip-components=1 -xzf goVERSION.{goos}-{goarch}.tar.gz\n\
-         or rebuild it natively: gohang rebuild --goroot {q}",
-        q = goenv::shell_quote(goroot)
-    )
+/// The release a reinstall should bring back: the go binary's own (its build info), else
+/// the GOROOT's `VERSION`; None for a development build.
+fn release_of(t: &ToolchainEvidence) -> Option<GoVersion> {
+    let from_go = t.go.go_version().and_then(GoVersion::parse);
+    let from_file = || {
+        t.scan
+            .as_ref()
+            .and_then(|s| s.version_file.as_deref())
+            .and_then(GoVersion::parse)
+    };
+    from_go.or_else(from_file).filter(GoVersion::is_release)
+}
+
+/// How to get a sound GOROOT at `goroot` back. Never unpacking over the old tree
+/// (go.dev/doc/install: "Do not untar the archive into an existing /usr/local/go tree"),
+/// and removing nothing before the new release is downloaded and unpacked. A tree a
+/// package manager owns gets that package manager's install instead; `gohang rebuild`
+/// comes first when `rebuild` (it fixes foreign and missing tool directories, and says so
+/// itself when the tree cannot be rebuilt).
+fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) -> String {
+    let platform = Platform::native(&f.host);
+    let version = release_of(t);
+    if let Some(owner) = owner_from_path(Path::new(goroot)) {
+        let mut lines = vec![format!(
+            "{goroot} belongs to {}: reinstall it with its package manager, not by hand:",
+            owner.describe()
+        )];
+        lines.extend(
+            install_instead(&platform, version, Some(&owner))
+                .into_iter()
+                .map(|l| l.trim_start_matches("# ").to_string()),
+        );
+        return lines.join("\n");
+    }
+    let q = goenv::shell_quote(goroot);
+    let mut lines = Vec::new();
+    if rebuild {
+        lines.push(
+            "rebuild it natively (gohang prints its plan first, and says so when a rebuild is \
+             not possible here):"
+                .to_string(),
+        );
+        lines.push(format!("gohang rebuild --goroot {q}"));
+    }
+    let or = if rebuild { "or " } else { "" };
+    let target = format!("{}/{}", platform.goos, platform.goarch);
+    match version {
+        Some(v) => {
+            lines.push(format!(
+                "{or}replace the whole GOROOT with the official {v} for {target}: downloaded, \
+                 unpacked beside it, then swapped in (nothing is removed unless both worked{}):",
+                if f.goroot_parent_writable == Some(false) {
+                    "; sudo, as its directory is not yours"
+                } else {
+                    ""
+                }
+            ));
+            lines.push(replace_with_archive(
+                Path::new(goroot),
+                &v.go_name(),
+                &platform.goos,
+                &platform.goarch,
+                f.goroot_parent_writable == Some(false),
+            ));
+        }
+        None => lines.push(format!(
+            "{or}replace the whole GOROOT with a release for {target} from https://go.dev/dl/, \
+             unpacked into an empty directory, never over the old one (go.dev/doc/install)"
+        )),
+    }
+    lines.join("\n")
+}
+
+/// No GOROOT at all: a fresh install in the usual place.
+fn fresh_install_fix(f: &Facts, t: &ToolchainEvidence) -> String {
+    install_instead(&Platform::native(&f.host), release_of(t), None)
+        .into_iter()
+        .map(|l| l.trim_start_matches("# ").to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The GOROOT as scanned (its real path), to show files relative to it.
@@ -625,7 +747,7 @@ fn goroot_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
             Status::Fail,
             "no GOROOT: $GOROOT is unset and the go binary has no pkg/tool directory beside it",
         )
-        .fix(reinstall_fix(f, "/usr/local/go"))
+        .fix(fresh_install_fix(f, t))
         .impact(Impact::Mixed);
     };
     let source = t.goroot_source.clone().unwrap_or_default();
@@ -667,7 +789,7 @@ fn goroot_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
             ),
         )
         .details(details)
-        .fix(reinstall_fix(f, root))
+        .fix(reinstall_fix(f, t, root, true))
         .impact(Impact::Mixed);
     }
     if let Some(own) = &f.own_goroot
@@ -753,11 +875,78 @@ fn tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
     };
     Check::new("tools", "tool architectures", Status::Fail, summary)
         .details(details)
-        .fix(reinstall_fix(f, &root))
+        .fix(reinstall_fix(f, t, &root, true))
         .impact(impact)
 }
 
-fn versions_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
+/// The tools the go command runs from its tool directory for everyday work, and when
+/// (cmd/go/internal/work: gc.go, exec.go). It finds each with `base.Tool`, which stops with
+/// `go: no such tool "NAME"` when the file is missing (cmd/go/internal/base/tool.go). The
+/// ones it only names in `-x` output (`pack`, `buildid`: done inside cmd/go) are not here.
+const REQUIRED_TOOLS: [(&str, &str); 6] = [
+    ("compile", "every build"),
+    ("link", "every program built, run or tested"),
+    // In the cache key of every package with assembly (exec.go buildActionID), the
+    // runtime among them: needed even when everything is cached.
+    ("asm", "every build (the runtime has assembly)"),
+    (
+        "cgo",
+        "packages with cgo code when CGO_ENABLED=1: runtime/cgo, and on Linux net and os/user",
+    ),
+    ("vet", "go vet, and go test, which runs vet first"),
+    ("cover", "go test -cover and go build -cover"),
+];
+
+/// Are the tools the go command needs in the tool directory it uses? The directory can be
+/// there and still be incomplete (a partial copy, a cleanup that went too far).
+fn required_tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Option<Check> {
+    let name = a.tool_dir.as_deref()?;
+    let dir = t.scan.as_ref()?.tool_dir(name)?;
+    let exe = if name.starts_with("windows_") {
+        ".exe"
+    } else {
+        ""
+    };
+    let missing: Vec<(&str, &str)> = REQUIRED_TOOLS
+        .iter()
+        .filter(|(tool, _)| {
+            let file = format!("{tool}{exe}");
+            !dir.files.iter().any(|x| x.name() == file)
+        })
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        let names: Vec<&str> = REQUIRED_TOOLS.iter().map(|(t, _)| *t).collect();
+        return Some(Check::new(
+            "required-tools",
+            "required tools",
+            Status::Ok,
+            format!("pkg/tool/{name} has {}", names.join(", ")),
+        ));
+    }
+    let names: Vec<&str> = missing.iter().map(|(t, _)| *t).collect();
+    let details = missing
+        .iter()
+        .map(|(tool, when)| format!("{tool}: needed by {when}"))
+        .collect();
+    Some(
+        Check::new(
+            "required-tools",
+            "required tools",
+            Status::Warn,
+            format!(
+                "pkg/tool/{name} lacks {}: the go command stops with `go: no such tool \"{}\"` \
+                 when it needs one",
+                names.join(", "),
+                names[0]
+            ),
+        )
+        .details(details)
+        .fix(reinstall_fix(f, t, &scan_root(t), false)),
+    )
+}
+
+fn versions_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Check {
     let root = scan_root(t);
     let Some(v) = &a.go_version else {
         return Check::new(
@@ -810,9 +999,8 @@ fn versions_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
         .details(details)
         .fix(format!(
             "a release was unpacked over another (go.dev/doc/install: \"Do not untar the archive \
-             into an existing … tree\"); reinstall into an empty directory:\nrm -rf {q} and unpack \
-             one release archive there",
-            q = goenv::shell_quote(&root)
+             into an existing … tree\"); {}",
+            reinstall_fix(f, t, &root, false)
         ))
         .impact(Impact::Mixed)
 }
@@ -1308,6 +1496,7 @@ mod tests {
                 notes: Vec::new(),
             }),
             own_goroot: Some(root.into()),
+            goroot_parent_writable: Some(true),
             env: EnvFindings::default(),
             installs: Ok(vec![Install {
                 source: discover::InstallSource::Homebrew,
@@ -1322,6 +1511,183 @@ mod tests {
             }]),
             notes: Vec::new(),
         }
+    }
+
+    /// A Linux x86_64 machine with qemu-aarch64 registered, whose go in /opt/go is `go_arch`
+    /// and whose shell is `shell`; the tool directory holds `tools`, native.
+    fn linux(go_arch: Arch, shell: Translation, tools: &[&str]) -> Facts {
+        let root = "/opt/go";
+        let elf = |path: &str, arch: Arch| {
+            crate::toolchain::fake::bin(
+                path,
+                None,
+                crate::inspect::Format::Elf,
+                vec![crate::toolchain::fake::slice("linux", arch, "go1.23.5")],
+            )
+        };
+        let dir = format!("linux_{}", go_arch.goarch());
+        let go = elf(&format!("{root}/bin/go"), go_arch.clone());
+        Facts {
+            host: HostInfo {
+                os: "linux".into(),
+                arch: Arch::X86_64,
+                hardware_arch: Arch::X86_64,
+                translation: Translation::Native,
+                kernel: None,
+                cpus: 2,
+                binfmt: vec![crate::evidence::BinfmtHandler {
+                    name: "qemu-aarch64".into(),
+                    enabled: true,
+                    interpreter: "/usr/bin/qemu-aarch64-static".into(),
+                    resolved: None,
+                    flags: "F".into(),
+                    arch: Some(Arch::Aarch64),
+                }],
+                rosetta_installed: None,
+            },
+            shell: Ok(vec![Ancestor {
+                pid: 700,
+                name: "bash".into(),
+                translation: shell,
+            }]),
+            path_dirs: vec![format!("{root}/bin")],
+            path_gos: vec![PathGo {
+                path: format!("{root}/bin/go"),
+                resolved: format!("{root}/bin/go"),
+                dir_index: 0,
+            }],
+            toolchain: Some(ToolchainEvidence {
+                go_path: format!("{root}/bin/go"),
+                go: go.clone(),
+                goroot: Some(root.into()),
+                goroot_source: Some("location of the go binary".into()),
+                tool_dir: Some(dir.clone()),
+                scan: Some(GorootScan {
+                    root: root.into(),
+                    version_file: Some("go1.23.5".into()),
+                    bin: vec![go],
+                    tool_dirs: vec![ToolDir {
+                        name: dir.clone(),
+                        path: format!("{root}/pkg/tool/{dir}"),
+                        goos: Some("linux".into()),
+                        goarch: Some(go_arch.goarch().into()),
+                        files: tools
+                            .iter()
+                            .map(|t| elf(&format!("{root}/pkg/tool/{dir}/{t}"), Arch::X86_64))
+                            .collect(),
+                    }],
+                }),
+                notes: Vec::new(),
+            }),
+            own_goroot: Some(root.into()),
+            goroot_parent_writable: Some(true),
+            env: EnvFindings::default(),
+            installs: Ok(Vec::new()),
+            notes: Vec::new(),
+        }
+    }
+
+    const ALL_TOOLS: [&str; 6] = ["asm", "cgo", "compile", "cover", "link", "vet"];
+
+    fn qemu_shell() -> Translation {
+        Translation::Binfmt {
+            emulator: crate::evidence::Emulator::Qemu,
+            interpreter: "/usr/bin/qemu-aarch64-static".into(),
+            program: Some("/usr/bin/bash".into()),
+            program_arch: Some(Arch::Aarch64),
+        }
+    }
+
+    #[test]
+    fn a_qemu_shell_on_linux_is_a_warning_when_the_toolchain_is_native() {
+        let r = evaluate(&linux(Arch::X86_64, qemu_shell(), &ALL_TOOLS));
+        let shell = by_id(&r, "shell");
+        assert_eq!(shell.status, Status::Warn, "{shell:?}");
+        assert!(
+            shell.summary.starts_with(
+                "bash (pid 700) runs translated by qemu-user as aarch64, but only it is emulated"
+            ),
+            "{}",
+            shell.summary
+        );
+        // Rosetta 2's rule for universal binaries is not Linux's.
+        assert!(!shell.summary.contains("prefers"), "{}", shell.summary);
+        assert_eq!(r.exit_code, exit::OK, "{:?}", r.checks);
+
+        // With an aarch64 go too, the shell is part of the problem.
+        let r = evaluate(&linux(Arch::Aarch64, qemu_shell(), &ALL_TOOLS));
+        let shell = by_id(&r, "shell");
+        assert_eq!(
+            (shell.status, shell.impact),
+            (Status::Fail, Impact::WrongArch)
+        );
+        assert!(
+            shell.summary.contains("not native either"),
+            "{}",
+            shell.summary
+        );
+        assert!(!shell.summary.contains("prefers"), "{}", shell.summary);
+        assert_eq!(
+            r.exit_code,
+            exit::UNIDENTIFIED,
+            "aarch64 go, x86_64 tools: mixed"
+        );
+
+        // A native shell is fine.
+        let r = evaluate(&linux(Arch::X86_64, Translation::Native, &ALL_TOOLS));
+        assert_eq!(by_id(&r, "shell").status, Status::Ok);
+    }
+
+    #[test]
+    fn the_reinstall_fix_downloads_the_real_release_before_removing_anything() {
+        // An aarch64 go over x86_64 tools: the tools check fails and says how to fix it.
+        let r = evaluate(&linux(Arch::Aarch64, Translation::Native, &ALL_TOOLS));
+        let fix = by_id(&r, "tools").fix.clone().unwrap();
+        assert!(!fix.contains("goVERSION"), "{fix}");
+        assert!(fix.contains("gohang rebuild --goroot /opt/go\n"), "{fix}");
+        let line = fix
+            .lines()
+            .find(|l| l.starts_with("curl "))
+            .unwrap_or_else(|| panic!("no download in {fix}"));
+        assert!(
+            line.starts_with("curl -fLO https://go.dev/dl/go1.23.5.linux-amd64.tar.gz && "),
+            "{line}"
+        );
+        // Every step depends on the one before; the old tree goes last.
+        assert_eq!(line.matches(" && ").count(), 4, "{line}");
+        let rm = line.find("rm -rf /opt/go ").unwrap();
+        assert!(line.find("tar -C /opt/go.new").unwrap() < rm, "{line}");
+        assert!(!line.contains("sudo"), "{line}");
+
+        let mut f = linux(Arch::Aarch64, Translation::Native, &ALL_TOOLS);
+        f.goroot_parent_writable = Some(false);
+        let fix = by_id(&evaluate(&f), "tools").fix.clone().unwrap();
+        assert!(fix.contains("&& sudo rm -rf /opt/go &&"), "{fix}");
+    }
+
+    #[test]
+    fn missing_tools_in_the_tool_dir_are_a_warning() {
+        let r = evaluate(&linux(
+            Arch::X86_64,
+            Translation::Native,
+            &["compile", "link"],
+        ));
+        let c = by_id(&r, "required-tools");
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(
+            c.summary,
+            "pkg/tool/linux_amd64 lacks asm, cgo, vet, cover: the go command stops with \
+             `go: no such tool \"asm\"` when it needs one"
+        );
+        assert_eq!(c.details.len(), 4);
+        assert!(c.details[0].starts_with("asm: needed by every build"));
+        // No rebuild: make.bash has nothing foreign to replace; a reinstall brings them back.
+        let fix = c.fix.as_deref().unwrap();
+        assert!(!fix.contains("gohang rebuild"), "{fix}");
+        assert!(fix.contains("go1.23.5.linux-amd64.tar.gz"), "{fix}");
+        assert_eq!(r.exit_code, exit::OK, "a warning");
+        let r = evaluate(&linux(Arch::X86_64, Translation::Native, &ALL_TOOLS));
+        assert_eq!(by_id(&r, "required-tools").status, Status::Ok);
     }
 
     fn by_id<'a>(r: &'a CheckReport, id: &str) -> &'a Check {

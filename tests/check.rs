@@ -296,6 +296,71 @@ fn missing_tool_dir_is_inconsistent() {
 }
 
 #[test]
+fn a_tool_dir_without_all_the_tools_is_a_warning() {
+    let f = fixtures();
+    let t = fixtures::tempdir();
+    let g = FakeGoroot::new(&t.path().join("go"));
+    g.put("bin/go", &f.native_tool("go"));
+    let dir = f.native_dir();
+    for name in ["compile", "link"] {
+        g.put(&format!("pkg/tool/{dir}/{name}"), &f.native_tool(name));
+    }
+    g.version_file(&f.go_version);
+    let env = env_for(&g, t.path());
+    let (c, v) = check_json(&env);
+    assert_eq!(c, 0, "a warning, the architectures are fine: {v:#}");
+    let req = check_named(&v, "required-tools");
+    assert_eq!(req["status"], "warn", "{req:#}");
+    let summary = req["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("pkg/tool/{dir} lacks asm, cgo, vet, cover")),
+        "{summary}"
+    );
+    assert!(summary.contains("go: no such tool \"asm\""), "{summary}");
+    // The fix brings back this go's own release, downloaded before anything is removed.
+    let fix = req["fix"].as_str().unwrap();
+    let url = format!(
+        "curl -fLO https://go.dev/dl/{}.{}-{}.tar.gz && ",
+        f.go_version, f.native_os, f.native_arch
+    );
+    assert!(fix.lines().any(|l| l.starts_with(&url)), "{fix}");
+
+    let out = text(&gohang(&["check"], &env));
+    assert!(out.contains("! required tools: "), "{out}");
+
+    // The go command agrees: the installed go, copied into this GOROOT (with the real
+    // sources), stops building the emptiest program at the first missing tool.
+    std::fs::remove_dir(g.root.join("src")).unwrap();
+    std::os::unix::fs::symlink(f.goroot.join("src"), g.root.join("src")).unwrap();
+    let work = t.path().join("hello");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("main.go"), "package main\n\nfunc main() {}\n").unwrap();
+    let built = Command::new(g.root.join("bin/go"))
+        .args(["build", "-o", "/dev/null", "main.go"])
+        .current_dir(&work)
+        .env_clear()
+        .env("HOME", t.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("GOENV", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .env("CGO_ENABLED", "0")
+        .env("GOCACHE", t.path().join("gocache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(!built.status.success(), "{stderr}");
+    assert!(stderr.contains("go: no such tool \"asm\""), "{stderr}");
+
+    // With every tool there (go only looks for the file), it is fine.
+    for name in ["asm", "cgo", "vet", "cover"] {
+        g.put(&format!("pkg/tool/{dir}/{name}"), &f.native_tool("asm"));
+    }
+    let (_, v) = check_json(&env);
+    assert_eq!(check_named(&v, "required-tools")["status"], "ok");
+}
+
+#[test]
 fn no_go_on_path() {
     let t = fixtures::tempdir();
     let empty = t.path().join("empty");

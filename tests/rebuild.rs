@@ -1014,6 +1014,142 @@ fn a_goroot_left_only_as_a_backup_is_pointed_at() {
 }
 
 #[test]
+fn the_goroot_set_in_the_go_env_file_is_the_one_check_reports() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("copy");
+    fake_goroot(&g, &phase_lines(6));
+    let xdg = d.path().join("xdg");
+    fs::create_dir_all(xdg.join("go")).unwrap();
+    let env_file = xdg.join("go/env");
+    fs::write(&env_file, format!("GOROOT={}\n", g.display())).unwrap();
+    // The go on PATH is the machine's own, native one: a search that ignored the go/env
+    // file would find that and have nothing to do.
+    let path = format!("{}:/usr/bin:/bin", system_goroot().join("bin").display());
+
+    let mut c = gohang(d.path(), &["--json"]);
+    c.env("XDG_CONFIG_HOME", &xdg)
+        .env("PATH", &path)
+        .env_remove("GOENV");
+    let (code, out, err) = run(c);
+    let r: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    assert_eq!((code, r.status.as_str()), (0, "ready"), "{out}");
+    let real = fs::canonicalize(&g).unwrap();
+    assert_eq!(r.plan["goroot"]["path"], real.to_str().unwrap());
+    assert_eq!(r.plan["goroot"]["found_by"], "go env file");
+    assert_eq!(r.plan["goroot"]["env_file"], env_file.to_str().unwrap());
+
+    let mut c = gohang(d.path(), &[]);
+    c.env("XDG_CONFIG_HOME", &xdg)
+        .env("PATH", &path)
+        .env_remove("GOENV");
+    let (_, out, _) = run(c);
+    assert!(
+        out.contains(&format!("from GOROOT in {})", env_file.display())),
+        "{out}"
+    );
+
+    // gohang check, in the same environment, reports the same GOROOT.
+    let o = Command::new(env!("CARGO_BIN_EXE_gohang"))
+        .args(["check", "--json"])
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", d.path().join("home"))
+        .env("XDG_CONFIG_HOME", &xdg)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let checked = v["toolchain"]["goroot"].as_str().unwrap();
+    assert_eq!(fs::canonicalize(checked).unwrap(), real, "{v:#}");
+    assert_eq!(
+        v["toolchain"]["goroot_source"],
+        format!("GOROOT in {}", env_file.display())
+    );
+}
+
+#[test]
+fn a_goroot_variable_that_is_not_a_goroot_is_reported_not_replaced() {
+    let d = tempfile::tempdir().unwrap();
+    let not_go = d.path().join("not-go");
+    fs::create_dir_all(not_go.join("lib")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", system_goroot().join("bin").display());
+    let mut c = gohang(d.path(), &[]);
+    c.env("GOROOT", &not_go).env("PATH", &path);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 66, "{out}\n{err}");
+    assert!(
+        err.contains(&format!(
+            "{} ($GOROOT) does not look like a GOROOT",
+            not_go.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--goroot DIR"), "{err}");
+
+    // One that does not exist at all.
+    let mut c = gohang(d.path(), &[]);
+    c.env("GOROOT", d.path().join("gone")).env("PATH", &path);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 66, "{err}");
+    assert!(
+        err.contains("($GOROOT): No such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bootstrap_without_a_version_file_is_judged_by_its_go_build_info() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    fake_goroot(&g, &phase_lines(6));
+    // A bootstrap tree of just bin/go and pkg/tool/: no VERSION, no sources.
+    let boot = d.path().join("boot");
+    fs::create_dir_all(boot.join("bin")).unwrap();
+    fs::create_dir_all(boot.join("pkg/tool")).unwrap();
+    fs::copy(system_goroot().join("bin/go"), boot.join("bin/go")).unwrap();
+    let real_boot = fs::canonicalize(&boot).unwrap();
+
+    let plan_with = |g: &Path| {
+        let mut c = gohang(d.path(), &["--goroot", g.to_str().unwrap(), "--json"]);
+        c.env("GOROOT_BOOTSTRAP", &boot);
+        let (_, out, err) = run(c);
+        let r: Report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+        r.plan
+    };
+    let p = plan_with(&g);
+    let considered = p["bootstrap"]["considered"].as_array().unwrap();
+    let mine = considered
+        .iter()
+        .find(|c| c["goroot"] == real_boot.to_str().unwrap())
+        .unwrap_or_else(|| panic!("{considered:#?}"));
+    assert_eq!(mine["version"], system_version(), "{mine:#}");
+    assert!(mine["rejected"].is_null(), "{mine:#}");
+    // Found first ($GOROOT_BOOTSTRAP) and of the same release as any other: chosen.
+    assert_eq!(
+        p["bootstrap"]["chosen"]["goroot"],
+        real_boot.to_str().unwrap()
+    );
+
+    // The version read that way is held against the minimum like any other.
+    let g2 = d.path().join("needs-newer");
+    fake_goroot(&g2, &format!("bootgo=1.99.0\n{}", phase_lines(6)));
+    let p = plan_with(&g2);
+    let mine = p["bootstrap"]["considered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["goroot"] == real_boot.to_str().unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        mine["rejected"],
+        format!(
+            "{} is older than the go1.99.0 make.bash needs",
+            system_version()
+        )
+    );
+}
+
+#[test]
 fn debian_owned_goroot_is_recognized() {
     let sys = system_goroot();
     let dpkg_owned = Command::new("dpkg")

@@ -87,20 +87,45 @@ pub fn install_instead(
         out.push("# (pick a release at https://go.dev/dl/ and put it for goVERSION)".into());
     }
     if native.goos == "darwin" {
-        out.push(format!("curl -fLO https://go.dev/dl/{v}.darwin-{arch}.pkg"));
+        let pkg = format!("{v}.darwin-{arch}.pkg");
         out.push(format!(
-            "sudo installer -pkg {v}.darwin-{arch}.pkg -target /"
+            "curl -fLO https://go.dev/dl/{pkg} && sudo installer -pkg {pkg} -target /"
         ));
     } else {
-        out.push(format!(
-            "curl -fLO https://go.dev/dl/{v}.{file_os}-{arch}.tar.gz"
-        ));
-        out.push(format!(
-            "sudo rm -rf /usr/local/go && sudo tar -C /usr/local -xzf {v}.{file_os}-{arch}.tar.gz"
+        out.push(replace_with_archive(
+            Path::new("/usr/local/go"),
+            &v,
+            file_os,
+            arch,
+            true,
         ));
         out.push("export PATH=/usr/local/go/bin:$PATH".into());
     }
     out
+}
+
+/// The official archive of release `v` (`go1.23.5`) for a platform, as go.dev/dl names
+/// it: `go1.23.5.linux-amd64.tar.gz`; 32-bit ARM archives are `armv6l`.
+pub fn archive_name(v: &str, goos: &str, goarch: &str) -> String {
+    let arch = if goarch == "arm" { "armv6l" } else { goarch };
+    format!("{v}.{goos}-{arch}.tar.gz")
+}
+
+/// One shell line that replaces the Go tree at `dir` by the official archive of release
+/// `v`, each step only if the one before it worked: download it (`curl -f` fails on an
+/// HTTP error), unpack it into `DIR.new` (`mkdir` refuses one left from an earlier try),
+/// and only then remove the old tree and move the new one in. Pasted as it is, a failed
+/// download or unpacking leaves the old tree untouched. go.dev/doc/install: never unpack
+/// an archive over an existing tree.
+pub fn replace_with_archive(dir: &Path, v: &str, goos: &str, goarch: &str, sudo: bool) -> String {
+    let file = archive_name(v, goos, goarch);
+    let d = crate::rebuild::plan::sh(dir);
+    let new = crate::rebuild::plan::sh(Path::new(&format!("{}.new", dir.display())));
+    let su = if sudo { "sudo " } else { "" };
+    format!(
+        "curl -fLO https://go.dev/dl/{file} && {su}mkdir {new} && \
+         {su}tar -C {new} --strip-components=1 -xzf {file} && {su}rm -rf {d} && {su}mv {new} {d}"
+    )
 }
 
 #[cfg(test)]
@@ -127,9 +152,13 @@ mod tests {
             lines.contains(&"sudo apt install golang-1.23-go:amd64".to_string()),
             "{lines:?}"
         );
-        assert!(
-            lines.contains(&"curl -fLO https://go.dev/dl/go1.23.5.linux-amd64.tar.gz".to_string())
-        );
+        let install = lines
+            .iter()
+            .find(|l| l.starts_with("curl -fLO https://go.dev/dl/go1.23.5.linux-amd64.tar.gz && "))
+            .unwrap_or_else(|| panic!("no download line in {lines:?}"));
+        // Nothing is removed unless the download and the unpacking worked.
+        let rm = install.find("rm -rf /usr/local/go").unwrap();
+        assert!(install.find("curl ").unwrap() < rm && install.find("tar -C").unwrap() < rm);
     }
 
     #[test]
@@ -150,7 +179,8 @@ mod tests {
             "{lines:?}"
         );
         assert!(
-            lines.contains(&"curl -fLO https://go.dev/dl/go1.22.3.darwin-arm64.pkg".to_string())
+            lines.contains(&"curl -fLO https://go.dev/dl/go1.22.3.darwin-arm64.pkg && sudo installer -pkg go1.22.3.darwin-arm64.pkg -target /".to_string()),
+            "{lines:?}"
         );
         // A development tree has no archive of its own.
         let lines = install_instead(&p("linux", "arm64", Arch::Aarch64), None, None);
@@ -158,6 +188,22 @@ mod tests {
             lines
                 .iter()
                 .any(|l| l.contains("goVERSION.linux-arm64.tar.gz"))
+        );
+    }
+
+    #[test]
+    fn replacing_a_tree_removes_nothing_until_the_new_one_is_unpacked() {
+        assert_eq!(
+            archive_name("go1.23.5", "linux", "arm"),
+            "go1.23.5.linux-armv6l.tar.gz"
+        );
+        let line =
+            replace_with_archive(Path::new("/opt/my go"), "go1.23.5", "linux", "arm64", false);
+        assert_eq!(
+            line,
+            "curl -fLO https://go.dev/dl/go1.23.5.linux-arm64.tar.gz && mkdir '/opt/my go.new' && \
+             tar -C '/opt/my go.new' --strip-components=1 -xzf go1.23.5.linux-arm64.tar.gz && \
+             rm -rf '/opt/my go' && mv '/opt/my go.new' '/opt/my go'"
         );
     }
 }

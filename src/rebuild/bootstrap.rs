@@ -230,7 +230,10 @@ pub fn judge(
         }
         // A tree named with --bootstrap is asked with `go version` before the build.
         (Some(_), None) if !explicit => {
-            c.rejected = Some("its version cannot be read (no VERSION file)".into());
+            c.rejected = Some(
+                "its version cannot be read (no VERSION file, and bin/go carries no Go build info)"
+                    .into(),
+            );
         }
         _ => {}
     }

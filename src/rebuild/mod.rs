@@ -14,7 +14,7 @@
 //! | 1 | the rebuild failed or was interrupted, and the original GOROOT was restored |
 //! | 2 | refused, nothing changed: a rebuild is not possible here (a native install is shown instead), or not now (a go running from the tree, too little disk space, a failing bootstrap) |
 //! | 64 | usage error |
-//! | 66 | no GOROOT found, or `--goroot` is not one |
+//! | 66 | no GOROOT found, or the one named (`--goroot`, `$GOROOT`, the go env file) is not one |
 //! | 70 | internal error, including a rollback that could not finish (the message gives the one command that restores the original) |
 //! | 77 | the GOROOT or its parent directory is not writable |
 //!
@@ -304,11 +304,14 @@ fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std
         (Some(v), _) => v.to_string(),
         (None, _) => "version unknown".into(),
     };
+    let from = match &g.env_file {
+        Some(f) => format!("GOROOT in {}", f.display()),
+        None => g.found_by.describe().to_string(),
+    };
     writeln!(
         w,
-        "GOROOT     {} ({version}; from {})",
-        g.path.display(),
-        g.found_by.describe()
+        "GOROOT     {} ({version}; from {from})",
+        g.path.display()
     )?;
     let translated = if plan.host.arch != plan.host.hardware_arch {
         format!(" (gohang itself runs as {})", plan.host.arch)

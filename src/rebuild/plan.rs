@@ -14,6 +14,7 @@ use crate::rebuild::foreign::{self, Platform, TreeScan};
 use crate::rebuild::goroot::{self, FoundBy, Owner};
 use crate::rebuild::procs::{self, RunningTool};
 use crate::rebuild::version::{self, GoVersion, VersionSource};
+use crate::toolchain::{Env, goenv};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,9 @@ pub struct GorootFacts {
     /// Resolved (symlinks followed): the directory that is renamed and rebuilt.
     pub path: PathBuf,
     pub found_by: FoundBy,
+    /// The go/env file that sets GOROOT, when `found_by` is `go env file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<GoVersion>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,36 +190,54 @@ pub fn make_plan(
     process_env: &[(OsString, OsString)],
 ) -> Result<Plan, NotFound> {
     let platform = Platform::native(host);
-    let (given, found_by) = match inputs.goroot {
-        Some(p) => (p.to_path_buf(), FoundBy::Flag),
-        None => goroot::locate_goroot(
-            std::env::var_os("GOROOT"),
-            search.path.clone(),
-        )
-        .ok_or_else(|| {
-            NotFound(
-                "no GOROOT found: $GOROOT is not set and there is no go on PATH; name one with --goroot DIR"
-                    .into(),
-            )
-        })?,
+    let (given, found_by, env_file) = match inputs.goroot {
+        Some(p) => (p.to_path_buf(), FoundBy::Flag, None),
+        None => {
+            // The same search as `gohang check`, on the same environment.
+            let env = Env::from_pairs(
+                process_env
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?))),
+            );
+            let envf = goenv::findings(&env, &host.os);
+            let l = goroot::locate_goroot(&env, &envf, &host.os).map_err(NotFound)?;
+            (l.path, l.found_by, l.env_file)
+        }
     };
+    // Where the GOROOT came from, for the messages below: a set GOROOT that is not a Go
+    // tree is reported as such, never replaced by another tree.
+    let origin = match (found_by, &env_file) {
+        (FoundBy::GoEnvFile, Some(f)) => format!("GOROOT in {}", f.display()),
+        _ => found_by.describe().to_string(),
+    };
+    let set_but_wrong = matches!(found_by, FoundBy::EnvGoroot | FoundBy::GoEnvFile).then(|| {
+        format!(
+            "; the go command uses {origin} as it is, so unset it (or correct it), or name \
+             the tree to rebuild with --goroot DIR"
+        )
+    });
     let path = std::fs::canonicalize(&given).map_err(|e| {
         // A rebuild killed (SIGKILL) between moving the original aside and copying it
         // back leaves only the backup: say how to put it back.
         match backup::existing_backups(&given).last() {
             Some(b) => NotFound(format!(
-                "{}: {e}; but a backup of it exists (a rebuild that was killed?): restore it with `mv {} {}`",
+                "{} ({origin}): {e}; but a backup of it exists (a rebuild that was killed?): restore it with `mv {} {}`",
                 given.display(),
                 sh(b),
                 sh(&given)
             )),
-            None => NotFound(format!("{}: {e}", given.display())),
+            None => NotFound(format!(
+                "{} ({origin}): {e}{}",
+                given.display(),
+                set_but_wrong.clone().unwrap_or_default()
+            )),
         }
     })?;
     if !path.is_dir() || !goroot::has_goroot_layout(&path) {
         return Err(NotFound(format!(
-            "{} does not look like a GOROOT (it needs two of bin/go, pkg/tool/, src/runtime/, VERSION)",
-            path.display()
+            "{} ({origin}) does not look like a GOROOT (it needs two of bin/go, pkg/tool/, src/runtime/, VERSION){}",
+            path.display(),
+            set_but_wrong.unwrap_or_default()
         )));
     }
     let mut blockers = Vec::new();
@@ -269,7 +291,7 @@ pub fn make_plan(
         ),
         None if required.is_none() => block(
             BlockerKind::UnknownVersion,
-            "the tree's version cannot be read (no VERSION file, no src/internal/goversion)".into(),
+            "the tree's version cannot be read (no VERSION file, no src/internal/goversion, no Go build info in bin/go)".into(),
         ),
         _ => {}
     }
@@ -444,6 +466,7 @@ pub fn make_plan(
         goroot: GorootFacts {
             path: path.clone(),
             found_by,
+            env_file,
             version: version.map(|(v, _)| v),
             version_source: version.map(|(_, s)| s),
             owner,

@@ -143,27 +143,35 @@ pub enum VersionSource {
     VersionFile,
     /// `const Version = N` in `src/internal/goversion/goversion.go` (a development tree).
     Goversion,
+    /// The Go version the linker recorded in `bin/go`'s build info: the toolchain that
+    /// linked the go command, which in a tree make.bash built is the tree's own (its last
+    /// step builds cmd/go with the new toolchain). Read without running it.
+    BuildInfo,
 }
 
 /// The version of the Go tree at `goroot`, read from files only (nothing is run: the
-/// tree's `go` may be foreign, slow under emulation, or broken).
+/// tree's `go` may be foreign, slow under emulation, or broken): `VERSION`, else
+/// goversion.go, else the build info of `bin/go` (a tree without either, such as a
+/// bootstrap copied without its VERSION file).
 pub fn tree_version(goroot: &Path) -> Option<(GoVersion, VersionSource)> {
     if let Ok(text) = std::fs::read_to_string(goroot.join("VERSION"))
         && let Some(v) = text.lines().next().and_then(GoVersion::parse)
     {
         return Some((v, VersionSource::VersionFile));
     }
-    let gv = std::fs::read_to_string(goroot.join("src/internal/goversion/goversion.go")).ok()?;
-    let minor = parse_goversion_const(&gv)?;
-    Some((
-        GoVersion {
+    if let Ok(gv) = std::fs::read_to_string(goroot.join("src/internal/goversion/goversion.go"))
+        && let Some(minor) = parse_goversion_const(&gv)
+    {
+        let v = GoVersion {
             major: 1,
             minor,
             patch: 0,
             stage: Stage::Devel,
-        },
-        VersionSource::Goversion,
-    ))
+        };
+        return Some((v, VersionSource::Goversion));
+    }
+    let info = crate::inspect::go_build_info(&goroot.join("bin/go")).ok()??;
+    GoVersion::parse(&info.version).map(|v| (v, VersionSource::BuildInfo))
 }
 
 /// `const Version = 24` in goversion.go (go.dev/issue/40705).

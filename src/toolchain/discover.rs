@@ -6,8 +6,9 @@
 //!   it: `$GOROOT` (environment, then the go/env file); else the directory two (or three,
 //!   go.dev/issue/62119) levels above the executable if it has `pkg/tool`, first as
 //!   `os.Executable` names it, then with symlinks resolved. On Linux `os.Executable` is
-//!   `/proc/self/exe`, already resolved. (The last resort, a GOROOT compiled into the
-//!   binary, is not read.)
+//!   `/proc/self/exe`, already resolved. The go command's last resort, the GOROOT the
+//!   linker stored in `runtime.defaultGOROOT`, is not read: release toolchains are built
+//!   with `-trimpath`, and then the linker stores none (docs/check-and-scan.md says more).
 //! - Installs in the usual places: Homebrew (`/opt/homebrew` is the arm64 prefix,
 //!   `/usr/local` the x86_64 one — Homebrew's install script picks by hardware), gvm
 //!   (`~/.gvm/gos/*`), asdf (`~/.asdf/installs/golang/*/go`), goenv (`~/.goenv/versions/*`),
@@ -61,14 +62,53 @@ fn is_executable_file(p: &Path) -> bool {
     fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// The GOROOT the go command at `go` would use, and where it came from.
-pub fn goroot_for(go: &Path, env: &Env, envf: &EnvFindings, os: &str) -> Option<(PathBuf, String)> {
-    if let Some(g) = env.get("GOROOT") {
-        return Some((PathBuf::from(g), "GOROOT environment variable".to_string()));
+/// Where the GOROOT a go command uses comes from, in the order `findGOROOT` tries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GorootSource {
+    /// `$GOROOT`.
+    Environment,
+    /// `GOROOT=` in the go/env file at this path.
+    EnvFile(String),
+    /// Two (or three) levels above the go binary, as it is named.
+    Location,
+    /// The same, with symlinks resolved.
+    LocationResolved,
+}
+
+impl GorootSource {
+    pub fn describe(&self) -> String {
+        match self {
+            GorootSource::Environment => "GOROOT environment variable".to_string(),
+            GorootSource::EnvFile(file) => format!("GOROOT in {file}"),
+            GorootSource::Location => "location of the go binary".to_string(),
+            GorootSource::LocationResolved => {
+                "location of the go binary (symlinks resolved)".to_string()
+            }
+        }
     }
-    if let Some(g) = envf.effective(env, "GOROOT") {
-        let file = envf.env_file.clone().unwrap_or_default();
-        return Some((PathBuf::from(g), format!("GOROOT in {file}")));
+}
+
+/// A GOROOT that is set rather than found: `$GOROOT`, else `GOROOT` in the go/env file.
+/// The go command takes it as it is, whether or not it is a Go tree (`findGOROOT` returns
+/// it without looking), so callers must not fall back to another when it is not one.
+pub fn goroot_setting(env: &Env, envf: &EnvFindings) -> Option<(PathBuf, GorootSource)> {
+    if let Some(g) = env.get("GOROOT") {
+        return Some((PathBuf::from(g), GorootSource::Environment));
+    }
+    let g = envf.effective(env, "GOROOT")?;
+    let file = envf.env_file.clone().unwrap_or_default();
+    Some((PathBuf::from(g), GorootSource::EnvFile(file)))
+}
+
+/// The GOROOT the go command at `go` would use, and where it came from.
+pub fn goroot_for(
+    go: &Path,
+    env: &Env,
+    envf: &EnvFindings,
+    os: &str,
+) -> Option<(PathBuf, GorootSource)> {
+    if let Some(set) = goroot_setting(env, envf) {
+        return Some(set);
     }
     let resolved = fs::canonicalize(go).ok();
     let as_named = if os == "linux" {
@@ -85,14 +125,12 @@ pub fn goroot_for(go: &Path, env: &Env, envf: &EnvFindings, os: &str) -> Option<
         has_tool_root(three).then(|| three.to_path_buf())
     };
     if let Some(r) = as_named.as_deref().and_then(try_exe) {
-        return Some((r, "location of the go binary".to_string()));
+        return Some((r, GorootSource::Location));
     }
-    resolved.as_deref().and_then(try_exe).map(|r| {
-        (
-            r,
-            "location of the go binary (symlinks resolved)".to_string(),
-        )
-    })
+    resolved
+        .as_deref()
+        .and_then(try_exe)
+        .map(|r| (r, GorootSource::LocationResolved))
 }
 
 /// Who put a toolchain where it is.
@@ -341,7 +379,7 @@ mod tests {
         // Through the symlink the GOROOT is the link target's (links/.. has no pkg/tool).
         let (root, src) = goroot_for(Path::new(&gos[0].path), &env, &envf, "macos").unwrap();
         assert_eq!(fs::canonicalize(root).unwrap(), real_b);
-        assert!(src.contains("symlinks resolved"));
+        assert_eq!(src, GorootSource::LocationResolved);
         // $GOROOT wins, and the go/env file's GOROOT comes next.
         let env2 = Env::from_pairs([("GOROOT", "/elsewhere")]);
         assert_eq!(
@@ -357,7 +395,7 @@ mod tests {
         );
         let (r, s) = goroot_for(Path::new(&gos[0].path), &env, &envf2, "linux").unwrap();
         assert_eq!(
-            (r, s.as_str()),
+            (r, s.describe().as_str()),
             (PathBuf::from("/from-file"), "GOROOT in /cfg/env")
         );
     }

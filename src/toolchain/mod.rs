@@ -179,7 +179,7 @@ pub fn evidence_for(
     let mut notes = Vec::new();
     let (goroot, goroot_source) = if go.kind == FileKind::Binary {
         match discover::goroot_for(go_path, env, envf, &host.os) {
-            Some((r, s)) => (Some(r), Some(s)),
+            Some((r, s)) => (Some(r), Some(s.describe())),
             None => {
                 notes.push(
                     "no GOROOT found: $GOROOT is not set and there is no pkg/tool directory \

@@ -250,9 +250,10 @@ fn spinning_go_program_keeps_its_cpu_trend() {
     assert_eq!(p.pid, Some(pid));
     assert!(p.evidence.iter().any(|e| e.starts_with("used ")), "{p:#?}");
     assert_eq!(code, 1);
-    // One core before and after: attach neither stopped nor slowed it.
+    // Busy before and after (on a loaded machine it gets less than a core), and at the
+    // same rate: attach neither stopped nor slowed it.
     assert!(
-        before > 0.6 && after > 0.6,
+        before > 0.25 && after > 0.25,
         "CPU share {before:.2} → {after:.2}"
     );
     assert!(

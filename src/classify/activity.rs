@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 
 /// Half a core of CPU over the window is "busy".
 const SPIN_SHARE: f64 = 0.5;
+/// On a loaded machine a spinning thread gets less than half a core but stays runnable:
+/// a fifth of a core with a thread in R in this share of the samples is busy too.
+const STARVED_SHARE: f64 = 0.2;
+const RUNNABLE_SAMPLES: f64 = 0.8;
 /// Below 5 % of a core, the process is asleep.
 const IDLE_SHARE: f64 = 0.05;
 /// Shorter windows do not tell spinning from a burst.
@@ -103,7 +107,10 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
         let share = measured.unwrap_or(0.0);
         let states = thread_state_counts(p.last);
 
-        if measured.is_some() && share >= SPIN_SHARE {
+        let runnable = p.samples_where_any(RunState::Running);
+        let starved =
+            n >= 3 && share >= STARVED_SHARE && runnable as f64 >= RUNNABLE_SAMPLES * n as f64;
+        if measured.is_some() && (share >= SPIN_SHARE || starved) {
             let busiest: Vec<String> = p
                 .thread_deltas()
                 .into_iter()
@@ -135,6 +142,11 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
             )
             .fact(format!("used {} ms of CPU in {} ms", p.cpu_delta_ms(), span))
             .fact(format!("thread states: {states}"));
+            if share < SPIN_SHARE {
+                v = v.fact(format!(
+                    "a thread was runnable (R) in {runnable}/{n} samples: it wants more CPU than the loaded machine gives it"
+                ));
+            }
             if !busiest.is_empty() {
                 v = v.fact(format!("busiest threads: {}", busiest.join(", ")));
             }
@@ -658,5 +670,62 @@ mod tests {
         attached(&mut ev);
         let r = remedy(&ev);
         assert!(r.contains("at the end of the process's own stderr"), "{r}");
+    }
+
+    /// The real spinner (tests/fixtures/linux_spinning_go_program), its CPU use scaled down
+    /// to `share` of a core, as on a machine whose other work takes the rest.
+    fn starved_spinner(share: f64) -> Evidence {
+        let mut ev: Evidence = serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_spinning_go_program/evidence.json"
+        ))
+        .unwrap();
+        let t0 = ev.samples[0].at_ms;
+        for s in &mut ev.samples {
+            let cpu = 720 + ((s.at_ms - t0) as f64 * share) as u64;
+            for p in &mut s.processes {
+                p.cpu_ms = cpu;
+            }
+        }
+        ev
+    }
+
+    #[test]
+    fn a_spinner_starved_of_cpu_but_always_runnable_is_spinning() {
+        let c = classify(&starved_spinner(0.3));
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Spinning, "{:#?}", c.reasons);
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("runnable (R) in 5/5 samples")),
+            "{:#?}",
+            v.evidence
+        );
+        // A full-speed spinner needs no such excuse.
+        let c = classify(&starved_spinner(0.9));
+        assert!(
+            !c.verdicts[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("runnable (R)"))
+        );
+    }
+
+    #[test]
+    fn the_same_cpu_share_while_asleep_is_not_spinning() {
+        let mut ev = starved_spinner(0.3);
+        each_process(&mut ev, |p| {
+            for t in &mut p.threads {
+                t.state = crate::evidence::RunState::Sleeping;
+            }
+            p.state = crate::evidence::RunState::Sleeping;
+        });
+        let c = classify(&ev);
+        assert_ne!(
+            c.verdicts[0].kind,
+            VerdictKind::Spinning,
+            "{:#?}",
+            c.reasons
+        );
     }
 }

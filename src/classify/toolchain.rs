@@ -151,11 +151,32 @@ fn verdict(ev: &Evidence, t: &ToolchainEvidence, a: &Analysis) -> Verdict {
     }
     v = v.fact(format!("hardware architecture: {hw}"));
     let q = goenv::shell_quote(&root);
+    let release = a
+        .go_version
+        .as_deref()
+        .and_then(crate::rebuild::version::GoVersion::parse)
+        .filter(|g| g.is_release())
+        .map(|g| g.go_name());
     let remedy = if a.state == ArchState::Native && go_native_or_none(a) {
-        format!(
-            "reinstall Go into an empty directory (rm -rf {q}, then unpack one release archive there): \
-             a release unpacked over another leaves stale tools"
-        )
+        match release {
+            Some(ref v) => format!(
+                "reinstall {v} into an empty directory: a release unpacked over another leaves stale tools. \
+                 This line downloads first and removes the old tree only once the new one is unpacked \
+                 (put sudo before each step if the directory is not yours): {}",
+                crate::rebuild::advice::replace_with_archive(
+                    std::path::Path::new(&root),
+                    v,
+                    if os == "macos" { "darwin" } else { os },
+                    ev.host.hardware_arch.goarch(),
+                    false,
+                )
+            ),
+            None => format!(
+                "reinstall Go into an empty directory: download a release archive from go.dev/dl, \
+                 unpack it into a new directory, and only then replace {q} with it; a release \
+                 unpacked over another leaves stale tools"
+            ),
+        }
     } else if os == "macos" {
         format!(
             "use a Go built for this Mac: the darwin-arm64 archive from go.dev/dl, or \
@@ -265,6 +286,37 @@ mod tests {
             v.evidence
         );
         assert!(v.remedy.as_deref().unwrap().contains("gohang rebuild"));
+    }
+
+    #[test]
+    fn a_release_unpacked_over_another_gets_a_safe_reinstall_line() {
+        let mut ev = evidence(Outcome::TimedOut { elapsed_ms: 10_000 }, false);
+        let t = ev.toolchain.as_mut().unwrap();
+        t.scan.as_mut().unwrap().tool_dirs[0].files[0] = crate::toolchain::fake::mac(
+            "/usr/local/go/pkg/tool/darwin_arm64/compile",
+            None,
+            Arch::Aarch64,
+            "go1.22.0",
+        );
+        let c = classify(&ev);
+        let v = c
+            .verdicts
+            .iter()
+            .find(|v| v.kind == VerdictKind::ArchMismatch)
+            .unwrap_or_else(|| panic!("{:#?}", c.reasons));
+        let r = v.remedy.as_deref().unwrap();
+        // Download first, delete last, each step only if the one before worked.
+        let line = r.split(": ").last().unwrap();
+        assert!(
+            line.starts_with("curl -fLO https://go.dev/dl/go1.23.5.darwin-arm64.tar.gz && "),
+            "{r}"
+        );
+        let (curl, rm) = (line.find("curl").unwrap(), line.find("rm -rf").unwrap());
+        assert!(
+            curl < rm && line.ends_with("mv /usr/local/go.new /usr/local/go"),
+            "{r}"
+        );
+        assert!(!r.contains("goVERSION"), "{r}");
     }
 
     #[test]

@@ -925,6 +925,14 @@ fn required_tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Optio
         ));
     }
     let names: Vec<&str> = missing.iter().map(|(t, _)| *t).collect();
+    // Without compile, link or asm no build works at all: as broken as a missing tool
+    // directory. The others stop only the commands that need them.
+    let every_build = names.iter().any(|t| ["compile", "link", "asm"].contains(t));
+    let (status, impact) = if every_build {
+        (Status::Fail, Impact::Mixed)
+    } else {
+        (Status::Warn, Impact::None)
+    };
     let details = missing
         .iter()
         .map(|(tool, when)| format!("{tool}: needed by {when}"))
@@ -933,7 +941,7 @@ fn required_tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Optio
         Check::new(
             "required-tools",
             "required tools",
-            Status::Warn,
+            status,
             format!(
                 "pkg/tool/{name} lacks {}: the go command stops with `go: no such tool \"{}\"` \
                  when it needs one",
@@ -941,6 +949,7 @@ fn required_tools_check(f: &Facts, t: &ToolchainEvidence, a: &Analysis) -> Optio
                 names[0]
             ),
         )
+        .impact(impact)
         .details(details)
         .fix(reinstall_fix(f, t, &scan_root(t), false)),
     )
@@ -1666,14 +1675,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_tools_in_the_tool_dir_are_a_warning() {
+    fn missing_tools_in_the_tool_dir_fail_or_warn_by_what_they_stop() {
         let r = evaluate(&linux(
             Arch::X86_64,
             Translation::Native,
             &["compile", "link"],
         ));
         let c = by_id(&r, "required-tools");
-        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.status, Status::Fail, "no asm: no build works");
         assert_eq!(
             c.summary,
             "pkg/tool/linux_amd64 lacks asm, cgo, vet, cover: the go command stops with \
@@ -1685,6 +1694,18 @@ mod tests {
         let fix = c.fix.as_deref().unwrap();
         assert!(!fix.contains("gohang rebuild"), "{fix}");
         assert!(fix.contains("go1.23.5.linux-amd64.tar.gz"), "{fix}");
+        assert_eq!(
+            r.exit_code, 2,
+            "inconsistent, as a missing tool directory is"
+        );
+        // Without cover only `go test -cover` stops: a warning.
+        let r = evaluate(&linux(
+            Arch::X86_64,
+            Translation::Native,
+            &["compile", "link", "asm", "cgo", "vet"],
+        ));
+        let c = by_id(&r, "required-tools");
+        assert_eq!(c.status, Status::Warn);
         assert_eq!(r.exit_code, exit::OK, "a warning");
         let r = evaluate(&linux(Arch::X86_64, Translation::Native, &ALL_TOOLS));
         assert_eq!(by_id(&r, "required-tools").status, Status::Ok);

@@ -296,7 +296,7 @@ fn missing_tool_dir_is_inconsistent() {
 }
 
 #[test]
-fn a_tool_dir_without_all_the_tools_is_a_warning() {
+fn a_tool_dir_without_asm_fails_as_the_go_command_does() {
     let f = fixtures();
     let t = fixtures::tempdir();
     let g = FakeGoroot::new(&t.path().join("go"));
@@ -308,9 +308,9 @@ fn a_tool_dir_without_all_the_tools_is_a_warning() {
     g.version_file(&f.go_version);
     let env = env_for(&g, t.path());
     let (c, v) = check_json(&env);
-    assert_eq!(c, 0, "a warning, the architectures are fine: {v:#}");
+    assert_eq!(c, 2, "inconsistent: no build works without asm: {v:#}");
     let req = check_named(&v, "required-tools");
-    assert_eq!(req["status"], "warn", "{req:#}");
+    assert_eq!(req["status"], "fail", "{req:#}");
     let summary = req["summary"].as_str().unwrap();
     assert!(
         summary.starts_with(&format!("pkg/tool/{dir} lacks asm, cgo, vet, cover")),
@@ -326,7 +326,7 @@ fn a_tool_dir_without_all_the_tools_is_a_warning() {
     assert!(fix.lines().any(|l| l.starts_with(&url)), "{fix}");
 
     let out = text(&gohang(&["check"], &env));
-    assert!(out.contains("! required tools: "), "{out}");
+    assert!(out.contains("✗ required tools: "), "{out}");
 
     // The go command agrees: the installed go, copied into this GOROOT (with the real
     // sources), stops building the emptiest program at the first missing tool.

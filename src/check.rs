@@ -1494,12 +1494,17 @@ mod tests {
                         path: format!("{root}/pkg/tool/darwin_amd64"),
                         goos: Some("darwin".into()),
                         goarch: Some("amd64".into()),
-                        files: vec![crate::toolchain::fake::mac(
-                            &format!("{root}/pkg/tool/darwin_amd64/compile"),
-                            None,
-                            Arch::X86_64,
-                            "go1.21.4",
-                        )],
+                        files: ALL_TOOLS
+                            .iter()
+                            .map(|t| {
+                                crate::toolchain::fake::mac(
+                                    &format!("{root}/pkg/tool/darwin_amd64/{t}"),
+                                    None,
+                                    Arch::X86_64,
+                                    "go1.21.4",
+                                )
+                            })
+                            .collect(),
                     }],
                 }),
                 notes: Vec::new(),

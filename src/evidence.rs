@@ -274,6 +274,24 @@ pub struct HostInfo {
     pub rosetta_installed: Option<bool>,
 }
 
+#[cfg(test)]
+impl HostInfo {
+    /// A native `os` machine of architecture `arch` with `cpus` CPUs, no binfmt handlers
+    /// and nothing known of Rosetta: the host of the unit tests' made-up evidence.
+    pub fn plain(os: &str, arch: Arch, cpus: u32) -> HostInfo {
+        HostInfo {
+            os: os.into(),
+            arch: arch.clone(),
+            hardware_arch: arch,
+            translation: Translation::Native,
+            kernel: None,
+            cpus,
+            binfmt: Vec::new(),
+            rosetta_installed: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {

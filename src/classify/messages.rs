@@ -202,23 +202,12 @@ fn exec_of_foreign_binary(tree: &Tree, line: &str, f: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use crate::classify::classify;
-    use crate::evidence::{
-        Arch, BinfmtHandler, Evidence, HostInfo, Mode, Outcome, Target, Translation,
-    };
+    use crate::evidence::{Arch, BinfmtHandler, Evidence, HostInfo, Mode, Outcome, Target};
     use crate::verdict::VerdictKind;
 
     fn exited_with(stderr: &str, os: &str, binfmt: bool) -> Evidence {
         let host = HostInfo {
-            os: os.into(),
             arch: Arch::X86_64,
-            hardware_arch: if os == "macos" {
-                Arch::Aarch64
-            } else {
-                Arch::X86_64
-            },
-            translation: Translation::Native,
-            kernel: None,
-            cpus: 2,
             binfmt: binfmt
                 .then(|| BinfmtHandler {
                     name: "qemu-aarch64".into(),
@@ -230,7 +219,15 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
-            rosetta_installed: None,
+            ..HostInfo::plain(
+                os,
+                if os == "macos" {
+                    Arch::Aarch64
+                } else {
+                    Arch::X86_64
+                },
+                2,
+            )
         };
         let target = Target {
             mode: Mode::Spawn,

@@ -459,16 +459,7 @@ mod tests {
 
     /// Two samples 1 s apart of `procs` (root first), attached, with this trace.
     fn evidence(procs: Vec<ProcessSnapshot>, trace: TraceSummary, own: Vec<u32>) -> Evidence {
-        let host = crate::evidence::HostInfo {
-            os: "linux".into(),
-            arch: crate::evidence::Arch::X86_64,
-            hardware_arch: crate::evidence::Arch::X86_64,
-            translation: Default::default(),
-            kernel: None,
-            cpus: 2,
-            binfmt: Vec::new(),
-            rosetta_installed: None,
-        };
+        let host = crate::evidence::HostInfo::plain("linux", crate::evidence::Arch::X86_64, 2);
         let target = Target {
             mode: Mode::Attach,
             command: vec!["go".into()],

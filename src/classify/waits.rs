@@ -1029,16 +1029,7 @@ mod tests {
 
     /// Three samples over a second of `procs` (root first), attached.
     fn evidence(procs: Vec<ProcessSnapshot>) -> Evidence {
-        let host = HostInfo {
-            os: "linux".into(),
-            arch: crate::evidence::Arch::X86_64,
-            hardware_arch: crate::evidence::Arch::X86_64,
-            translation: Default::default(),
-            kernel: None,
-            cpus: 2,
-            binfmt: Vec::new(),
-            rosetta_installed: None,
-        };
+        let host = HostInfo::plain("linux", crate::evidence::Arch::X86_64, 2);
         let target = Target {
             mode: Mode::Attach,
             command: vec!["sh".into()],

@@ -309,21 +309,12 @@ pub fn analyze(t: &ToolchainEvidence, host: &HostInfo, translated_shell: bool) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{BinfmtHandler, Translation};
+    use crate::evidence::BinfmtHandler;
 
     use crate::toolchain::goroot::{GorootScan, ToolDir};
 
     fn host(os: &str, hw: Arch) -> HostInfo {
-        HostInfo {
-            os: os.into(),
-            arch: hw.clone(),
-            hardware_arch: hw,
-            translation: Translation::Native,
-            kernel: None,
-            cpus: 1,
-            binfmt: Vec::new(),
-            rosetta_installed: None,
-        }
+        HostInfo::plain(os, hw, 1)
     }
 
     fn mac(path: &str, arch: Arch, v: &str) -> FileReport {

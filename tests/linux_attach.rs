@@ -311,41 +311,6 @@ fn wait_for_connection(pid: u32, addr: &str) {
     .expect("go never connected to the proxy");
 }
 
-/// Start `go mod download` blocked on the module cache lock that `flock` holds.
-fn go_blocked_on_lock(m: &Module) -> (Guard, Guard, std::path::PathBuf) {
-    let lock = m.cached_dep_lock();
-    let mut holder_cmd = Command::new("flock");
-    holder_cmd
-        .arg(&lock)
-        .args(["sleep", "120"])
-        .stdin(Stdio::null());
-    let holder = Guard::spawn_group(&mut holder_cmd);
-    wait_for(Duration::from_secs(5), || {
-        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
-            l.lines()
-                .any(|line| line.contains(&format!(" {} ", holder.pid())))
-        })
-    })
-    .expect("flock never took the lock");
-    let mut c = Command::new("go");
-    c.args(["mod", "download"]);
-    isolated_go_env(&mut c, m);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let go = Guard::spawn_group(&mut c);
-    let pid = go.pid();
-    // A waiter shows in /proc/locks after `->`.
-    wait_for(Duration::from_secs(60), || {
-        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
-            l.lines()
-                .any(|line| line.contains("->") && line.contains(&format!(" {pid} ")))
-        })
-    })
-    .expect("go never waited for the lock");
-    (holder, go, lock)
-}
-
 #[test]
 fn go_blocked_on_a_module_cache_lock_is_lock_wait() {
     if !go_ok() || !need(have("flock"), "flock (util-linux)") {

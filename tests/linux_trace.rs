@@ -87,24 +87,6 @@ fn strace_line<'a>(r: &'a Report, kind: VerdictKind, needle: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no strace line with {needle:?}: {:#?}", v.evidence))
 }
 
-/// `flock` holds the dependency's module cache lock for the test's lifetime.
-fn hold_lock(lock: &Path) -> Guard {
-    let mut holder_cmd = Command::new("flock");
-    holder_cmd
-        .arg(lock)
-        .args(["sleep", "120"])
-        .stdin(Stdio::null());
-    let holder = Guard::spawn_group(&mut holder_cmd);
-    wait_for(Duration::from_secs(5), || {
-        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
-            l.lines()
-                .any(|line| line.contains(&format!(" {} ", holder.pid())))
-        })
-    })
-    .expect("flock never took the lock");
-    holder
-}
-
 #[test]
 fn probe_trace_names_the_flock_go_sits_in() {
     if !strace_ok() || !need(have("go") && have("flock"), "go and flock") {
@@ -199,23 +181,8 @@ fn attach_trace_names_the_flock_and_the_target_survives_the_detach() {
     let _s = serial();
     let state = tempfile::tempdir().unwrap();
     let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
-    let lock = m.cached_dep_lock();
-    let holder = hold_lock(&lock);
-    let mut c = Command::new("go");
-    c.args(["mod", "download"]);
-    isolated_go_env(&mut c, &m);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let go = Guard::spawn_group(&mut c);
+    let (holder, go, lock) = go_blocked_on_lock(&m);
     let pid = go.pid();
-    wait_for(Duration::from_secs(60), || {
-        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
-            l.lines()
-                .any(|line| line.contains("->") && line.contains(&format!(" {pid} ")))
-        })
-    })
-    .expect("go never waited for the lock");
 
     let (r, code) = attach_traced(state.path(), pid);
     let p = r.primary();

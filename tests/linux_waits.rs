@@ -8,7 +8,7 @@ mod util;
 use gohang::report::Report;
 use gohang::verdict::VerdictKind;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 use util::gomod::*;
 use util::*;
@@ -156,19 +156,7 @@ fn module_cache_lock_held_by_another_process_is_lock_wait() {
     // The dependency's go.mod is already cached, so go needs no network: it goes straight
     // to the zip, whose lock (cmd/go/internal/modfetch.lockVersion) another process holds.
     let lock = m.cached_dep_lock();
-    let mut holder_cmd = Command::new("flock");
-    holder_cmd
-        .arg(&lock)
-        .args(["sleep", "120"])
-        .stdin(Stdio::null());
-    let holder = Guard::spawn_group(&mut holder_cmd);
-    wait_for(Duration::from_secs(5), || {
-        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
-            l.lines()
-                .any(|line| line.contains(&format!(" {} ", holder.pid())))
-        })
-    })
-    .expect("flock never took the lock");
+    let holder = hold_lock(&lock);
 
     let (r, code) = probe_go(
         &m,

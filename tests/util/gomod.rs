@@ -1,8 +1,10 @@
 //! A Go module in a fresh directory with its own module cache, and a `go` environment that
 //! never leaves 127.0.0.1: shared by the tests that run a real `go` into a wait.
 
+use super::{Guard, wait_for};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// A module that may require one dependency, in a fresh directory with its own module cache.
 pub struct Module {
@@ -99,4 +101,46 @@ pub fn isolated_go_env(c: &mut Command, m: &Module) {
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
         .env("GOCACHE", shared_gocache());
+}
+
+/// `flock` holding `lock` for the test's lifetime, returned once /proc/locks shows it held.
+pub fn hold_lock(lock: &Path) -> Guard {
+    let mut holder_cmd = Command::new("flock");
+    holder_cmd
+        .arg(lock)
+        .args(["sleep", "120"])
+        .stdin(Stdio::null());
+    let holder = Guard::spawn_group(&mut holder_cmd);
+    wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
+            l.lines()
+                .any(|line| line.contains(&format!(" {} ", holder.pid())))
+        })
+    })
+    .expect("flock never took the lock");
+    holder
+}
+
+/// `go mod download` in `m`, started by the test (not by gohang) and returned once it
+/// waits for the dependency's module cache lock that `flock` holds: (holder, go, lock).
+pub fn go_blocked_on_lock(m: &Module) -> (Guard, Guard, PathBuf) {
+    let lock = m.cached_dep_lock();
+    let holder = hold_lock(&lock);
+    let mut c = Command::new("go");
+    c.args(["mod", "download"]);
+    isolated_go_env(&mut c, m);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let go = Guard::spawn_group(&mut c);
+    let pid = go.pid();
+    // A waiter shows in /proc/locks after `->`.
+    wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string("/proc/locks").ok().filter(|l| {
+            l.lines()
+                .any(|line| line.contains("->") && line.contains(&format!(" {pid} ")))
+        })
+    })
+    .expect("go never waited for the lock");
+    (holder, go, lock)
 }

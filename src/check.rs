@@ -23,7 +23,7 @@
 
 use crate::cli::{CheckArgs, Cli};
 use crate::error::{UserError, exit};
-use crate::evidence::{Arch, HostInfo, Translation};
+use crate::evidence::{Arch, HostInfo};
 use crate::rebuild::advice::{install_instead, replace_with_archive};
 use crate::rebuild::foreign::Platform;
 use crate::rebuild::goroot::owner_from_path;
@@ -146,7 +146,7 @@ pub fn gather(env: &Env) -> Facts {
     let mut notes = Vec::new();
     let host = timebox::run("hardware", CHECK_LIMIT, hardware::host).unwrap_or_else(|e| {
         notes.push(e.to_string());
-        fallback_host()
+        HostInfo::of_build()
     });
     let os = host.os.clone();
 
@@ -220,19 +220,6 @@ pub fn gather(env: &Env) -> Facts {
     })
     .map_err(|e| e.to_string());
     facts
-}
-
-fn fallback_host() -> HostInfo {
-    HostInfo {
-        os: std::env::consts::OS.to_string(),
-        arch: Arch::parse(std::env::consts::ARCH),
-        hardware_arch: Arch::parse(std::env::consts::ARCH),
-        translation: Translation::Native,
-        kernel: None,
-        cpus: 1,
-        binfmt: Vec::new(),
-        rosetta_installed: None,
-    }
 }
 
 /// The report `check` prints.
@@ -1375,13 +1362,7 @@ pub fn write_human<W: Write + ?Sized>(
     quiet: bool,
     color: bool,
 ) -> std::io::Result<()> {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let paint = |code: &str, s: &str| crate::report::human::paint(color, code, s);
     let result = format!(
         "result: {} (exit {})",
         result_line(r.exit_code),
@@ -1429,6 +1410,7 @@ pub fn write_human<W: Write + ?Sized>(
 mod tests {
     use super::*;
 
+    use crate::evidence::Translation;
     use crate::toolchain::goroot::{GorootScan, ToolDir};
 
     /// An Apple Silicon Mac whose Terminal runs under Rosetta and whose go comes from the

@@ -274,10 +274,10 @@ pub struct HostInfo {
     pub rosetta_installed: Option<bool>,
 }
 
-#[cfg(test)]
 impl HostInfo {
     /// A native `os` machine of architecture `arch` with `cpus` CPUs, no binfmt handlers
-    /// and nothing known of Rosetta: the host of the unit tests' made-up evidence.
+    /// and nothing known of Rosetta: the host of the unit tests' made-up evidence, and
+    /// what gohang assumes of its own host when it cannot read it (see [`Self::of_build`]).
     pub fn plain(os: &str, arch: Arch, cpus: u32) -> HostInfo {
         HostInfo {
             os: os.into(),
@@ -289,6 +289,12 @@ impl HostInfo {
             binfmt: Vec::new(),
             rosetta_installed: None,
         }
+    }
+
+    /// The host as this build's target names it (`std::env::consts`), one CPU: for a system
+    /// without an observer, or when reading the real host failed.
+    pub fn of_build() -> HostInfo {
+        HostInfo::plain(std::env::consts::OS, Arch::parse(std::env::consts::ARCH), 1)
     }
 }
 

@@ -206,13 +206,7 @@ pub fn write_human<W: Write + ?Sized>(
     quiet: bool,
     color: bool,
 ) -> std::io::Result<()> {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let paint = |code: &str, s: &str| crate::report::human::paint(color, code, s);
     let hw = r.host.hardware_arch.display_for(&r.host.os);
     let verdict = format!(
         "{} binar{} on this {hw} {} machine: {} native, {} not native, {} invalid",

@@ -1,19 +1,10 @@
 //! Systems without a backend: gohang builds, and says plainly that it cannot observe.
 
 use crate::error::ObserveError;
-use crate::evidence::{Arch, HostInfo, ProcessSnapshot, Sample, Translation};
+use crate::evidence::{HostInfo, ProcessSnapshot, Sample};
 
 pub fn host_info() -> HostInfo {
-    HostInfo {
-        os: std::env::consts::OS.to_string(),
-        arch: Arch::parse(std::env::consts::ARCH),
-        hardware_arch: Arch::parse(std::env::consts::ARCH),
-        translation: Translation::Native,
-        kernel: None,
-        cpus: 1,
-        binfmt: Vec::new(),
-        rosetta_installed: None,
-    }
+    HostInfo::of_build()
 }
 
 /// Without a backend, no process is known to be a zombie.

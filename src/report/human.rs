@@ -11,13 +11,19 @@ pub struct Style {
     pub color: bool,
 }
 
+/// `s` in the SGR colour `code` (`"1;31"`: bold red) when `color`, else as it is. Every
+/// human report (probe/attach, check, scan) paints with this.
+pub fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        paint(self.color, code, s)
     }
     fn bold(&self, s: &str) -> String {
         self.paint("1", s)

@@ -21,7 +21,6 @@
 //!   instead, which the Go runtime retries.
 
 use super::collect::Format;
-use super::sink::Sink;
 use super::stream::{self, Stream};
 use super::{Finish, SYSCALLS};
 use crate::evidence::TraceSummary;
@@ -204,18 +203,7 @@ impl Read for FifoReader {
 
 /// Start reading the FIFO into a new trace file.
 fn open_stream(reader: FifoReader, notes: &mut Vec<String>) -> Stream {
-    let path = super::new_trace_path();
-    let sink = match Sink::create(&path) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            notes.push(format!(
-                "--trace: cannot write the trace file {}: {e}; the trace is summarized but not kept",
-                path.display()
-            ));
-            None
-        }
-    };
-    Stream::start(reader, Format::Strace, sink)
+    Stream::start(reader, Format::Strace, super::new_sink(notes))
 }
 
 /// The command line as evidence: the program's own arguments with credentials removed.

@@ -13,7 +13,6 @@
 
 use super::Finish;
 use super::collect::Format;
-use super::sink::Sink;
 use super::stream::{self, Stream};
 use crate::evidence::TraceSummary;
 use std::path::Path;
@@ -92,17 +91,7 @@ impl Tracer {
                 if pids.len() == 2 { "was" } else { "were" }
             ));
         }
-        let path = super::new_trace_path();
-        let sink = match Sink::create(&path) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                notes.push(format!(
-                    "--trace: cannot write the trace file {}: {e}; the trace is summarized but not kept",
-                    path.display()
-                ));
-                None
-            }
-        };
+        let sink = super::new_sink(&mut notes);
         let command: Vec<String> =
             std::iter::once(cmd.get_program().to_string_lossy().into_owned())
                 .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))

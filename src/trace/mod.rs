@@ -115,6 +115,22 @@ pub fn new_trace_path() -> PathBuf {
     ))
 }
 
+/// A sink for a new trace file at [`new_trace_path`]; when it cannot be created, a note
+/// says so and the trace is summarized without being kept.
+pub(crate) fn new_sink(notes: &mut Vec<String>) -> Option<sink::Sink> {
+    let path = new_trace_path();
+    match sink::Sink::create(&path) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            notes.push(format!(
+                "--trace: cannot write the trace file {}: {e}; the trace is summarized but not kept",
+                path.display()
+            ));
+            None
+        }
+    }
+}
+
 /// Build the evidence from the state of a stream.
 pub(crate) fn summarize(
     tool: &str,

@@ -909,7 +909,7 @@ pub struct Goroutine {
 pub struct GoFrame {
     /// `cmd/go/internal/lockedfile.(*File).Lock`.
     pub function: String,
-    /// `/usr/lib/go/src/…/file.go:123`.
+    /// `/usr/local/go/src/…/file.go:123`, or `…/file.go:123` from a toolchain built with -trimpath.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
 }

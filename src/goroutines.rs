@@ -5,7 +5,7 @@
 //! ```text
 //! goroutine 1 gp=0xc0000061c0 m=0 mp=0x556900 [syscall, 2 minutes, locked to thread]:
 //! syscall.Flock(0x4d5aa8?, 0xc000044028?)
-//!         /usr/lib/go-1.23/src/syscall/zsyscall_linux_amd64.go:453 +0x25 fp=… sp=… pc=…
+//!         syscall/zsyscall_linux_amd64.go:453 +0x25 fp=… sp=… pc=…
 //! created by main.main in goroutine 1
 //! ```
 
@@ -227,20 +227,20 @@ mod tests {
 
     const DUMP: &str = "SIGQUIT: quit\nPC=0x46f0ac m=0 sigcode=0\n\n\
 goroutine 1 gp=0xc0000061c0 m=0 mp=0x556900 [semacquire, 2 minutes]:\n\
-runtime.gopark(0x0?, 0x0?)\n\t/usr/lib/go/src/runtime/proc.go:424 +0xce fp=0xc1 sp=0xc2 pc=0x1\n\
-sync.(*WaitGroup).Wait(...)\n\t/usr/lib/go/src/sync/waitgroup.go:118\n\
-cmd/go/internal/work.(*Builder).Do(0xc000, {0x1, 0x2})\n\t/usr/lib/go/src/cmd/go/internal/work/exec.go:230 +0x5\n\
-main.main()\n\t/usr/lib/go/src/cmd/go/main.go:272 +0x28b\n\n\
+runtime.gopark(0x0?, 0x0?)\n\t/usr/local/go/src/runtime/proc.go:424 +0xce fp=0xc1 sp=0xc2 pc=0x1\n\
+sync.(*WaitGroup).Wait(...)\n\t/usr/local/go/src/sync/waitgroup.go:118\n\
+cmd/go/internal/work.(*Builder).Do(0xc000, {0x1, 0x2})\n\t/usr/local/go/src/cmd/go/internal/work/exec.go:230 +0x5\n\
+main.main()\n\t/usr/local/go/src/cmd/go/main.go:272 +0x28b\n\n\
 goroutine 23 [syscall, 3 minutes, locked to thread]:\n\
-syscall.Syscall(0x49, 0x3, 0x2, 0x0)\n\t/usr/lib/go/src/syscall/syscall_linux.go:73 +0x25\n\
-syscall.Flock(0x4d5aa8?, 0xc000044028?)\n\t/usr/lib/go/src/syscall/zsyscall_linux_amd64.go:453 +0x25\n\
-cmd/go/internal/lockedfile/internal/filelock.lock({0x9f, 0xc0}, 0x2)\n\t/usr/lib/go/src/cmd/go/internal/lockedfile/internal/filelock/filelock_unix.go:23\n\
-cmd/go/internal/lockedfile.(*File).Lock(...)\n\t/usr/lib/go/src/cmd/go/internal/lockedfile/lockedfile.go:20\n\
-created by cmd/go/internal/work.(*Builder).Do in goroutine 1\n\t/usr/lib/go/src/cmd/go/internal/work/exec.go:221 +0x1\n\n\
+syscall.Syscall(0x49, 0x3, 0x2, 0x0)\n\t/usr/local/go/src/syscall/syscall_linux.go:73 +0x25\n\
+syscall.Flock(0x4d5aa8?, 0xc000044028?)\n\t/usr/local/go/src/syscall/zsyscall_linux_amd64.go:453 +0x25\n\
+cmd/go/internal/lockedfile/internal/filelock.lock({0x9f, 0xc0}, 0x2)\n\t/usr/local/go/src/cmd/go/internal/lockedfile/internal/filelock/filelock_unix.go:23\n\
+cmd/go/internal/lockedfile.(*File).Lock(...)\n\t/usr/local/go/src/cmd/go/internal/lockedfile/lockedfile.go:20\n\
+created by cmd/go/internal/work.(*Builder).Do in goroutine 1\n\t/usr/local/go/src/cmd/go/internal/work/exec.go:221 +0x1\n\n\
 goroutine 30 [IO wait]:\n\
-internal/poll.runtime_pollWait(0x7f, 0x72)\n\t/usr/lib/go/src/runtime/netpoll.go:351 +0x85\n\
-internal/poll.(*FD).Read(0xc000, {0xc0, 0x1000, 0x1000})\n\t/usr/lib/go/src/internal/poll/fd_unix.go:165 +0x27a\n\
-net.(*conn).Read(0xc00)\n\t/usr/lib/go/src/net/net.go:189 +0x45\n";
+internal/poll.runtime_pollWait(0x7f, 0x72)\n\t/usr/local/go/src/runtime/netpoll.go:351 +0x85\n\
+internal/poll.(*FD).Read(0xc000, {0xc0, 0x1000, 0x1000})\n\t/usr/local/go/src/internal/poll/fd_unix.go:165 +0x27a\n\
+net.(*conn).Read(0xc00)\n\t/usr/local/go/src/net/net.go:189 +0x45\n";
 
     #[test]
     fn parses_headers_frames_and_locations() {
@@ -255,7 +255,7 @@ net.(*conn).Read(0xc00)\n\t/usr/lib/go/src/net/net.go:189 +0x45\n";
         );
         assert_eq!(
             gs[0].frames[2].location.as_deref(),
-            Some("/usr/lib/go/src/cmd/go/internal/work/exec.go:230")
+            Some("/usr/local/go/src/cmd/go/internal/work/exec.go:230")
         );
         assert!(gs[1].locked_to_thread);
         assert_eq!(

@@ -605,7 +605,7 @@ mod tests {
             pid: 22143,
             answered: true,
             goroutines: crate::goroutines::parse(
-                "goroutine 1 [sleep, 2 minutes]:\ntime.Sleep(0x34630b8a000)\n\t/usr/lib/go-1.23/src/runtime/time.go:315 +0xf2\nmain.main()\n\t/src/sleeper.go:12 +0x45\n",
+                "goroutine 1 [sleep, 2 minutes]:\ntime.Sleep(0x34630b8a000)\n\t/usr/local/go/src/runtime/time.go:315 +0xf2\nmain.main()\n\t/src/sleeper.go:12 +0x45\n",
             ),
             note: None,
         });

@@ -232,7 +232,7 @@ mod tests {
         for l in [
             r#"connect(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EINPROGRESS (Operation now in progress)"#,
             r#"flock(3, LOCK_EX <unfinished ...>"#,
-            r#"openat(AT_FDCWD, "/root/go/pkg/mod/cache/download/x/@v/v1.0.0.lock", O_RDWR|O_CREAT|O_CLOEXEC, 0666) = 3"#,
+            r#"openat(AT_FDCWD, "/home/user/go/pkg/mod/cache/download/x/@v/v1.0.0.lock", O_RDWR|O_CREAT|O_CLOEXEC, 0666) = 3"#,
             r#"write(2, "go: downloading example.com/dep v1.0.0\n", 40) = 40"#,
             "",
         ] {

@@ -672,6 +672,10 @@ pub struct ProcessSnapshot {
     /// The working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// What the observer could not tell about this process, and why (e.g. macOS withholds
+    /// the environment of a restricted program; a state read without thread data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ProcessSnapshot {

@@ -24,6 +24,9 @@ pub const P_EXEC: i32 = 0x0000_4000;
 /// Runs under Rosetta 2 (set at exec, inherited across fork; alias `P_CLASSIC`).
 pub const P_TRANSLATED: i32 = 0x0002_0000;
 
+/// `p_comm`'s length: `MAXCOMLEN + 1` (`bsd/sys/param.h`: MAXCOMLEN 16).
+pub const P_COMM_LEN: usize = 17;
+
 /// `struct user64_extern_proc` (296 bytes).
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -74,7 +77,7 @@ pub struct ExternProc {
     pub p_usrpri: u8,
     pub p_nice: i8,
     /// `MAXCOMLEN + 1` bytes.
-    pub p_comm: [u8; 17],
+    pub p_comm: [u8; P_COMM_LEN],
     _pad6: [u8; 4],
     pub p_pgrp: u64,
     pub p_addr: u64,

@@ -18,6 +18,7 @@ pub mod rosetta;
 pub mod sample_text;
 pub mod socket;
 pub mod state;
+pub mod ticks;
 
 use crate::evidence::{RunState, Sample};
 use std::collections::HashSet;
@@ -67,6 +68,20 @@ pub fn sample_candidates(sample: &Sample, max: usize) -> Vec<u32> {
         }
     }
     out
+}
+
+/// The bytes of a C string declared as nested arrays. `libc` declares `vnode_info_path`'s
+/// `vip_path` (`char[MAXPATHLEN]` in C) as `[[c_char; 32]; 32]`, so its `len()` is 32, not
+/// 1024: bounding by it cut every working directory to 32 bytes. This takes the whole
+/// array, whatever its shape.
+pub fn nested_c_chars<C, const N: usize, const M: usize>(a: &[[C; N]; M]) -> &[u8]
+where
+    C: Copy + Into<i32>,
+{
+    const { assert!(std::mem::size_of::<C>() == 1, "one-byte characters only") };
+    // SAFETY: `a` is M×N one-byte integers, contiguous and initialised; u8 has no invalid
+    // values and alignment 1.
+    unsafe { std::slice::from_raw_parts(a.as_ptr().cast::<u8>(), std::mem::size_of_val(a)) }
 }
 
 /// A NUL-terminated C string in a fixed array, lossily decoded.
@@ -125,6 +140,26 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_path_in_nested_arrays_is_read_whole() {
+        // vnode_info_path.vip_path as libc declares it; c_char is i8 on x86_64 macOS and
+        // u8 on arm64 macOS, so both are tried.
+        let want = "/Users/alice/go/src/github.com/acme/widget/internal/very/deep/package";
+        let mut signed = [[0i8; 32]; 32];
+        let mut unsigned = [[0u8; 32]; 32];
+        for (i, b) in want.bytes().enumerate() {
+            signed[i / 32][i % 32] = b as i8;
+            unsigned[i / 32][i % 32] = b;
+        }
+        assert_eq!(nested_c_chars(&signed).len(), 1024);
+        assert_eq!(c_str(nested_c_chars(&signed)), want);
+        assert_eq!(c_str(nested_c_chars(&unsigned)), want);
+        // A path of exactly MAXPATHLEN-1 bytes keeps its last byte.
+        let mut full = [[b'a'; 32]; 32];
+        full[31][31] = 0;
+        assert_eq!(c_str(nested_c_chars(&full)).len(), 1023);
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub fn task_port(euid: u32, cs_flags: Option<u32>, sip: Option<&Sip>) -> Result<
     }
 }
 
-/// Why `/usr/bin/sample` could not read pid's stacks, in one line.
+/// Why `/usr/bin/sample` could not read pid's stacks, in one line. `sample` says little
+/// about why it failed, so the cause is only ever "likely": the signature or owner that
+/// would make `task_for_pid` refuse it.
 pub fn native_stacks_denied(
     pid: u32,
     cs_flags: Option<u32>,
@@ -81,15 +83,47 @@ pub fn native_stacks_denied(
 ) -> String {
     if let Some(why) = cs_flags.and_then(|f| signature_forbids_task_port(f, sip)) {
         return format!(
-            "native stacks of pid {pid} are unavailable: {why}; its thread states and sockets \
-             are still shown"
+            "/usr/bin/sample could not read pid {pid}, likely because {why}; its thread \
+             states and sockets are still shown"
         );
     }
     match target_uid {
         Some(u) if my_euid != 0 && u != my_euid => format!(
-            "native stacks of pid {pid} need root: it belongs to uid {u} (run gohang with sudo)"
+            "/usr/bin/sample could not read pid {pid}, likely because it belongs to uid {u} \
+             (run gohang with sudo)"
         ),
         _ => format!("/usr/bin/sample could not read pid {pid}"),
+    }
+}
+
+/// `kern_return_t` values `task_for_pid` returns (`mach/kern_return.h`).
+pub const KERN_SUCCESS: i32 = 0;
+pub const KERN_PROTECTION_FAILURE: i32 = 2;
+pub const KERN_FAILURE: i32 = 5;
+pub const KERN_ABORTED: i32 = 14;
+
+/// What a `task_for_pid` answer means (xnu `bsd/kern/kern_proc.c` `task_for_pid`):
+/// Ok only for a real port. `described` is Mach's own text for `kr`.
+pub fn task_for_pid_result(kr: i32, port_is_null: bool, described: &str) -> Result<(), String> {
+    match kr {
+        KERN_SUCCESS if port_is_null => Err(
+            "task_for_pid gave no port (the process has no task yet or any more: it is being \
+             created or is exiting)"
+                .to_string(),
+        ),
+        KERN_SUCCESS => Ok(()),
+        KERN_FAILURE => Err(format!(
+            "task_for_pid refused ({described}): no such process, not allowed by its owner or \
+             signature (AMFI, System Integrity Protection), or the process is exiting"
+        )),
+        KERN_PROTECTION_FAILURE => Err(format!(
+            "task_for_pid refused ({described}): the process's task access server (taskgated) \
+             is gone"
+        )),
+        KERN_ABORTED => Err(format!(
+            "task_for_pid was interrupted while taskgated decided ({described})"
+        )),
+        _ => Err(format!("task_for_pid failed: {described}")),
     }
 }
 
@@ -191,5 +225,48 @@ mod tests {
         assert!(libproc_denied(7, Some(0), 501).contains("sudo"));
         assert!(libproc_denied(7, Some(0), 0).contains("root"));
         assert!(native_stacks_denied(7, None, None, Some(0), 501).contains("sudo"));
+    }
+
+    #[test]
+    fn sample_failures_name_a_likely_cause_never_a_certain_one() {
+        let on = Sip::from_config(0);
+        for m in [
+            native_stacks_denied(7, Some(CS_PLATFORM_BINARY), Some(&on), Some(0), 0),
+            native_stacks_denied(7, Some(CS_RUNTIME), Some(&on), Some(501), 501),
+            native_stacks_denied(7, None, None, Some(0), 501),
+        ] {
+            assert!(m.contains("likely because"), "{m}");
+            assert!(!m.contains("are unavailable"), "{m}");
+        }
+        // Nothing known: no cause is named at all.
+        let m = native_stacks_denied(7, None, None, Some(501), 501);
+        assert_eq!(m, "/usr/bin/sample could not read pid 7");
+    }
+
+    #[test]
+    fn every_task_for_pid_answer_is_told_apart() {
+        assert!(task_for_pid_result(KERN_SUCCESS, false, "(os/kern) successful").is_ok());
+        let null = task_for_pid_result(KERN_SUCCESS, true, "(os/kern) successful").unwrap_err();
+        assert!(null.contains("no port"), "{null}");
+        let texts = [
+            null,
+            task_for_pid_result(KERN_FAILURE, true, "(os/kern) failure").unwrap_err(),
+            task_for_pid_result(
+                KERN_PROTECTION_FAILURE,
+                true,
+                "(os/kern) protection failure",
+            )
+            .unwrap_err(),
+            task_for_pid_result(KERN_ABORTED, true, "(os/kern) aborted").unwrap_err(),
+            task_for_pid_result(37, true, "(os/kern) terminated").unwrap_err(),
+        ];
+        for (i, a) in texts.iter().enumerate() {
+            assert!(!a.contains('\n'), "{a}");
+            for b in &texts[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert!(texts[2].contains("taskgated"));
+        assert!(texts[3].contains("interrupted"));
     }
 }

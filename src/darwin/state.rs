@@ -5,10 +5,14 @@
 //!   order TERMINATE → HALTED, RUN → RUNNING (on a CPU *or* runnable), UNINT →
 //!   UNINTERRUPTIBLE, SUSP → STOPPED, WAIT → WAITING. A Go thread parked in
 //!   `__psynch_cvwait`/`kevent` reads WAITING; a spinning one RUNNING.
-//! - The process's `p_stat` (`pbi_status`) is coarse: a process blocked in a system call
-//!   may read SRUN. It matters for two holds that stop every thread whatever Mach says:
-//!   SSTOP (a stop signal suspends the whole task) and SZOMB. A task suspended through Mach
-//!   (`task_suspend`, its suspend count above 0) cannot run either.
+//! - The process's `p_stat` (`pbi_status`, `kp_proc.p_stat`) says almost nothing: XNU
+//!   assigns SIDL (fork), SRUN, SSTOP and SZOMB, and never SSLEEP (`bsd/kern/kern_fork.c`,
+//!   `kern_sig.c`, `kern_exit.c`; SSLEEP appears only in the DTrace script `darwin.d`), so
+//!   every live process that is not stopped reads SRUN, whether it spins or waits. Without
+//!   its threads (EPERM: another user's process, a setuid one) its state is therefore
+//!   unknown, never "running". `p_stat` matters for two holds that stop every thread
+//!   whatever Mach says: SSTOP (a stop signal suspends the whole task) and SZOMB. A task
+//!   suspended through Mach (`task_suspend`, its suspend count above 0) cannot run either.
 
 use crate::evidence::RunState;
 
@@ -57,8 +61,14 @@ pub fn process_hold(p_stat: u32, traced: bool, task_suspended: bool) -> Option<R
     }
 }
 
+/// Why a process without thread data has an unknown state (for the evidence's notes).
+pub const SRUN_WITHOUT_THREADS: &str = "state unknown: macOS reports every live process \
+     that is not stopped as SRUN (XNU never sets SSLEEP), and this process's threads could \
+     not be read, so whether it runs or waits cannot be told";
+
 /// The process-level state: a hold if there is one, else the busiest of its threads'
-/// states, else what `p_stat` says.
+/// states; without threads only a hold is known (SRUN says nothing, see the module
+/// header).
 pub fn process_state(
     p_stat: u32,
     traced: bool,
@@ -80,9 +90,9 @@ pub fn process_state(
         };
     }
     match p_stat {
-        SRUN => RunState::Running,
+        // Never set by XNU; kept in case a future kernel does.
         SSLEEP => RunState::Sleeping,
-        // SIDL: still being created by fork.
+        // SRUN: live and not stopped, nothing more; SIDL: still being created by fork.
         _ => RunState::Unknown,
     }
 }
@@ -144,7 +154,9 @@ mod tests {
             process_state(SRUN, false, false, &[RunState::Sleeping]),
             RunState::Sleeping
         );
-        assert_eq!(process_state(SRUN, false, false, &[]), RunState::Running);
+        // SRUN is all XNU ever says of a live, unstopped process: without threads, no
+        // claim that it runs (it may be idle forever).
+        assert_eq!(process_state(SRUN, false, false, &[]), RunState::Unknown);
         assert_eq!(process_state(SSLEEP, false, false, &[]), RunState::Sleeping);
         assert_eq!(process_state(SIDL, false, false, &[]), RunState::Unknown);
     }

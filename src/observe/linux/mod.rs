@@ -227,6 +227,7 @@ impl Sampler {
             locks,
             env: st.env,
             cwd: st.cwd,
+            notes: Vec::new(),
         })
     }
 

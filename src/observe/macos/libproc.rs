@@ -7,6 +7,7 @@
 //! `proc_pidpath` and `proc_listchildpids` work for any pid.
 //! Return convention: bytes written, `0` with errno on error.
 
+use crate::darwin;
 use crate::darwin::socket::{self, PROC_PIDFDSOCKETINFO, PROX_FDTYPE_SOCKET, SocketFdinfo};
 use crate::evidence::SocketInfo;
 use libc::c_int;
@@ -19,7 +20,7 @@ pub const PROC_PIDLISTTHREADIDS: c_int = 28;
 /// `PROC_PIDTHREADID64INFO`: `proc_threadinfo` of the thread with a unique id.
 pub const PROC_PIDTHREADID64INFO: c_int = 15;
 /// `PROC_PIDPATHINFO_MAXSIZE` (4 × MAXPATHLEN).
-const PATH_MAX_SIZE: usize = 4096;
+pub(super) const PATH_MAX_SIZE: usize = 4096;
 /// Sockets read per process at most: a stuck `go` has a handful.
 const MAX_SOCKETS: usize = 128;
 
@@ -107,13 +108,11 @@ pub fn thread_ids(pid: u32, hint: usize) -> io::Result<Vec<u64>> {
 pub fn cwd(pid: u32) -> io::Result<String> {
     // SAFETY: PROC_PIDVNODEPATHINFO fills a proc_vnodepathinfo.
     let info: libc::proc_vnodepathinfo = unsafe { pidinfo(pid, libc::PROC_PIDVNODEPATHINFO, 0)? };
-    let raw = &info.pvi_cdir.vip_path;
-    // SAFETY: c_char and u8 have the same size; the slice stays within the array.
-    let bytes: &[u8] = unsafe {
-        std::slice::from_raw_parts(raw.as_ptr().cast(), raw.len() * size_of::<libc::c_char>())
-    };
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
+    // The whole MAXPATHLEN bytes: libc declares the field as 32 arrays of 32 (see
+    // `darwin::nested_c_chars`).
+    Ok(darwin::c_str(darwin::nested_c_chars(
+        &info.pvi_cdir.vip_path,
+    )))
 }
 
 /// The executable's path (any user's process).

@@ -8,8 +8,12 @@
 //!   a port that arrives late is released by the helper.
 //! - Every send right is released: the task port and each thread port, and the
 //!   out-of-line thread array is deallocated (RAII guards, so an early return cannot leak).
-//! - Failures are `kern_return_t`s, described with `mach_error_string`, never errno.
+//! - Failures are `kern_return_t`s, described with `mach_error_string`, never errno. Each
+//!   answer `task_for_pid` can give is told apart (`darwin::permission::task_for_pid_result`):
+//!   success with `MACH_PORT_NULL` (a process without a task), `KERN_FAILURE`,
+//!   `KERN_PROTECTION_FAILURE` (dead task access port), `KERN_ABORTED` (interrupted upcall).
 
+use crate::darwin::permission;
 use libc::{c_char, c_int};
 use mach2::kern_return::{KERN_SUCCESS, kern_return_t};
 use mach2::mach_port::mach_port_deallocate;
@@ -113,6 +117,8 @@ pub struct MachThread {
 pub struct MachTask {
     pub suspend_count: i32,
     pub threads: Vec<MachThread>,
+    /// What went wrong on the way, for the evidence's notes.
+    pub problems: Vec<String>,
 }
 
 /// `task_for_pid` on a helper thread, given up after `limit`.
@@ -124,12 +130,10 @@ fn task_port(pid: u32, limit: Duration) -> Result<TaskPort, String> {
             let mut port: mach_port_name_t = MACH_PORT_NULL;
             // SAFETY: plain trap with an out-pointer to a local.
             let kr = unsafe { task_for_pid(mach_task_self(), pid as c_int, &mut port) };
-            let r = if kr == KERN_SUCCESS {
-                Ok(TaskPort(port))
-            } else {
-                // Every denial is KERN_FAILURE (xnu kern_proc.c task_for_pid).
-                Err(format!("task_for_pid: {}", error_text(kr)))
-            };
+            // A port that came with an error, or none with success, is still released.
+            let owned = TaskPort(port);
+            let r = permission::task_for_pid_result(kr, port == MACH_PORT_NULL, &error_text(kr))
+                .map(|()| owned);
             // If the caller gave up, the port is dropped (and released) here.
             let _ = tx.send(r);
         })
@@ -157,9 +161,14 @@ pub fn read_task(pid: u32, limit: Duration) -> Result<MachTask, String> {
             &mut count,
         )
     };
+    let mut problems = Vec::new();
     let suspend_count = if kr == KERN_SUCCESS {
         basic.suspend_count
     } else {
+        problems.push(format!(
+            "task_info: {} (the task's suspend count is unknown)",
+            error_text(kr)
+        ));
         0
     };
 
@@ -173,6 +182,8 @@ pub fn read_task(pid: u32, limit: Duration) -> Result<MachTask, String> {
     let list = ThreadList { ptr, count: n };
 
     let mut threads = Vec::with_capacity(list.threads().len());
+    let mut lost: Option<String> = None;
+    let mut lost_count = 0;
     for &th in list.threads() {
         // SAFETY: thread_basic_info is plain integers; all-zero is valid.
         let mut bi: libc::thread_basic_info = unsafe { std::mem::zeroed() };
@@ -187,7 +198,10 @@ pub fn read_task(pid: u32, limit: Duration) -> Result<MachTask, String> {
             )
         };
         if kr != KERN_SUCCESS {
-            continue; // the thread ended in between
+            // Usually the thread ended in between; counted and told, not hidden.
+            lost_count += 1;
+            lost.get_or_insert_with(|| format!("thread_info: {}", error_text(kr)));
+            continue;
         }
         // SAFETY: thread_identifier_info is plain integers; all-zero is valid.
         let mut ii: libc::thread_identifier_info = unsafe { std::mem::zeroed() };
@@ -202,6 +216,8 @@ pub fn read_task(pid: u32, limit: Duration) -> Result<MachTask, String> {
             )
         };
         if kr != KERN_SUCCESS {
+            lost_count += 1;
+            lost.get_or_insert_with(|| format!("thread_info: {}", error_text(kr)));
             continue;
         }
         let us = |t: libc::time_value_t| {
@@ -216,10 +232,17 @@ pub fn read_task(pid: u32, limit: Duration) -> Result<MachTask, String> {
             system_us: us(bi.system_time),
         });
     }
+    if let Some(first) = lost {
+        problems.push(format!(
+            "{lost_count} of {} threads could not be read through the task port ({first})",
+            list.threads().len()
+        ));
+    }
     drop(list);
     drop(task);
     Ok(MachTask {
         suspend_count,
         threads,
+        problems,
     })
 }

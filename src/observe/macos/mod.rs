@@ -11,11 +11,13 @@
 //!   `P_TRACED`, parent, terminal. Another user's process gives only these (and its path)
 //!   without root; `snapshot` then refuses with `PermissionDenied`, naming what is needed.
 //! - Task-level CPU totals (`proc_taskinfo`) are Mach absolute-time ticks (×125/3 ns on
-//!   Apple Silicon), per-thread times nanoseconds. A gohang itself running under Rosetta may
-//!   see a 1/1 timebase (unverified), one more reason to ship it native.
+//!   Apple Silicon), per-thread times nanoseconds. A gohang itself running under Rosetta is
+//!   told the Intel timebase (1/1) and converts with `hw.tbfrequency` instead
+//!   (`darwin::ticks`).
 //! - `task_for_pid` is tried only as root, time-boxed, and only when `csops` says the
 //!   target's signature allows it; libproc remains the source of thread states.
 
+mod abi;
 mod libproc;
 mod mach;
 mod sample;
@@ -24,9 +26,12 @@ mod sysctl;
 
 pub mod dtruss;
 
+pub use mach::{MachTask, MachThread, read_task};
 pub use sample::native_stacks;
 
 use crate::binary;
+use crate::darwin::procargs::{self, Environ};
+use crate::darwin::ticks::TickRate;
 use crate::darwin::{self, permission, rosetta, state};
 use crate::error::ObserveError;
 use crate::evidence::{
@@ -97,8 +102,40 @@ pub fn host_info() -> HostInfo {
 }
 
 /// The raw NUL-separated environment of `pid` (the area after argv in `KERN_PROCARGS2`).
+/// None when it cannot be read, or when macOS withholds it (a restricted program).
 pub fn raw_environ(pid: u32) -> Option<Vec<u8>> {
-    sysctl::procargs(pid).ok().map(|(_, _, env)| env)
+    match sysctl::procargs(pid).ok()?.2 {
+        Environ::Present(env) => Some(env),
+        Environ::Withheld => None,
+    }
+}
+
+/// `kinfo_proc` facts of any pid (no privilege needed); None when there is no such process.
+pub fn process_facts(pid: u32) -> Option<darwin::kinfo::ProcFacts> {
+    sysctl::kinfo(pid).ok().flatten()
+}
+
+/// The name of `pid`: libproc's (`pbi_name`, up to 32 bytes; same uid or root), else
+/// `kinfo_proc`'s `p_comm` (16 bytes, any pid). `proc_name(3)` goes through the same
+/// `PROC_PIDTBSDINFO` and so returns nothing for another user's process.
+pub fn process_name(pid: u32, facts: &darwin::kinfo::ProcFacts) -> String {
+    libproc::bsd_info(pid)
+        .ok()
+        .map(|b| bsd_name(&b))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| facts.comm.clone())
+}
+
+/// `pbi_name` (the longer name, if one is registered), else `pbi_comm`.
+fn bsd_name(b: &libc::proc_bsdinfo) -> String {
+    let name: Vec<u8> = b.pbi_name.iter().map(|&c| c as u8).collect();
+    let comm: Vec<u8> = b.pbi_comm.iter().map(|&c| c as u8).collect();
+    let n = darwin::c_str(&name);
+    if n.is_empty() {
+        darwin::c_str(&comm)
+    } else {
+        n
+    }
 }
 
 /// Whether `pid` is dead and waiting to be reaped.
@@ -151,6 +188,8 @@ struct Static {
     argv: Probe<Vec<String>>,
     binary: Probe<ExeInfo>,
     env: std::collections::BTreeMap<String, String>,
+    /// Set when macOS withheld the environment.
+    env_withheld: bool,
     cwd: Option<String>,
     go_version: Option<String>,
     /// Code-signing status (`csops`), for the task-port decision.
@@ -162,7 +201,7 @@ struct Static {
 pub struct Sampler {
     euid: u32,
     /// Mach absolute-time ticks → nanoseconds.
-    timebase: (u64, u64),
+    tick_rate: TickRate,
     statics: HashMap<(u32, u64, String), Static>,
     sip: Option<Option<darwin::csr::Sip>>,
 }
@@ -172,15 +211,16 @@ impl Sampler {
         let mut tb = mach2::mach_time::mach_timebase_info::default();
         // SAFETY: writes the two fields of `tb`.
         let kr = unsafe { mach2::mach_time::mach_timebase_info(&mut tb) };
-        let timebase = if kr == 0 && tb.denom != 0 {
-            (tb.numer as u64, tb.denom as u64)
-        } else {
-            (1, 1)
-        };
+        let translated = sysctl::by_name_i32(c"sysctl.proc_translated") == Some(1);
+        let tick_rate = TickRate::choose(
+            (kr == 0).then_some((tb.numer, tb.denom)),
+            translated,
+            sysctl::by_name_u64(c"hw.tbfrequency"),
+        );
         Sampler {
             // SAFETY: geteuid has no preconditions.
             euid: unsafe { libc::geteuid() },
-            timebase,
+            tick_rate,
             statics: HashMap::new(),
             sip: None,
         }
@@ -228,20 +268,16 @@ impl Sampler {
         self.read_process(pid, true)
     }
 
-    fn ticks_to_ms(&self, ticks: u64) -> u64 {
-        let (n, d) = self.timebase;
-        ((ticks as u128 * n as u128 / d as u128) / 1_000_000) as u64
-    }
-
     fn read_static(&self, pid: u32) -> Static {
         let exe: Probe<String> = libproc::pid_path(pid)
             .map_err(|e| format!("executable path: {e}"))
             .into();
         let args = sysctl::procargs(pid);
-        let env = args
-            .as_ref()
-            .map(|(_, _, env)| crate::redact::filter_environ(env))
-            .unwrap_or_default();
+        let (env, env_withheld) = match args.as_ref() {
+            Ok((_, _, Environ::Present(raw))) => (crate::redact::filter_environ(raw), false),
+            Ok((_, _, Environ::Withheld)) => (Default::default(), true),
+            Err(_) => (Default::default(), false),
+        };
         let argv: Probe<Vec<String>> = args.map(|(_, a, _)| a).into();
         let binary: Probe<ExeInfo> = match exe.value() {
             Some(p) => binary::exe_info(Path::new(p)).into(),
@@ -256,6 +292,7 @@ impl Sampler {
             argv,
             binary,
             env,
+            env_withheld,
             cwd: libproc::cwd(pid).ok(),
             go_version,
             cs_flags: security::cs_status(pid),
@@ -335,10 +372,21 @@ impl Sampler {
         let mut task_suspended = false;
         // (SIP is looked up only as root: task_port refuses everyone else first.)
         let sip = if self.euid == 0 { self.sip() } else { None };
-        if !zombie
-            && permission::task_port(self.euid, st.cs_flags, sip.as_ref()).is_ok()
-            && let Ok(mt) = mach::read_task(pid, TASK_PORT_LIMIT)
-        {
+        let mut notes: Vec<String> = Vec::new();
+        let task_port =
+            if !zombie && permission::task_port(self.euid, st.cs_flags, sip.as_ref()).is_ok() {
+                match mach::read_task(pid, TASK_PORT_LIMIT) {
+                    Ok(mt) => Some(mt),
+                    Err(e) => {
+                        notes.push(format!("task port: {e}"));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+        if let Some(mt) = task_port {
+            notes.extend(mt.problems.iter().map(|p| format!("task port: {p}")));
             task_suspended = mt.suspend_count > 0;
             // Threads come from libproc; the task port only fills in when it gave none.
             let from_libproc = !threads.is_empty();
@@ -374,11 +422,26 @@ impl Sampler {
         }
         let states: Vec<RunState> = threads.iter().map(|t| t.state).collect();
         let run_state = state::process_state(facts.stat, traced, task_suspended, &states);
+        if threads.is_empty() && run_state == RunState::Unknown && facts.stat == state::SRUN {
+            notes.push(match &bsd {
+                None if facts.uid != self.euid && self.euid != 0 => format!(
+                    "{} (it belongs to uid {}; as root gohang can read them)",
+                    state::SRUN_WITHOUT_THREADS,
+                    facts.uid
+                ),
+                _ => state::SRUN_WITHOUT_THREADS.to_string(),
+            });
+        }
+        if st.env_withheld {
+            notes.push(procargs::WITHHELD.to_string());
+        }
 
-        let cpu_ms = match task {
-            Some(t) => self.ticks_to_ms(t.pti_total_user + t.pti_total_system),
-            None => threads.iter().map(|t| t.cpu_ms()).sum(),
-        };
+        let cpu_ms = task
+            .and_then(|t| {
+                self.tick_rate
+                    .ticks_to_ms(t.pti_total_user.saturating_add(t.pti_total_system))
+            })
+            .unwrap_or_else(|| threads.iter().map(|t| t.cpu_ms()).sum());
 
         // A debugger re-parents what it attaches to: the current parent is the tracer,
         // the original one is kept in p_oppid.
@@ -403,16 +466,7 @@ impl Sampler {
 
         let comm = bsd
             .as_ref()
-            .map(|b| {
-                let name: Vec<u8> = b.pbi_name.iter().map(|&c| c as u8).collect();
-                let comm: Vec<u8> = b.pbi_comm.iter().map(|&c| c as u8).collect();
-                let n = darwin::c_str(&name);
-                if n.is_empty() {
-                    darwin::c_str(&comm)
-                } else {
-                    n
-                }
-            })
+            .map(bsd_name)
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| facts.comm.clone());
 
@@ -462,6 +516,7 @@ impl Sampler {
             locks: Vec::new(),
             env: st.env,
             cwd: st.cwd,
+            notes,
         })
     }
 }

@@ -3,7 +3,7 @@
 //! named values (`sysctl.proc_translated`, `hw.optional.arm64`, `kern.osproductversion`).
 
 use crate::darwin::kinfo::{KinfoProc, ProcFacts};
-use crate::darwin::procargs;
+use crate::darwin::procargs::{self, Environ};
 use libc::{c_int, c_uint, c_void};
 use std::ffi::CStr;
 use std::io;
@@ -57,6 +57,24 @@ pub fn by_name_i32(name: &CStr) -> Option<i32> {
     (rc == 0 && len == size_of::<i32>()).then_some(v)
 }
 
+/// A 64-bit integer sysctl by name (`hw.tbfrequency` is one, xnu `kern_mib.c`); None when
+/// it does not exist here.
+pub fn by_name_u64(name: &CStr) -> Option<u64> {
+    let mut v: u64 = 0;
+    let mut len = size_of::<u64>();
+    // SAFETY: `v` is writable for `len` bytes; the name is NUL-terminated.
+    let rc = unsafe {
+        libc::sysctlbyname(
+            name.as_ptr(),
+            (&mut v as *mut u64).cast::<c_void>(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (rc == 0 && len == size_of::<u64>()).then_some(v)
+}
+
 /// A string sysctl by name.
 pub fn by_name_string(name: &CStr) -> Option<String> {
     let mut buf = vec![0u8; 256];
@@ -101,9 +119,9 @@ fn arg_max() -> usize {
     }
 }
 
-/// The executable path, argv and raw environment area of `pid` (`KERN_PROCARGS2`; the
+/// The executable path, argv and raw environment of `pid` (`KERN_PROCARGS2`; the
 /// environment is filtered by the caller, see `redact::filter_environ`).
-pub fn procargs(pid: u32) -> Result<(String, Vec<String>, Vec<u8>), String> {
+pub fn procargs(pid: u32) -> Result<(String, Vec<String>, Environ), String> {
     let mut buf = vec![0u8; arg_max()];
     let mut mib: [c_int; 3] = [libc::CTL_KERN, libc::KERN_PROCARGS2, pid as c_int];
     let mut len = buf.len();

@@ -160,4 +160,86 @@ Runtime Version=14.2.0\n";
         assert!(get_task_allow(bracketed));
         assert!(!get_task_allow(""));
     }
+
+    // ---- Real `codesign` output quoted from public reports.
+
+    /// ocaml/dune#5650 (https://github.com/ocaml/dune/issues/5650): a program an arm64
+    /// linker signed ad hoc, as the Go linker signs darwin/arm64 binaries.
+    const DUNE_5650: &str = "\
+Executable=/Users/thomas/git/cohttp/foo
+Identifier=foo
+Format=Mach-O thin (arm64)
+CodeDirectory v=20400 size=3324 flags=0x20002(adhoc,linker-signed) hashes=101+0 location=embedded
+VersionPlatform=1
+VersionMin=786432
+VersionSDK=787200
+Hash type=sha256 size=32
+CandidateCDHash sha256=9ac8f2b102c6f2b8dafc777574099063f0e209f9
+CandidateCDHashFull sha256=9ac8f2b102c6f2b8dafc777574099063f0e209f97f21d7afe4986451a0c30ab3
+Hash choices=sha256
+CMSDigest=9ac8f2b102c6f2b8dafc777574099063f0e209f97f21d7afe4986451a0c30ab3
+CMSDigestType=2
+Executable Segment base=0
+Executable Segment limit=196608
+Executable Segment flags=0x1
+Page size=4096
+CDHash=9ac8f2b102c6f2b8dafc777574099063f0e209f9
+Signature=adhoc
+Info.plist=not bound
+TeamIdentifier=not set
+Sealed Resources=none
+Internal requirements=none
+";
+
+    #[test]
+    fn real_output_dune_5650_linker_signed_adhoc() {
+        let s = parse_codesign_dv(DUNE_5650);
+        assert!(s.signed && s.adhoc);
+        assert_eq!(s.identifier.as_deref(), Some("foo"));
+        assert_eq!(s.format.as_deref(), Some("Mach-O thin (arm64)"));
+        assert_eq!(s.flags, CS_ADHOC | CS_LINKER_SIGNED);
+        assert_eq!(s.flag_names, ["adhoc", "linker-signed"]);
+        assert!(!s.hardened_runtime());
+        assert_eq!(s.team_id, None);
+        assert!(s.authorities.is_empty());
+    }
+
+    /// real-world-systems.com's codesign page
+    /// (https://real-world-systems.com/docs/codesign.1.html): `codesign --display
+    /// --verbose --verbose $PPID` of /usr/bin/login, an Apple platform binary (the
+    /// CodeDirectory line wrapped as the page prints it, without its trailing blank).
+    const LOGIN_PLATFORM: &str = "\
+Executable=/usr/bin/login
+Identifier=com.apple.login
+Format=Mach-O thin (arm64e)
+CodeDirectory v=20400 size=776 flags=0x0(none)
+              hashes=14+7 location=embedded
+Platform identifier=15
+Signature size=4442
+Authority=Software Signing
+Authority=Apple Code Signing Certification Authority
+Authority=Apple Root CA
+Signed Time=Feb 10, 2024 at 03:42:04
+Info.plist=not bound
+TeamIdentifier=not set
+Sealed Resources=none
+";
+
+    #[test]
+    fn real_output_login_apple_signed() {
+        let s = parse_codesign_dv(LOGIN_PLATFORM);
+        assert!(s.signed && !s.adhoc);
+        assert_eq!(s.identifier.as_deref(), Some("com.apple.login"));
+        assert_eq!(s.format.as_deref(), Some("Mach-O thin (arm64e)"));
+        assert_eq!(s.flags, 0);
+        assert!(s.flag_names.is_empty());
+        assert_eq!(
+            s.authorities,
+            [
+                "Software Signing",
+                "Apple Code Signing Certification Authority",
+                "Apple Root CA"
+            ]
+        );
+    }
 }

@@ -219,4 +219,87 @@ Configuration:\n\tApple Internal: disabled\n\tKext Signing: disabled\n\tFilesyst
         assert_eq!(debug_on.state, SipState::Custom);
         assert!(!debug_on.task_for_pid_allowed);
     }
+
+    // ---- Real `csrutil status` output quoted from public reports.
+
+    /// drduh/macOS-Security-and-Privacy-Guide#172
+    /// (https://github.com/drduh/macOS-Security-and-Privacy-Guide/issues/172).
+    #[test]
+    fn real_output_enabled() {
+        let s = parse_csrutil_status("System Integrity Protection status: enabled.").unwrap();
+        assert_eq!(s.state, SipState::Enabled);
+        assert!(!s.dtrace_allowed && !s.task_for_pid_allowed);
+    }
+
+    /// lionheart/openradar-mirror#5820 (https://github.com/lionheart/openradar-mirror/issues/5820):
+    /// OS X 10.11 says "enabled (Custom Configuration)" with every protection off.
+    #[test]
+    fn real_output_radar_22361698_enabled_but_all_off() {
+        let text = "\
+System Integrity Protection status: enabled (Custom Configuration).
+
+Configuration:
+    Apple Internal: disabled
+    Kext Signing: disabled
+    Filesystem Protections: disabled
+    Debugging Restrictions: disabled
+    DTrace Restrictions: disabled
+    NVRAM Protections: disabled
+
+This is an unsupported configuration, likely to break in the future and leave your machine in an unknown state.
+";
+        let s = parse_csrutil_status(text).unwrap();
+        assert_eq!(s.state, SipState::Custom);
+        assert!(s.dtrace_allowed && s.task_for_pid_allowed);
+    }
+
+    /// asmvik/yabai#1800 (https://github.com/asmvik/yabai/issues/1800): macOS 12 on Apple
+    /// Silicon, debugging relaxed, DTrace still restricted (tab-indented, as printed).
+    #[test]
+    fn real_output_yabai_1800_debugging_only() {
+        let text = "\
+System Integrity Protection status: unknown (Custom Configuration).
+
+Configuration:
+\tApple Internal: disabled
+\tKext Signing: enabled
+\tFilesystem Protections: disabled
+\tDebugging Restrictions: disabled
+\tDTrace Restrictions: enabled
+\tNVRAM Protections: disabled
+\tBaseSystem Verification: enabled
+\tBoot-arg Restrictions: disabled
+\tKernel Integrity Protections: disabled
+\tAuthenticated Root Requirement: enabled
+
+This is an unsupported configuration, likely to break in the future and leave your machine in an unknown state.
+";
+        let s = parse_csrutil_status(text).unwrap();
+        assert_eq!(s.state, SipState::Custom);
+        assert!(s.task_for_pid_allowed);
+        assert!(!s.dtrace_allowed);
+    }
+
+    /// foxlet/macOS-Simple-KVM#363 (https://github.com/foxlet/macOS-Simple-KVM/issues/363):
+    /// custom, but both restrictions that matter to gohang still on.
+    #[test]
+    fn real_output_simple_kvm_363_restrictions_on() {
+        let text = "\
+System Integrity Protection status: unknown (Custom Configuration).
+
+Configuration:
+\tApple Internal: disabled
+\tKext Signing: disabled
+\tFilesystem Protections: disabled
+\tDebugging Restrictions: enabled
+\tDTrace Restrictions: enabled
+\tNVRAM Protections: enabled
+\tBaseSystem Verification: enabled
+
+This is an unsupported configuration, likely to break in the future and leave your machine in an unknown state.
+";
+        let s = parse_csrutil_status(text).unwrap();
+        assert_eq!(s.state, SipState::Custom);
+        assert!(!s.task_for_pid_allowed && !s.dtrace_allowed);
+    }
 }

@@ -9,10 +9,11 @@
 //! Two traps: when the environment happens to end on an 8-byte boundary (one process in
 //! eight) no padding separates it from the apple strings, which then look like more
 //! variables; they are recognised by their keys and dropped. And the kernel withholds the
-//! environment of a `cs_restricted` process (hardened runtime, setuid, entitlements) from
-//! other processes unless SIP's DTrace protection is off (`kern_sysctl.c`
-//! `sysctl_procargsx`, `omit_env_vars`): the buffer then ends right after argv, which
-//! [`environment`] reports as [`Environ::Withheld`] rather than as an empty environment.
+//! environment of a `cs_restricted` process (code-signing flag `CS_RESTRICT`, xnu
+//! `kern_cs.c`) from every other process unless SIP's DTrace protection is off
+//! (`kern_sysctl.c` `sysctl_procargsx`, `omit_env_vars`): the buffer then ends right after
+//! argv, which [`environment`] reports as [`Environ::Withheld`] rather than as an empty
+//! environment.
 
 /// The executable path and argv from a `KERN_PROCARGS2` buffer.
 pub fn parse(buf: &[u8]) -> Result<(String, Vec<String>), String> {
@@ -95,8 +96,9 @@ pub enum Environ {
 }
 
 /// Why an environment is missing, for the evidence's notes.
-pub const WITHHELD: &str = "environment not shown: macOS withholds it for restricted \
-     programs (hardened runtime, setuid, entitlements) while System Integrity Protection is on";
+pub const WITHHELD: &str = "environment unknown: macOS withholds it for a restricted \
+     program (code-signing flag CS_RESTRICT) while System Integrity Protection is on, so \
+     its Go settings are read from files only";
 
 /// The environment in a `KERN_PROCARGS2` buffer, without the apple strings that follow it.
 pub fn environment(buf: &[u8]) -> Environ {

@@ -366,4 +366,201 @@ Binary Images:
         assert_eq!(tree_line("    + !   "), None);
         assert_eq!(tree_line("    12"), None);
     }
+
+    // ---- Real reports, quoted from public bug reports (the lines as posted; a report cut
+    // short in the issue is cut at the same place here).
+
+    /// golang/go#45765 (https://github.com/golang/go/issues/45765): a cgo Go module inside
+    /// nginx, hung in pthread_cond_wait, macOS 10.15 on Intel. Plain indentation, no `+`.
+    const GO_45765: &str = "\
+Sampling process 96294 for 3 seconds with 1 millisecond of run time between samples
+Sampling completed, processing symbols...
+Analysis of sampling nginx (pid 96294) every 1 millisecond
+Process:         nginx [96294]
+Path:            /Users/USER/*/nginx
+Load Address:    0x1066c3000
+Identifier:      nginx
+Version:         0
+Code Type:       X86-64
+Parent Process:  nginx [96290]
+
+Date/Time:       2021-04-26 11:48:24.660 +0800
+Launch Time:     2021-04-26 11:28:40.561 +0800
+OS Version:      Mac OS X 10.15.7 (19H114)
+Report Version:  7
+Analysis Tool:   /usr/bin/sample
+
+Physical footprint:         5892K
+Physical footprint (peak):  5892K
+----
+
+Call graph:
+    2969 Thread_5240835   DispatchQueue_1: com.apple.main-thread  (serial)
+      2969 runtime.asmcgocall  (in ngx_http_xxx_module.so) + 112  [0x1068c2250]  asm_amd64.s:667
+        2969 runtime.pthread_cond_wait_trampoline  (in ngx_http_xxx_module.so) + 16  [0x1068c42f0]  sys_darwin_amd64.s:564
+          2969 _pthread_cond_wait  (in libsystem_pthread.dylib) + 698  [0x7fff673e7425]
+            2969 __psynch_cvwait  (in libsystem_kernel.dylib) + 10  [0x7fff67326882]
+
+Total number in stack (recursive counted multiple, when >=5):
+";
+
+    #[test]
+    fn real_report_go_45765_cgo_wait_on_intel() {
+        let p = parse(GO_45765, 96294);
+        assert_eq!(p.error, None);
+        assert_eq!(p.code_type.as_deref(), Some("X86-64"));
+        assert_eq!(p.path.as_deref(), Some("/Users/USER/*/nginx"));
+        assert_eq!(p.threads.len(), 1);
+        let t = &p.threads[0];
+        assert!(t.name.starts_with("Thread_5240835"), "{}", t.name);
+        assert_eq!(t.samples, 2969);
+        let symbols: Vec<&str> = t.stack.iter().map(|f| f.symbol.as_str()).collect();
+        assert_eq!(
+            symbols,
+            [
+                "runtime.asmcgocall",
+                "runtime.pthread_cond_wait_trampoline",
+                "_pthread_cond_wait",
+                "__psynch_cvwait"
+            ]
+        );
+        assert_eq!(t.stack[3].image.as_deref(), Some("libsystem_kernel.dylib"));
+        // Another pid's report is refused, not attributed.
+        assert!(parse(GO_45765, 1).error.is_some());
+    }
+
+    /// 1Password/shell-plugins#416 (https://github.com/1Password/shell-plugins/issues/416):
+    /// `op`, a Go program, hanging on macOS 14.2.1 on Apple Silicon; cut where the issue's
+    /// excerpt of it ends.
+    const OP_416: &str = "\
+Analysis of sampling op (pid 46825) every 1 millisecond
+Process:         op [46825]
+Path:            /opt/homebrew/*/op
+Load Address:    0x102f44000
+Identifier:      op
+Version:         0
+Code Type:       ARM64
+Platform:        macOS
+Parent Process:  fish [45218]
+
+Date/Time:       2023-12-30 21:16:45.530 -0700
+Launch Time:     2023-12-30 21:10:08.521 -0700
+OS Version:      macOS 14.2.1 (23C71)
+Report Version:  7
+Analysis Tool:   /usr/bin/sample
+
+Physical footprint:         10.2M
+Physical footprint (peak):  10.2M
+Idle exit:                  untracked
+----
+
+Call graph:
+    2464 Thread_1760964   DispatchQueue_1: com.apple.main-thread  (serial)
+    + 2464 runtime.asmcgocall.abi0  (in op) + 200  [0x102fab0c8]
+    +   2464 runtime.pthread_cond_wait_trampoline.abi0  (in op) + 24  [0x102fac3c8]
+    +     2464 _pthread_cond_wait  (in libsystem_pthread.dylib) + 1228  [0x18986e5fc]
+    +       2464 __psynch_cvwait  (in libsystem_kernel.dylib) + 8  [0x18983106c]
+    2464 Thread_1760968
+    + 2464 runtime.asmcgocall.abi0  (in op) + 200  [0x102fab0c8]
+    +   2464 runtime.pthread_cond_timedwait_relative_np_trampoline.abi0  (in op) + 28  [0x102fac3fc]
+    +     2464 _pthread_cond_wait  (in libsystem_pthread.dylib) + 1272  [0x18986e628]
+";
+
+    #[test]
+    fn real_report_op_416_go_on_apple_silicon() {
+        let p = parse(OP_416, 46825);
+        assert_eq!(p.error, None);
+        assert_eq!(p.code_type.as_deref(), Some("ARM64"));
+        assert_eq!(p.threads.len(), 2);
+        assert_eq!(p.threads[0].stack.len(), 4);
+        assert_eq!(p.threads[0].stack[0].image.as_deref(), Some("op"));
+        assert_eq!(p.threads[0].stack.last().unwrap().symbol, "__psynch_cvwait");
+        assert_eq!(p.threads[1].name, "Thread_1760968");
+        assert_eq!(p.threads[1].stack.len(), 3);
+        assert_eq!(p.threads[1].stack[2].symbol, "_pthread_cond_wait");
+    }
+
+    /// golang/go#42649 (https://github.com/golang/go/issues/42649): a Go program spinning
+    /// in an AVX-512 instruction on macOS; `!` marks and a frame without symbol (`???`).
+    const GO_42649: &str = "\
+Call graph:
+    2819 Thread_355890   DispatchQueue_1: com.apple.main-thread  (serial)
+    + 2816 ???  (in <unknown binary>)  [0xc00009e7d0]
+    + ! 2816 main.popcnt  (in vpopcntw) + 0  [0x105c8e0]
+    + 3 runtime.main  (in vpopcntw) + 521  [0x102ee69]
+    +   3 0x0
+    +     2 _sigtramp  (in libsystem_platform.dylib) + 0  [0x7fff685985e0]
+    +     1 _sigtramp  (in libsystem_platform.dylib) + 29  [0x7fff685985fd]
+    +       1 runtime.sigtramp  (in vpopcntw) + 51  [0x105aeb3]
+    +         1 ???  (in <unknown binary>)  [0xc000000480]
+    +           1 runtime.setg  (in vpopcntw) + 5  [0x1059405]
+    2819 Thread_355892
+    + 2819 thread_start  (in libsystem_pthread.dylib) + 15  [0x7fff6859fb8b]
+    +   2819 runtime.mstart_stub  (in vpopcntw) + 46  [0x105b14e]
+    +     2819 runtime.mstart  (in vpopcntw) + 102  [0x10316a6]
+    +       2819 runtime.mstart1  (in vpopcntw) + 200  [0x1031788]
+    +         2818 runtime.sysmon  (in vpopcntw) + 173  [0x10399ed]
+    +         ! 2818 runtime.usleep  (in vpopcntw) + 49  [0x1047dd1]
+    +         !   2818 runtime.asmcgocall  (in vpopcntw) + 173  [0x10593ed]
+    +         !     2818 runtime.usleep_trampoline  (in vpopcntw) + 11  [0x105b02b]
+    +         !       2818 usleep  (in libsystem_c.dylib) + 53  [0x7fff68466de4]
+";
+
+    #[test]
+    fn real_report_go_42649_spinning_main_thread() {
+        let p = parse(GO_42649, 0);
+        let main: Vec<&str> = p.threads[0]
+            .stack
+            .iter()
+            .map(|f| f.symbol.as_str())
+            .collect();
+        // The heaviest path is the spin (2816 of 2819), not runtime.main's 3 samples.
+        assert_eq!(main, ["???", "main.popcnt"]);
+        assert_eq!(p.threads[0].stack[1].count, 2816);
+        let sysmon: Vec<&str> = p.threads[1]
+            .stack
+            .iter()
+            .map(|f| f.symbol.as_str())
+            .collect();
+        assert_eq!(sysmon.last(), Some(&"usleep"));
+        assert_eq!(sysmon.len(), 9);
+    }
+
+    /// racket/racket#4903 (https://github.com/racket/racket/issues/4903): the leaf
+    /// histogram of a hung process on Apple Silicon, alone (as quoted), cut where the
+    /// excerpt is complete.
+    const RACKET_4903_TOP: &str = "\
+Sort by top of stack, same collapsed (when >= 5):
+        mach_msg2_trap  (in libsystem_kernel.dylib)        2290
+        __select  (in libsystem_kernel.dylib)        2281
+        __workq_kernreturn  (in libsystem_kernel.dylib)        2281
+        ???  (in <unknown binary>)  [0x105870d08]        205
+        kevent  (in libsystem_kernel.dylib)        81
+";
+
+    #[test]
+    fn real_report_racket_4903_top_of_stack() {
+        let p = parse(RACKET_4903_TOP, 0);
+        // Only the histogram was quoted: no call graph, which is said.
+        assert!(p.error.is_some());
+        let top: Vec<(&str, u32)> = p
+            .top_of_stack
+            .iter()
+            .map(|f| (f.symbol.as_str(), f.count))
+            .collect();
+        assert_eq!(
+            top,
+            [
+                ("mach_msg2_trap", 2290),
+                ("__select", 2281),
+                ("__workq_kernreturn", 2281),
+                ("???", 205),
+                ("kevent", 81)
+            ]
+        );
+        assert_eq!(
+            p.top_of_stack[0].image.as_deref(),
+            Some("libsystem_kernel.dylib")
+        );
+    }
 }

@@ -172,4 +172,72 @@ mod tests {
         assert_eq!(parse("12/0xzz:  read(0x1) = 1 0"), Line::Other);
         assert_eq!(parse("12/0x1:  no-paren = 1 0"), Line::Other);
     }
+
+    // ---- Real dtruss lines quoted from public reports.
+
+    /// rust-lang/rust-analyzer#4443 (https://github.com/rust-lang/rust-analyzer/issues/4443):
+    /// `dtruss -p PID -f` with SIP on: the header, pid/thread prefixes, dtrace's errors.
+    #[test]
+    fn real_lines_rust_analyzer_4443() {
+        assert_eq!(
+            parse("dtrace: system integrity protection is on, some features will not be available"),
+            Line::Message("system integrity protection is on, some features will not be available")
+        );
+        assert_eq!(
+            parse("\tPID/THRD  SYSCALL(args) \t\t = return"),
+            Line::Other
+        );
+        let Line::Call(c) = parse(
+            "57898/0x6427ba:  psynch_cvsignal(0x7FA9B94095A0, 0x2620000026300, 0x26200)\t\t = 257 0",
+        ) else {
+            panic!("a call")
+        };
+        assert_eq!((c.pid, c.tid), (57898, 0x6427ba));
+        assert_eq!(c.name, "psynch_cvsignal");
+        assert_eq!(c.args, "0x7FA9B94095A0, 0x2620000026300, 0x26200");
+        assert_eq!(c.result(), "257");
+        let Line::Call(w) = parse(
+            "57898/0x6427b6:  psynch_cvwait(0x7FA9B94095A0, 0x2630100026400, 0x26300)\t\t = 0 0",
+        ) else {
+            panic!("a call")
+        };
+        assert_eq!((w.name, w.result().as_str()), ("psynch_cvwait", "0"));
+        assert!(matches!(
+            parse(
+                "dtrace: error on enabled probe ID 2184 (ID 167: syscall::write:return): invalid kernel access in action #13 at DIF offset 68"
+            ),
+            Line::Message(m) if m.starts_with("error on enabled probe")
+        ));
+    }
+
+    /// bdwgc/bdwgc#423 (https://github.com/bdwgc/bdwgc/issues/423): `dtruss -a`, whose
+    /// RELATIVE, ELAPSD and CPU columns come between the thread and the call.
+    #[test]
+    fn real_lines_bdwgc_423_with_columns() {
+        assert_eq!(
+            parse("\tPID/THRD  RELATIVE  ELAPSD    CPU SYSCALL(args) \t\t = return"),
+            Line::Other
+        );
+        let Line::Call(c) = parse(
+            "20001/0x128f0:      2562     128     67 open(\"/dev/dtracehelper\\0\", 0x2, 0xFFFFFFFFEA6F5AB0)\t\t = 3 0",
+        ) else {
+            panic!("a call")
+        };
+        assert_eq!((c.pid, c.tid), (20001, 0x128f0));
+        assert_eq!(c.name, "open");
+        assert_eq!(c.args, "\"/dev/dtracehelper\\0\", 0x2, 0xFFFFFFFFEA6F5AB0");
+        assert_eq!(c.result(), "3");
+    }
+
+    /// pulumi/pulumi-docker#614 (https://github.com/pulumi/pulumi-docker/issues/614):
+    /// `dtruss -p PID` without `-f` prints no pid/thread, which gohang never asks for; such
+    /// a line is not mistaken for a call of some pid.
+    #[test]
+    fn real_lines_pulumi_614_without_thread_prefix() {
+        assert_eq!(
+            parse("__semwait_signal(0x903, 0x0, 0x1)\t\t = -1 Err#60"),
+            Line::Other
+        );
+        assert_eq!(parse("kevent(0x3, 0x0, 0x0)\t\t = 0 0"), Line::Other);
+    }
 }

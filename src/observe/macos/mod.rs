@@ -373,18 +373,22 @@ impl Sampler {
         // (SIP is looked up only as root: task_port refuses everyone else first.)
         let sip = if self.euid == 0 { self.sip() } else { None };
         let mut notes: Vec<String> = Vec::new();
-        let task_port =
-            if !zombie && permission::task_port(self.euid, st.cs_flags, sip.as_ref()).is_ok() {
-                match mach::read_task(pid, TASK_PORT_LIMIT) {
-                    Ok(mt) => Some(mt),
-                    Err(e) => {
-                        notes.push(format!("task port: {e}"));
-                        None
-                    }
+        let task_port = match permission::task_port(self.euid, st.cs_flags, sip.as_ref()) {
+            _ if zombie => None,
+            Ok(()) => match mach::read_task(pid, TASK_PORT_LIMIT) {
+                Ok(mt) => Some(mt),
+                Err(e) => {
+                    notes.push(format!("task port: {e}"));
+                    None
                 }
-            } else {
+            },
+            // Only root could have had it: said then, not for every process of a user run.
+            Err(why) if self.euid == 0 => {
+                notes.push(why);
                 None
-            };
+            }
+            Err(_) => None,
+        };
         if let Some(mt) = task_port {
             notes.extend(mt.problems.iter().map(|p| format!("task port: {p}")));
             task_suspended = mt.suspend_count > 0;

@@ -87,7 +87,8 @@ summary=""
 for t in $TARGETS; do
   echo "== darwin-check: cargo check --target $t $*" >&2
   start=$(date +%s)
-  if "${RUN[@]}" check --locked "${BUILD_STD[@]}" --target "$t" "$@"; then
+  # (the ${a[@]+…} form: bash 3.2, macOS's own, rejects an empty array under set -u)
+  if "${RUN[@]}" check --locked ${BUILD_STD[@]+"${BUILD_STD[@]}"} --target "$t" "$@"; then
     summary+="  $t: ok ($(($(date +%s) - start)) s)"$'\n'
   else
     failed=1

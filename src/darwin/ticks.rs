@@ -6,10 +6,12 @@
 //! (1/1). `mach_timebase_info` gives it to a native caller. A caller translated by Rosetta 2
 //! is told the Intel ratio 1/1 (its `mach_absolute_time` is rescaled to nanoseconds for it),
 //! but the kernel still counts other processes' CPU time in Apple Silicon ticks: converted
-//! with 1/1, CPU would be under-counted 41.7 times and a spinning `go` would look idle. So a
-//! translated gohang converts with `hw.tbfrequency` (xnu `bsd/kern/kern_mib.c`
-//! `sysctl_tbfrequency`: the timebase frequency in Hz, a 64-bit value), and without it
-//! falls back to the per-thread times, which libproc gives in nanoseconds.
+//! with 1/1, CPU would be under-counted 41.7 times and a spinning `go` would look idle
+//! (reported as htop-dev/htop#765, Apple FB9546856; psutil fixed it the same way in
+//! giampaolo/psutil#2728). So a translated gohang converts with `hw.tbfrequency` (xnu
+//! `bsd/kern/kern_mib.c` `sysctl_tbfrequency`: the timebase frequency in Hz, a 64-bit
+//! value, read from the kernel without translation), and without it falls back to the
+//! per-thread times, which libproc gives in nanoseconds.
 
 /// How task-level CPU ticks become nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -79,8 +79,14 @@ fn man_page(dir: Option<&std::path::Path>) -> Result<u8, UserError> {
     };
     std::fs::create_dir_all(dir).map_err(err)?;
     let page = |c: clap::Command, file: String| -> Result<(), UserError> {
-        let mut out = std::fs::File::create(dir.join(&file)).map_err(err)?;
-        clap_mangen::Man::new(c).render(&mut out).map_err(err)
+        let mut text = Vec::new();
+        clap_mangen::Man::new(c).render(&mut text).map_err(err)?;
+        crate::safeio::write(
+            &dir.join(&file),
+            &text,
+            crate::safeio::WriteOptions::default(),
+        )
+        .map_err(|e| UserError::new(exit::INTERNAL, format!("writing the man page: {e}")))
     };
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("gohang-{}", sub.get_name());
@@ -160,12 +166,8 @@ fn attach(cli: &Cli, args: &AttachArgs) -> Result<u8, UserError> {
 }
 
 fn classify_file(cli: &Cli, args: &ClassifyArgs) -> Result<u8, UserError> {
-    let text = std::fs::read_to_string(&args.file).map_err(|e| {
-        UserError::new(
-            exit::NO_INPUT,
-            format!("cannot read {}: {e}", args.file.display()),
-        )
-    })?;
+    let text = crate::safeio::read_text(&args.file, crate::safeio::EVIDENCE)
+        .map_err(crate::safeio::IoError::into_read_error)?;
     let ev: Evidence = serde_json::from_str(&text).map_err(|e| {
         UserError::new(
             exit::USAGE,
@@ -185,12 +187,16 @@ fn classify_file(cli: &Cli, args: &ClassifyArgs) -> Result<u8, UserError> {
 
 fn save_evidence(path: Option<&std::path::Path>, ev: &Evidence) -> Result<(), UserError> {
     let Some(path) = path else { return Ok(()) };
-    let text = serde_json::to_string_pretty(ev).expect("evidence serializes");
-    std::fs::write(path, text + "\n").map_err(|e| {
-        UserError::new(
-            exit::NO_INPUT,
-            format!("cannot write {}: {e}", path.display()),
-        )
+    let text = serde_json::to_string_pretty(ev)
+        .map_err(|e| UserError::new(exit::INTERNAL, format!("serializing the evidence: {e}")))?;
+    crate::safeio::write(
+        path,
+        (text + "\n").as_bytes(),
+        crate::safeio::WriteOptions::default(),
+    )
+    .map_err(|e| {
+        let code = e.write_exit_code();
+        UserError::new(code, format!("--save-evidence: {e}"))
     })
 }
 

@@ -162,6 +162,7 @@ pub fn gather(env: &Env) -> Facts {
             notes.push(err.to_string());
             goenv::findings_from(env, None, Vec::new())
         });
+    notes.extend(envf.file_error.clone());
 
     let e = env.clone();
     let path_gos = timebox::run("PATH", CHECK_LIMIT, move || discover::path_gos(&e))

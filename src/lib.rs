@@ -24,6 +24,7 @@ pub mod progress;
 pub mod rebuild;
 pub mod redact;
 pub mod report;
+pub mod safeio;
 pub mod scan;
 pub mod supervisor;
 pub mod syscalls;

@@ -120,6 +120,9 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
+    if let Some(note) = crate::cli::window_note(args.timeout, args.window) {
+        eprintln!("gohang: note: {note}");
+    }
     let run = runtime()?.block_on(supervisor::probe(&opts))?;
     for w in &run.warnings {
         eprintln!("gohang: {w}");

@@ -14,7 +14,7 @@
 //! `by`, `foreign` with `why`), `group`), `problem` (a directory that could not be listed)),
 //! `binaries`, `native`, `not_native`, `invalid`, `not_binary`, `unreadable`, `exit_code`.
 //! Exit codes: 0 all binaries native, 1 none, 2 some; 3 no binary at all among the files
-//! (empty files, scripts, data, FIFOs, devices); 77 something could not be read (and no
+//! (empty files, scripts, data, FIFOs, devices); 4 something could not be read (and no
 //! binary that was read is foreign); 66 a PATH that does not exist or is a loop of
 //! symbolic links.
 
@@ -173,7 +173,7 @@ pub fn scan(paths: &[&Path], host: HostInfo) -> ScanReport {
             exit::UNIDENTIFIED
         }
     } else if unreadable > 0 {
-        exit::NO_PERMISSION
+        UNREADABLE
     } else if binaries == 0 {
         NO_BINARY
     } else {
@@ -195,6 +195,9 @@ pub fn scan(paths: &[&Path], host: HostInfo) -> ScanReport {
 
 /// `scan`'s exit code when no file scanned is a binary (docs/exit-codes.md).
 pub const NO_BINARY: u8 = 3;
+/// `scan`'s exit code when a file or directory could not be read and no binary that was
+/// read is foreign: the answer is incomplete. Below 64, so `--json` still prints the report.
+pub const UNREADABLE: u8 = 4;
 
 pub fn run(cli: &Cli, args: &ScanArgs) -> Result<u8, UserError> {
     for p in &args.paths {

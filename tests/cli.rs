@@ -192,3 +192,49 @@ fn quiet_prints_only_the_verdict_line() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.starts_with("healthy: "), "{text}");
 }
+
+/// Issue 14: a zero timeout reported a false stall; a window longer than the timeout was
+/// taken silently.
+#[test]
+fn a_zero_timeout_is_refused_and_a_long_window_explained() {
+    for t in ["0", "0s", "0ms"] {
+        for cmd in ["probe", "bundle"] {
+            let out = run(&[cmd, "--timeout", t, "--", "true"]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(64), "{cmd} --timeout {t}: {err}");
+            assert!(err.contains("at least 1ms"), "{err}");
+        }
+    }
+    let out = run(&["probe", "--timeout", "1s", "--window", "3s", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--window 3") && err.contains("longer than --timeout 1"),
+        "{err}"
+    );
+}
+
+/// docs/json.md: with --json, stdout holds one JSON object when the exit code is below 64
+/// and nothing otherwise, for every command.
+#[test]
+fn json_prints_nothing_on_an_error_in_every_command() {
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("missing");
+    let m = missing.to_str().unwrap();
+    for args in [
+        vec!["probe", "--json", "--", m],
+        vec!["attach", "--json", "999999999"],
+        vec!["classify", "--json", m],
+        vec!["scan", "--json", m],
+        vec!["probe", "--json", "--timeout", "0s"],
+    ] {
+        let out = run(&args);
+        let code = out.status.code().unwrap();
+        assert!(code >= 64, "{args:?}: {code}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

@@ -344,7 +344,7 @@ fn scan_tells_unreadable_and_not_a_binary_apart() {
         stderr(&out)
     );
 
-    // A directory another user cannot list: 77, not "(no files)" and 0.
+    // A directory another user cannot list: 4, not "(no files)" and 0.
     if need(
         is_root() && have("setpriv"),
         "root and setpriv (scan as nobody)",
@@ -372,7 +372,7 @@ fn scan_tells_unreadable_and_not_a_binary_apart() {
             .wait_output(Duration::from_secs(30))
             .unwrap();
         let so = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(77), "{so}{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(4), "{so}{}", stderr(&out));
         assert!(so.contains("permission denied"), "{so}");
         assert!(!so.contains("(no files)"), "{so}");
     }

@@ -139,6 +139,12 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
     let created = archive::now_secs();
     let interactive = !args.json && !cli.quiet && std::io::stderr().is_terminal();
     let path = output_path(args.output.as_deref(), created)?;
+    if args.pid.is_none()
+        && !cli.quiet
+        && let Some(note) = crate::cli::window_note(args.timeout, args.window)
+    {
+        eprintln!("gohang: note: {note}");
+    }
     let target = match args.pid {
         Some(pid) => Target::Attach(pid),
         None if args.command.is_empty() => {

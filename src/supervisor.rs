@@ -465,6 +465,13 @@ fn spawn_failed(
     target: Target,
 ) -> Result<ProbeRun, UserError> {
     let errno = e.raw_os_error();
+    // Causes that are not a foreign architecture, each with its own fix (issue 14): a
+    // missing #! interpreter or loader, a script without #!, a corrupt file, a directory.
+    if let Some(n) = errno
+        && let Some(problem) = crate::binary::exec_problem(path, n, &host.hardware_arch)
+    {
+        return Err(UserError::new(exit::NO_INPUT, problem.message(path)));
+    }
     match errno {
         Some(libc::ENOENT) => return Err(not_found(program)),
         Some(libc::EACCES) => {

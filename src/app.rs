@@ -13,6 +13,10 @@ use std::io::{IsTerminal, Write};
 
 /// Run gohang with the process's arguments; returns the exit code.
 pub fn main() -> u8 {
+    // `probe --keep` of a stopped tree runs gohang again as its keeper (see keep.rs).
+    if let Some(code) = crate::keep::internal_entry() {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -286,7 +286,9 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
 pub fn window_note(timeout: Duration, window: Duration) -> Option<String> {
     (window > timeout).then(|| {
         format!(
-            "--window {:.3?} is longer than --timeout {:.3?}: the tree is sampled for {:.3?} after the              deadline, so the report comes after about {:.3?}; a long window helps see slow              progress, a short one answers sooner",
+            "--window {:.3?} is longer than --timeout {:.3?}: the tree is sampled for {:.3?} after the \
+             deadline, so the report comes after about {:.3?}; a long window helps see slow \
+             progress, a short one answers sooner",
             window,
             timeout,
             window,

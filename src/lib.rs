@@ -19,6 +19,7 @@ pub mod gocontext;
 pub mod goroutines;
 pub mod gover;
 pub mod inspect;
+pub mod keep;
 pub mod observe;
 pub mod progress;
 pub mod rebuild;

@@ -348,6 +348,29 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         kept.retain(|p| {
             *p != std::process::id() && !own_pids.contains(p) && !observe::is_zombie(*p)
         });
+        // A stopped group would get SIGHUP and SIGCONT from the kernel when gohang exits
+        // (orphaned process groups); a holder keeps it stopped (keep.rs).
+        let groups = crate::keep::stopped_groups(&kept);
+        if !groups.is_empty() {
+            match crate::keep::hold(&groups) {
+                Ok(held) => {
+                    for h in held {
+                        notes.push(format!(
+                            "--keep: process group {pgid} stays stopped: gohang left pid {holder} \
+                             (`gohang __hold-pgrp {pgid}`) in it so that the kernel does not send it \
+                             SIGHUP and SIGCONT when gohang exits; it leaves when the group is empty. \
+                             Resume the group with `kill -CONT -- -{pgid}`, or end it with `kill -KILL -- -{pgid}`",
+                            pgid = h.pgid,
+                            holder = h.holder
+                        ));
+                    }
+                }
+                Err(why) => warnings.push(format!(
+                    "--keep: the stopped processes could not be held ({why}): the kernel will send them \
+                     SIGHUP and then SIGCONT when gohang exits (orphaned process groups)"
+                )),
+            }
+        }
         (kept, Vec::new())
     } else {
         (

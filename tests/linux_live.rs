@@ -950,3 +950,87 @@ sys.exit(os.waitstatus_to_exitcode(st))
     assert!(p.summary.contains("/dev/tty"), "{}", p.summary);
     assert_eq!(res.status.code(), Some(1));
 }
+
+/// Kills a process group on drop (a tree `--keep` left behind).
+struct GroupGuard(i32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+fn group_members(pgid: i32) -> Vec<(u32, char)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        if f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) {
+            v.push((pid, f[0].chars().next().unwrap_or('?')));
+        }
+    }
+    v
+}
+
+/// Issue 14: `probe --keep` of a stopped tree. When gohang exits the kept group becomes
+/// orphaned, and the kernel sent it SIGHUP and SIGCONT: the stopped shell died. It must stay
+/// stopped, and resume when the user sends SIGCONT.
+#[test]
+fn keep_leaves_a_stopped_tree_stopped_after_gohang_exits() {
+    let t = tempfile::tempdir().unwrap();
+    let resumed = t.path().join("resumed");
+    let script = format!("kill -STOP $$; echo yes > '{}'", resumed.display());
+    let out = run(&[
+        "probe",
+        "--keep",
+        "--json",
+        "--timeout",
+        "1s",
+        "--window",
+        "200ms",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let r = parse_report(&out.stdout);
+    assert_eq!(r.primary().kind, VerdictKind::Stopped, "{r:#?}");
+    let root = *r.kept_pids.first().expect("kept pids");
+    let _cleanup = GroupGuard(root as i32);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains(&format!("kill -CONT -- -{root}"))),
+        "says how to resume: {:?}",
+        r.notes
+    );
+    // gohang has exited; give the kernel's orphaned-group rule time to act, had it.
+    std::thread::sleep(Duration::from_millis(700));
+    let members = group_members(root as i32);
+    assert!(
+        members.iter().any(|&(p, s)| p == root && s == 'T'),
+        "the shell is still there and stopped: {members:?}"
+    );
+    assert!(!resumed.exists(), "not resumed");
+    // The user resumes it: it runs to its end, and the holder leaves after it.
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(root as i32),
+        nix::sys::signal::Signal::SIGCONT,
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(10), || {
+        (resumed.exists() && group_members(root as i32).is_empty()).then_some(())
+    })
+    .unwrap_or_else(|| panic!("left in the group: {:?}", group_members(root as i32)));
+}

@@ -33,6 +33,7 @@ pub fn main() -> u8 {
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
+            supervisor::end_streamed_lines();
             eprintln!("gohang: {e}");
             e.code
         }
@@ -128,6 +129,8 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         eprintln!("gohang: note: {note}");
     }
     let run = runtime()?.block_on(supervisor::probe(&opts))?;
+    // The command's last line may have had no newline: the report starts on its own line.
+    supervisor::end_streamed_lines();
     for w in &run.warnings {
         eprintln!("gohang: {w}");
     }

@@ -1034,3 +1034,59 @@ fn keep_leaves_a_stopped_tree_stopped_after_gohang_exits() {
     })
     .unwrap_or_else(|| panic!("left in the group: {:?}", group_members(root as i32)));
 }
+
+/// Issue 14: output without a trailing newline had the report's first line glued to it.
+#[test]
+fn the_report_starts_on_its_own_line_after_output_without_a_newline() {
+    let out = run(&[
+        "probe",
+        "--",
+        "sh",
+        "-c",
+        "printf 'no newline here'; printf 'nor here' >&2",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let so = String::from_utf8_lossy(&out.stdout);
+    let first = so.lines().next().unwrap_or_default();
+    assert_eq!(first, "no newline here", "{so}");
+    assert!(
+        so.lines().nth(1).is_some_and(|l| l.contains("healthy")),
+        "{so}"
+    );
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(se.starts_with("nor here\n"), "{se:?}");
+}
+
+/// Issue 14: a process that double-forked out of the tree (re-parented to gohang, a
+/// subreaper) was killed at clean-up but missing from the report's process table.
+#[test]
+fn a_double_forked_escapee_is_in_the_process_table_and_killed() {
+    let marker = format!("{}.75", 700_000 + std::process::id());
+    // The subshell forks sleep and exits: sleep is re-parented to gohang.
+    let script = format!("(sleep {marker} &); exec sleep 300");
+    let out = run(&[
+        "probe",
+        "--json",
+        "--timeout",
+        "1s",
+        "--window",
+        "300ms",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let r = parse_report(&out.stdout);
+    let escapee = r
+        .processes
+        .iter()
+        .find(|p| p.command.contains(&marker))
+        .unwrap_or_else(|| panic!("the escapee is in the table: {:#?}", r.processes));
+    assert_ne!(Some(escapee.ppid), r.target.pid, "it left the tree");
+    let gone = wait_for(Duration::from_secs(5), || {
+        (!std::path::Path::new(&format!("/proc/{}", escapee.pid)).exists()
+            || comm(escapee.pid).is_none())
+        .then_some(())
+    });
+    assert!(gone.is_some(), "pid {} was killed at clean-up", escapee.pid);
+}

@@ -131,9 +131,18 @@ pub fn exe_info_from_bytes(b: &[u8]) -> Result<ExeInfo, String> {
     Err("not a valid executable (no ELF or Mach-O header)".into())
 }
 
-/// Format and architectures of the file at `path` (reads at most 4 KiB).
+/// Format and architectures of the file at `path` (reads at most 4 KiB). Opened without
+/// blocking: a FIFO where a program should be is refused, not waited on.
 pub fn exe_info(path: &Path) -> Result<ExeInfo, String> {
-    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(format!("{}: not a regular file", path.display()));
+    }
     let mut buf = [0u8; 4096];
     let mut n = 0;
     while n < buf.len() {
@@ -332,6 +341,14 @@ mod tests {
         b[5] = 1;
         b[18..20].copy_from_slice(&machine.to_le_bytes());
         b
+    }
+
+    #[test]
+    fn exe_info_of_a_fifo_does_not_block() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("go");
+        nix::unistd::mkfifo(&f, nix::sys::stat::Mode::from_bits_truncate(0o755)).unwrap();
+        assert!(exe_info(&f).unwrap_err().contains("not a regular file"));
     }
 
     #[test]

@@ -77,7 +77,8 @@ pub struct ProbeArgs {
     /// How long to sample the process tree after the deadline (0 = one snapshot).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub window: Duration,
-    /// Leave the stuck processes running (their pids are printed) instead of killing them.
+    /// Leave the stuck processes as they are (their pids are printed; stopped ones stay
+    /// stopped) instead of killing them.
     #[arg(long)]
     pub keep: bool,
     /// Ask the stuck Go process for its goroutines (SIGQUIT) before stopping it (default,

@@ -905,7 +905,8 @@ fn errors_come_before_any_work_and_write_nothing() {
     let t = tempfile::tempdir().unwrap();
     let missing = t.path().join("no/such/dir/b.tar.gz");
     let out = run(&["bundle", "-o", missing.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(66), "{out:?}");
+    // A place the bundle cannot be written to: 74, as for --save-evidence (issue 14).
+    assert_eq!(out.status.code(), Some(74), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
 
     let o = t.path().join("b.tar.gz");

@@ -108,7 +108,19 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
         .map_err(|e| UserError::new(exit::INTERNAL, format!("starting the runtime: {e}")))
 }
 
+/// `--save-evidence FILE` that cannot be written fails before the probe, not after it.
+fn check_save_path(path: Option<&std::path::Path>) -> Result<(), UserError> {
+    match path {
+        Some(p) => crate::safeio::check_writable(p).map_err(|e| {
+            let code = e.write_exit_code();
+            UserError::new(code, format!("--save-evidence: {e}"))
+        }),
+        None => Ok(()),
+    }
+}
+
 fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
+    check_save_path(args.save_evidence.as_deref())?;
     let command = if args.command.is_empty() {
         vec!["go".to_string(), "version".to_string()]
     } else {
@@ -156,6 +168,7 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
 }
 
 fn attach(cli: &Cli, args: &AttachArgs) -> Result<u8, UserError> {
+    check_save_path(args.save_evidence.as_deref())?;
     let opts = crate::attach::AttachOptions {
         pid: args.pid,
         window: args.window,

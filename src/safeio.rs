@@ -384,6 +384,69 @@ pub fn write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<(), IoErro
     }
 }
 
+/// Before the work whose result goes to `path`: fail at once where [`write`] would fail
+/// for sure (no directory, a directory or block device or socket in the way, no
+/// permission), so nobody waits for a probe whose evidence cannot be saved. A FIFO is
+/// not opened here (its reader may come later).
+pub fn check_writable(path: &Path) -> Result<(), IoError> {
+    use nix::unistd::{AccessFlags, access};
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() || meta.file_type().is_char_device() => {
+            if access(path, AccessFlags::W_OK).is_err() {
+                return Err(IoError::new(
+                    path,
+                    IoErrorKind::Permission,
+                    format!("cannot write {}: permission denied", path.display()),
+                ));
+            }
+        }
+        Ok(meta) if meta.file_type().is_fifo() => {}
+        Ok(meta) => {
+            return Err(IoError::new(
+                path,
+                IoErrorKind::WrongType,
+                format!(
+                    "refusing to write {}: it is {}, not a file (name a new or regular file)",
+                    path.display(),
+                    describe(&meta.file_type())
+                ),
+            ));
+        }
+        Err(_) => {}
+    }
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match real.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Ok(());
+    }
+    if !dir.is_dir() {
+        return Err(IoError::new(
+            path,
+            IoErrorKind::NotFound,
+            format!(
+                "cannot write {}: {} is not a directory",
+                path.display(),
+                dir.display()
+            ),
+        ));
+    }
+    if access(&dir, AccessFlags::W_OK).is_err() {
+        return Err(IoError::new(
+            path,
+            IoErrorKind::Permission,
+            format!(
+                "cannot write {}: no permission to create files in {}",
+                path.display(),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn write_via_rename(
     real: &Path,
     shown: &Path,

@@ -156,21 +156,25 @@ fn save_evidence_to_a_fifo_never_blocks() {
 #[test]
 fn save_evidence_failures_have_their_own_codes() {
     let t = tempfile::tempdir().unwrap();
-    // A directory that does not exist: 74.
+    // A directory that does not exist: 74, before the probe runs (it would take 20 s).
     let missing = t.path().join("no/such/dir/ev.json");
-    let (out, _) = run_within(
+    let (out, took) = run_within(
         &[
             "probe",
+            "--timeout",
+            "20s",
             "--save-evidence",
             missing.to_str().unwrap(),
             "--",
-            "true",
+            "sleep",
+            "30",
         ],
         &[],
         Duration::from_secs(60),
     )
     .unwrap();
     assert_eq!(out.status.code(), Some(74), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(10), "failed at once: {took:?}");
     // A directory: refused, left alone.
     let (out, _) = run_within(
         &[

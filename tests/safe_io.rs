@@ -381,3 +381,40 @@ fn scan_tells_unreadable_and_not_a_binary_apart() {
         assert!(!so.contains("(no files)"), "{so}");
     }
 }
+
+/// GOENV=/dev/zero made the bundle's `go env -json` and `go version` read /dev/zero until
+/// killed at the timeout (gigabytes of memory): they run with GOENV=off instead, and a note
+/// says why.
+#[test]
+fn bundle_with_goenv_on_dev_zero_runs_go_without_it() {
+    if !need(have("go"), "a go on PATH") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let o = t.path().join("b.tar.gz");
+    let (out, took) = run_within(
+        &[
+            "bundle",
+            "--json",
+            "-o",
+            o.to_str().unwrap(),
+            "--timeout",
+            "20s",
+            "--window",
+            "0s",
+            "--",
+            "true",
+        ],
+        &[("GOENV", "/dev/zero")],
+        Duration::from_secs(120),
+    )
+    .expect("bundle finished");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = v["manifest"]["notes"].to_string();
+    assert!(notes.contains("ran with GOENV=off"), "{notes}");
+    assert!(
+        took < Duration::from_secs(15),
+        "go did not eat /dev/zero for 20 s: {took:?}"
+    );
+}

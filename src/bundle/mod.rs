@@ -400,7 +400,7 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
 
     // 5. Fit the size: cut the largest, then pass what was cut once more (a cut adds a
     // note of its own; the pass is a safety net and normally finds nothing).
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = runs.notes.clone();
     for r in [&runs.env, &runs.version] {
         if r.timed_out() {
             notes.push(format!("`{}` {}", r.command, r.describe()));

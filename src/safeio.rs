@@ -346,9 +346,14 @@ impl Default for WriteOptions {
 pub fn write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<(), IoError> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => {
-            // Replace the file a symlink points to, not the link.
+            // Replace the file a symlink points to, not the link; keep its permissions (an
+            // evidence file someone made private stays private).
+            use std::os::unix::fs::PermissionsExt;
             let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-            write_via_rename(&real, path, bytes, opts)
+            let keep = WriteOptions {
+                mode: meta.permissions().mode() & 0o7777,
+            };
+            write_via_rename(&real, path, bytes, keep, true)
         }
         Ok(meta) if meta.file_type().is_char_device() || meta.file_type().is_fifo() => {
             write_direct(path, bytes)
@@ -373,7 +378,7 @@ pub fn write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<(), IoErro
                     ),
                 ));
             }
-            write_via_rename(path, path, bytes, opts)
+            write_via_rename(path, path, bytes, opts, false)
         }
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(IoError::new(
             path,
@@ -452,6 +457,7 @@ fn write_via_rename(
     shown: &Path,
     bytes: &[u8],
     opts: WriteOptions,
+    exact_mode: bool,
 ) -> Result<(), IoError> {
     let name = real
         .file_name()
@@ -466,6 +472,11 @@ fn write_via_rename(
             .mode(opts.mode)
             .custom_flags(libc::O_CLOEXEC)
             .open(&tmp)?;
+        if exact_mode {
+            // The umask applied at creation; the replaced file's bits are wanted as they were.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(opts.mode))?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, real)
@@ -602,6 +613,19 @@ mod tests {
             2,
             "no temp left"
         );
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("ev.json");
+        std::fs::write(&f, "old").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write(&f, b"new", WriteOptions::default()).unwrap();
+        let m = std::fs::metadata(&f).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read(&f).unwrap(), b"new");
     }
 
     #[test]

@@ -96,7 +96,7 @@ fn scanned(path: &Path, symlink: Option<bool>, group: &str, host: &HostInfo) -> 
 pub fn scan_target(path: &Path, host: &HostInfo) -> ScanTarget {
     let mut files = Vec::new();
     let mut problem = None;
-    // A directory that cannot be listed is not an empty one (`scan /root` as a user).
+    // A directory that cannot be listed is not an empty one (another user's private directory).
     if path.is_dir()
         && let Err(e) = std::fs::read_dir(path)
     {

@@ -13,6 +13,10 @@ use std::io::{IsTerminal, Write};
 
 /// Run gohang with the process's arguments; returns the exit code.
 pub fn main() -> u8 {
+    // `probe --keep` of a stopped tree runs gohang again as its keeper (see keep.rs).
+    if let Some(code) = crate::keep::internal_entry() {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -29,6 +33,7 @@ pub fn main() -> u8 {
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
+            supervisor::end_streamed_lines();
             eprintln!("gohang: {e}");
             e.code
         }
@@ -79,8 +84,14 @@ fn man_page(dir: Option<&std::path::Path>) -> Result<u8, UserError> {
     };
     std::fs::create_dir_all(dir).map_err(err)?;
     let page = |c: clap::Command, file: String| -> Result<(), UserError> {
-        let mut out = std::fs::File::create(dir.join(&file)).map_err(err)?;
-        clap_mangen::Man::new(c).render(&mut out).map_err(err)
+        let mut text = Vec::new();
+        clap_mangen::Man::new(c).render(&mut text).map_err(err)?;
+        crate::safeio::write(
+            &dir.join(&file),
+            &text,
+            crate::safeio::WriteOptions::default(),
+        )
+        .map_err(|e| UserError::new(exit::INTERNAL, format!("writing the man page: {e}")))
     };
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("gohang-{}", sub.get_name());
@@ -97,7 +108,19 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
         .map_err(|e| UserError::new(exit::INTERNAL, format!("starting the runtime: {e}")))
 }
 
+/// `--save-evidence FILE` that cannot be written fails before the probe, not after it.
+fn check_save_path(path: Option<&std::path::Path>) -> Result<(), UserError> {
+    match path {
+        Some(p) => crate::safeio::check_writable(p).map_err(|e| {
+            let code = e.write_exit_code();
+            UserError::new(code, format!("--save-evidence: {e}"))
+        }),
+        None => Ok(()),
+    }
+}
+
 fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
+    check_save_path(args.save_evidence.as_deref())?;
     let command = if args.command.is_empty() {
         vec!["go".to_string(), "version".to_string()]
     } else {
@@ -114,7 +137,12 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),
     };
+    if let Some(note) = crate::cli::window_note(args.timeout, args.window) {
+        eprintln!("gohang: note: {note}");
+    }
     let run = runtime()?.block_on(supervisor::probe(&opts))?;
+    // The command's last line may have had no newline: the report starts on its own line.
+    supervisor::end_streamed_lines();
     for w in &run.warnings {
         eprintln!("gohang: {w}");
     }
@@ -140,6 +168,7 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
 }
 
 fn attach(cli: &Cli, args: &AttachArgs) -> Result<u8, UserError> {
+    check_save_path(args.save_evidence.as_deref())?;
     let opts = crate::attach::AttachOptions {
         pid: args.pid,
         window: args.window,
@@ -160,12 +189,8 @@ fn attach(cli: &Cli, args: &AttachArgs) -> Result<u8, UserError> {
 }
 
 fn classify_file(cli: &Cli, args: &ClassifyArgs) -> Result<u8, UserError> {
-    let text = std::fs::read_to_string(&args.file).map_err(|e| {
-        UserError::new(
-            exit::NO_INPUT,
-            format!("cannot read {}: {e}", args.file.display()),
-        )
-    })?;
+    let text = crate::safeio::read_text(&args.file, crate::safeio::EVIDENCE)
+        .map_err(crate::safeio::IoError::into_read_error)?;
     let ev: Evidence = serde_json::from_str(&text).map_err(|e| {
         UserError::new(
             exit::USAGE,
@@ -185,12 +210,16 @@ fn classify_file(cli: &Cli, args: &ClassifyArgs) -> Result<u8, UserError> {
 
 fn save_evidence(path: Option<&std::path::Path>, ev: &Evidence) -> Result<(), UserError> {
     let Some(path) = path else { return Ok(()) };
-    let text = serde_json::to_string_pretty(ev).expect("evidence serializes");
-    std::fs::write(path, text + "\n").map_err(|e| {
-        UserError::new(
-            exit::NO_INPUT,
-            format!("cannot write {}: {e}", path.display()),
-        )
+    let text = serde_json::to_string_pretty(ev)
+        .map_err(|e| UserError::new(exit::INTERNAL, format!("serializing the evidence: {e}")))?;
+    crate::safeio::write(
+        path,
+        (text + "\n").as_bytes(),
+        crate::safeio::WriteOptions::default(),
+    )
+    .map_err(|e| {
+        let code = e.write_exit_code();
+        UserError::new(code, format!("--save-evidence: {e}"))
     })
 }
 

@@ -283,13 +283,20 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     evidence.native_stacks = observe::native_stacks(&kept, &cancel);
     evidence.samples = kept;
     evidence.own_pids = own_pids;
+    if inside {
+        evidence.observer = Some(crate::evidence::Observer {
+            pid: me,
+            parent: nix::unistd::getppid().as_raw() as u32,
+        });
+    }
     if let Some(t) = &trace {
         notes.push(crate::trace::describe(t));
         notes.extend(t.notes.iter().cloned());
     }
     evidence.trace = trace;
 
-    if let Some(w) = wrapper_note(&evidence) {
+    // A wrapper of gohang's own parent only says where gohang itself runs.
+    if let Some(w) = wrapper_note(&evidence).filter(|_| !inside) {
         notes.push(w);
     }
     if opts.goroutines && evidence.outcome == Outcome::Attached {

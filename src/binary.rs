@@ -131,9 +131,18 @@ pub fn exe_info_from_bytes(b: &[u8]) -> Result<ExeInfo, String> {
     Err("not a valid executable (no ELF or Mach-O header)".into())
 }
 
-/// Format and architectures of the file at `path` (reads at most 4 KiB).
+/// Format and architectures of the file at `path` (reads at most 4 KiB). Opened without
+/// blocking: a FIFO where a program should be is refused, not waited on.
 pub fn exe_info(path: &Path) -> Result<ExeInfo, String> {
-    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(format!("{}: not a regular file", path.display()));
+    }
     let mut buf = [0u8; 4096];
     let mut n = 0;
     while n < buf.len() {
@@ -147,6 +156,180 @@ pub fn exe_info(path: &Path) -> Result<ExeInfo, String> {
     exe_info_from_bytes(&buf[..n])
 }
 
+/// Why the kernel refused to execute a file, when it is not a foreign architecture
+/// (issue 14): ENOEXEC, ENOENT and EACCES each have causes that say nothing of the
+/// architecture, and each needs another fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecProblem {
+    /// ENOEXEC on a text file without `#!`: the kernel cannot tell what runs it
+    /// (execve(2): only `#!` scripts and binary formats are executed).
+    NoShebang,
+    /// ENOEXEC on a file with no executable header and no text: empty, random bytes.
+    NotAProgram { empty: bool },
+    /// ENOEXEC on an ELF or Mach-O that is malformed, truncated, or of this machine's own
+    /// architecture (so not a foreign one).
+    Corrupt { why: String },
+    /// ENOENT although the file exists: its `#!` interpreter or ELF loader (PT_INTERP) is
+    /// missing (execve(2) ENOENT).
+    MissingInterpreter { interpreter: String, shebang: bool },
+    /// EACCES on a directory.
+    Directory,
+}
+
+impl ExecProblem {
+    /// One line for the user: what is wrong and what to do.
+    pub fn message(&self, path: &Path) -> String {
+        let p = path.display();
+        match self {
+            ExecProblem::NoShebang => format!(
+                "cannot execute {p}: a text file without a #! line, so the system does not know what runs it; \
+                 add one (e.g. #!/bin/sh) as its first line, or name the interpreter: -- sh {p}"
+            ),
+            ExecProblem::NotAProgram { empty: true } => {
+                format!("cannot execute {p}: it is empty; name the program to probe")
+            }
+            ExecProblem::NotAProgram { empty: false } => format!(
+                "cannot execute {p}: not a program (no ELF or Mach-O header and no #! line); name the program to probe"
+            ),
+            ExecProblem::Corrupt { why } => format!(
+                "cannot execute {p}: {why}; it is damaged or truncated — reinstall or rebuild it \
+                 (`gohang scan {p}` shows its headers)"
+            ),
+            ExecProblem::MissingInterpreter {
+                interpreter,
+                shebang: true,
+            } => format!(
+                "cannot execute {p}: its #! line names {interpreter}, which does not exist; install it or fix the #! line"
+            ),
+            ExecProblem::MissingInterpreter {
+                interpreter,
+                shebang: false,
+            } => format!(
+                "cannot execute {p}: its program loader {interpreter} does not exist \
+                 (built for another C library or system?); rebuild it here, or for Go with CGO_ENABLED=0"
+            ),
+            ExecProblem::Directory => {
+                format!("cannot execute {p}: it is a directory; name the program to probe")
+            }
+        }
+    }
+}
+
+/// Why exec of `path` failed with `errno`, when the cause is not a foreign architecture;
+/// None when it may be one (or is something else: a permission, a missing file).
+/// Reads at most 4 KiB of the file, without blocking.
+pub fn exec_problem(path: &Path, errno: i32, hardware: &Arch) -> Option<ExecProblem> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_dir() {
+        return (errno == libc::EACCES).then_some(ExecProblem::Directory);
+    }
+    let head = head_bytes(path)?;
+    match errno {
+        libc::ENOENT => {
+            if let Some(line) = head.strip_prefix(b"#!") {
+                let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+                let text = String::from_utf8_lossy(line);
+                let interp = text.split_whitespace().next()?.to_string();
+                return (!Path::new(&interp).exists()).then_some(ExecProblem::MissingInterpreter {
+                    interpreter: interp,
+                    shebang: true,
+                });
+            }
+            let interp = elf_interpreter(&head)?;
+            (!Path::new(&interp).exists()).then_some(ExecProblem::MissingInterpreter {
+                interpreter: interp,
+                shebang: false,
+            })
+        }
+        libc::ENOEXEC => match exe_info_from_bytes(&head) {
+            Ok(info) if info.format == "script" => None,
+            // A valid header of this machine's own architecture: not a foreign binary.
+            Ok(info) if !info.arches.is_empty() && info.arches.iter().all(|a| a == hardware) => {
+                Some(ExecProblem::Corrupt {
+                    why: format!(
+                        "the kernel refused it although its {} header names {}, this machine's own \
+                         architecture",
+                        if info.format.starts_with("mach-o") {
+                            "Mach-O"
+                        } else {
+                            "ELF"
+                        },
+                        hardware.display_for("linux")
+                    ),
+                })
+            }
+            Ok(_) => None,
+            Err(why) => {
+                let magic = head.starts_with(b"\x7fELF")
+                    || [0xfeedface_u32, 0xfeedfacf, 0xcafebabe].iter().any(|m| {
+                        head.starts_with(&m.to_be_bytes()) || head.starts_with(&m.to_le_bytes())
+                    });
+                if magic {
+                    Some(ExecProblem::Corrupt { why })
+                } else if head.is_empty() {
+                    Some(ExecProblem::NotAProgram { empty: true })
+                } else if looks_like_text(&head) {
+                    Some(ExecProblem::NoShebang)
+                } else {
+                    Some(ExecProblem::NotAProgram { empty: false })
+                }
+            }
+        },
+        _ => None,
+    }
+}
+
+/// The first 4 KiB of a regular file, opened without blocking.
+fn head_bytes(path: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut buf = Vec::new();
+    f.take(4096).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// Mostly printable UTF-8: a script or a text file.
+fn looks_like_text(b: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(b);
+    let bad = s
+        .chars()
+        .filter(|c| *c == '\u{fffd}' || (c.is_control() && !c.is_whitespace()))
+        .count();
+    bad * 20 < s.chars().count().max(1)
+}
+
+/// The PT_INTERP path of an ELF, when its program headers and the path lie in `head`.
+fn elf_interpreter(head: &[u8]) -> Option<String> {
+    use goblin::elf::{Elf, program_header::PT_INTERP};
+    let hdr = Elf::parse_header(head).ok()?;
+    let ctx = goblin::container::Ctx::new(
+        if hdr.e_ident[4] == 2 {
+            goblin::container::Container::Big
+        } else {
+            goblin::container::Container::Little
+        },
+        if hdr.e_ident[5] == 2 {
+            goblin::container::Endian::Big
+        } else {
+            goblin::container::Endian::Little
+        },
+    );
+    let phs =
+        goblin::elf::ProgramHeader::parse(head, hdr.e_phoff as usize, hdr.e_phnum as usize, ctx)
+            .ok()?;
+    let ph = phs.iter().find(|p| p.p_type == PT_INTERP)?;
+    let bytes = head.get(ph.p_offset as usize..(ph.p_offset + ph.p_filesz) as usize)?;
+    let s = String::from_utf8_lossy(bytes.split(|&b| b == 0).next()?).into_owned();
+    (!s.is_empty()).then_some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +341,14 @@ mod tests {
         b[5] = 1;
         b[18..20].copy_from_slice(&machine.to_le_bytes());
         b
+    }
+
+    #[test]
+    fn exe_info_of_a_fifo_does_not_block() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("go");
+        nix::unistd::mkfifo(&f, nix::sys::stat::Mode::from_bits_truncate(0o755)).unwrap();
+        assert!(exe_info(&f).unwrap_err().contains("not a regular file"));
     }
 
     #[test]

@@ -162,6 +162,7 @@ pub fn gather(env: &Env) -> Facts {
             notes.push(err.to_string());
             goenv::findings_from(env, None, Vec::new())
         });
+    notes.extend(envf.file_error.clone());
 
     let e = env.clone();
     let path_gos = timebox::run("PATH", CHECK_LIMIT, move || discover::path_gos(&e))
@@ -1338,6 +1339,23 @@ fn installs_check(f: &Facts) -> Check {
 pub fn run(cli: &Cli, args: &CheckArgs) -> Result<u8, UserError> {
     let facts = gather(&Env::from_process());
     let report = evaluate(&facts);
+    // docs/json.md: with --json, an exit code of 64 or more prints nothing on stdout.
+    if args.json && report.exit_code == exit::NO_INPUT {
+        let why = report
+            .checks
+            .iter()
+            .find(|c| c.status == Status::Fail && c.impact == Impact::NoGo)
+            .map(|c| match &c.fix {
+                Some(fix) => format!(
+                    "{}; {}",
+                    c.summary,
+                    fix.lines().map(str::trim).collect::<Vec<_>>().join("; ")
+                ),
+                None => c.summary.clone(),
+            })
+            .unwrap_or_else(|| "no go found".to_string());
+        return Err(UserError::new(exit::NO_INPUT, why));
+    }
     crate::app::emit(cli, args.json, &report, |w, color| {
         write_human(w, &report, cli.verbose > 0, cli.quiet, color)
     })?;

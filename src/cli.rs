@@ -72,12 +72,13 @@ pub struct ScanArgs {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// How long the command may run before it counts as stuck (e.g. 10s, 500ms, 2m).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// How long to sample the process tree after the deadline (0 = one snapshot).
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub window: Duration,
-    /// Leave the stuck processes running (their pids are printed) instead of killing them.
+    /// Leave the stuck processes as they are (their pids are printed; stopped ones stay
+    /// stopped) instead of killing them.
     #[arg(long)]
     pub keep: bool,
     /// Ask the stuck Go process for its goroutines (SIGQUIT) before stopping it (default,
@@ -199,7 +200,7 @@ pub struct RebuildArgs {
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Stop make.bash and roll back when it runs longer than this.
-    #[arg(long, default_value = "60m", value_parser = parse_duration)]
+    #[arg(long, default_value = "60m", value_parser = parse_timeout)]
     pub build_timeout: Duration,
 }
 
@@ -214,7 +215,7 @@ pub struct BundleArgs {
     pub pid: Option<u32>,
     /// How long the probed command may run before it counts as stuck; also the limit for
     /// each of `go env -json` and `go version`.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// How long to sample the process tree.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
@@ -269,6 +270,34 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 /// "10s", "500ms", "2m", "1.5s", "1h"; a bare number is seconds.
+/// A timeout: a duration of at least 1 ms. `0s` would count every command as stuck at
+/// once and report a stall that is not there.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(1) {
+        return Err(format!(
+            "a timeout of `{}` leaves the command no time to run; give it at least 1ms (e.g. 10s)",
+            s.trim()
+        ));
+    }
+    Ok(d)
+}
+
+/// What a sampling window longer than the timeout means, said once on stderr.
+pub fn window_note(timeout: Duration, window: Duration) -> Option<String> {
+    (window > timeout).then(|| {
+        format!(
+            "--window {:.3?} is longer than --timeout {:.3?}: the tree is sampled for {:.3?} after the \
+             deadline, so the report comes after about {:.3?}; a long window helps see slow \
+             progress, a short one answers sooner",
+            window,
+            timeout,
+            window,
+            timeout + window
+        )
+    })
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
@@ -295,6 +324,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn a_timeout_must_be_positive() {
+        for z in ["0", "0s", "0ms", "0.0m", "0.0001ms"] {
+            assert!(parse_timeout(z).is_err(), "{z}");
+        }
+        assert_eq!(parse_timeout("1ms").unwrap(), Duration::from_millis(1));
+        assert!(window_note(Duration::from_secs(1), Duration::from_secs(3)).is_some());
+        assert!(window_note(Duration::from_secs(10), Duration::from_secs(2)).is_none());
+    }
 
     #[test]
     fn durations() {

@@ -31,6 +31,9 @@ pub mod exit {
     /// No such process or file; no `go` found.
     pub const NO_INPUT: u8 = 66;
     pub const INTERNAL: u8 = 70;
+    /// A file gohang was asked to write (or read) failed: no space, an I/O error, a FIFO
+    /// nobody reads, a target that is not a file, a file past its size bound (sysexits EX_IOERR).
+    pub const IO_ERROR: u8 = 74;
     /// Permission denied (the message says which privilege is needed).
     pub const NO_PERMISSION: u8 = 77;
     /// Interrupted by SIGINT (128 + 2), as shells report it.

@@ -796,6 +796,10 @@ pub struct Evidence {
     /// Pids of helpers gohang itself started (a tracer): never culprits.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub own_pids: Vec<u32>,
+    /// When gohang ran inside the observed tree (attached to one of its own ancestors):
+    /// its pid and its parent's. The parent waits for gohang, not for a stuck cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observer: Option<Observer>,
     /// Things the observer could not do, in plain words (e.g. "no permission to read …").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -918,6 +922,14 @@ pub struct GoFrame {
     pub location: Option<String>,
 }
 
+/// gohang itself, inside the tree it observes (`Evidence::observer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observer {
+    pub pid: u32,
+    /// gohang's parent: a process of the tree, which waits for gohang.
+    pub parent: u32,
+}
+
 impl Evidence {
     pub fn new(host: HostInfo, target: Target, outcome: Outcome) -> Evidence {
         Evidence {
@@ -928,6 +940,7 @@ impl Evidence {
             samples: Vec::new(),
             output: OutputTail::default(),
             own_pids: Vec::new(),
+            observer: None,
             notes: Vec::new(),
             native_stacks: None,
             go: None,

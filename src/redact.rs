@@ -217,6 +217,8 @@ pub enum RedactionKind {
     Jwt,
     /// `login`/`password`/`account` values of netrc lines, and paths of netrc files.
     Netrc,
+    /// The body of a PEM private key block (`-----BEGIN … PRIVATE KEY-----` to `END`).
+    PrivateKey,
     /// The home directory (replaced by `$HOME`).
     HomeDir,
     /// The user name (replaced by `$USER`).
@@ -466,7 +468,8 @@ impl Redactor {
             });
             buf = self.apply(file, &buf, spans);
         }
-        let rules: [Rule; 8] = [
+        let rules: [Rule; 9] = [
+            private_key_spans,
             url_userinfo_spans,
             authorization_spans,
             credential_spans,
@@ -920,10 +923,20 @@ fn assignment_spans(b: &[u8]) -> Vec<Span> {
         // in a tracer's string, `\\nX-Auth-Token: …` (a program's own escape, printed in
         // JSON), but `\token=…` in a path. The name after the letter is tried first.
         let mut found = None;
+        let mut after_escape_not_secret = false;
         if i > 0 && b[i - 1] == b'\\' && i + 1 < b.len() && b[i + 1].is_ascii_alphabetic() {
             found = assignment_at(b, i + 1).1;
+            // `\nGOPRIVATE=…` is GOPRIVATE after an escaped newline, not the secret-looking
+            // `nGOPRIVATE`: a module path pattern stays (issue 14).
+            let mut e = i + 1;
+            while e < b.len() && is_name_char(b[e]) {
+                e += 1;
+            }
+            let rest = String::from_utf8_lossy(&b[i + 1..e]).to_ascii_uppercase();
+            after_escape_not_secret = NOT_SECRET.contains(&rest.as_str());
         }
         let (name_end, at) = assignment_at(b, i);
+        let at = if after_escape_not_secret { None } else { at };
         match found.or(at) {
             Some(span) => {
                 i = span.end;
@@ -948,29 +961,14 @@ fn assignment_at(b: &[u8], s: usize) -> (usize, Option<Span>) {
         return (name_end, None);
     }
     let (start, end) = match b.get(i) {
-        // JSON: "NAME": "value" (strings only; numbers and arrays are not secrets here)
-        Some(b'"') if s > 0 && b[s - 1] == b'"' => {
-            let mut j = i + 1;
-            while j < b.len() && matches!(b[j], b' ' | b'\t') {
-                j += 1;
-            }
-            if b.get(j) != Some(&b':') {
-                return (name_end, None);
-            }
-            j += 1;
-            while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n') {
-                j += 1;
-            }
-            if b.get(j) != Some(&b'"') {
-                return (name_end, None);
-            }
-            let start = j + 1;
-            let mut end = start;
-            while end < b.len() && b[end] != b'"' {
-                end += if b[end] == b'\\' { 2 } else { 1 };
-            }
-            (start, end.min(b.len()))
-        }
+        // JSON: "NAME": "value" (strings only; numbers and arrays are not secrets here),
+        // also escaped once or more: `{\"NAME\": \"value\"}` inside a JSON string (a
+        // command's output in report.json, an `sh -c` argument in samples.json, a tracer's
+        // string).
+        Some(b'"' | b'\\') if s > 0 && b[s - 1] == b'"' => match json_value(b, s, i) {
+            Some(v) => v,
+            None => return (name_end, None),
+        },
         Some(b'=') => {
             let j = i + 1;
             let (start, quote) = match b.get(j) {
@@ -1042,6 +1040,150 @@ fn assignment_at(b: &[u8], s: usize) -> (usize, Option<Span>) {
         name: Some(name),
     });
     (name_end, span)
+}
+
+/// The number of backslashes right before `i`.
+fn backslashes_before(b: &[u8], i: usize) -> usize {
+    b[..i].iter().rev().take_while(|&&c| c == b'\\').count()
+}
+
+/// The value of the JSON member whose key (a secret name) spans `s..i`, quoted with
+/// `"` escaped by `k` backslashes (`k` = 0 in plain JSON, 1 inside one JSON string, 3
+/// inside two, …): the bytes between the value's quotes, or None when no string follows.
+fn json_value(b: &[u8], s: usize, i: usize) -> Option<(usize, usize)> {
+    let k = backslashes_before(b, s - 1);
+    // The key's closing quote, escaped the same way.
+    let quote_at = |j: usize| -> bool {
+        b.len() > j + k && b[j..j + k].iter().all(|&c| c == b'\\') && b[j + k] == b'"'
+    };
+    if !quote_at(i) {
+        return None;
+    }
+    let mut j = i + k + 1;
+    // Blanks, also escaped newlines of pretty-printed JSON inside a string (`\n`).
+    let skip = |mut j: usize| {
+        loop {
+            if j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r') {
+                j += 1;
+            } else if k > 0 && b.get(j) == Some(&b'\\') {
+                let run = b[j..].iter().take_while(|&&c| c == b'\\').count();
+                if matches!(b.get(j + run), Some(b'n' | b't' | b'r')) {
+                    j += run + 1;
+                } else {
+                    return j;
+                }
+            } else {
+                return j;
+            }
+        }
+    };
+    j = skip(j);
+    if b.get(j) != Some(&b':') {
+        return None;
+    }
+    j = skip(j + 1);
+    if !quote_at(j) {
+        return None;
+    }
+    let start = j + k + 1;
+    if k == 0 {
+        let mut end = start;
+        while end < b.len() && b[end] != b'"' {
+            end += if b[end] == b'\\' { 2 } else { 1 };
+        }
+        return Some((start, end.min(b.len())));
+    }
+    // Escaped: the value ends at a quote escaped exactly `k` times (a quote inside the
+    // value is escaped more), or at the end of the text.
+    let mut end = start;
+    while end < b.len() {
+        if b[end] == b'"' && backslashes_before(&b[start..], end - start) == k {
+            return Some((start, end - k));
+        }
+        end += 1;
+    }
+    Some((start, b.len()))
+}
+
+/// The first line of a PEM private key block; the label between may name the algorithm
+/// (`RSA`, `EC`, `OPENSSH`, `ENCRYPTED`).
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+const PEM_KEY_TAIL: &[u8] = b"PRIVATE KEY-----";
+const PEM_END: &[u8] = b"-----END ";
+
+/// The body of each PEM private key block, kept between its BEGIN and END lines. The body
+/// ends at the END line, else at the end of the string it is in (an unescaped `"`: base64
+/// has none) or of the text, so a block cut short in a tail or a trace is still removed.
+fn private_key_spans(b: &[u8]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(b, PEM_BEGIN, from) {
+        let label_start = p + PEM_BEGIN.len();
+        // The label stays on one line and is short.
+        let line_end = (label_start..b.len().min(label_start + 64))
+            .find(|&i| b[i] == b'\n' || b[i] == b'\\' || b[i] == b'"')
+            .unwrap_or(b.len().min(label_start + 64));
+        let Some(t) = find(&b[..line_end], PEM_KEY_TAIL, label_start) else {
+            from = label_start;
+            continue;
+        };
+        let start = t + PEM_KEY_TAIL.len();
+        let mut end = start;
+        while end < b.len() {
+            if b[end..].starts_with(PEM_END) {
+                break;
+            }
+            if b[end] == b'"' && backslashes_before(b, end) == 0 {
+                break;
+            }
+            end += 1;
+        }
+        out.push(Span {
+            start,
+            end,
+            with: "[REDACTED:private-key]".to_string(),
+            kind: RedactionKind::PrivateKey,
+            name: None,
+        });
+        from = end.max(start + 1);
+    }
+    out
+}
+
+/// `"NAME": "value"` members only (at any depth of escaping), not `NAME=value`.
+fn json_member_spans(b: &[u8]) -> Vec<Span> {
+    assignment_spans(b)
+        .into_iter()
+        .filter(|s| {
+            let before = b[..s.start]
+                .iter()
+                .rev()
+                .find(|&&c| !matches!(c, b'"' | b'\\' | b' ' | b'\t'));
+            before == Some(&b':')
+        })
+        .collect()
+}
+
+/// Text with the pattern rules that need no knowledge applied: private keys, netrc
+/// values and `"NAME": "value"`. For the trace's lines, which are written to a file before
+/// any bundle exists (its own rules take `NAME=value`).
+pub fn pattern_redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut r = Redactor::new(false);
+    let b = text.as_bytes();
+    let mut buf = b.to_vec();
+    for rule in [
+        private_key_spans as Rule,
+        netrc_line_spans,
+        json_member_spans,
+    ] {
+        let spans = rule(&buf);
+        buf = r.apply("trace", &buf, spans);
+    }
+    if buf == b {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(String::from_utf8_lossy(&buf).into_owned())
+    }
 }
 
 /// What the argument of an option holds.
@@ -1337,7 +1479,16 @@ const NETRC_VALUE_KEYS: &[&[u8]] = &[b"login", b"password", b"passwd", b"account
 fn netrc_line_spans(b: &[u8]) -> Vec<Span> {
     let mut out = Vec::new();
     let mut continuing = false;
-    for (ls, le) in logical_lines(b) {
+    let lines = logical_lines(b);
+    // Does the line after `n` start with a value keyword (`machine h` then `  login u`)?
+    let keyed_next = |n: usize| {
+        lines.get(n + 1).is_some_and(|&(s, e)| {
+            netrc_tokens(b, s, e)
+                .first()
+                .is_some_and(|t| NETRC_VALUE_KEYS.contains(&&b[t.0..t.1]))
+        })
+    };
+    for (n, &(ls, le)) in lines.iter().enumerate() {
         let toks = netrc_tokens(b, ls, le);
         let word = |i: usize| &b[toks[i].0..toks[i].1];
         let is_key = |w: &[u8]| {
@@ -1348,7 +1499,10 @@ fn netrc_line_spans(b: &[u8]) -> Vec<Span> {
         if let Some(m) = (0..toks.len()).find(|&i| word(i) == b"machine" || word(i) == b"default") {
             let next = if word(m) == b"machine" { m + 2 } else { m + 1 };
             let keyed = next < toks.len() && NETRC_VALUE_KEYS.contains(&word(next));
-            let alone = next == toks.len() && m == 0;
+            // `machine h` ends the line: netrc when it starts the line, or when the next
+            // line goes on with a keyword (in a tracer's string the line starts with
+            // `read(6, "`).
+            let alone = next == toks.len() && (m == 0 || keyed_next(n));
             if keyed || alone {
                 netrc = true;
                 from = m;
@@ -1372,7 +1526,8 @@ fn netrc_line_spans(b: &[u8]) -> Vec<Span> {
     out
 }
 
-/// Lines, split at newlines and at the two-byte escape `\n` of JSON and strace strings.
+/// Lines, split at newlines and at the escape `\n` of JSON and strace strings, escaped
+/// any number of times (`\\n` is a tracer's `\n` inside JSON).
 fn logical_lines(b: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let (mut start, mut i) = (0, 0);
@@ -1380,12 +1535,13 @@ fn logical_lines(b: &[u8]) -> Vec<(usize, usize)> {
         if b[i] == b'\n' {
             out.push((start, i));
             start = i + 1;
-        } else if b[i] == b'\\' && b.get(i + 1) == Some(&b'n') {
-            out.push((start, i));
-            start = i + 2;
-            i += 1;
         } else if b[i] == b'\\' {
-            i += 1; // another escape: skip the escaped byte
+            let run = b[i..].iter().take_while(|&&c| c == b'\\').count();
+            if b.get(i + run) == Some(&b'n') {
+                out.push((start, i));
+                start = i + run + 1;
+            }
+            i += run; // the escaped byte is skipped below
         }
         i += 1;
     }
@@ -1458,6 +1614,62 @@ fn netrc_path_spans(b: &[u8]) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn red(s: &str) -> String {
+        Redactor::new(true).redact_str("t", s)
+    }
+
+    #[test]
+    fn json_escaped_members_are_removed_at_any_depth() {
+        // Plain, inside one JSON string (output in report.json), inside two (an `sh -c`
+        // argument printed by a tracer, kept in samples.json).
+        for (text, secret) in [
+            (r#"{"client_secret": "cs-plain-1"}"#, "cs-plain-1"),
+            (r#""tail": "{\"client_secret\": \"cs-esc-2\"}""#, "cs-esc-2"),
+            (r#""{\\\"client_secret\\\": \\\"cs-esc-3\\\"}""#, "cs-esc-3"),
+            (r#"{\"api_token\":\"cs-esc-4 with space\"}"#, "cs-esc-4"),
+        ] {
+            let r = red(text);
+            assert!(!r.contains(secret), "{text} -> {r}");
+            assert!(r.contains("[REDACTED]"), "{r}");
+        }
+        // The structure around stays: a quote in the value is escaped more and is inside.
+        let r = red(r#"{\"client_secret\": \"a\\\"b-hidden\", \"x\": 1}"#);
+        assert!(!r.contains("b-hidden"), "{r}");
+        assert!(r.ends_with(r#"\", \"x\": 1}"#), "{r}");
+    }
+
+    #[test]
+    fn pem_private_keys_are_removed_whole_or_cut() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpemLine1\nAAAApemLine2\n-----END RSA PRIVATE KEY-----\n";
+        let r = red(&format!("before\n{pem}after"));
+        assert!(!r.contains("pemLine"), "{r}");
+        assert!(r.contains("-----BEGIN RSA PRIVATE KEY-----[REDACTED:private-key]-----END"));
+        assert!(r.ends_with("after"));
+        // Escaped in JSON, and cut short at the end of a string.
+        let json = serde_json::to_string(&pem[..60]).unwrap();
+        let r = red(&format!("{{\"tail\": {json}, \"n\": 1}}"));
+        assert!(!r.contains("pemLine"), "{r}");
+        assert!(serde_json::from_str::<serde_json::Value>(&r).is_ok(), "{r}");
+        // A certificate is not a key.
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIcert\n-----END CERTIFICATE-----";
+        assert_eq!(red(cert), cert);
+    }
+
+    #[test]
+    fn netrc_over_several_lines_in_a_trace_inside_json() {
+        let strace = r#"read(6, "machine h.example\n  login ml-login-9\n  password ml-pass-9\n", 4096) = 60"#;
+        for text in [strace.to_string(), serde_json::to_string(strace).unwrap()] {
+            let r = red(&text);
+            assert!(!r.contains("ml-pass-9") && !r.contains("ml-login-9"), "{r}");
+        }
+    }
+
+    #[test]
+    fn module_patterns_after_an_escaped_newline_stay() {
+        let text = r#""out": "GONOPROXY=corp.example.com/x\nGOPRIVATE=corp.example.com/x\n""#;
+        assert_eq!(red(text), text);
+    }
 
     #[test]
     fn redaction_keeps_plain_values() {

@@ -11,9 +11,12 @@
 //! `goroot`/`directory`/`file`, `files[]`: `path`, `resolved`, `kind`:
 //! `binary`/`not-binary`/`invalid`/`unreadable`, `binary` (format, slices with arch, os,
 //! platform, min_os, sdk, signature, go), `problem`, `fit` (`native`, `translated` with
-//! `by`, `foreign` with `why`), `group`), `binaries`, `native`, `not_native`, `invalid`,
-//! `exit_code`. Exit codes: 0 all binaries native, 1 none, 2 some; 66 a PATH that does
-//! not exist.
+//! `by`, `foreign` with `why`), `group`), `problem` (a directory that could not be listed)),
+//! `binaries`, `native`, `not_native`, `invalid`, `not_binary`, `unreadable`, `exit_code`.
+//! Exit codes: 0 all binaries native, 1 none, 2 some; 3 no binary at all among the files
+//! (empty files, scripts, data, FIFOs, devices); 4 something could not be read (and no
+//! binary that was read is foreign); 66 a PATH that does not exist or is a loop of
+//! symbolic links.
 
 use crate::cli::{Cli, ScanArgs};
 use crate::error::{UserError, exit};
@@ -51,6 +54,9 @@ pub struct ScanTarget {
     pub path: String,
     pub kind: TargetKind,
     pub files: Vec<ScannedFile>,
+    /// Why a directory's files could not be listed (permission denied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,6 +70,12 @@ pub struct ScanReport {
     /// Valid binaries that run translated or not at all.
     pub not_native: usize,
     pub invalid: usize,
+    /// Files that are not binaries: scripts, data, empty files, FIFOs, devices.
+    #[serde(default)]
+    pub not_binary: usize,
+    /// Files and directories that could not be read.
+    #[serde(default)]
+    pub unreadable: usize,
     pub exit_code: u8,
 }
 
@@ -83,6 +95,20 @@ fn scanned(path: &Path, symlink: Option<bool>, group: &str, host: &HostInfo) -> 
 /// Scan one PATH.
 pub fn scan_target(path: &Path, host: &HostInfo) -> ScanTarget {
     let mut files = Vec::new();
+    let mut problem = None;
+    // A directory that cannot be listed is not an empty one (another user's private directory).
+    if path.is_dir()
+        && let Err(e) = std::fs::read_dir(path)
+    {
+        problem = Some(if e.kind() == std::io::ErrorKind::PermissionDenied {
+            format!(
+                "cannot list {}: permission denied (run as its owner or root)",
+                path.display()
+            )
+        } else {
+            format!("cannot list {}: {e}", path.display())
+        });
+    }
     let kind = if path.is_dir() {
         if goroot::is_goroot(path) {
             for (f, link) in entries_in(&path.join("bin")) {
@@ -110,6 +136,7 @@ pub fn scan_target(path: &Path, host: &HostInfo) -> ScanTarget {
         path: path.display().to_string(),
         kind,
         files,
+        problem,
     }
 }
 
@@ -117,6 +144,8 @@ pub fn scan_target(path: &Path, host: &HostInfo) -> ScanTarget {
 pub fn scan(paths: &[&Path], host: HostInfo) -> ScanReport {
     let targets: Vec<ScanTarget> = paths.iter().map(|p| scan_target(p, &host)).collect();
     let (mut binaries, mut native, mut not_native, mut invalid) = (0, 0, 0, 0);
+    let mut not_binary = 0;
+    let mut unreadable = targets.iter().filter(|t| t.problem.is_some()).count();
     for f in targets.iter().flat_map(|t| &t.files) {
         match (&f.file.kind, &f.fit) {
             (FileKind::Binary, Some(fit)) => {
@@ -127,19 +156,28 @@ pub fn scan(paths: &[&Path], host: HostInfo) -> ScanReport {
                     not_native += 1;
                 }
             }
-            (FileKind::Invalid | FileKind::Unreadable, _) => {
+            (FileKind::Invalid, _) => {
                 binaries += 1;
                 invalid += 1;
             }
-            _ => {}
+            (FileKind::Unreadable, _) => unreadable += 1,
+            _ => not_binary += 1,
         }
     }
-    let exit_code = if native == binaries {
-        exit::OK
-    } else if native == 0 {
-        exit::DIAGNOSED
+    // A foreign or invalid binary is the finding; then what could not be read (the answer
+    // is incomplete); then nothing to judge at all. Only a read binary vouches for "native".
+    let exit_code = if native < binaries {
+        if native == 0 {
+            exit::DIAGNOSED
+        } else {
+            exit::UNIDENTIFIED
+        }
+    } else if unreadable > 0 {
+        UNREADABLE
+    } else if binaries == 0 {
+        NO_BINARY
     } else {
-        exit::UNIDENTIFIED
+        exit::OK
     };
     ScanReport {
         schema: SCAN_SCHEMA.to_string(),
@@ -149,16 +187,43 @@ pub fn scan(paths: &[&Path], host: HostInfo) -> ScanReport {
         native,
         not_native,
         invalid,
+        not_binary,
+        unreadable,
         exit_code,
     }
 }
 
+/// `scan`'s exit code when no file scanned is a binary (docs/exit-codes.md).
+pub const NO_BINARY: u8 = 3;
+/// `scan`'s exit code when a file or directory could not be read and no binary that was
+/// read is foreign: the answer is incomplete. Below 64, so `--json` still prints the report.
+pub const UNREADABLE: u8 = 4;
+
 pub fn run(cli: &Cli, args: &ScanArgs) -> Result<u8, UserError> {
     for p in &args.paths {
-        if std::fs::metadata(p).is_err() {
+        if let Err(e) = std::fs::metadata(p) {
+            let why = match e.raw_os_error() {
+                Some(libc::ELOOP) => {
+                    "a loop of symbolic links (see where it points with `ls -l`)".to_string()
+                }
+                Some(libc::ENOENT) if std::fs::symlink_metadata(p).is_ok() => {
+                    "a symbolic link to nothing".to_string()
+                }
+                Some(libc::ENOENT) => "no such file or directory".to_string(),
+                Some(libc::EACCES) => {
+                    return Err(UserError::new(
+                        exit::NO_PERMISSION,
+                        format!(
+                            "{}: permission denied (run as its owner or root)",
+                            p.display()
+                        ),
+                    ));
+                }
+                _ => e.to_string(),
+            };
             return Err(UserError::new(
                 exit::NO_INPUT,
-                format!("{}: no such file or directory", p.display()),
+                format!("{}: {why}", p.display()),
             ));
         }
     }
@@ -208,7 +273,7 @@ pub fn write_human<W: Write + ?Sized>(
 ) -> std::io::Result<()> {
     let paint = |code: &str, s: &str| crate::report::human::paint(color, code, s);
     let hw = r.host.hardware_arch.display_for(&r.host.os);
-    let verdict = format!(
+    let mut verdict = format!(
         "{} binar{} on this {hw} {} machine: {} native, {} not native, {} invalid",
         r.binaries,
         if r.binaries == 1 { "y" } else { "ies" },
@@ -217,6 +282,16 @@ pub fn write_human<W: Write + ?Sized>(
         r.not_native,
         r.invalid
     );
+    if r.unreadable > 0 {
+        verdict.push_str(&format!(", {} could not be read", r.unreadable));
+    }
+    if r.binaries == 0 && r.unreadable == 0 {
+        verdict.push_str(&format!(
+            " (no binary among {} file{})",
+            r.not_binary,
+            if r.not_binary == 1 { "" } else { "s" }
+        ));
+    }
     if quiet {
         return writeln!(w, "{verdict}");
     }
@@ -227,6 +302,10 @@ pub fn write_human<W: Write + ?Sized>(
             TargetKind::File => "file",
         };
         writeln!(w, "{} ({label})", paint("1", &t.path))?;
+        if let Some(p) = &t.problem {
+            writeln!(w, "  {}", paint("31", p))?;
+            continue;
+        }
         if t.files.is_empty() {
             writeln!(w, "  (no files)")?;
             continue;

@@ -264,6 +264,10 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             None => progress.sampling(sample_count(opts.window)),
         }
         let cancel = Arc::new(AtomicBool::new(false));
+        // A process that double-forked out of the tree was re-parented to gohang (a
+        // subreaper): sample it too, as it is killed with the tree (issue 14).
+        let mut roots = vec![root];
+        roots.extend(escapees(root, &own_pids));
         let job = {
             let cancel = cancel.clone();
             let progress = progress.clone();
@@ -272,7 +276,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             tokio::task::spawn_blocking(move || {
                 let samples = sample_window(
                     &mut sampler,
-                    &[root],
+                    &roots,
                     &[],
                     window,
                     started,
@@ -348,6 +352,29 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         kept.retain(|p| {
             *p != std::process::id() && !own_pids.contains(p) && !observe::is_zombie(*p)
         });
+        // A stopped group would get SIGHUP and SIGCONT from the kernel when gohang exits
+        // (orphaned process groups); a holder keeps it stopped (keep.rs).
+        let groups = crate::keep::stopped_groups(&kept);
+        if !groups.is_empty() {
+            match crate::keep::hold(&groups) {
+                Ok(held) => {
+                    for h in held {
+                        notes.push(format!(
+                            "--keep: process group {pgid} stays stopped: gohang left pid {holder} \
+                             (`gohang __hold-pgrp {pgid}`) in it so that the kernel does not send it \
+                             SIGHUP and SIGCONT when gohang exits; it leaves when the group is empty. \
+                             Resume the group with `kill -CONT -- -{pgid}`, or end it with `kill -KILL -- -{pgid}`",
+                            pgid = h.pgid,
+                            holder = h.holder
+                        ));
+                    }
+                }
+                Err(why) => warnings.push(format!(
+                    "--keep: the stopped processes could not be held ({why}): the kernel will send them \
+                     SIGHUP and then SIGCONT when gohang exits (orphaned process groups)"
+                )),
+            }
+        }
         (kept, Vec::new())
     } else {
         (
@@ -465,6 +492,13 @@ fn spawn_failed(
     target: Target,
 ) -> Result<ProbeRun, UserError> {
     let errno = e.raw_os_error();
+    // Causes that are not a foreign architecture, each with its own fix (issue 14): a
+    // missing #! interpreter or loader, a script without #!, a corrupt file, a directory.
+    if let Some(n) = errno
+        && let Some(problem) = crate::binary::exec_problem(path, n, &host.hardware_arch)
+    {
+        return Err(UserError::new(exit::NO_INPUT, problem.message(path)));
+    }
     match errno {
         Some(libc::ENOENT) => return Err(not_found(program)),
         Some(libc::EACCES) => {
@@ -502,6 +536,41 @@ fn spawn_failed(
         survivors: Vec::new(),
         warnings: Vec::new(),
     })
+}
+
+/// gohang's own children other than the command's root and gohang's helpers: processes
+/// that left the command's tree (fork, fork, exit) and were re-parented to gohang, a
+/// child subreaper. None where gohang is no subreaper.
+fn escapees(root: u32, own: &[u32]) -> Vec<u32> {
+    #[cfg(target_os = "linux")]
+    fn imp(root: u32, own: &[u32]) -> Vec<u32> {
+        let me = std::process::id();
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let mut v: Vec<u32> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&p| p != root && p != me && !own.contains(&p))
+            .filter(|&p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        let rest = &s[s.rfind(')')? + 2..];
+                        rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                    })
+                    == Some(me)
+            })
+            .filter(|&p| !observe::is_zombie(p))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+    #[cfg(not(target_os = "linux"))]
+    fn imp(_root: u32, _own: &[u32]) -> Vec<u32> {
+        Vec::new()
+    }
+    imp(root, own)
 }
 
 /// Samples per window: one every SAMPLE_INTERVAL, both ends included; one for a zero window.
@@ -930,6 +999,23 @@ enum Sink {
     Stderr,
 }
 
+/// Whether what was streamed to our stdout / stderr ended in the middle of a line (a
+/// command whose output has no trailing newline): the report must not be glued to it.
+static STDOUT_OPEN_LINE: AtomicBool = AtomicBool::new(false);
+static STDERR_OPEN_LINE: AtomicBool = AtomicBool::new(false);
+
+/// End the line the streamed output left open, on each stream, before gohang prints
+/// anything of its own there.
+pub fn end_streamed_lines() {
+    if STDOUT_OPEN_LINE.swap(false, Ordering::Relaxed) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(b"\n").and_then(|_| o.flush());
+    }
+    if STDERR_OPEN_LINE.swap(false, Ordering::Relaxed) {
+        let _ = std::io::stderr().lock().write_all(b"\n");
+    }
+}
+
 /// Copy a child's stream into its tail, and through to ours when asked.
 fn pump<R>(
     mut r: R,
@@ -951,12 +1037,17 @@ where
             tail.lock().unwrap().push(&buf[..n]);
             if let Some(sink) = sink.as_ref().filter(|_| !mute.load(Ordering::Relaxed)) {
                 progress.suspend(|| {
+                    let open = buf[n - 1] != b'\n';
                     let _ = match sink {
                         Sink::Stdout => {
+                            STDOUT_OPEN_LINE.store(open, Ordering::Relaxed);
                             let mut o = std::io::stdout().lock();
                             o.write_all(&buf[..n]).and_then(|_| o.flush())
                         }
-                        Sink::Stderr => std::io::stderr().lock().write_all(&buf[..n]),
+                        Sink::Stderr => {
+                            STDERR_OPEN_LINE.store(open, Ordering::Relaxed);
+                            std::io::stderr().lock().write_all(&buf[..n])
+                        }
                     };
                 });
             }

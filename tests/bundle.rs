@@ -174,18 +174,26 @@ const SECRETS: &[&str] = &[
     "curlPass456",
     "xauthtok55",
     "pwsep12345",
+    // Issue 14: one marker per form that leaked.
+    "netrc-ml-login-31",
+    "netrc-ml-pass-31",
+    "jsonOutSecret-41",
+    "pemBodyPlanted77",
 ];
+
+/// A netrc written over several lines (the docs promise "on one line or several").
+const NETRC: &str = "machine 127.0.0.1 login netrc-login-Q7 password netrc-pass-Z9K4\n\
+    machine proxy.example.com\n  login netrc-ml-login-31\n  password netrc-ml-pass-31\n";
+
+/// Module path patterns: not secrets, shown as they are (issue 14's over-redaction).
+const MODULE_PATTERN: &str = "corp.example.com/private";
 
 impl Planted {
     fn new() -> Planted {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join(format!("home-of-{USER}"));
         std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(
-            home.join(".netrc"),
-            "machine 127.0.0.1 login netrc-login-Q7 password netrc-pass-Z9K4\n",
-        )
-        .unwrap();
+        std::fs::write(home.join(".netrc"), NETRC).unwrap();
         std::fs::create_dir_all(dir.path().join("work")).unwrap();
         Planted { dir, home }
     }
@@ -209,6 +217,8 @@ impl Planted {
                 "HTTPS_PROXY",
                 "http://pxuser:pxPlanted99@127.0.0.1:9".to_string(),
             ),
+            ("GOPRIVATE", MODULE_PATTERN.to_string()),
+            ("GONOPROXY", MODULE_PATTERN.to_string()),
         ]
     }
 }
@@ -220,6 +230,10 @@ echo "Proxy-Authorization: Basic cGxhbnRlZDpiYXNpYw==" >&2
 cat "$HOME/.netrc" >&2
 echo "$MY_API_KEY $DB_PASSWORD $GOPROXY $HTTPS_PROXY $GOAUTH" >&2
 echo "home=$HOME user=$USER"
+echo '{"client_secret": "jsonOutSecret-41"}'
+printf -- '-----BEGIN RSA PRIVATE KEY-----\nMIIEpemBodyPlanted77\n-----END RSA PRIVATE KEY-----\n'
+echo "GOPRIVATE=$GOPRIVATE"
+echo "GONOPROXY=$GONOPROXY"
 exec sleep 30"#;
 
 #[test]
@@ -295,6 +309,23 @@ fn planted_secrets_appear_nowhere_and_the_manifest_matches() {
         tail.contains("machine 127.0.0.1 login [REDACTED] password [REDACTED]"),
         "{tail}"
     );
+    assert!(tail.contains("\"client_secret\": \"[REDACTED"), "{tail}");
+    assert!(
+        tail.contains("PRIVATE KEY-----[REDACTED:private-key]"),
+        "{tail}"
+    );
+    // Module patterns stay, alike, in the output as in report.json.
+    for f in ["output-tail.txt", "report.json"] {
+        let t = text(&files, f);
+        for n in ["GOPRIVATE", "GONOPROXY"] {
+            assert!(
+                t.contains(&format!("{n}={MODULE_PATTERN}")),
+                "{n} in {f}: {t}"
+            );
+        }
+    }
+    let r = text(&files, "redactions.json");
+    assert!(!r.contains("GOPRIVATE") && !r.contains("GONOPROXY"), "{r}");
     assert!(
         text(&files, "report.json").contains("--token=[REDACTED"),
         "the argument is in the report, without its value"
@@ -334,6 +365,7 @@ fn planted_secrets_appear_nowhere_and_the_manifest_matches() {
         "netrc",
         "home-dir",
         "user-name",
+        "private-key",
     ] {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
@@ -371,6 +403,8 @@ const TRACED_SECRETS: &[&str] = &[
     "ZW52Snd0U2lnLTc3",
     "YXJnSnd0U2lnLTY2",
     "apiSep-6161",
+    "trJsonSecret-52",
+    "trPemBody-53",
 ];
 
 /// Writes an Authorization header through a system call (`printf` is sh's own), reads and
@@ -378,6 +412,8 @@ const TRACED_SECRETS: &[&str] = &[
 const TRACED: &str = r#"printf 'GET / HTTP/1.1\r\nAuthorization: Bearer trBearerTok-31\r\n\r\n' >/dev/null
 cat request.txt "$HOME/.netrc" >/dev/null
 printf '%s\n' "$CI_JOB_JWT" >/dev/null
+printf '{"client_secret": "trJsonSecret-52"}\n' >/dev/null
+printf -- '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEtrPemBody-53\n-----END EC PRIVATE KEY-----\n' >/dev/null
 exec sleep 30"#;
 
 #[test]
@@ -443,6 +479,9 @@ fn traced_bundle_keeps_no_planted_secret_in_any_file() {
         r"\r\nCookie: ",
         r"\r\nX-Trace: ",
         "machine 127.0.0.1 login ",
+        r"machine proxy.example.com\n  login ",
+        r#"{\"client_secret\": \""#,
+        "PRIVATE KEY-----",
     ] {
         assert!(trace.contains(seen), "{seen:?} in trace.txt:\n{trace}");
     }
@@ -769,6 +808,52 @@ fn pid_bundles_an_attached_process_and_leaves_it_running() {
 }
 
 #[test]
+fn another_users_process_has_their_home_anonymised() {
+    if !need(
+        have("go") && is_root() && have("setpriv"),
+        "a go on PATH, root and setpriv (a process of another user)",
+    ) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let mut perms = std::fs::metadata(t.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(t.path(), perms).unwrap();
+    let home = t.path().join("home-of-someone-else");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(["sh", "-c", "sleep 300; :"])
+        .arg(home.join("work"))
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(&home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let target = Guard::spawn_group(&mut c);
+    let pid = target.pid();
+    wait_for(Duration::from_secs(5), || {
+        (!children_of(pid).is_empty()).then_some(())
+    })
+    .expect("sh started sleep");
+    let out_dir = tempfile::tempdir().unwrap();
+    let (_, path, _, _) = bundle(
+        out_dir.path(),
+        &[],
+        &["--pid", &pid.to_string(), "--window", "300ms"],
+    );
+    let (_, files) = unpack(&path);
+    assert_nowhere(&files, &home.display().to_string());
+    assert!(
+        text(&files, "samples.json").contains("$HOME/work"),
+        "the argument is there, anonymised"
+    );
+}
+
+#[test]
 fn max_size_cuts_the_largest_files_with_a_note() {
     let t = tempfile::tempdir().unwrap();
     let (_, path, _, _) = bundle(
@@ -820,7 +905,8 @@ fn errors_come_before_any_work_and_write_nothing() {
     let t = tempfile::tempdir().unwrap();
     let missing = t.path().join("no/such/dir/b.tar.gz");
     let out = run(&["bundle", "-o", missing.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(66), "{out:?}");
+    // A place the bundle cannot be written to: 74, as for --save-evidence (issue 14).
+    assert_eq!(out.status.code(), Some(74), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
 
     let o = t.path().join("b.tar.gz");

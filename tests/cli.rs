@@ -192,3 +192,101 @@ fn quiet_prints_only_the_verdict_line() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.starts_with("healthy: "), "{text}");
 }
+
+/// Issue 14: a zero timeout reported a false stall; a window longer than the timeout was
+/// taken silently.
+#[test]
+fn a_zero_timeout_is_refused_and_a_long_window_explained() {
+    for t in ["0", "0s", "0ms"] {
+        for cmd in ["probe", "bundle"] {
+            let out = run(&[cmd, "--timeout", t, "--", "true"]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(64), "{cmd} --timeout {t}: {err}");
+            assert!(err.contains("at least 1ms"), "{err}");
+        }
+    }
+    let out = run(&["probe", "--timeout", "1s", "--window", "3s", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--window 3") && err.contains("longer than --timeout 1"),
+        "{err}"
+    );
+}
+
+/// docs/json.md: with --json, stdout holds one JSON object when the exit code is below 64
+/// and nothing otherwise, for every command.
+#[test]
+fn json_prints_nothing_on_an_error_in_every_command() {
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("missing");
+    let m = missing.to_str().unwrap();
+    for args in [
+        vec!["probe", "--json", "--", m],
+        vec!["attach", "--json", "999999999"],
+        vec!["classify", "--json", m],
+        vec!["scan", "--json", m],
+        vec!["probe", "--json", "--timeout", "0s"],
+    ] {
+        let out = run(&args);
+        let code = out.status.code().unwrap();
+        assert!(code >= 64, "{args:?}: {code}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// Issue 14: ENOEXEC (and ENOENT, EACCES) of files that are not foreign binaries were
+/// called "arch-mismatch" or "no such command on PATH". Each has its own message, 66.
+#[test]
+fn exec_failures_that_are_not_a_foreign_arch_are_told_apart() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let put = |name: &str, bytes: &[u8]| {
+        let p = t.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p.display().to_string()
+    };
+    let native = std::fs::read("/bin/true").unwrap();
+    // The same program with its loader renamed to one that does not exist.
+    let mut no_loader = native.clone();
+    let at = no_loader
+        .windows(8)
+        .position(|w| w == b"ld-linux")
+        .expect("a dynamically linked /bin/true");
+    no_loader[at..at + 8].copy_from_slice(b"ld-nosuc");
+    let cases = [
+        (put("script", b"echo hi\nsleep 1\n"), "without a #! line"),
+        (
+            put("interp", b"#!/nonexistent/sh\necho\n"),
+            "#! line names /nonexistent/sh",
+        ),
+        (put("trunc", &native[..64]), "damaged or truncated"),
+        (
+            put("garbage", b"\x7fELF\x02\x01garbage"),
+            "damaged or truncated",
+        ),
+        (put("empty", b""), "it is empty"),
+        (
+            put("noise", &[0xa5u8, 0x00, 0x17, 0xfe, 0x80, 0x01, 0x02, 0x03]),
+            "not a program",
+        ),
+        (put("loader", &no_loader), "program loader"),
+        (t.path().display().to_string(), "is a directory"),
+    ];
+    for (path, says) in cases {
+        let out = run(&["probe", "--timeout", "5s", "--", &path]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(66), "{path}: {err}");
+        assert!(err.contains(says), "{path}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            !err.contains("chmod") && !err.contains("architecture problem"),
+            "{err}"
+        );
+    }
+}

@@ -665,9 +665,16 @@ fn attached_to_its_own_parent_gohang_leaves_itself_out() {
         "{:?}",
         r.notes
     );
-    // The shell only waits for gohang: asleep, cause unknown.
-    assert_eq!(r.primary().kind, VerdictKind::Idle, "{r:#?}");
-    assert_eq!(r.exit_code, 2);
+    // The shell only waits for gohang, and is named as such (issue 14): not stuck, and no
+    // fix that would kill the user's shell.
+    assert_eq!(r.primary().kind, VerdictKind::Healthy, "{r:#?}");
+    assert!(
+        r.primary().summary.contains("waits only for gohang itself"),
+        "{:?}",
+        r.primary().summary
+    );
+    assert!(r.verdicts.iter().all(|v| v.remedy.is_none()), "{r:#?}");
+    assert_eq!(r.exit_code, 0);
     assert_eq!(code, 0, "the shell carried on after gohang");
     // Attach captured no output, and the report does not pretend it did.
     assert!(raw.get("output").is_none(), "{raw:#}");
@@ -716,4 +723,44 @@ fn a_thread_id_is_64_and_names_its_process() {
     // The process itself is accepted.
     let (r, _, _) = attach(pid, &["--window", "0"]);
     assert_eq!(r.target.pid, Some(pid));
+}
+
+/// Issue 14: attached to its grandparent, gohang called the parent shell stuck in a
+/// child-wait and advised `kill` of it. The chain ends at gohang's parent, which waits only
+/// for gohang.
+#[test]
+fn attached_to_its_grandparent_gohang_kills_no_shell() {
+    let _s = serial();
+    let script = r#"A=$$; sh -c '"$0" attach "$1" --json --window 1s; true' "$0" "$A"; true"#;
+    let mut sh = Command::new("sh");
+    sh.args(["-c", script, env!("CARGO_BIN_EXE_gohang")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let g = Guard::spawn_group(&mut sh);
+    let grandparent = g.pid();
+    let out = g
+        .wait_output(Duration::from_secs(120))
+        .expect("gohang finished");
+    let r = parse_report(&out.stdout);
+    assert_eq!(r.target.pid, Some(grandparent));
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Healthy, "{r:#?}");
+    assert!(
+        p.summary.contains("waits only for gohang itself"),
+        "{}",
+        p.summary
+    );
+    assert_ne!(
+        p.pid,
+        Some(grandparent),
+        "the end of the chain is the parent"
+    );
+    for v in &r.verdicts {
+        assert!(
+            !v.remedy.as_deref().unwrap_or_default().contains("kill"),
+            "{v:#?}"
+        );
+    }
+    assert_eq!(r.exit_code, 0);
 }

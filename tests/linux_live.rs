@@ -950,3 +950,143 @@ sys.exit(os.waitstatus_to_exitcode(st))
     assert!(p.summary.contains("/dev/tty"), "{}", p.summary);
     assert_eq!(res.status.code(), Some(1));
 }
+
+/// Kills a process group on drop (a tree `--keep` left behind).
+struct GroupGuard(i32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+fn group_members(pgid: i32) -> Vec<(u32, char)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        if f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) {
+            v.push((pid, f[0].chars().next().unwrap_or('?')));
+        }
+    }
+    v
+}
+
+/// Issue 14: `probe --keep` of a stopped tree. When gohang exits the kept group becomes
+/// orphaned, and the kernel sent it SIGHUP and SIGCONT: the stopped shell died. It must stay
+/// stopped, and resume when the user sends SIGCONT.
+#[test]
+fn keep_leaves_a_stopped_tree_stopped_after_gohang_exits() {
+    let t = tempfile::tempdir().unwrap();
+    let resumed = t.path().join("resumed");
+    let script = format!("kill -STOP $$; echo yes > '{}'", resumed.display());
+    let out = run(&[
+        "probe",
+        "--keep",
+        "--json",
+        "--timeout",
+        "1s",
+        "--window",
+        "200ms",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let r = parse_report(&out.stdout);
+    assert_eq!(r.primary().kind, VerdictKind::Stopped, "{r:#?}");
+    let root = *r.kept_pids.first().expect("kept pids");
+    let _cleanup = GroupGuard(root as i32);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains(&format!("kill -CONT -- -{root}"))),
+        "says how to resume: {:?}",
+        r.notes
+    );
+    // gohang has exited; give the kernel's orphaned-group rule time to act, had it.
+    std::thread::sleep(Duration::from_millis(700));
+    let members = group_members(root as i32);
+    assert!(
+        members.iter().any(|&(p, s)| p == root && s == 'T'),
+        "the shell is still there and stopped: {members:?}"
+    );
+    assert!(!resumed.exists(), "not resumed");
+    // The user resumes it: it runs to its end, and the holder leaves after it.
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(root as i32),
+        nix::sys::signal::Signal::SIGCONT,
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(10), || {
+        (resumed.exists() && group_members(root as i32).is_empty()).then_some(())
+    })
+    .unwrap_or_else(|| panic!("left in the group: {:?}", group_members(root as i32)));
+}
+
+/// Issue 14: output without a trailing newline had the report's first line glued to it.
+#[test]
+fn the_report_starts_on_its_own_line_after_output_without_a_newline() {
+    let out = run(&[
+        "probe",
+        "--",
+        "sh",
+        "-c",
+        "printf 'no newline here'; printf 'nor here' >&2",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let so = String::from_utf8_lossy(&out.stdout);
+    let first = so.lines().next().unwrap_or_default();
+    assert_eq!(first, "no newline here", "{so}");
+    assert!(
+        so.lines().nth(1).is_some_and(|l| l.contains("healthy")),
+        "{so}"
+    );
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(se.starts_with("nor here\n"), "{se:?}");
+}
+
+/// Issue 14: a process that double-forked out of the tree (re-parented to gohang, a
+/// subreaper) was killed at clean-up but missing from the report's process table.
+#[test]
+fn a_double_forked_escapee_is_in_the_process_table_and_killed() {
+    let marker = format!("{}.75", 700_000 + std::process::id());
+    // The subshell forks sleep and exits: sleep is re-parented to gohang.
+    let script = format!("(sleep {marker} &); exec sleep 300");
+    let out = run(&[
+        "probe",
+        "--json",
+        "--timeout",
+        "1s",
+        "--window",
+        "300ms",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let r = parse_report(&out.stdout);
+    let escapee = r
+        .processes
+        .iter()
+        .find(|p| p.command.contains(&marker))
+        .unwrap_or_else(|| panic!("the escapee is in the table: {:#?}", r.processes));
+    assert_ne!(Some(escapee.ppid), r.target.pid, "it left the tree");
+    let gone = wait_for(Duration::from_secs(5), || {
+        (!std::path::Path::new(&format!("/proc/{}", escapee.pid)).exists()
+            || comm(escapee.pid).is_none())
+        .then_some(())
+    });
+    assert!(gone.is_some(), "pid {} was killed at clean-up", escapee.pid);
+}

@@ -8,8 +8,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Version of `manifest.json`.
@@ -198,56 +197,45 @@ pub fn entries(parts: &[Part]) -> Vec<FileEntry> {
         .collect()
 }
 
-/// Write `parts` as `<dir>/<name>` entries of a gzip-compressed tar at `path`, through a
-/// temporary file renamed into place. Returns the archive's size.
-pub fn write_tar_gz(path: &Path, dir: &str, parts: &[Part], mtime: u64) -> std::io::Result<u64> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-        let mut tar = tar::Builder::new(gz);
-        let mut dir_header = tar::Header::new_ustar();
-        dir_header.set_entry_type(tar::EntryType::Directory);
-        dir_header.set_mode(0o755);
-        dir_header.set_size(0);
-        dir_header.set_mtime(mtime);
-        dir_header.set_uid(0);
-        dir_header.set_gid(0);
-        dir_header.set_cksum();
-        tar.append_data(&mut dir_header, format!("{dir}/"), std::io::empty())?;
-        for p in parts {
-            let mut h = tar::Header::new_ustar();
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(0o644);
-            h.set_size(p.bytes.len() as u64);
-            h.set_mtime(mtime);
-            h.set_uid(0);
-            h.set_gid(0);
-            h.set_cksum();
-            tar.append_data(&mut h, format!("{dir}/{}", p.name), p.bytes.as_slice())?;
-        }
-        let gz = tar.into_inner()?;
-        let mut file = gz.finish()?;
-        file.flush()?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(std::fs::metadata(path)?.len())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+/// Write `parts` as `<dir>/<name>` entries of a gzip-compressed tar at `path` (through
+/// `safeio`: a regular file is replaced by rename, a device or FIFO written directly,
+/// anything else refused). Returns the archive's size.
+pub fn write_tar_gz(
+    path: &Path,
+    dir: &str,
+    parts: &[Part],
+    mtime: u64,
+) -> Result<u64, crate::safeio::IoError> {
+    // Parts are in memory already and bounded by --max-size; so is their archive.
+    let bytes = tar_gz(dir, parts, mtime).expect("a tar into memory cannot fail");
+    crate::safeio::write(path, &bytes, crate::safeio::WriteOptions::default())?;
+    Ok(bytes.len() as u64)
 }
 
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bundle".to_string());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+fn tar_gz(dir: &str, parts: &[Part], mtime: u64) -> std::io::Result<Vec<u8>> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let mut dir_header = tar::Header::new_ustar();
+    dir_header.set_entry_type(tar::EntryType::Directory);
+    dir_header.set_mode(0o755);
+    dir_header.set_size(0);
+    dir_header.set_mtime(mtime);
+    dir_header.set_uid(0);
+    dir_header.set_gid(0);
+    dir_header.set_cksum();
+    tar.append_data(&mut dir_header, format!("{dir}/"), std::io::empty())?;
+    for p in parts {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(p.bytes.len() as u64);
+        h.set_mtime(mtime);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("{dir}/{}", p.name), p.bytes.as_slice())?;
+    }
+    tar.into_inner()?.finish()
 }
 
 /// A UTC time as civil date and time fields (proleptic Gregorian; H. Hinnant's

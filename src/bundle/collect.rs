@@ -100,6 +100,28 @@ pub struct GoRuns {
     pub go: Option<PathBuf>,
     pub env: GoRun,
     pub version: GoRun,
+    /// How they were run differently from the user's environment, and why.
+    pub notes: Vec<String>,
+}
+
+/// `GOENV` naming something the go command would read without end or block on
+/// (`/dev/zero`, a FIFO nobody writes): the go command reads it whole at start-up with
+/// `os.ReadFile` (`cmd/go/internal/cfg` `readEnvFile`), growing to gigabytes until it is
+/// killed. Then the runs get `GOENV=off`, and a note says why (issue 14).
+fn unusable_goenv() -> Option<String> {
+    let f = std::env::var_os("GOENV").filter(|v| !v.is_empty() && v != "off")?;
+    let path = std::path::Path::new(&f);
+    // A regular file, or none at all, the go command handles.
+    if std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    // A device or FIFO: read it as gohang reads one (bounded, never blocking for long).
+    let e = crate::safeio::read(path, crate::safeio::ENV_FILE).err()?;
+    Some(format!(
+        "`go env -json` and `go version` ran with GOENV=off: GOENV names {}, which the go command \
+         would read without end or wait on ({e})",
+        path.display()
+    ))
 }
 
 pub const GO_ENV_COMMAND: &str = "go env -json";
@@ -113,20 +135,22 @@ pub fn go_runs(limit: Duration, cancel: &AtomicBool) -> GoRuns {
             go: None,
             env: gorun::not_found(GO_ENV_COMMAND, limit),
             version: gorun::not_found(GO_VERSION_COMMAND, limit),
+            notes: Vec::new(),
         };
+    };
+    let note = unusable_goenv();
+    let off: &[(&str, &str)] = if note.is_some() {
+        &[("GOENV", "off")]
+    } else {
+        &[]
     };
     let (env, version) = std::thread::scope(|s| {
         let env =
-            s.spawn(|| gorun::run(GO_ENV_COMMAND, &go, &["env", "-json"], &[], limit, cancel));
+            s.spawn(|| gorun::run(GO_ENV_COMMAND, &go, &["env", "-json"], off, limit, cancel));
         let version = s.spawn(|| {
-            gorun::run(
-                GO_VERSION_COMMAND,
-                &go,
-                &["version"],
-                &[("GOTOOLCHAIN", "local")],
-                limit,
-                cancel,
-            )
+            let mut vars = vec![("GOTOOLCHAIN", "local")];
+            vars.extend_from_slice(off);
+            gorun::run(GO_VERSION_COMMAND, &go, &["version"], &vars, limit, cancel)
         });
         (
             env.join().expect("go env runner"),
@@ -137,6 +161,7 @@ pub fn go_runs(limit: Duration, cancel: &AtomicBool) -> GoRuns {
         go: Some(go),
         env,
         version,
+        notes: note.into_iter().collect(),
     }
 }
 

@@ -139,14 +139,21 @@ fn container() -> Option<String> {
 /// Gather the host facts. Slow parts are time-boxed.
 pub fn gather(host: &HostInfo) -> HostFacts {
     let (os_name, os_version, os_build, os_source) = if host.os == "macos" {
-        let (n, v, b) = std::fs::read_to_string(MACOS_VERSION_PLIST)
-            .map(|t| parse_system_version(&t))
-            .unwrap_or_default();
+        let (n, v, b) = crate::safeio::read_text(
+            std::path::Path::new(MACOS_VERSION_PLIST),
+            crate::safeio::SMALL_TEXT,
+        )
+        .map(|t| parse_system_version(&t))
+        .unwrap_or_default();
         (n, v, b, Some(MACOS_VERSION_PLIST.to_string()))
     } else {
         let found = ["/etc/os-release", "/usr/lib/os-release"]
             .iter()
-            .find_map(|p| Some((std::fs::read_to_string(p).ok()?, *p)));
+            .find_map(|p| {
+                let text =
+                    crate::safeio::read_text(std::path::Path::new(p), crate::safeio::SMALL_TEXT);
+                Some((text.ok()?, *p))
+            });
         match found {
             Some((text, path)) => {
                 let r = parse_os_release(&text);

@@ -139,6 +139,12 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
     let created = archive::now_secs();
     let interactive = !args.json && !cli.quiet && std::io::stderr().is_terminal();
     let path = output_path(args.output.as_deref(), created)?;
+    if args.pid.is_none()
+        && !cli.quiet
+        && let Some(note) = crate::cli::window_note(args.timeout, args.window)
+    {
+        eprintln!("gohang: note: {note}");
+    }
     let target = match args.pid {
         Some(pid) => Target::Attach(pid),
         None if args.command.is_empty() => {
@@ -225,7 +231,31 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
         for p in &last.processes {
             if let Some(raw) = environ::raw(p.pid) {
                 red.add_environ(&raw);
+                // Its own HOME and user, which may be another user's than gohang's.
+                for (k, v) in raw.split(|&b| b == 0).filter_map(|e| {
+                    let e = std::str::from_utf8(e).ok()?;
+                    e.split_once('=')
+                }) {
+                    match k {
+                        "HOME" => red.add_home(v),
+                        "USER" | "LOGNAME" => red.add_user(v),
+                        _ => {}
+                    }
+                }
             }
+        }
+    }
+    // The owners of the processes in the evidence, from the password database: bundling
+    // another user's process must anonymise their home and name too.
+    let uids: std::collections::BTreeSet<u32> = ev
+        .samples
+        .iter()
+        .flat_map(|s| s.processes.iter().filter_map(|p| p.uid))
+        .collect();
+    for uid in uids {
+        if let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+            red.add_home(&u.dir.display().to_string());
+            red.add_user(&u.name);
         }
     }
     // Secrets given on command lines (`--password v`, `-u user:pw`, a header): also
@@ -370,7 +400,7 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
 
     // 5. Fit the size: cut the largest, then pass what was cut once more (a cut adds a
     // note of its own; the pass is a safety net and normally finds nothing).
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = runs.notes.clone();
     for r in [&runs.env, &runs.version] {
         if r.timed_out() {
             notes.push(format!("`{}` {}", r.command, r.describe()));
@@ -436,7 +466,7 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
         Shrink::Keep,
     ));
     let written = archive::write_tar_gz(&path, &archive::dir_name(&path), &parts, created)
-        .map_err(|e| write_error(&path, &e))?;
+        .map_err(crate::safeio::IoError::into_write_error)?;
     progress.finish();
     print_result(cli, args, &path, written, &manifest, &redactions)?;
     Ok(exit::OK)
@@ -503,13 +533,11 @@ fn trace_file(ev: &Evidence) -> Option<&Path> {
 /// `trace.txt` from a trace file: its last `cap` bytes when it is larger (the end is where
 /// the command stopped), with a note.
 pub fn trace_part(path: Option<&Path>, cap: u64) -> Option<Part> {
-    use std::io::{Read, Seek, SeekFrom};
     let path = path?;
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
+    // A trace file gohang wrote is a regular file; evidence could name anything else.
+    let (tail, len) = crate::safeio::read_tail(path, cap).ok()?;
     let mut bytes = Vec::new();
     if len > cap {
-        f.seek(SeekFrom::Start(len - cap)).ok()?;
         bytes.extend_from_slice(
             format!(
                 "[gohang bundle: the first {} of {len} bytes of the trace are not included]\n",
@@ -518,7 +546,7 @@ pub fn trace_part(path: Option<&Path>, cap: u64) -> Option<Part> {
             .as_bytes(),
         );
     }
-    f.take(cap).read_to_end(&mut bytes).ok()?;
+    bytes.extend_from_slice(&tail);
     let mut p = Part::new(
         names::TRACE,
         names::describe(names::TRACE),
@@ -632,7 +660,7 @@ fn output_path(given: Option<&Path>, created: u64) -> Result<PathBuf, UserError>
     };
     if !dir.is_dir() {
         return Err(UserError::new(
-            exit::NO_INPUT,
+            exit::IO_ERROR,
             format!(
                 "cannot write {}: {} is not a directory",
                 path.display(),
@@ -651,15 +679,6 @@ fn output_path(given: Option<&Path>, created: u64) -> Result<PathBuf, UserError>
         ));
     }
     Ok(path)
-}
-
-fn write_error(path: &Path, e: &std::io::Error) -> UserError {
-    let code = match e.kind() {
-        std::io::ErrorKind::NotFound => exit::NO_INPUT,
-        std::io::ErrorKind::PermissionDenied => exit::NO_PERMISSION,
-        _ => exit::INTERNAL,
-    };
-    UserError::new(code, format!("writing {}: {e}", path.display()))
 }
 
 /// `--json`: `{"path": …, "manifest": …}`; else a few lines for a person.

@@ -12,6 +12,7 @@
 mod activity;
 mod messages;
 mod native;
+mod observer;
 mod outcome;
 pub mod remedy;
 mod stopped;
@@ -97,7 +98,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         native::rules(&tree, &mut f);
         trace::rules(&tree, &mut f);
     }
-    toolchain::amend(ev, finish(&tree, f))
+    observer::amend(ev, toolchain::amend(ev, finish(&tree, f)))
 }
 
 /// Order the candidates: highest rank first; among equals, the deepest process (the end of

@@ -36,7 +36,8 @@ impl Log {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = File::options().create(true).append(true).open(path)?;
+        // A log named with --log may be anything: never block on it, only a file will do.
+        let file = crate::safeio::open_append(path, 0o644).map_err(std::io::Error::other)?;
         Ok(Log {
             path: path.to_path_buf(),
             file,

@@ -257,7 +257,7 @@ pub fn make_plan(
     }
 
     let make_bash = build::make_bash_path(&path);
-    let make_text = std::fs::read_to_string(&make_bash).ok();
+    let make_text = crate::safeio::read_text(&make_bash, crate::safeio::SOURCE_FILE).ok();
     if make_text.is_none() {
         block(
             BlockerKind::NoSource,
@@ -499,8 +499,11 @@ pub fn make_plan(
 /// Does this tree's cmd/dist read lib/time/zoneinfo.zip (its `mktzdata` generates
 /// time/tzdata's zzipdata.go from it; Go 1.23's does)?
 fn dist_needs_zoneinfo(goroot: &Path) -> bool {
-    std::fs::read_to_string(goroot.join("src/cmd/dist/buildgo.go"))
-        .is_ok_and(|t| t.contains("lib/time/zoneinfo.zip"))
+    crate::safeio::read_text(
+        &goroot.join("src/cmd/dist/buildgo.go"),
+        crate::safeio::SOURCE_FILE,
+    )
+    .is_ok_and(|t| t.contains("lib/time/zoneinfo.zip"))
 }
 
 fn goroot_resolve(p: &str) -> String {

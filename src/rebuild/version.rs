@@ -154,13 +154,15 @@ pub enum VersionSource {
 /// goversion.go, else the build info of `bin/go` (a tree without either, such as a
 /// bootstrap copied without its VERSION file).
 pub fn tree_version(goroot: &Path) -> Option<(GoVersion, VersionSource)> {
-    if let Ok(text) = std::fs::read_to_string(goroot.join("VERSION"))
+    if let Ok(text) = crate::safeio::read_text(&goroot.join("VERSION"), crate::safeio::SMALL_TEXT)
         && let Some(v) = text.lines().next().and_then(GoVersion::parse)
     {
         return Some((v, VersionSource::VersionFile));
     }
-    if let Ok(gv) = std::fs::read_to_string(goroot.join("src/internal/goversion/goversion.go"))
-        && let Some(minor) = parse_goversion_const(&gv)
+    if let Ok(gv) = crate::safeio::read_text(
+        &goroot.join("src/internal/goversion/goversion.go"),
+        crate::safeio::SOURCE_FILE,
+    ) && let Some(minor) = parse_goversion_const(&gv)
     {
         let v = GoVersion {
             major: 1,

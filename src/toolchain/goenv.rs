@@ -62,6 +62,9 @@ pub struct EnvFindings {
     /// GOROOT / GOMODCACHE / GOPATH from the file (used to find toolchains, not reported).
     #[serde(skip)]
     pub file_values: Vec<(String, String)>,
+    /// Why the go/env file that exists could not be read (too large, not a file).
+    #[serde(skip)]
+    pub file_error: Option<String>,
 }
 
 impl EnvFindings {
@@ -104,12 +107,22 @@ pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
 /// Gather the watched settings from `env` and from the go/env file (read from disk).
 pub fn findings(env: &Env, os: &str) -> EnvFindings {
     let path = env_file_path(env, os);
-    let file = path
+    let read = path
         .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| parse_env_file(&t))
-        .unwrap_or_default();
-    findings_from(env, path.map(|p| p.display().to_string()), file)
+        .map(|p| crate::safeio::read_text(p, crate::safeio::ENV_FILE));
+    let (file, file_error) = match read {
+        Some(Ok(t)) => (parse_env_file(&t), None),
+        Some(Err(e)) if e.kind != crate::safeio::IoErrorKind::NotFound => (
+            Vec::new(),
+            Some(format!(
+                "the go env file was not read: {e} (the go command would not accept it either)"
+            )),
+        ),
+        _ => (Vec::new(), None),
+    };
+    let mut f = findings_from(env, path.map(|p| p.display().to_string()), file);
+    f.file_error = file_error;
+    f
 }
 
 /// The pure part of [`findings`].
@@ -151,6 +164,7 @@ pub fn findings_from(
         settings,
         dyld,
         file_values: file,
+        file_error: None,
     }
 }
 

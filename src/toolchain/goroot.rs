@@ -101,7 +101,7 @@ fn reports_in(dir: &Path) -> Vec<FileReport> {
 }
 
 pub fn read_version_file(root: &Path) -> Option<String> {
-    let text = fs::read_to_string(root.join("VERSION")).ok()?;
+    let text = crate::safeio::read_text(&root.join("VERSION"), crate::safeio::SMALL_TEXT).ok()?;
     let first = text.lines().next()?.trim();
     (!first.is_empty()).then(|| first.to_string())
 }

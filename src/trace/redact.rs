@@ -46,6 +46,15 @@ pub fn line(text: &str) -> Cow<'_, str> {
     if !may_hold_secret(text) {
         return Cow::Borrowed(text);
     }
+    // Multi-line netrc, PEM private keys and escaped `\"NAME\": \"value\"` (issue 14),
+    // then the rules below on what is left.
+    match crate::redact::pattern_redact(text) {
+        Cow::Borrowed(_) => header_redact(text),
+        Cow::Owned(t) => Cow::Owned(header_redact(&t).into_owned()),
+    }
+}
+
+fn header_redact(text: &str) -> Cow<'_, str> {
     let lower = text.to_ascii_lowercase();
     let mut cuts: Vec<(usize, usize)> = Vec::new();
     for h in HEADERS {
@@ -245,5 +254,30 @@ mod tests {
         ));
         let r = line("write(1, \"GITHUB_TOKEN=ghp_abcdef\\n\", 24) = 24");
         assert!(!r.contains("ghp_abcdef"), "{r}");
+    }
+
+    #[test]
+    fn netrc_pem_and_escaped_json_members_are_removed() {
+        for (l, secret) in [
+            (
+                r#"read(6, "machine h.example\n  login tr-login-1\n  password tr-pass-1\n", 4096) = 50"#,
+                "tr-pass-1",
+            ),
+            (
+                r#"read(6, "machine h.example\n  login tr-login-1\n  password tr-pass-1\n", 4096) = 50"#,
+                "tr-login-1",
+            ),
+            (
+                r#"write(1, "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEtrPem2\n-----END EC PRIVATE KEY-----\n", 80) = 80"#,
+                "trPem2",
+            ),
+            (
+                r#"write(1, "{\"client_secret\": \"tr-cs-3\"}\n", 30) = 30"#,
+                "tr-cs-3",
+            ),
+        ] {
+            let r = line(l);
+            assert!(!r.contains(secret), "{l} -> {r}");
+        }
     }
 }

@@ -37,15 +37,10 @@ impl Sink {
     }
 
     pub fn with_limits(path: &Path, head: u64, tail: usize) -> std::io::Result<Sink> {
-        use std::os::unix::fs::OpenOptionsExt;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
+        let file = crate::safeio::create_new(path, 0o600).map_err(std::io::Error::other)?;
         Ok(Sink {
             path: path.to_path_buf(),
             file: Some(BufWriter::new(file)),

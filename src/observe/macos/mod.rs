@@ -460,6 +460,8 @@ impl Sampler {
             // is the current system call, which a terminal read would also need).
             fds: Vec::new(),
             locks: Vec::new(),
+            descriptor_waits: Vec::new(),
+            io: None,
             env: st.env,
             cwd: st.cwd,
         })

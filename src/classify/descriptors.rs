@@ -1,0 +1,590 @@
+//! Waits on one descriptor: a write nobody drains (`output-blocked`), a read of a pipe
+//! whose writer does not write, an open of a FIFO nobody opens from the other side — and,
+//! for what no kind fits, the call and the descriptor, so that `idle` is never concluded
+//! while a wait can be named.
+//!
+//! Signals read (the observers' `descriptor_waits`, Linux `/proc/PID/task/TID/syscall`
+//! with the descriptor's link and fdinfo):
+//! - a thread in write(2) and friends on the same descriptor in every sample, and the
+//!   process's written bytes (`wchar`) not growing: it is stuck, not slow. `pipe(7)`: a
+//!   write to a full pipe blocks until a reader makes room; a pipe holds 64 KiB by default.
+//!   A reader that drains slowly lets the writer's bytes grow: progress, not a verdict.
+//! - the processes holding the other end of the pipe, found by its inode across all
+//!   processes, with their state and what they sleep in. A reader that is itself blocked
+//!   writing (go relaying a test binary's output, `go test -v`,
+//!   `cmd/go/internal/test/test.go` copies it to its own stdout) passes the question on:
+//!   the chain is followed to the reader at its end.
+//! - a read of a pipe or FIFO whose writers do not write, and an open of a FIFO (`fifo(7)`:
+//!   an open blocks until the other end is opened too): the process waits for another
+//!   one (or for one that does not exist yet): `child-wait`, naming it.
+
+use super::{Findings, remedy, secs, tree::ProcView, tree::Tree};
+use crate::evidence::{DescriptorOp, DescriptorWait, FileType, PeerProcess, RunState};
+use crate::verdict::{Confidence, Verdict, VerdictKind};
+use std::collections::HashMap;
+
+/// The page a pipe buffer's slots hold (4 KiB on the architectures gohang runs on).
+const PIPE_PAGE: u64 = 4096;
+
+/// A write that stayed blocked over the window.
+struct StuckWrite<'a> {
+    proc_: &'a ProcView<'a>,
+    wait: &'a DescriptorWait,
+    /// Samples it was seen blocked in, of all samples of the process.
+    seen: usize,
+    /// Bytes written by the process over the window (None: not readable).
+    written: Option<u64>,
+}
+
+impl StuckWrite<'_> {
+    fn readers(&self) -> &[PeerProcess] {
+        self.wait
+            .peers
+            .as_ref()
+            .and_then(|p| p.value())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// Is this process one the wait rules look at (alive, not stopped or traced)?
+fn active(p: &ProcView) -> bool {
+    !matches!(
+        p.last.state,
+        RunState::Zombie | RunState::Dead | RunState::Stopped | RunState::TracingStop
+    )
+}
+
+/// The wait `w` of the newest sample in every sample of `p` (same thread, call direction,
+/// descriptor and object): how many samples show it.
+fn persistence(p: &ProcView, w: &DescriptorWait) -> usize {
+    p.history
+        .iter()
+        .filter(|(_, s)| {
+            s.descriptor_waits
+                .iter()
+                .any(|o| o.tid == w.tid && o.op == w.op && o.fd == w.fd && o.target == w.target)
+        })
+        .count()
+}
+
+/// Bytes the process wrote over the window (`wchar` growth), when known at both ends.
+fn written(p: &ProcView) -> Option<u64> {
+    let first = p.history.first()?.1.io?;
+    let last = p.last.io?;
+    Some(last.wchar.saturating_sub(first.wchar))
+}
+
+pub(super) fn rules(tree: &Tree, f: &mut Findings) {
+    let mut stuck: Vec<StuckWrite> = Vec::new();
+    for p in tree.procs.iter().filter(|p| active(p)) {
+        for w in p
+            .last
+            .descriptor_waits
+            .iter()
+            .filter(|w| w.op == DescriptorOp::Write)
+        {
+            let seen = persistence(p, w);
+            let written = written(p);
+            if seen < p.samples() {
+                f.note(format!(
+                    "{}: in {} on {} in {seen}/{} samples only: it makes progress",
+                    p.label(),
+                    w.call,
+                    w.descriptor(),
+                    p.samples()
+                ));
+                continue;
+            }
+            if let Some(n) = written.filter(|n| *n > 0) {
+                f.note(format!(
+                    "{}: blocked in {} on {} → {} at each sample, but it wrote {n} bytes over {}: a slow reader, progressing, not stuck",
+                    p.label(),
+                    w.call,
+                    w.descriptor(),
+                    w.target,
+                    secs(p.span_ms())
+                ));
+                continue;
+            }
+            stuck.push(StuckWrite {
+                proc_: p,
+                wait: w,
+                seen,
+                written,
+            });
+        }
+    }
+    output_blocked(tree, &stuck, f);
+    for p in tree.procs.iter().filter(|p| active(p)) {
+        input_wait(tree, p, f);
+    }
+}
+
+/// One `output-blocked` verdict per chain of blocked writers, for the writer at its end
+/// (the one whose readers are not themselves blocked writers of this tree).
+fn output_blocked(tree: &Tree, stuck: &[StuckWrite], f: &mut Findings) {
+    let by_pid: HashMap<u32, usize> = stuck
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.proc_.pid(), i))
+        .collect();
+    // The stuck writer downstream of each: a reader of its pipe that is itself stuck.
+    let next = |s: &StuckWrite| -> Option<usize> {
+        s.readers()
+            .iter()
+            .filter(|r| r.pid != s.proc_.pid())
+            .find_map(|r| by_pid.get(&r.pid).copied())
+    };
+    for (i, end) in stuck.iter().enumerate() {
+        if next(end).is_some() {
+            continue;
+        }
+        // Everything upstream of `end`, nearest first.
+        let mut upstream: Vec<usize> = Vec::new();
+        let mut frontier = vec![i];
+        while let Some(j) = frontier.pop() {
+            for (k, s) in stuck.iter().enumerate() {
+                if k != i && !upstream.contains(&k) && next(s) == Some(j) {
+                    upstream.push(k);
+                    frontier.push(k);
+                }
+            }
+            if upstream.len() > 64 {
+                break;
+            }
+        }
+        verdict_for(
+            tree,
+            end,
+            &upstream.iter().map(|k| &stuck[*k]).collect::<Vec<_>>(),
+            f,
+        );
+    }
+}
+
+fn verdict_for(tree: &Tree, s: &StuckWrite, upstream: &[&StuckWrite], f: &mut Findings) {
+    let p = s.proc_;
+    let w = s.wait;
+    let readers = s.readers();
+    let searched = w.peers.as_ref().and_then(|x| x.value()).is_some();
+    let (what, end) = match w.file_type {
+        FileType::Pipe | FileType::Fifo if !readers.is_empty() => {
+            let names: Vec<String> = readers.iter().map(|r| reader_name(p, r)).collect();
+            let how = if readers.len() == 1 {
+                format!(
+                    "the read end is held by {}, which does not read it ({})",
+                    names[0],
+                    reader_state(&readers[0])
+                )
+            } else {
+                format!(
+                    "the read end is held by {}, none of which reads it",
+                    names.join(", ")
+                )
+            };
+            (
+                format!("{} that nobody drains: {how}", w.file_type.describe()),
+                remedy::OutputEnd::Readers(
+                    readers
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.pid,
+                                r.command.as_deref().unwrap_or(&r.comm),
+                                r.pid > 1 && r.start_time > 0,
+                            )
+                        })
+                        .collect(),
+                ),
+            )
+        }
+        FileType::Pipe | FileType::Fifo => (
+            format!(
+                "{} whose read end no process {}holds",
+                w.file_type.describe(),
+                if !searched || w.peers_partial {
+                    "that gohang could search "
+                } else {
+                    ""
+                }
+            ),
+            remedy::OutputEnd::NoReader(&w.target),
+        ),
+        FileType::Socket => {
+            let sock = p.last.sockets.iter().find(|x| Some(x.fd) == w.fd);
+            let peer = sock.and_then(|x| x.remote.as_deref());
+            (
+                match sock {
+                    Some(x) => format!(
+                        "a {} {} socket whose peer{} does not take the data",
+                        x.family,
+                        x.proto,
+                        peer.map(|r| format!(" {r}")).unwrap_or_default()
+                    ),
+                    None => "a socket whose peer does not take the data".to_string(),
+                },
+                remedy::OutputEnd::Socket(peer),
+            )
+        }
+        FileType::Terminal => (
+            format!("the terminal {}, which takes no output", w.target),
+            remedy::OutputEnd::Terminal(&w.target),
+        ),
+        other => (
+            format!("{} ({}), which takes no data", w.target, other.describe()),
+            remedy::OutputEnd::Other(&w.target, other.describe()),
+        ),
+    };
+    // A pipe is a ring of pages (`pipe(7)`, `fs/pipe.c`): with less than a page free
+    // every slot is taken and a write of more than the rest waits.
+    let full = w.buffer.is_some_and(|b| b.queued + PIPE_PAGE > b.capacity);
+    let confidence = if s.seen >= 2 && p.span_ms() >= 200 && s.written == Some(0) {
+        if full || !matches!(w.file_type, FileType::Pipe | FileType::Fifo) {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        }
+    } else if s.seen >= 2 {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
+    let mut v = Verdict::new(
+        VerdictKind::OutputBlocked,
+        confidence,
+        Some(p.pid()),
+        format!(
+            "{} is blocked writing its {} to {what}",
+            p.label(),
+            w.descriptor()
+        ),
+    )
+    .fact(format!(
+        "thread {} is blocked in {} on {} → {} in {}/{} samples over {}",
+        w.tid,
+        w.call,
+        w.descriptor(),
+        w.target,
+        s.seen,
+        p.samples(),
+        secs(p.span_ms())
+    ))
+    .fact(match s.written {
+        Some(n) => format!("it wrote {n} bytes over the window (/proc/PID/io wchar): no progress"),
+        None => "bytes written over the window: unknown (its I/O counters could not be read)"
+            .to_string(),
+    });
+    if let Some(b) = w.buffer {
+        v = v.fact(format!(
+            "the pipe holds {} of {} bytes{}",
+            b.queued,
+            b.capacity,
+            if full { ": full" } else { "" }
+        ));
+    }
+    for r in readers {
+        v = v.fact(format!(
+            "read end: {} as fd {}, {}{}",
+            reader_name(p, r),
+            r.fds
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            reader_state(r),
+            tree.get(r.pid)
+                .map(|_| ", part of the observed tree")
+                .unwrap_or_default()
+        ));
+    }
+    if w.peers_partial {
+        v = v.fact(
+            "the search for the read end's holders was incomplete (other users' processes need root, or it hit its bound)"
+                .to_string(),
+        );
+    }
+    for u in upstream {
+        let reader = tree
+            .get(
+                u.readers()
+                    .iter()
+                    .find(|r| r.pid != u.proc_.pid())
+                    .map(|r| r.pid)
+                    .unwrap_or(0),
+            )
+            .map(|q| q.label())
+            .unwrap_or_else(|| "a blocked writer".to_string());
+        v = v.fact(format!(
+            "upstream: {} is blocked in {} on its {} → {}, which {reader} reads; it does not read while its own write is blocked",
+            u.proc_.label(),
+            u.wait.call,
+            u.wait.descriptor(),
+            u.wait.target,
+        ));
+        f.explain(u.proc_.pid());
+    }
+    // The command to run differently: the go command above the writer, else the writer.
+    let command = tree
+        .chain_to(p.pid())
+        .iter()
+        .rev()
+        .filter_map(|pid| tree.get(*pid))
+        .find(|q| crate::gocontext::is_go_command(q.last))
+        .map(|q| q.last.command_line())
+        .unwrap_or_else(|| p.last.command_line());
+    let v = v.remedy(remedy::output_blocked(&end, &command));
+    // The chain: from the probed process down to the first blocked writer, then each
+    // writer downstream, then the reader at the end.
+    let mut flow: Vec<u32> = upstream.iter().rev().map(|u| u.proc_.pid()).collect();
+    flow.push(p.pid());
+    if let Some(r) = readers.iter().find(|r| r.pid != p.pid()) {
+        flow.push(r.pid);
+    }
+    let mut chain: Vec<u32> = tree
+        .chain_to(flow[0])
+        .into_iter()
+        .filter(|pid| !flow.contains(pid))
+        .collect();
+    chain.extend(flow);
+    f.add_with_chain(
+        v,
+        p.depth,
+        format!(
+            "{}: {} on {} blocked in {}/{} samples, nothing written",
+            p.label(),
+            w.call,
+            w.target,
+            s.seen,
+            p.samples()
+        ),
+        chain,
+    );
+}
+
+/// "pid 4300 (sleep)", or "pid 42 (go) itself" when the writer holds the read end too.
+fn reader_name(writer: &ProcView, r: &PeerProcess) -> String {
+    if r.pid == writer.pid() {
+        format!("pid {} ({}) itself", r.pid, r.comm)
+    } else {
+        format!("pid {} ({})", r.pid, r.comm)
+    }
+}
+
+/// "state S, asleep in clock_nanosleep", "`cmd`, state S, …".
+fn reader_state(r: &PeerProcess) -> String {
+    let cmd = r
+        .command
+        .as_deref()
+        .map(|c| format!("`{c}`, "))
+        .unwrap_or_default();
+    let sleeps = if r.waits_in.is_empty() {
+        String::new()
+    } else {
+        format!(", in {}", r.waits_in.join(", "))
+    };
+    format!("{cmd}state {}{sleeps}", r.state.letter())
+}
+
+/// A process asleep reading a pipe or FIFO whose writers do not write, or opening a FIFO
+/// nobody opens from the other side: it waits for another process (or for one that does
+/// not exist yet). Where a parent reads its own child's output, the wait graph already
+/// follows it (`child-wait`); this names the writer that is not a child.
+fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    if !super::waits::asleep(p) {
+        return;
+    }
+    let children: Vec<u32> = tree.children_of(p.pid()).iter().map(|c| c.pid()).collect();
+    for w in &p.last.descriptor_waits {
+        let is_pipe = matches!(w.file_type, FileType::Pipe | FileType::Fifo);
+        let named = match w.op {
+            DescriptorOp::Read => is_pipe,
+            DescriptorOp::Open => w.file_type == FileType::Fifo,
+            _ => false,
+        };
+        if !named || persistence(p, w) < p.samples() {
+            continue;
+        }
+        let peers: &[PeerProcess] = w
+            .peers
+            .as_ref()
+            .and_then(|x| x.value())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        // A child it reads from: the wait graph's edge already explains it.
+        if peers.iter().any(|x| children.contains(&x.pid)) {
+            continue;
+        }
+        let writer = peers.iter().find(|x| x.pid != p.pid());
+        let mut v;
+        let mut chain = tree.chain_to(p.pid());
+        if w.op == DescriptorOp::Open {
+            v = Verdict::new(
+                VerdictKind::ChildWait,
+                if p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
+                Some(p.pid()),
+                format!(
+                    "{} is blocked opening the FIFO {}: no process has its other end open, and open(2) waits until one does",
+                    p.label(),
+                    w.target
+                ),
+            )
+            .fact(format!(
+                "thread {} is blocked in {} of {} ({}) in {}/{} samples over {}",
+                w.tid,
+                w.call,
+                w.target,
+                w.file_type.describe(),
+                p.samples(),
+                p.samples(),
+                secs(p.span_ms())
+            ));
+            for x in peers {
+                v = v.fact(format!(
+                    "also holding it: pid {} ({}) as fd {:?}, {}",
+                    x.pid,
+                    x.comm,
+                    x.fds,
+                    reader_state(x)
+                ));
+            }
+            let end_it = if p.pid() > 1 {
+                format!(
+                    ", or end pid {} if nothing will (kill {})",
+                    p.pid(),
+                    p.pid()
+                )
+            } else {
+                String::new()
+            };
+            v = v.remedy(format!(
+                "start the program that should open {} from the other side{end_it}; a FIFO needs both ends open before either open returns",
+                w.target
+            ));
+        } else if let Some(x) = writer {
+            v = Verdict::new(
+                VerdictKind::ChildWait,
+                if p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
+                Some(x.pid),
+                format!(
+                    "{} waits for input on its {} from {}: the write end is held by pid {} ({}), which does not write ({})",
+                    p.label(),
+                    w.descriptor(),
+                    w.file_type.describe(),
+                    x.pid,
+                    x.comm,
+                    reader_state(x)
+                ),
+            )
+            .fact(format!(
+                "thread {} is blocked in {} on {} → {} in {}/{} samples over {}",
+                w.tid,
+                w.call,
+                w.descriptor(),
+                w.target,
+                p.samples(),
+                p.samples(),
+                secs(p.span_ms())
+            ));
+            for x in peers {
+                v = v.fact(format!(
+                    "write end: pid {} ({}) as fd {}, {}",
+                    x.pid,
+                    x.comm,
+                    x.fds
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    reader_state(x)
+                ));
+            }
+            let cmd = x.command.as_deref().unwrap_or(&x.comm);
+            let end_it = if x.pid > 1 && x.start_time > 0 {
+                format!("; ending it (kill {}) gives the reader end-of-file", x.pid)
+            } else {
+                format!(
+                    "; end it once you have checked that pid {} still runs `{cmd}`",
+                    x.pid
+                )
+            };
+            v = v.remedy(format!(
+                "pid {} (`{cmd}`) holds the write end and does not write: look at what it is waiting for (gohang attach {}){end_it}",
+                x.pid, x.pid
+            ));
+            chain.push(x.pid);
+            f.explain(p.pid());
+        } else {
+            // A read of a pipe without writers returns end-of-file (pipe(7)): a blocked
+            // read means a writer exists that gohang could not see.
+            continue;
+        }
+        let reason = format!(
+            "{}: {} on {} with the other end {}",
+            p.label(),
+            w.call,
+            w.target,
+            if writer.is_some() {
+                "asleep"
+            } else {
+                "not open"
+            }
+        );
+        f.add_with_chain(v, p.depth, reason, chain);
+        return;
+    }
+}
+
+/// The descriptor calls a process sleeps in that no verdict explained, one line each:
+/// `idle` still names them ("thread 12 is blocked in accept4 on fd 3 → socket:[…]").
+pub(super) fn unexplained(p: &ProcView) -> Vec<String> {
+    p.last
+        .descriptor_waits
+        .iter()
+        .map(|w| {
+            let sock = p
+                .last
+                .sockets
+                .iter()
+                .find(|s| Some(s.fd) == w.fd)
+                .map(|s| {
+                    format!(
+                        " ({} {} {}{}{})",
+                        s.family,
+                        s.proto,
+                        s.local.as_deref().unwrap_or("?"),
+                        s.remote
+                            .as_deref()
+                            .map(|r| format!(" → {r}"))
+                            .unwrap_or_default(),
+                        s.state
+                            .as_deref()
+                            .map(|st| format!(" {st}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            let holders = match w.peers.as_ref().and_then(|x| x.value()) {
+                Some(v) if !v.is_empty() => format!(
+                    "; other end held by {}",
+                    v.iter()
+                        .map(|x| format!("pid {} ({}, {})", x.pid, x.comm, reader_state(x)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Some(_) => "; no process holds its other end".to_string(),
+                None => String::new(),
+            };
+            let on = match w.fd {
+                Some(_) => format!("on {} → {}", w.descriptor(), w.target),
+                None => format!("of {}", w.target),
+            };
+            format!(
+                "thread {} is blocked in {} {on} ({}){sock}{holders}",
+                w.tid,
+                w.call,
+                w.file_type.describe()
+            )
+        })
+        .collect()
+}

@@ -240,7 +240,9 @@ fn verdict_for(tree: &Tree, s: &StuckWrite, upstream: &[&StuckWrite], f: &mut Fi
     // every slot is taken and a write of more than the rest waits.
     let full = w.buffer.is_some_and(|b| b.queued + PIPE_PAGE > b.capacity);
     let confidence = if s.seen >= 2 && p.span_ms() >= 200 && s.written == Some(0) {
-        if full || !matches!(w.file_type, FileType::Pipe | FileType::Fifo) {
+        // A pipe's bytes alone do not say it is full (writes fill pages in chunks), but
+        // named readers and no byte written over the window do.
+        if full || !readers.is_empty() || !matches!(w.file_type, FileType::Pipe | FileType::Fifo) {
             Confidence::High
         } else {
             Confidence::Medium
@@ -587,4 +589,271 @@ pub(super) fn unexplained(p: &ProcView) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::classify::classify;
+    use crate::evidence::{
+        DescriptorOp, DescriptorWait, Evidence, FileType, IoCounters, PeerProcess, Probe,
+        ProcessSnapshot, RunState,
+    };
+    use crate::verdict::{Confidence, VerdictKind};
+
+    /// go test -v whose test binary blocks writing to go, and go to a FIFO a sleep holds
+    /// (recorded).
+    fn chain_fixture() -> Evidence {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_go_test_output_blocked/evidence.json"
+        ))
+        .unwrap()
+    }
+
+    fn procs_mut(ev: &mut Evidence, pid: u32) -> impl Iterator<Item = &mut ProcessSnapshot> {
+        ev.samples
+            .iter_mut()
+            .flat_map(|s| s.processes.iter_mut())
+            .filter(move |p| p.pid == pid)
+    }
+
+    #[test]
+    fn the_chain_ends_at_the_reader_and_the_test_binary_gets_no_verdict() {
+        let c = classify(&chain_fixture());
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::OutputBlocked, "{:#?}", c.reasons);
+        assert_eq!(v.pid, Some(11304));
+        assert_eq!(c.chain, vec![11349, 11304, 11303]);
+        assert!(c.verdicts.iter().all(|v| v.pid != Some(11349)), "{c:#?}");
+    }
+
+    #[test]
+    fn writers_whose_bytes_grow_are_slow_not_stuck() {
+        // The same waits, but both writers wrote over the window: a reader that drains.
+        let mut ev = chain_fixture();
+        for pid in [11304, 11349] {
+            for (i, p) in procs_mut(&mut ev, pid).enumerate() {
+                let io = p.io.as_mut().unwrap();
+                io.wchar += 16384 * i as u64;
+            }
+        }
+        let c = classify(&ev);
+        assert!(
+            c.verdicts
+                .iter()
+                .all(|v| v.kind != VerdictKind::OutputBlocked),
+            "{c:#?}"
+        );
+        assert!(
+            c.reasons.iter().any(|r| r
+                .contains("pid 11304 (go): blocked in write on stdout (fd 1)")
+                && r.contains("a slow reader, progressing, not stuck")),
+            "{:#?}",
+            c.reasons
+        );
+    }
+
+    #[test]
+    fn only_the_downstream_writer_stuck_is_the_end_itself() {
+        // go's write makes progress, the test binary's does not: go is the reader that
+        // does not read (it is busy elsewhere), and the test binary is the blocked writer.
+        let mut ev = chain_fixture();
+        for (i, p) in procs_mut(&mut ev, 11304).enumerate() {
+            p.io.as_mut().unwrap().wchar += 4096 * i as u64;
+        }
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::OutputBlocked);
+        assert_eq!(v.pid, Some(11349));
+        assert!(
+            v.summary
+                .contains("held by pid 11304 (go), which does not read it"),
+            "{}",
+            v.summary
+        );
+        assert_eq!(c.chain, vec![11349, 11304]);
+    }
+
+    #[test]
+    fn a_write_seen_in_some_samples_only_is_progress() {
+        let mut ev = chain_fixture();
+        for p in procs_mut(&mut ev, 11304).take(1) {
+            p.descriptor_waits.clear();
+        }
+        let c = classify(&ev);
+        assert!(
+            c.reasons.iter().any(
+                |r| r.contains("pid 11304 (go): in write on stdout (fd 1) in 4/5 samples only")
+            ),
+            "{:#?}",
+            c.reasons
+        );
+    }
+
+    #[test]
+    fn no_reader_found_says_the_search_was_incomplete() {
+        let mut ev = chain_fixture();
+        for p in procs_mut(&mut ev, 11304) {
+            let w = &mut p.descriptor_waits[0];
+            w.peers = Some(Probe::Collected(Vec::new()));
+            w.peers_partial = true;
+        }
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::OutputBlocked);
+        assert!(
+            v.summary
+                .contains("whose read end no process that gohang could search holds"),
+            "{}",
+            v.summary
+        );
+        assert!(v.remedy.as_deref().unwrap().contains(
+            "no process gohang could search holds the read end of /home/gopher/ci/log.fifo"
+        ));
+        assert!(v.evidence.iter().any(|e| e.contains("incomplete")));
+        assert!(!v.remedy.as_deref().unwrap().contains("kill"));
+    }
+
+    /// One process asleep in one call on a descriptor, attached, three samples.
+    fn one_asleep(wait: DescriptorWait, sockets: &str) -> Evidence {
+        let mut p: ProcessSnapshot = serde_json::from_str(&format!(
+            r#"{{"pid":500,"ppid":1,"comm":"srv","state":"sleeping","start_time":9,
+                "sockets":{sockets}}}"#
+        ))
+        .unwrap();
+        p.threads = vec![crate::evidence::ThreadSample {
+            tid: 500,
+            name: "srv".into(),
+            state: RunState::Sleeping,
+            wchan: None,
+            syscall: Probe::Collected(crate::evidence::SyscallState::InSyscall {
+                nr: -1,
+                name: Some(wait.call.clone()),
+                args: [3, 0, 0, 0, 0, 0],
+            }),
+            utime_ms: 0,
+            stime_ms: 0,
+        }];
+        p.descriptor_waits = vec![wait];
+        p.io = Some(IoCounters::default());
+        let host = crate::evidence::HostInfo::plain("linux", crate::evidence::Arch::X86_64, 2);
+        let target = crate::evidence::Target {
+            mode: crate::evidence::Mode::Attach,
+            command: vec!["srv".into()],
+            pid: Some(500),
+            timeout_ms: None,
+        };
+        let mut ev = Evidence::new(host, target, crate::evidence::Outcome::Attached);
+        ev.samples = (0..3)
+            .map(|i| crate::evidence::Sample {
+                at_ms: i * 500,
+                processes: vec![p.clone()],
+            })
+            .collect();
+        ev
+    }
+
+    fn wait(
+        call: &str,
+        op: DescriptorOp,
+        fd: Option<i32>,
+        target: &str,
+        ft: FileType,
+    ) -> DescriptorWait {
+        DescriptorWait {
+            tid: 500,
+            call: call.into(),
+            op,
+            fd,
+            target: target.into(),
+            file_type: ft,
+            buffer: None,
+            peers: None,
+            peers_partial: false,
+        }
+    }
+
+    #[test]
+    fn idle_still_names_the_descriptor_it_waits_on() {
+        let ev = one_asleep(
+            wait(
+                "accept4",
+                DescriptorOp::Accept,
+                Some(3),
+                "socket:[777]",
+                FileType::Socket,
+            ),
+            r#"[{"fd":3,"family":"inet","proto":"tcp","local":"127.0.0.1:8080","state":"LISTEN"}]"#,
+        );
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Idle);
+        assert!(
+            v.evidence.iter().any(|e| e
+                == "thread 500 is blocked in accept4 on fd 3 → socket:[777] (a socket) (inet tcp 127.0.0.1:8080 LISTEN)"),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            v.remedy
+                .as_deref()
+                .unwrap()
+                .contains("first look at what should serve the descriptor it waits on: thread 500 is blocked in accept4")
+        );
+    }
+
+    #[test]
+    fn a_fifo_open_and_a_pipe_read_are_named_not_idle() {
+        let ev = one_asleep(
+            wait(
+                "openat",
+                DescriptorOp::Open,
+                None,
+                "/run/ci/in.fifo",
+                FileType::Fifo,
+            ),
+            "[]",
+        );
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
+        assert_eq!(v.pid, Some(500));
+        assert!(
+            v.summary
+                .contains("is blocked opening the FIFO /run/ci/in.fifo")
+        );
+        assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Idle));
+
+        let mut w = wait(
+            "read",
+            DescriptorOp::Read,
+            Some(0),
+            "pipe:[42]",
+            FileType::Pipe,
+        );
+        w.peers = Some(Probe::Collected(vec![PeerProcess {
+            pid: 77,
+            start_time: 5,
+            comm: "sleep".into(),
+            command: Some("sleep 300".into()),
+            fds: vec![1],
+            state: RunState::Sleeping,
+            waits_in: vec!["clock_nanosleep".into()],
+            io: None,
+        }]));
+        let c = classify(&one_asleep(w, "[]"));
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
+        assert_eq!(v.pid, Some(77));
+        assert_eq!(v.confidence, Confidence::High);
+        assert_eq!(c.chain, vec![500, 77]);
+        assert!(
+            v.summary.contains(
+                "pid 500 (srv) waits for input on its stdin (fd 0) from a pipe: the write end is held by pid 77 (sleep), which does not write"
+            ),
+            "{}",
+            v.summary
+        );
+        assert!(v.remedy.as_deref().unwrap().contains("kill 77"));
+        assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Idle));
+    }
 }

@@ -685,6 +685,8 @@ pub struct PeerProcess {
 /// the wait rules need to name the object a process waits for instead of calling it idle.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DescriptorWait {
+    /// The waiting thread; 0 where the observer sees the wait in the object's state but
+    /// not in a thread (macOS: a pipe whose read side says a writer waits for room).
     pub tid: u32,
     /// The call as the kernel names it: `write`, `read`, `openat`, `accept4`, …
     pub call: String,

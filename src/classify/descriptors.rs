@@ -263,8 +263,8 @@ fn verdict_for(tree: &Tree, s: &StuckWrite, upstream: &[&StuckWrite], f: &mut Fi
         ),
     )
     .fact(format!(
-        "thread {} is blocked in {} on {} → {} in {}/{} samples over {}",
-        w.tid,
+        "{} is blocked in {} on {} → {} in {}/{} samples over {}",
+        thread(w),
         w.call,
         w.descriptor(),
         w.target,
@@ -364,6 +364,16 @@ fn verdict_for(tree: &Tree, s: &StuckWrite, upstream: &[&StuckWrite], f: &mut Fi
     );
 }
 
+/// "thread 123", or "a thread" where the observer names none (macOS sees a waiting
+/// writer in the pipe's state, not in a thread).
+fn thread(w: &DescriptorWait) -> String {
+    if w.tid == 0 {
+        "a thread (the pipe's state says a writer waits; which one is not known)".to_string()
+    } else {
+        format!("thread {}", w.tid)
+    }
+}
+
 /// "pid 4300 (sleep)", or "pid 42 (go) itself" when the writer holds the read end too.
 fn reader_name(writer: &ProcView, r: &PeerProcess) -> String {
     if r.pid == writer.pid() {
@@ -432,8 +442,8 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 ),
             )
             .fact(format!(
-                "thread {} is blocked in {} of {} ({}) in {}/{} samples over {}",
-                w.tid,
+                "{} is blocked in {} of {} ({}) in {}/{} samples over {}",
+                thread(w),
                 w.call,
                 w.target,
                 w.file_type.describe(),
@@ -479,8 +489,8 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 ),
             )
             .fact(format!(
-                "thread {} is blocked in {} on {} → {} in {}/{} samples over {}",
-                w.tid,
+                "{} is blocked in {} on {} → {} in {}/{} samples over {}",
+                thread(w),
                 w.call,
                 w.descriptor(),
                 w.target,
@@ -582,8 +592,8 @@ pub(super) fn unexplained(p: &ProcView) -> Vec<String> {
                 None => format!("of {}", w.target),
             };
             format!(
-                "thread {} is blocked in {} {on} ({}){sock}{holders}",
-                w.tid,
+                "{} is blocked in {} {on} ({}){sock}{holders}",
+                thread(w),
                 w.call,
                 w.file_type.describe()
             )

@@ -290,7 +290,16 @@ fn wanted(pid: u32, w: &DescriptorWait) -> Option<Wanted> {
     }
 }
 
+/// Holders found by earlier samples of the same sampler: an object is searched for across
+/// all processes once, and its holders are checked again (their link still names it) in
+/// every later sample.
+#[derive(Default)]
+pub struct PeerCache {
+    found: HashMap<Wanted, (Vec<Holder>, bool)>,
+}
+
 /// One holder of a wanted object: (pid, fd, access mode).
+#[derive(Clone)]
 struct Holder {
     pid: u32,
     fd: i32,
@@ -299,7 +308,11 @@ struct Holder {
 
 /// Fill `peers` of every pipe and FIFO wait of `waits` ((pid, waits) per process) with the
 /// processes holding the other end, in one bounded pass over `/proc/*/fd`.
-pub fn find_peers(waits: &mut [(u32, &mut Vec<DescriptorWait>)], arch: &Arch) {
+pub fn find_peers(
+    waits: &mut [(u32, &mut Vec<DescriptorWait>)],
+    arch: &Arch,
+    cache: &mut PeerCache,
+) {
     let mut want: Vec<Wanted> = Vec::new();
     for (pid, ws) in waits.iter() {
         for w in ws.iter() {
@@ -313,7 +326,35 @@ pub fn find_peers(waits: &mut [(u32, &mut Vec<DescriptorWait>)], arch: &Arch) {
     if want.is_empty() {
         return;
     }
-    let (holders, partial) = search(&want);
+    let missing: Vec<Wanted> = want
+        .iter()
+        .filter(|k| !cache.found.contains_key(*k))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        let (mut found, partial) = search(&missing);
+        for k in missing {
+            let holders = found.remove(&k).unwrap_or_default();
+            cache.found.insert(k, (holders, partial));
+        }
+    }
+    cache.found.retain(|k, _| want.contains(k));
+    let mut holders: HashMap<Wanted, Vec<Holder>> = HashMap::new();
+    let mut partial_of: HashMap<Wanted, bool> = HashMap::new();
+    for (k, (hs, partial)) in cache.found.iter_mut() {
+        // Still open there, to the same object.
+        hs.retain(|h| {
+            fs::read_link(format!("/proc/{}/fd/{}", h.pid, h.fd)).is_ok_and(|t| {
+                let t = t.to_string_lossy();
+                match k {
+                    Wanted::Pipe(text) => *t == **text,
+                    Wanted::Fifo { path, .. } => *t == **path,
+                }
+            })
+        });
+        holders.insert(k.clone(), hs.clone());
+        partial_of.insert(k.clone(), *partial);
+    }
     let mut described: HashMap<u32, Option<PeerProcess>> = HashMap::new();
     for (pid, ws) in waits.iter_mut() {
         for w in ws.iter_mut() {
@@ -349,7 +390,7 @@ pub fn find_peers(waits: &mut [(u32, &mut Vec<DescriptorWait>)], arch: &Arch) {
                 }
             }
             w.peers = Some(Probe::Collected(peers));
-            w.peers_partial = partial;
+            w.peers_partial = partial_of.get(&k).copied().unwrap_or(true);
         }
     }
 }
@@ -580,7 +621,7 @@ mod tests {
         assert_eq!(ws[0].file_type, FileType::Pipe);
         let b = ws[0].buffer.unwrap();
         assert_eq!(b.queued, b.capacity, "full: {b:?}");
-        find_peers(&mut [(me, &mut ws)], &host.arch);
+        find_peers(&mut [(me, &mut ws)], &host.arch, &mut PeerCache::default());
         let peers = ws[0].peers.as_ref().unwrap().value().unwrap();
         assert!(
             peers.iter().any(|p| p.pid == me && p.fds == vec![r]),

@@ -77,6 +77,8 @@ pub struct Sampler {
     ms_per_tick: f64,
     cgroups: OnceLock<cgroup::Mounts>,
     buf: Vec<u8>,
+    /// Holders of the pipes and FIFOs waited on, found once and checked each sample.
+    peers: descriptors::PeerCache,
 }
 
 impl Sampler {
@@ -91,6 +93,7 @@ impl Sampler {
             ms_per_tick: 1000.0 / if ticks > 0 { ticks as f64 } else { 100.0 },
             cgroups: OnceLock::new(),
             buf: Vec::with_capacity(4096),
+            peers: descriptors::PeerCache::default(),
         }
     }
 
@@ -150,14 +153,14 @@ impl Sampler {
 
     /// Who holds the other end of the pipes and FIFOs threads of `processes` wait on: one
     /// search for all of them.
-    fn find_peers(&self, processes: &mut [ProcessSnapshot]) {
+    fn find_peers(&mut self, processes: &mut [ProcessSnapshot]) {
         let mut waits: Vec<(u32, &mut Vec<crate::evidence::DescriptorWait>)> = processes
             .iter_mut()
             .filter(|p| !p.descriptor_waits.is_empty())
             .map(|p| (p.pid, &mut p.descriptor_waits))
             .collect();
         if !waits.is_empty() {
-            descriptors::find_peers(&mut waits, &self.host.arch);
+            descriptors::find_peers(&mut waits, &self.host.arch, &mut self.peers);
         }
     }
 

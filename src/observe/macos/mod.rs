@@ -16,6 +16,7 @@
 //! - `task_for_pid` is tried only as root, time-boxed, and only when `csops` says the
 //!   target's signature allows it; libproc remains the source of thread states.
 
+mod fdinfo;
 mod libproc;
 mod mach;
 mod sample;
@@ -460,7 +461,7 @@ impl Sampler {
             // is the current system call, which a terminal read would also need).
             fds: Vec::new(),
             locks: Vec::new(),
-            descriptor_waits: Vec::new(),
+            descriptor_waits: fdinfo::write_waits(pid),
             io: None,
             env: st.env,
             cwd: st.cwd,

@@ -524,7 +524,10 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 "pid {} (`{cmd}`) holds the write end and does not write: look at what it is waiting for (gohang attach {}){end_it}",
                 x.pid, x.pid
             ));
-            chain.push(x.pid);
+            // A writer above the reader (its parent feeding it) is in the chain already.
+            if !chain.contains(&x.pid) {
+                chain.push(x.pid);
+            }
             f.explain(p.pid());
         } else {
             // A read of a pipe without writers returns end-of-file (pipe(7)): a blocked

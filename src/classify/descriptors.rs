@@ -136,11 +136,8 @@ fn output_blocked(tree: &Tree, stuck: &[StuckWrite], f: &mut Findings) {
             .filter(|r| r.pid != s.proc_.pid())
             .find_map(|r| by_pid.get(&r.pid).copied())
     };
-    for (i, end) in stuck.iter().enumerate() {
-        if next(end).is_some() {
-            continue;
-        }
-        // Everything upstream of `end`, nearest first.
+    // Everything upstream of `i`, nearest first.
+    let upstream_of = |i: usize| -> Vec<usize> {
         let mut upstream: Vec<usize> = Vec::new();
         let mut frontier = vec![i];
         while let Some(j) = frontier.pop() {
@@ -154,16 +151,40 @@ fn output_blocked(tree: &Tree, stuck: &[StuckWrite], f: &mut Findings) {
                 break;
             }
         }
-        verdict_for(
-            tree,
-            end,
-            &upstream.iter().map(|k| &stuck[*k]).collect::<Vec<_>>(),
-            f,
-        );
+        upstream
+    };
+    let mut covered: Vec<usize> = Vec::new();
+    for (i, end) in stuck.iter().enumerate() {
+        if next(end).is_some() {
+            continue;
+        }
+        let upstream = upstream_of(i);
+        covered.push(i);
+        covered.extend(&upstream);
+        let up: Vec<&StuckWrite> = upstream.iter().map(|k| &stuck[*k]).collect();
+        verdict_for(tree, end, &up, false, f);
+    }
+    // Writers left are in a cycle: each blocked on a pipe the next one should read, the
+    // last on one the first should read. One verdict, for the first of them.
+    for i in 0..stuck.len() {
+        if covered.contains(&i) {
+            continue;
+        }
+        let upstream = upstream_of(i);
+        covered.push(i);
+        covered.extend(&upstream);
+        let up: Vec<&StuckWrite> = upstream.iter().map(|k| &stuck[*k]).collect();
+        verdict_for(tree, &stuck[i], &up, true, f);
     }
 }
 
-fn verdict_for(tree: &Tree, s: &StuckWrite, upstream: &[&StuckWrite], f: &mut Findings) {
+fn verdict_for(
+    tree: &Tree,
+    s: &StuckWrite,
+    upstream: &[&StuckWrite],
+    cycle: bool,
+    f: &mut Findings,
+) {
     let p = s.proc_;
     let w = s.wait;
     let readers = s.readers();
@@ -326,6 +347,12 @@ fn verdict_for(tree: &Tree, s: &StuckWrite, upstream: &[&StuckWrite], f: &mut Fi
         ));
         f.explain(u.proc_.pid());
     }
+    if cycle {
+        v = v.fact(
+            "the blocked writers form a cycle: each waits for a process that is itself blocked writing, so none will read again (a deadlock)"
+                .to_string(),
+        );
+    }
     // The command to run differently: the go command above the writer, else the writer.
     let command = tree
         .chain_to(p.pid())
@@ -340,7 +367,9 @@ fn verdict_for(tree: &Tree, s: &StuckWrite, upstream: &[&StuckWrite], f: &mut Fi
     // writer downstream, then the reader at the end.
     let mut flow: Vec<u32> = upstream.iter().rev().map(|u| u.proc_.pid()).collect();
     flow.push(p.pid());
-    if let Some(r) = readers.iter().find(|r| r.pid != p.pid()) {
+    if let Some(r) = readers.iter().find(|r| r.pid != p.pid())
+        && !flow.contains(&r.pid)
+    {
         flow.push(r.pid);
     }
     let mut chain: Vec<u32> = tree
@@ -684,6 +713,39 @@ mod tests {
             v.summary
         );
         assert_eq!(c.chain, vec![11349, 11304]);
+    }
+
+    #[test]
+    fn writers_blocked_on_each_other_are_a_deadlock_not_silence() {
+        // As if the test binary held the read end of go's output and never read it.
+        let mut ev = chain_fixture();
+        let tb = ev.samples[0]
+            .processes
+            .iter()
+            .find(|p| p.pid == 11349)
+            .unwrap()
+            .clone();
+        for p in procs_mut(&mut ev, 11304) {
+            p.descriptor_waits[0].peers = Some(Probe::Collected(vec![PeerProcess {
+                pid: 11349,
+                start_time: tb.start_time,
+                comm: tb.comm.clone(),
+                command: None,
+                fds: vec![5],
+                state: RunState::Sleeping,
+                waits_in: vec!["write on fd 1 (pipe:[119833])".into()],
+                io: None,
+            }]));
+        }
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::OutputBlocked, "{:#?}", c.reasons);
+        assert!(
+            v.evidence.iter().any(|e| e.contains("form a cycle")),
+            "{:#?}",
+            v.evidence
+        );
+        assert_eq!(c.chain.len(), 2, "{:?}", c.chain);
     }
 
     #[test]

@@ -616,6 +616,9 @@ pub(super) fn unexplained(p: &ProcView) -> Vec<String> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
+                Some(_) if w.peers_partial => {
+                    "; no process gohang could search holds its other end".to_string()
+                }
                 Some(_) => "; no process holds its other end".to_string(),
                 None => String::new(),
             };

@@ -12,7 +12,8 @@
 //! - How full a pipe is: `FIONREAD` and `F_GETPIPE_SZ` (`pipe(7)`) on a second read-only,
 //!   non-blocking descriptor opened through the magic link. Never for a FIFO a thread is
 //!   still opening: opening its other end would complete that open.
-//! - Who holds the other end: one pass over `/proc/*/fd` per sample, matching the pipe's
+//! - Who holds the other end: one pass over `/proc/*/fd` for the objects a sample waits
+//!   on that earlier samples did not search (later samples re-check each holder's link), matching the pipe's
 //!   link text (or a FIFO's path, confirmed by device and inode), with the access mode from
 //!   `/proc/PID/fdinfo/N` `flags:`. Bounded in time and in links read; a search cut short,
 //!   or one that could not read other users' descriptors, says so (`peers_partial`).

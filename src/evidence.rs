@@ -705,6 +705,10 @@ pub struct DescriptorWait {
     /// when the search could not be done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers: Option<Probe<Vec<PeerProcess>>>,
+    /// For an open: whether it opens for writing (`O_WRONLY`/`O_RDWR`), when the flags
+    /// could be read; a FIFO's open for reading waits for a writer and the other way round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_writing: Option<bool>,
     /// True when some processes could not be searched (other users' without root, the
     /// search's time or size bound): an empty `peers` then proves nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

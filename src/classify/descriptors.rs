@@ -465,9 +465,19 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 if p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
                 Some(p.pid()),
                 format!(
-                    "{} is blocked opening the FIFO {}: no process has its other end open, and open(2) waits until one does",
+                    "{} is blocked opening the FIFO {}{}: no process has its other end open{}, and open(2) waits until one does",
                     p.label(),
-                    w.target
+                    w.target,
+                    match w.for_writing {
+                        Some(true) => " for writing",
+                        Some(false) => " for reading",
+                        None => "",
+                    },
+                    match w.for_writing {
+                        Some(true) => " for reading",
+                        Some(false) => " for writing",
+                        None => "",
+                    }
                 ),
             )
             .fact(format!(
@@ -846,6 +856,7 @@ mod tests {
             file_type: ft,
             buffer: None,
             peers: None,
+            for_writing: None,
             peers_partial: false,
         }
     }

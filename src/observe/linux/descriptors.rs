@@ -135,6 +135,7 @@ fn fd_wait(
         file_type,
         buffer,
         peers: None,
+        for_writing: None,
         peers_partial: false,
     })
 }
@@ -166,6 +167,8 @@ fn open_wait(
             .map(|m| file_type_of(&m))
             .unwrap_or(FileType::Unknown)
     };
+    // open(path, flags) and openat(dirfd, path, flags); openat2 passes a struct.
+    let for_writing = (call != "openat2").then(|| args[arg + 1] as u32 & 3 != 0);
     Some(DescriptorWait {
         tid,
         call: call.to_string(),
@@ -175,6 +178,7 @@ fn open_wait(
         file_type,
         buffer: None,
         peers: None,
+        for_writing,
         peers_partial: false,
     })
 }

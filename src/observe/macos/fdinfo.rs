@@ -192,6 +192,7 @@ pub fn write_waits(pid: u32) -> Vec<DescriptorWait> {
             file_type: FileType::Pipe,
             buffer: (capacity > 0).then_some(PipeBuffer { queued, capacity }),
             peers: Some(Probe::Collected(peers)),
+            for_writing: None,
             peers_partial: partial,
         });
     }

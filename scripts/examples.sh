@@ -121,6 +121,8 @@ mkdir -p "$WORK/spin" && printf 'package main\nvar x uint64\nfunc main() { for {
 ( cd "$WORK/spin" && go build -o spin main.go )
 example spinning-go-program --timeout 1s -- "$WORK/spin/spin"
 
+# go's output into a pipe whose reader never reads (a log shipper that hung).
+example output-blocked-go-list --timeout 5s -- sh -c 'go list -json std | sleep 300'
 
 # This run's scratch directory and home directory become placeholders (see the top).
 for f in "$OUT"/*.txt "$OUT"/*.json; do

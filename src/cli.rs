@@ -11,8 +11,8 @@ use std::time::Duration;
     about = "Find out why a `go` command hangs, and fix it",
     long_about = "gohang runs a Go command under a watchdog (probe) or looks at a stuck one, samples the \
                   process tree, and says why it is stuck: stopped by a signal, the wrong architecture, \
-                  translated by Rosetta or qemu, waiting on the network, a lock, a prompt or a child, or \
-                  spinning. Each verdict comes with its evidence and a fix.",
+                  translated by Rosetta or qemu, waiting on the network, a lock, a prompt or a child, \
+                  blocked writing output nobody reads, or spinning. Each verdict comes with its evidence and a fix.",
     propagate_version = true
 )]
 pub struct Cli {

@@ -579,6 +579,155 @@ impl FdInfo {
     }
 }
 
+/// Which way a thread waits on a descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DescriptorOp {
+    /// write, writev, pwrite64, sendto, sendmsg, sendfile: waits for room.
+    Write,
+    /// read, readv, pread64, recvfrom, recvmsg: waits for data.
+    Read,
+    /// open/openat of a FIFO: waits for a process to open the other end.
+    Open,
+    /// accept/accept4: waits for a connection.
+    Accept,
+    /// connect: waits for the peer to answer.
+    Connect,
+}
+
+impl DescriptorOp {
+    /// The end of a pipe or FIFO that would let this call go on: readers for a write,
+    /// writers for a read; both for an open (the other side of the FIFO).
+    pub fn other_end(&self) -> &'static str {
+        match self {
+            DescriptorOp::Write => "read",
+            DescriptorOp::Read => "write",
+            _ => "other",
+        }
+    }
+}
+
+/// What a descriptor refers to, as far as a wait is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileType {
+    Pipe,
+    Fifo,
+    Socket,
+    Terminal,
+    File,
+    CharDevice,
+    BlockDevice,
+    Directory,
+    /// An `anon_inode:` (eventfd, epoll, inotify, pidfd, …).
+    AnonInode,
+    Unknown,
+}
+
+impl FileType {
+    /// "a pipe", "a FIFO", "a terminal", …
+    pub fn describe(&self) -> &'static str {
+        match self {
+            FileType::Pipe => "a pipe",
+            FileType::Fifo => "a FIFO (named pipe)",
+            FileType::Socket => "a socket",
+            FileType::Terminal => "a terminal",
+            FileType::File => "a regular file",
+            FileType::CharDevice => "a character device",
+            FileType::BlockDevice => "a block device",
+            FileType::Directory => "a directory",
+            FileType::AnonInode => "an anonymous inode",
+            FileType::Unknown => "a descriptor of unknown type",
+        }
+    }
+}
+
+/// How full a pipe or FIFO is (bytes queued, of its capacity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeBuffer {
+    pub queued: u64,
+    pub capacity: u64,
+}
+
+/// Bytes a process moved through read/write calls since it started (Linux
+/// `/proc/PID/io` `rchar`/`wchar`, macOS `rusage_info` disk bytes are not the same and are
+/// not used): growth over the window is progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoCounters {
+    pub rchar: u64,
+    pub wchar: u64,
+}
+
+/// A process holding the other end of a pipe or FIFO, as found by the pipe's identity
+/// (Linux: its inode across `/proc/*/fd`; macOS: libproc's pipe handles).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerProcess {
+    pub pid: u32,
+    /// With the pid, the identity of the process (see `ProcessSnapshot::start_time`).
+    #[serde(default)]
+    pub start_time: u64,
+    pub comm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Its descriptors on that end.
+    #[serde(default)]
+    pub fds: Vec<i32>,
+    pub state: RunState,
+    /// What its threads sleep in: syscall names, `write on fd 1 (pipe:[…])` for a call on a
+    /// descriptor, or a wait channel; most telling first, at most a few.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits_in: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io: Option<IoCounters>,
+}
+
+/// A thread asleep in a system call on a descriptor, and what is at its other end: what
+/// the wait rules need to name the object a process waits for instead of calling it idle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DescriptorWait {
+    /// The waiting thread; 0 where the observer sees the wait in the object's state but
+    /// not in a thread (macOS: a pipe whose read side says a writer waits for room).
+    pub tid: u32,
+    /// The call as the kernel names it: `write`, `read`, `openat`, `accept4`, …
+    pub call: String,
+    pub op: DescriptorOp,
+    /// The descriptor (None for an open, which has none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd: Option<i32>,
+    /// What it refers to: `pipe:[123]`, a path, `socket:[456]`; for an open, the path.
+    pub target: String,
+    pub file_type: FileType,
+    /// For a pipe or FIFO: how full it is, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<PipeBuffer>,
+    /// For a pipe or FIFO: every process holding its other end (readers of a write,
+    /// writers of a read, either of an open), found across all processes; unavailable
+    /// when the search could not be done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Probe<Vec<PeerProcess>>>,
+    /// For an open: whether it opens for writing (`O_WRONLY`/`O_RDWR`), when the flags
+    /// could be read; a FIFO's open for reading waits for a writer and the other way round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_writing: Option<bool>,
+    /// True when some processes could not be searched (other users' without root, the
+    /// search's time or size bound): an empty `peers` then proves nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub peers_partial: bool,
+}
+
+impl DescriptorWait {
+    /// "stdout (fd 1)", "stderr (fd 2)", "fd 7", or the path of an open.
+    pub fn descriptor(&self) -> String {
+        match self.fd {
+            Some(0) => "stdin (fd 0)".to_string(),
+            Some(1) => "stdout (fd 1)".to_string(),
+            Some(2) => "stderr (fd 2)".to_string(),
+            Some(n) => format!("fd {n}"),
+            None => self.target.clone(),
+        }
+    }
+}
+
 /// The process holding a lock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockHolder {
@@ -665,6 +814,12 @@ pub struct ProcessSnapshot {
     /// File locks held or awaited.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locks: Vec<LockInfo>,
+    /// Threads asleep in a call on a descriptor, with what is at the other end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptor_waits: Vec<DescriptorWait>,
+    /// Bytes read and written through system calls so far (Linux `/proc/PID/io`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io: Option<IoCounters>,
     /// The environment variables that matter for a hang (Go, proxy, git and ssh settings),
     /// with any password in a URL removed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -3,7 +3,7 @@
 //! Numbers from the kernel's `arch/x86/entry/syscalls/syscall_64.tbl` and
 //! `include/uapi/asm-generic/unistd.h` (arm64, riscv64, loongarch64).
 
-use crate::evidence::Arch;
+use crate::evidence::{Arch, DescriptorOp};
 
 const X86_64: &[(i64, &str)] = &[
     (0, "read"),
@@ -44,6 +44,18 @@ const X86_64: &[(i64, &str)] = &[
     (281, "epoll_pwait"),
     (288, "accept4"),
     (441, "epoll_pwait2"),
+    (18, "pwrite64"),
+    (20, "writev"),
+    (40, "sendfile"),
+    (44, "sendto"),
+    (46, "sendmsg"),
+    (295, "preadv"),
+    (296, "pwritev"),
+    (299, "recvmmsg"),
+    (307, "sendmmsg"),
+    (327, "preadv2"),
+    (328, "pwritev2"),
+    (437, "openat2"),
     (56, "clone"),
     (57, "fork"),
     (59, "execve"),
@@ -84,6 +96,18 @@ const GENERIC: &[(i64, &str)] = &[
     (260, "wait4"),
     (22, "epoll_pwait"),
     (441, "epoll_pwait2"),
+    (66, "writev"),
+    (68, "pwrite64"),
+    (69, "preadv"),
+    (70, "pwritev"),
+    (71, "sendfile"),
+    (206, "sendto"),
+    (211, "sendmsg"),
+    (243, "recvmmsg"),
+    (269, "sendmmsg"),
+    (286, "preadv2"),
+    (287, "pwritev2"),
+    (437, "openat2"),
     (435, "clone3"),
 ];
 
@@ -92,6 +116,23 @@ const GENERIC: &[(i64, &str)] = &[
 /// clock_nanosleep and futex waits, the users of the kernel's `restart_block`. Until such a
 /// call ends, `/proc/TID/syscall` shows `restart_syscall` instead of it.
 pub const RESUMED_BY_RESTART_SYSCALL: &[&str] = &["nanosleep", "clock_nanosleep", "poll", "futex"];
+
+/// A call that blocks on one descriptor: which way it waits, and which argument holds the
+/// descriptor (for an open: the path pointer; `openat(2)`'s first argument is the
+/// directory descriptor). `sendfile(2)` writes to its first argument.
+pub fn descriptor_call(name: &str) -> Option<(DescriptorOp, usize)> {
+    Some(match name {
+        "write" | "writev" | "pwrite64" | "pwritev" | "pwritev2" | "sendto" | "sendmsg"
+        | "sendmmsg" | "sendfile" => (DescriptorOp::Write, 0),
+        "read" | "readv" | "pread64" | "preadv" | "preadv2" | "recvfrom" | "recvmsg"
+        | "recvmmsg" => (DescriptorOp::Read, 0),
+        "open" => (DescriptorOp::Open, 0),
+        "openat" | "openat2" => (DescriptorOp::Open, 1),
+        "accept" | "accept4" => (DescriptorOp::Accept, 0),
+        "connect" => (DescriptorOp::Connect, 0),
+        _ => return None,
+    })
+}
 
 /// The name of syscall `nr` on `arch`, if listed.
 pub fn name(arch: &Arch, nr: i64) -> Option<&'static str> {
@@ -117,5 +158,10 @@ mod tests {
         assert_eq!(name(&Arch::Aarch64, 128), Some("restart_syscall"));
         assert_eq!(name(&Arch::X86_64, 9999), None);
         assert_eq!(name(&Arch::S390x, 0), None);
+        assert_eq!(name(&Arch::X86_64, 20), Some("writev"));
+        assert_eq!(name(&Arch::Aarch64, 66), Some("writev"));
+        assert_eq!(descriptor_call("writev"), Some((DescriptorOp::Write, 0)));
+        assert_eq!(descriptor_call("openat"), Some((DescriptorOp::Open, 1)));
+        assert_eq!(descriptor_call("futex"), None);
     }
 }

@@ -20,6 +20,7 @@ pub enum VerdictKind {
     LockWait,
     PromptWait,
     ChildWait,
+    OutputBlocked,
     Spinning,
     Frozen,
     IoWait,
@@ -27,7 +28,7 @@ pub enum VerdictKind {
 }
 
 impl VerdictKind {
-    pub const ALL: [VerdictKind; 15] = [
+    pub const ALL: [VerdictKind; 16] = [
         VerdictKind::Healthy,
         VerdictKind::Stopped,
         VerdictKind::TtyStopped,
@@ -39,6 +40,7 @@ impl VerdictKind {
         VerdictKind::LockWait,
         VerdictKind::PromptWait,
         VerdictKind::ChildWait,
+        VerdictKind::OutputBlocked,
         VerdictKind::Spinning,
         VerdictKind::Frozen,
         VerdictKind::IoWait,
@@ -58,6 +60,7 @@ impl VerdictKind {
             VerdictKind::LockWait => "lock-wait",
             VerdictKind::PromptWait => "prompt-wait",
             VerdictKind::ChildWait => "child-wait",
+            VerdictKind::OutputBlocked => "output-blocked",
             VerdictKind::Spinning => "spinning",
             VerdictKind::Frozen => "frozen",
             VerdictKind::IoWait => "io-wait",
@@ -78,6 +81,7 @@ impl VerdictKind {
             VerdictKind::LockWait => 75,
             VerdictKind::ToolchainDownload => 72,
             VerdictKind::NetworkWait => 70,
+            VerdictKind::OutputBlocked => 67,
             VerdictKind::IoWait => 65,
             VerdictKind::ChildWait => 50,
             VerdictKind::Translated => 40,
@@ -177,5 +181,18 @@ mod tests {
         assert!(VerdictKind::Translated.rank() > VerdictKind::Idle.rank());
         assert!(VerdictKind::NetworkWait.rank() > VerdictKind::Translated.rank());
         assert!(VerdictKind::Stopped.rank() > VerdictKind::Translated.rank());
+    }
+
+    #[test]
+    fn output_blocked_is_an_external_cause() {
+        assert_eq!(
+            serde_json::to_string(&VerdictKind::OutputBlocked).unwrap(),
+            "\"output-blocked\""
+        );
+        // It explains the processes that wait for the blocked writer (child-wait) and
+        // outranks the emulator that may run it; a stop or a lock still comes first.
+        assert!(VerdictKind::OutputBlocked.rank() > VerdictKind::ChildWait.rank());
+        assert!(VerdictKind::OutputBlocked.rank() > VerdictKind::Translated.rank());
+        assert!(VerdictKind::LockWait.rank() > VerdictKind::OutputBlocked.rank());
     }
 }

@@ -172,9 +172,16 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 f.note(format!("{}: asleep, waiting for its children", p.label()));
                 continue;
             }
+            if f.explained.contains(&p.pid()) {
+                f.note(format!(
+                    "{}: asleep, accounted for by the verdict of another process",
+                    p.label()
+                ));
+                continue;
+            }
             if let Some(c) = f.candidates.iter().find(|c| {
                 c.verdict.pid == Some(p.pid())
-                    && c.verdict.kind.rank() > VerdictKind::ChildWait.rank()
+                    && c.verdict.kind.rank() >= VerdictKind::ChildWait.rank()
             }) {
                 f.note(format!(
                     "{}: asleep, explained by {}",
@@ -221,6 +228,11 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                     waits.join(", ")
                 }
             ));
+            // Every call on a descriptor, named even where no kind fits it.
+            let on_descriptors = super::descriptors::unexplained(p);
+            for line in &on_descriptors {
+                v = v.fact(line.clone());
+            }
             if let Some(line) = own_dump_line(tree, p, VerdictKind::Idle) {
                 v = v.fact(line);
             }
@@ -231,7 +243,13 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 look.program,
                 look.dump
             ));
-            let v = v.remedy(remedy::idle(&look));
+            let mut fix = remedy::idle(&look);
+            if let Some(first) = on_descriptors.first() {
+                fix = format!(
+                    "{fix}; first look at what should serve the descriptor it waits on: {first}"
+                );
+            }
+            let v = v.remedy(fix);
             f.add(
                 v,
                 p.depth,

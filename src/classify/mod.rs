@@ -10,6 +10,7 @@
 //! outranks `spinning` and `idle`.
 
 mod activity;
+mod descriptors;
 mod messages;
 mod native;
 mod observer;
@@ -42,18 +43,47 @@ pub struct Classification {
 pub(crate) struct Candidate {
     pub verdict: Verdict,
     pub depth: usize,
+    /// The chain to report when this verdict is primary, where it leaves the tree's
+    /// parent links (a wait across processes: writer → the reader of its pipe).
+    pub chain: Option<Vec<u32>>,
 }
 
 /// Collects candidates and the decision trail while the rules run.
 pub(crate) struct Findings {
     pub candidates: Vec<Candidate>,
     pub reasons: Vec<String>,
+    /// Processes a verdict of another process accounts for (a writer upstream of a blocked
+    /// one, a reader whose writer is named): no `idle` or `child-wait` of their own.
+    pub explained: Vec<u32>,
 }
 
 impl Findings {
     pub fn add(&mut self, verdict: Verdict, depth: usize, reason: String) {
         self.reasons.push(format!("{}: {}", verdict.kind, reason));
-        self.candidates.push(Candidate { verdict, depth });
+        self.candidates.push(Candidate {
+            verdict,
+            depth,
+            chain: None,
+        });
+    }
+    pub fn add_with_chain(
+        &mut self,
+        verdict: Verdict,
+        depth: usize,
+        reason: String,
+        chain: Vec<u32>,
+    ) {
+        self.reasons.push(format!("{}: {}", verdict.kind, reason));
+        self.candidates.push(Candidate {
+            verdict,
+            depth,
+            chain: Some(chain),
+        });
+    }
+    pub fn explain(&mut self, pid: u32) {
+        if !self.explained.contains(&pid) {
+            self.explained.push(pid);
+        }
     }
     pub fn note(&mut self, reason: String) {
         self.reasons.push(reason);
@@ -66,6 +96,7 @@ pub fn classify(ev: &Evidence) -> Classification {
     let mut f = Findings {
         candidates: Vec::new(),
         reasons: Vec::new(),
+        explained: Vec::new(),
     };
 
     outcome::rules(&tree, &mut f);
@@ -93,6 +124,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         }
         stopped::rules(&tree, &mut f);
         waits::rules(&tree, &mut f);
+        descriptors::rules(&tree, &mut f);
         translated::rules(&tree, &mut f);
         activity::rules(&tree, &graph, &mut f);
         native::rules(&tree, &mut f);
@@ -107,6 +139,7 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
     let Findings {
         mut candidates,
         mut reasons,
+        explained: accounted,
     } = f;
     candidates.sort_by(|a, b| {
         b.verdict
@@ -123,14 +156,20 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
         .iter()
         .filter(|c| c.verdict.kind.rank() > VerdictKind::ChildWait.rank())
         .filter_map(|c| c.verdict.pid)
+        .chain(accounted)
         .collect();
     candidates.retain(|c| {
         !(matches!(c.verdict.kind, VerdictKind::Idle | VerdictKind::ChildWait)
+            && c.chain.is_none()
             && c.verdict.pid.is_some_and(|p| explained.contains(&p)))
     });
     let mut verdicts: Vec<Verdict> = Vec::new();
+    let mut primary_chain: Option<Vec<u32>> = None;
     for c in candidates {
         if !verdicts.iter().any(|v| v.kind == c.verdict.kind) {
+            if verdicts.is_empty() {
+                primary_chain = c.chain;
+            }
             verdicts.push(c.verdict);
         }
     }
@@ -149,6 +188,7 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
     }
     goroutine_evidence(tree.ev, &mut verdicts[0], &mut reasons);
     let chain = match verdicts[0].pid {
+        _ if primary_chain.is_some() => primary_chain.unwrap_or_default(),
         Some(pid) if !tree.procs.is_empty() => tree.chain_to(pid),
         Some(pid) => vec![pid],
         None => tree.root.into_iter().collect(),

@@ -450,6 +450,81 @@ pub fn qemu_clone_pidfd() -> String {
         .to_string()
 }
 
+/// What sits at the other end of a write nobody drains.
+pub enum OutputEnd<'a> {
+    /// The processes holding a pipe's or FIFO's read end: (pid, command, verified), where
+    /// verified means gohang observed that very process (pid > 1, its start time read).
+    Readers(Vec<(u32, &'a str, bool)>),
+    /// No process gohang could search holds the read end: the pipe's link text.
+    NoReader(&'a str),
+    /// A socket and its peer, when known.
+    Socket(Option<&'a str>),
+    /// A terminal device.
+    Terminal(&'a str),
+    /// Anything else: its path and what it is.
+    Other(&'a str, &'a str),
+}
+
+/// A process blocked writing output that the other end does not take: name the reader
+/// that does not read, and how to run the command so that it cannot recur (`pipe(7)`: a
+/// write to a full pipe blocks until a reader makes room; with no reader left it fails
+/// with EPIPE and SIGPIPE).
+/// `command` is the blocked writer's command line, or the go command above it.
+pub fn output_blocked(end: &OutputEnd, command: &str) -> String {
+    let recur = format!(
+        "so that it cannot recur, send the output to a file ({command} > out.log 2>&1) and read the \
+         file afterwards, or pipe it only into a reader that keeps reading"
+    );
+    let recur = recur.as_str();
+    match end {
+        OutputEnd::Readers(readers) => {
+            let first = readers.first();
+            let named: Vec<String> = readers
+                .iter()
+                .map(|(pid, cmd, _)| format!("pid {pid} (`{cmd}`)"))
+                .collect();
+            let end_it = match first {
+                Some((pid, _, true)) if *pid > 1 => {
+                    format!("or end it (kill {pid}): the writer then gets EPIPE and stops")
+                }
+                Some((pid, cmd, _)) => {
+                    format!("or end it once you have checked that pid {pid} still runs `{cmd}`")
+                }
+                None => String::new(),
+            };
+            let attach = first
+                .map(|(pid, _, _)| format!("see what it waits for instead (gohang attach {pid}), "))
+                .unwrap_or_default();
+            format!(
+                "{} {} the read end and {} not read: {attach}{end_it}; {recur}",
+                named.join(", "),
+                if readers.len() > 1 { "hold" } else { "holds" },
+                if readers.len() > 1 { "do" } else { "does" },
+            )
+        }
+        OutputEnd::NoReader(pipe) => {
+            let ino = pipe.trim_start_matches("pipe:[").trim_end_matches(']');
+            format!(
+                "no process gohang could search holds the read end of {pipe}: find the one that does \
+                 (as root: ls -l /proc/*/fd 2>/dev/null | grep 'pipe:\\[{ino}\\]'; another container's \
+                 processes are only visible from its host) and make it read, or end it; {recur}"
+            )
+        }
+        OutputEnd::Socket(peer) => format!(
+            "the peer{} does not read what is sent to it: look at the program at that end, or \
+             close the connection there; {recur}",
+            peer.map(|p| format!(" {p}")).unwrap_or_default()
+        ),
+        OutputEnd::Terminal(tty) => format!(
+            "the terminal {tty} takes no output: if it was paused with Ctrl-S, press Ctrl-Q (stty -ixon \
+             turns that pause off); {recur}"
+        ),
+        OutputEnd::Other(target, what) => {
+            format!("{target} ({what}) takes no data: find out what should consume it; {recur}")
+        }
+    }
+}
+
 /// Every remedy, rendered with example values (pid 4242, process group 4242, …), with the
 /// verdict kind it belongs to. docs/verdicts.md quotes each of these verbatim after a
 /// `<!-- remedy:NAME -->` marker; a test holds the two together.
@@ -492,6 +567,24 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ("thaw-v1", K::Frozen, thaw(&v1)),
         ("thaw-v2", K::Frozen, thaw(&v2)),
         ("io-wait", K::IoWait, io_wait(4242, "linux")),
+        (
+            "output-blocked-reader",
+            K::OutputBlocked,
+            output_blocked(
+                &OutputEnd::Readers(vec![(4300, "logship --follow", true)]),
+                "go list -json std",
+            ),
+        ),
+        (
+            "output-blocked-no-reader",
+            K::OutputBlocked,
+            output_blocked(&OutputEnd::NoReader("pipe:[88123]"), "go test -v ./..."),
+        ),
+        (
+            "output-blocked-terminal",
+            K::OutputBlocked,
+            output_blocked(&OutputEnd::Terminal("/dev/pts/3"), "go build -x ./..."),
+        ),
         ("io-wait-macos", K::IoWait, io_wait(4242, "macos")),
         (
             "idle-go-probe",

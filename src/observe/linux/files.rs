@@ -62,6 +62,15 @@ pub fn socket_inode(target: &str) -> Option<u64> {
         .ok()
 }
 
+/// The inode of a `pipe:[123]` link target.
+pub fn pipe_inode(target: &str) -> Option<u64> {
+    target
+        .strip_prefix("pipe:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
 /// One row of a socket table.
 #[derive(Clone, Debug)]
 pub struct SocketRow {

@@ -10,6 +10,7 @@
 //!   recorded as unavailable, and the sample goes on.
 
 mod cgroup;
+mod descriptors;
 mod files;
 mod host;
 mod mounts;
@@ -76,6 +77,8 @@ pub struct Sampler {
     ms_per_tick: f64,
     cgroups: OnceLock<cgroup::Mounts>,
     buf: Vec<u8>,
+    /// Holders of the pipes and FIFOs waited on, found once and checked each sample.
+    peers: descriptors::PeerCache,
 }
 
 impl Sampler {
@@ -90,6 +93,7 @@ impl Sampler {
             ms_per_tick: 1000.0 / if ticks > 0 { ticks as f64 } else { 100.0 },
             cgroups: OnceLock::new(),
             buf: Vec::with_capacity(4096),
+            peers: descriptors::PeerCache::default(),
         }
     }
 
@@ -132,6 +136,7 @@ impl Sampler {
                 processes.push(p);
             }
         }
+        self.find_peers(&mut processes);
         let live: HashSet<(u32, u64)> = processes.iter().map(|p| (p.pid, p.start_time)).collect();
         self.statics.retain(|k, _| live.contains(k));
         Sample { at_ms, processes }
@@ -139,7 +144,24 @@ impl Sampler {
 
     /// One process, all its threads.
     pub fn snapshot(&mut self, pid: u32) -> Result<ProcessSnapshot, ObserveError> {
-        self.snapshot_in(pid, &mut SampleCtx::default())
+        let p = self.snapshot_in(pid, &mut SampleCtx::default())?;
+        let mut one = [p];
+        self.find_peers(&mut one);
+        let [p] = one;
+        Ok(p)
+    }
+
+    /// Who holds the other end of the pipes and FIFOs threads of `processes` wait on: one
+    /// search for all of them.
+    fn find_peers(&mut self, processes: &mut [ProcessSnapshot]) {
+        let mut waits: Vec<(u32, &mut Vec<crate::evidence::DescriptorWait>)> = processes
+            .iter_mut()
+            .filter(|p| !p.descriptor_waits.is_empty())
+            .map(|p| (p.pid, &mut p.descriptor_waits))
+            .collect();
+        if !waits.is_empty() {
+            descriptors::find_peers(&mut waits, &self.host.arch, &mut self.peers);
+        }
     }
 
     fn snapshot_in(
@@ -198,6 +220,8 @@ impl Sampler {
         let fds = files::fds(&dir);
         let sockets = ctx.net.sockets(&dir, &fds);
         let locks = files::locks_of(pid, ctx.locks(), &fds, &dir, stuck_io);
+        let descriptor_waits = descriptors::waits(&dir, &threads, &fds, &self.host.arch, stuck_io);
+        let io = descriptors::io_counters(&dir);
 
         Ok(ProcessSnapshot {
             pid,
@@ -225,6 +249,8 @@ impl Sampler {
             sockets,
             fds,
             locks,
+            descriptor_waits,
+            io,
             env: st.env,
             cwd: st.cwd,
             notes: Vec::new(),

@@ -18,6 +18,7 @@
 //!   target's signature allows it; libproc remains the source of thread states.
 
 mod abi;
+mod fdinfo;
 mod libproc;
 mod mach;
 mod sample;
@@ -518,6 +519,8 @@ impl Sampler {
             // is the current system call, which a terminal read would also need).
             fds: Vec::new(),
             locks: Vec::new(),
+            descriptor_waits: fdinfo::write_waits(pid),
+            io: None,
             env: st.env,
             cwd: st.cwd,
             notes,

@@ -24,9 +24,9 @@
 use crate::cli::{CheckArgs, Cli};
 use crate::error::{UserError, exit};
 use crate::evidence::{Arch, HostInfo};
+use crate::guard;
 use crate::rebuild::advice::{install_instead, replace_with_archive};
 use crate::rebuild::foreign::Platform;
-use crate::rebuild::goroot::owner_from_path;
 use crate::rebuild::version::GoVersion;
 use crate::toolchain::analysis::{self, Analysis, ArchState, Fit};
 use crate::toolchain::discover::{self, Install, PathGo, Places};
@@ -650,19 +650,23 @@ fn release_of(t: &ToolchainEvidence) -> Option<GoVersion> {
 fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) -> String {
     let platform = Platform::native(&f.host);
     let version = release_of(t);
-    if let Some(owner) = owner_from_path(Path::new(goroot)) {
-        let mut lines = vec![format!(
-            "{goroot} belongs to {}: reinstall it with its package manager, not by hand:",
-            owner.describe()
-        )];
-        lines.extend(
-            install_instead(&platform, version, Some(&owner))
-                .into_iter()
-                .map(|l| l.trim_start_matches("# ").to_string()),
-        );
-        return lines.join("\n");
-    }
-    let q = goenv::shell_quote(goroot);
+    let tree = match guard::judge_tree(t.tree.as_ref()) {
+        guard::TreeJudgement::Owned(owner) => {
+            let mut lines = vec![format!(
+                "{goroot} belongs to {}: reinstall it with its package manager, not by hand:",
+                owner.describe()
+            )];
+            lines.extend(
+                install_instead(&platform, version, Some(&owner))
+                    .into_iter()
+                    .map(|l| l.trim_start_matches("# ").to_string()),
+            );
+            return lines.join("\n");
+        }
+        guard::TreeJudgement::Refused(why) => return guard::refused_replacement(goroot, &why),
+        guard::TreeJudgement::Replaceable(tree) => tree,
+    };
+    let q = goenv::shell_quote(&tree.path().display().to_string());
     let mut lines = Vec::new();
     if rebuild {
         lines.push(
@@ -686,7 +690,7 @@ fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) 
                 }
             ));
             lines.push(replace_with_archive(
-                Path::new(goroot),
+                &tree,
                 &v.go_name(),
                 &platform.goos,
                 &platform.goarch,
@@ -1012,11 +1016,35 @@ fn stale_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
         );
     }
     let names: Vec<&str> = a.stale_dirs.iter().map(|d| rel(d, &root)).collect();
-    let fix: Vec<String> = a
-        .stale_dirs
-        .iter()
-        .map(|d| format!("rm -rf {}", goenv::shell_quote(d)))
-        .collect();
+    // Removing them is offered only inside a Go tree nobody's package manager owns, and
+    // only for directories of its own pkg/tool.
+    let fix = match guard::judge_tree(t.tree.as_ref()) {
+        guard::TreeJudgement::Replaceable(tree) => {
+            let tool_root = tree.path().join("pkg/tool");
+            let rms: Vec<String> = a
+                .stale_dirs
+                .iter()
+                .filter(|d| Path::new(d).parent() == Some(tool_root.as_path()))
+                .map(|d| format!("rm -rf {}", goenv::shell_quote(d)))
+                .collect();
+            (rms.len() == a.stale_dirs.len()).then(|| {
+                format!(
+                    "{}    # unless another machine shares this GOROOT",
+                    rms.join(" && ")
+                )
+            })
+        }
+        guard::TreeJudgement::Owned(o) => Some(format!(
+            "nothing to remove by hand: the files belong to {}; the go command ignores them",
+            o.describe()
+        )),
+        guard::TreeJudgement::Refused(_) => None,
+    }
+    .unwrap_or_else(|| {
+        "nothing needs doing: the go command ignores them; remove them only once you have \
+         checked that the directory is a Go tree of yours"
+            .to_string()
+    });
     Check::new(
         "stale-tool-dirs",
         "foreign tool directories",
@@ -1028,10 +1056,7 @@ fn stale_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
             a.tool_dir.clone().unwrap_or_default()
         ),
     )
-    .fix(format!(
-        "{}    # unless another machine shares this GOROOT",
-        fix.join(" && ")
-    ))
+    .fix(fix)
 }
 
 /// Why a setting matters, for the details.
@@ -1105,7 +1130,9 @@ fn env_check(f: &Facts) -> Check {
             s.value,
             meaning(&s.name, &s.value, &f.host)
         ));
-        fixes.push(goenv::removal(s, &f.host.os));
+        if !deliberate(&s.name, &s.value, &f.host) {
+            fixes.push(goenv::removal(s, &f.host.os));
+        }
     }
     for (k, v) in &f.env.dyld {
         parts.push(format!("{k} (environment)"));
@@ -1114,14 +1141,32 @@ fn env_check(f: &Facts) -> Check {
         ));
         fixes.push(format!("unset {k}"));
     }
-    Check::new(
+    let check = Check::new(
         "environment",
         "environment",
         Status::Warn,
         format!("set: {}", parts.join(", ")),
     )
-    .details(details)
-    .fix(fixes.join("\n"))
+    .details(details);
+    if fixes.is_empty() {
+        check
+    } else {
+        check.fix(fixes.join("\n"))
+    }
+}
+
+/// A setting someone made on purpose and that does no harm here: no fix removes it.
+/// GOTOOLCHAIN=local (or path) is what stops toolchain downloads — the very fix
+/// `toolchain-download` gives; CGO_ENABLED=0 is a build choice; GOOS/GOARCH equal to this
+/// machine's change nothing.
+fn deliberate(name: &str, value: &str, host: &HostInfo) -> bool {
+    match name {
+        "GOTOOLCHAIN" => value == "local" || value == "path" || value.ends_with("+path"),
+        "CGO_ENABLED" => value == "0",
+        "GOOS" => value == crate::inspect::goos_from_os(&host.os),
+        "GOARCH" => value == host.hardware_arch.goarch(),
+        _ => false,
+    }
 }
 
 fn homebrew_check(f: &Facts) -> Option<Check> {
@@ -1489,6 +1534,7 @@ mod tests {
                             .collect(),
                     }],
                 }),
+                tree: Some(crate::guard::TreeFacts::release_tree(root)),
                 notes: Vec::new(),
             }),
             own_goroot: Some(root.into()),
@@ -1573,6 +1619,7 @@ mod tests {
                             .collect(),
                     }],
                 }),
+                tree: Some(crate::guard::TreeFacts::release_tree(root)),
                 notes: Vec::new(),
             }),
             own_goroot: Some(root.into()),

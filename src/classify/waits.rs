@@ -770,6 +770,8 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
     let (Some(module), Some(local)) = (ctx.module.as_ref(), ctx.version.as_deref()) else {
         return false;
     };
+    let gt = ctx.settings.get("GOTOOLCHAIN");
+    let mode = gt.map(|s| s.value.as_str()).unwrap_or("");
     // The toolchain the module asks for: its `toolchain` line when at least its `go`
     // line, else go<go line> (cmd/go/internal/toolchain/select.go).
     // A `go 1.21`-style language version names release go1.21.0 (Go ≥ 1.21 toolchains).
@@ -782,25 +784,52 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
             }
             _ => format!("go{g}"),
         });
-    let wanted = match (&module.toolchain, &go_line) {
-        (Some(t), Some(g)) if gover::compare(t, g) != Some(Ordering::Less) => t.clone(),
-        (_, Some(g)) => g.clone(),
-        (Some(t), None) => t.clone(),
-        (None, None) => return false,
+    let module_wants = match (&module.toolchain, &go_line) {
+        (Some(t), Some(g)) if gover::compare(t, g) != Some(Ordering::Less) => Some(t.clone()),
+        (_, Some(g)) => Some(g.clone()),
+        (Some(t), None) => Some(t.clone()),
+        (None, None) => None,
     };
-    if gover::compare(&wanted, local) != Some(Ordering::Greater) {
+    // GOTOOLCHAIN is `auto`, `path`, `local`, NAME, NAME+auto or NAME+path. NAME (else the
+    // local toolchain) is the minimum; only with +auto/+path (or auto/path) may go.mod
+    // raise it. A bare NAME means exactly that toolchain (select.go).
+    let (min, suffix) = match mode.split_once('+') {
+        Some((m, s)) => (m, s),
+        None if mode == "auto" || mode == "path" => ("local", mode),
+        None => (mode, ""),
+    };
+    let named = !min.is_empty() && min != "local";
+    let may_raise = matches!(suffix, "auto" | "path");
+    if !named && !may_raise {
+        // GOTOOLCHAIN=local (or unset here): this go runs, whatever the module asks.
+        if let Some(m) = module_wants
+            .as_ref()
+            .filter(|m| gover::compare(m, local) == Some(Ordering::Greater))
+        {
+            f.note(format!(
+                "{} asks for {m} but GOTOOLCHAIN={mode:?}: go stops with an error instead of switching",
+                module.path
+            ));
+        }
         return false;
     }
-    let gt = ctx.settings.get("GOTOOLCHAIN");
-    let mode = gt.map(|s| s.value.as_str()).unwrap_or("");
-    if mode.is_empty() || mode == "local" {
-        f.note(format!(
-            "{} asks for {wanted} but GOTOOLCHAIN={mode:?}: go stops with an error instead of switching",
-            module.path
-        ));
+    let mut wanted = if named {
+        min.to_string()
+    } else {
+        local.to_string()
+    };
+    let mut cause = remedy::SwitchCause::Setting;
+    if may_raise
+        && let Some(m) = &module_wants
+        && gover::compare(m, &wanted) == Some(Ordering::Greater)
+    {
+        wanted = m.clone();
+        cause = remedy::SwitchCause::Module;
+    }
+    if wanted == local || gover::compare(&wanted, local) == Some(Ordering::Equal) {
         return false;
     }
-    if mode == "path" || mode.ends_with("+path") {
+    if suffix == "path" {
         f.note(format!(
             "GOTOOLCHAIN={mode}: {wanted} is looked up on PATH, never downloaded"
         ));
@@ -829,11 +858,17 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
         VerdictKind::ToolchainDownload,
         if confirmed { Confidence::High } else { Confidence::Medium },
         Some(ctx.pid),
-        format!(
-            "{} is switching to {wanted}: {} asks for it, this go is {local}, and GOTOOLCHAIN={mode} lets it download one",
-            proc_.label(),
-            module.path
-        ),
+        match cause {
+            remedy::SwitchCause::Module => format!(
+                "{} is switching to {wanted}: {} asks for it, this go is {local}, and GOTOOLCHAIN={mode} lets it download one",
+                proc_.label(),
+                module.path
+            ),
+            _ => format!(
+                "{} is switching to {wanted}: GOTOOLCHAIN={mode} names that toolchain (a bare name means exactly it), this go is {local}",
+                proc_.label()
+            ),
+        },
     )
     .fact(format!(
         "{}: {}{}",
@@ -854,11 +889,17 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
         &wanted,
         Some(local),
         proxy.as_deref(),
+        cause,
     ));
     f.add(
         v,
         proc_.depth,
-        format!("go.mod wants {wanted} > {local}, GOTOOLCHAIN={mode}"),
+        match cause {
+            remedy::SwitchCause::Module => {
+                format!("go.mod wants {wanted} > {local}, GOTOOLCHAIN={mode}")
+            }
+            _ => format!("GOTOOLCHAIN={mode} names {wanted}, this go is {local}"),
+        },
     );
     true
 }
@@ -962,6 +1003,7 @@ fn from_message(tree: &Tree, m: &Downloading, f: &mut Findings) {
         &m.version,
         local.as_deref(),
         proxy.as_deref(),
+        remedy::SwitchCause::Unknown,
     ));
     f.add(
         v,

@@ -444,8 +444,11 @@ pub fn make_plan(
         environment.as_ref(),
         &make_bash_argv,
     );
+    // `test -d BACKUP` first: pasted while the backup does not exist (gohang killed before
+    // it moved the original aside), the line removes nothing.
     let rollback_commands = vec![format!(
-        "rm -rf {} && mv {} {}",
+        "test -d {} && rm -rf {} && mv {} {}",
+        sh(&backup_path),
         sh(&path),
         sh(&backup_path),
         sh(&path)

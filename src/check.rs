@@ -1708,6 +1708,59 @@ mod tests {
         assert!(fix.contains("&& sudo rm -rf /opt/go &&"), "{fix}");
     }
 
+    /// GOTOOLCHAIN=local is the fix toolchain-download gives; CGO_ENABLED=0 and a GOOS/
+    /// GOARCH equal to this machine's are choices: none gets a fix that removes it.
+    #[test]
+    fn deliberate_settings_get_no_removal() {
+        let mut f = linux(Arch::X86_64, Translation::Native, &ALL_TOOLS);
+        let setting = |name: &str, value: &str| goenv::Setting {
+            name: name.into(),
+            value: value.into(),
+            source: SettingSource::Environment,
+            overridden: false,
+        };
+        f.env.settings = vec![
+            setting("GOTOOLCHAIN", "local"),
+            setting("CGO_ENABLED", "0"),
+            setting("GOOS", "linux"),
+            setting("GOARCH", "amd64"),
+        ];
+        let r = evaluate(&f);
+        let env = by_id(&r, "environment");
+        assert_eq!(env.fix, None, "{env:#?}");
+        // A setting that does change things here keeps its fix.
+        f.env.settings.push(setting("GOARCH", "arm64"));
+        let r = evaluate(&f);
+        assert_eq!(
+            by_id(&r, "environment").fix.as_deref(),
+            Some("unset GOARCH")
+        );
+    }
+
+    /// A GOROOT that names a prefix (/usr/local) sees that prefix's bin/: its other
+    /// programs are not Go's tools and are not judged as such.
+    #[test]
+    fn only_go_and_gofmt_of_goroot_bin_are_the_toolchains() {
+        let mut f = linux(Arch::X86_64, Translation::Native, &ALL_TOOLS);
+        let docker = crate::toolchain::fake::bin(
+            "/opt/go/bin/docker",
+            None,
+            crate::inspect::Format::Elf,
+            vec![crate::toolchain::fake::slice(
+                "linux",
+                Arch::Aarch64,
+                "go1.21.0",
+            )],
+        );
+        let t = f.toolchain.as_mut().unwrap();
+        t.scan.as_mut().unwrap().bin.push(docker);
+        let r = evaluate(&f);
+        let all = serde_json::to_string(&r.checks).unwrap();
+        assert!(!all.contains("docker"), "{all}");
+        assert_eq!(by_id(&r, "versions").status, Status::Ok);
+        assert_eq!(by_id(&r, "tools").status, Status::Ok);
+    }
+
     #[test]
     fn missing_tools_in_the_tool_dir_fail_or_warn_by_what_they_stop() {
         let r = evaluate(&linux(

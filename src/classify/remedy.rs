@@ -56,8 +56,21 @@ pub fn traced(tracer_pid: u32, tracer: Option<&str>) -> String {
     )
 }
 
-/// A frozen cgroup.
+/// A frozen cgroup. A cgroup stays frozen while any ancestor is: when the freeze was set
+/// on an ancestor, that one is thawed.
 pub fn thaw(cg: &CgroupInfo) -> String {
+    if let Some(by) = cg.frozen_by.as_ref().filter(|b| b.path != cg.path) {
+        let value = match cg.version {
+            CgroupVersion::V1 => "THAWED",
+            CgroupVersion::V2 => "0",
+        };
+        return format!(
+            "its cgroup {} is frozen because its ancestor {} is (a cgroup stays frozen while any \
+             ancestor is): thaw that one: echo {value} > {}    # or, if a tool froze it: docker \
+             unpause <container> / systemctl thaw <unit>",
+            cg.path, by.path, by.control_file
+        );
+    }
     let dir = cg
         .state_file
         .as_deref()
@@ -447,6 +460,18 @@ pub enum SwitchCause {
     Unknown,
 }
 
+/// A connection that delivers data, slowly; `setting` is the go/proxy setting of its peer.
+pub fn network_slow(setting: Option<&str>, rate: &str) -> String {
+    let via = match setting {
+        Some(s) => format!(" (the endpoint of {s})"),
+        None => String::new(),
+    };
+    format!(
+        "the peer{via} answers at {rate}: give it time, or find what slows it (an HTTP proxy, a VPN, a \
+         rate limit, a congested link); `go mod download -x` shows each fetch as it goes"
+    )
+}
+
 /// A toolchain download started by GOTOOLCHAIN. Toolchains are verified against the
 /// checksum database whatever GOSUMDB and GONOSUMDB say: they cannot be listed in go.sum
 /// (cmd/go/internal/modfetch/sumdb.go, useSumDB), so GOSUMDB=off makes the download fail.
@@ -550,6 +575,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         state_file: Some("/sys/fs/cgroup/freezer/docker/4f2c/freezer.state".into()),
         frozen: true,
         state: Some("FROZEN".into()),
+        frozen_by: None,
     };
     let v2 = CgroupInfo {
         version: CgroupVersion::V2,
@@ -557,6 +583,16 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         state_file: Some("/sys/fs/cgroup/user.slice/build.scope/cgroup.events".into()),
         frozen: true,
         state: Some("frozen 1".into()),
+        frozen_by: None,
+    };
+    let v2_child = CgroupInfo {
+        path: "/user.slice/build.scope/job".into(),
+        state_file: Some("/sys/fs/cgroup/user.slice/build.scope/job/cgroup.events".into()),
+        frozen_by: Some(crate::evidence::FrozenBy {
+            path: "/user.slice/build.scope".into(),
+            control_file: "/sys/fs/cgroup/user.slice/build.scope/cgroup.freeze".into(),
+        }),
+        ..v2.clone()
     };
     let qemu = Translation::Binfmt {
         emulator: Emulator::Qemu,
@@ -579,6 +615,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ("traced", K::Traced, traced(4300, Some("gdb"))),
         ("thaw-v1", K::Frozen, thaw(&v1)),
         ("thaw-v2", K::Frozen, thaw(&v2)),
+        ("thaw-v2-ancestor", K::Frozen, thaw(&v2_child)),
         ("io-wait", K::IoWait, io_wait(4242, "linux")),
         ("io-wait-macos", K::IoWait, io_wait(4242, "macos")),
         (
@@ -690,6 +727,11 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             network_wait(Some("GOSUMDB"), Some("sum.golang.org"), None),
         ),
         (
+            "network-slow",
+            K::NetworkWait,
+            network_slow(Some("GOPROXY"), "20 B/s"),
+        ),
+        (
             "network-proxy",
             K::NetworkWait,
             network_wait(Some("HTTPS_PROXY"), Some("http://10.0.0.1:3128"), None),
@@ -710,6 +752,16 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             ),
         ),
         (
+            "toolchain-download-setting",
+            K::ToolchainDownload,
+            toolchain_download(
+                "go1.22.0",
+                Some("go1.23.5"),
+                Some("https://proxy.golang.org,direct"),
+                SwitchCause::Setting,
+            ),
+        ),
+        (
             "toolchain-download-unknown-local",
             K::ToolchainDownload,
             toolchain_download("go1.25.0", None, None, SwitchCause::Unknown),
@@ -721,4 +773,85 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ),
         ("fork-child", K::Spinning, fork_child(4300)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tty_stopped_says_fg_or_restart_not_a_resume_that_stops_again() {
+        let r = tty_stopped(4242);
+        assert!(r.contains("`fg`") && r.contains("stopped again"), "{r}");
+        assert!(
+            r.contains("start it again without the terminal: CMD </dev/null"),
+            "{r}"
+        );
+        assert!(!r.contains("give it no terminal input"), "{r}");
+    }
+
+    #[test]
+    fn prompt_wait_checks_host_keys_and_names_what_really_prompts() {
+        let r = prompt_wait(Some("/dev/pts/3"));
+        assert!(
+            !r.contains(">> ~/.ssh/known_hosts"),
+            "no unverified host key: {r}"
+        );
+        assert!(r.contains("ssh-keygen -lf -"), "{r}");
+        assert!(r.contains("GIT_ASKPASS= (empty)"), "{r}");
+        assert!(
+            r.contains("GCM_INTERACTIVE") && r.contains("GOPRIVATE"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn io_wait_does_not_promise_that_a_lazy_unmount_wakes_anyone() {
+        let r = io_wait(4242, "linux");
+        assert!(r.contains("stay blocked"), "{r}");
+        assert!(r.contains("/sys/fs/fuse/connections/N/abort"), "{r}");
+        assert!(r.contains("umount -f MOUNTPOINT"), "{r}");
+    }
+
+    #[test]
+    fn network_remedies_hold_no_false_offline_hint() {
+        let r = network_wait(Some("GOPROXY"), Some("https://goproxy.example.com"), None);
+        assert!(!r.contains("-mod=vendor"), "{r}");
+        let r = network_wait(Some("GOSUMDB"), Some("sum.golang.org"), None);
+        assert!(
+            r.contains("through the first GOPROXY that proxies it"),
+            "{r}"
+        );
+        assert!(r.contains("never for toolchain downloads"), "{r}");
+    }
+
+    #[test]
+    fn qemu_advice_puts_native_first_and_knows_the_fallback() {
+        let r = qemu_clone_pidfd();
+        assert!(r.contains("golang/go#69259"), "{r}");
+        let r = arch_mismatch("linux", &Arch::X86_64, &[Arch::Aarch64], None);
+        assert!(!r.contains("apt install qemu-user-static"), "{r}");
+        assert!(
+            r.contains("last resort") && r.contains("golang/go#70329"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_toolchain_from_the_module_cache_is_not_fixed_by_emptying_it() {
+        let owner = crate::rebuild::goroot::Owner {
+            manager: "go-toolchain-cache".into(),
+            package: None,
+        };
+        let p = crate::rebuild::foreign::Platform {
+            goos: "linux".into(),
+            goarch: "amd64".into(),
+            hardware: Arch::X86_64,
+        };
+        let lines = crate::rebuild::advice::install_instead(&p, None, Some(&owner));
+        assert!(
+            lines.iter().all(|l| !l.contains("go clean -modcache")),
+            "{lines:?}"
+        );
+    }
 }

@@ -363,6 +363,38 @@ mod tests {
         assert!(!r.contains("goVERSION"), "{r}");
     }
 
+    /// A tree a package manager owns (Debian's /usr/lib/go-1.23, a Homebrew keg) is
+    /// reinstalled with it, never deleted by hand.
+    #[test]
+    fn a_package_managers_tree_gets_its_reinstall() {
+        for (manager, package, want) in [
+            ("dpkg", "golang-1.23-go", "apt install"),
+            ("homebrew", "go", "brew "),
+        ] {
+            let mut ev = evidence(Outcome::TimedOut { elapsed_ms: 10_000 }, true);
+            if manager == "dpkg" {
+                ev.host.os = "linux".into();
+            }
+            let t = ev.toolchain.as_mut().unwrap();
+            t.tree.as_mut().unwrap().owner = Some(crate::rebuild::goroot::Owner {
+                manager: manager.into(),
+                package: Some(package.into()),
+            });
+            let c = classify(&ev);
+            let v = c
+                .verdicts
+                .iter()
+                .find(|v| v.kind == VerdictKind::ArchMismatch)
+                .unwrap();
+            let r = v.remedy.as_deref().unwrap();
+            assert!(
+                !r.contains("rm -rf") && !r.contains("gohang rebuild"),
+                "{r}"
+            );
+            assert!(r.contains("package manager") && r.contains(want), "{r}");
+        }
+    }
+
     #[test]
     fn leads_when_nothing_else_explains_a_stall() {
         let ev = evidence(Outcome::TimedOut { elapsed_ms: 10_000 }, true);

@@ -95,9 +95,22 @@ impl TreeFacts {
         self.bin_go && self.src_runtime && (self.pkg_tool || self.version_file)
     }
 
-    /// What a fix may do with this directory.
-    pub fn judge(&self) -> TreeJudgement {
-        let why = if Path::new(&self.path).parent().is_none() {
+    /// Why no fix may replace this directory, whatever its layout: where it is (see
+    /// [`TreeFacts::place_refusal`]), or a git checkout.
+    pub fn location_refusal(&self) -> Option<String> {
+        self.place_refusal().or_else(|| {
+            self.git_checkout.then(|| {
+                "it is a git checkout of Go's sources: update it with git and rebuild it with \
+                 src/make.bash instead"
+                    .to_string()
+            })
+        })
+    }
+
+    /// Why neither a fix nor `gohang rebuild` may move this directory aside: the file
+    /// system root, `$HOME` or a directory above it, a GOPATH.
+    pub fn place_refusal(&self) -> Option<String> {
+        if Path::new(&self.path).parent().is_none() {
             Some("it is the file system root".to_string())
         } else if self.home {
             Some("it is your home directory or holds it".to_string())
@@ -106,6 +119,15 @@ impl TreeFacts {
                 "it is a GOPATH (it holds the module cache pkg/mod, or $GOPATH names it)"
                     .to_string(),
             )
+        } else {
+            None
+        }
+    }
+
+    /// What a fix may do with this directory.
+    pub fn judge(&self) -> TreeJudgement {
+        let why = if let Some(w) = self.location_refusal() {
+            Some(w)
         } else if !self.has_go_layout() {
             let mut missing = Vec::new();
             if !self.bin_go {
@@ -121,12 +143,6 @@ impl TreeFacts {
                 "it is not a Go tree (no {})",
                 missing.join(", no ")
             ))
-        } else if self.git_checkout {
-            Some(
-                "it is a git checkout of Go's sources: update it with git and rebuild it with \
-                 src/make.bash instead"
-                    .to_string(),
-            )
         } else {
             None
         };

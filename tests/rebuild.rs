@@ -776,6 +776,28 @@ fn the_logged_restore_line_never_deletes_an_untouched_original() {
     assert_same_tree(&before, &tree_hash(&g));
 }
 
+/// A tree shaped like a GOROOT that holds $HOME is never moved aside (the shared guard).
+#[test]
+fn a_goroot_that_holds_home_is_not_rebuilt() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    fake_goroot(&g, &format!("{}\n{}", phase_lines(6), install_native()));
+    let home = g.join("home/u");
+    fs::create_dir_all(&home).unwrap();
+    let before = tree_hash(&g);
+    let log = d.path().join("rebuild.log");
+    let mut cmd = rebuild(d.path(), &g, &system_goroot(), &log, &["--yes"]);
+    cmd.env("HOME", &home);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 66, "{out}\n{err}");
+    assert!(
+        err.contains("gohang will not rebuild it") && err.contains("home"),
+        "{err}"
+    );
+    assert_same_tree(&before, &tree_hash(&g));
+    assert!(siblings(&g).is_empty());
+}
+
 #[test]
 fn a_bootstrap_failing_inside_the_real_make_bash_rolls_back() {
     // The tree's make.bash is Go's own (copied from the installed Go); the bootstrap

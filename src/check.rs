@@ -1375,7 +1375,8 @@ fn installs_check(f: &Facts) -> Check {
         .fix(
             "remove what you do not use, with the tool that installed it (brew uninstall go, \
              gvm uninstall, asdf uninstall golang VERSION, goenv uninstall VERSION, \
-             mise uninstall go@VERSION) or rm -rf the directory",
+             mise uninstall go@VERSION); one no tool installed, delete by hand only once you \
+             have checked that the directory listed is that Go tree and nothing uses it",
         )
     }
 }
@@ -1706,6 +1707,47 @@ mod tests {
         f.goroot_parent_writable = Some(false);
         let fix = by_id(&evaluate(&f), "tools").fix.clone().unwrap();
         assert!(fix.contains("&& sudo rm -rf /opt/go &&"), "{fix}");
+    }
+
+    /// Foreign tool directories are removed by a fix only inside a verified tree of
+    /// nobody's: GOROOT=/usr/local with a stray pkg/tool/linux_arm64 gets no `rm -rf`.
+    #[test]
+    fn stale_tool_dirs_are_removed_only_inside_a_verified_tree() {
+        let mut f = linux(Arch::X86_64, Translation::Native, &ALL_TOOLS);
+        let t = f.toolchain.as_mut().unwrap();
+        let arm = |p: &str| {
+            crate::toolchain::fake::bin(
+                p,
+                None,
+                crate::inspect::Format::Elf,
+                vec![crate::toolchain::fake::slice(
+                    "linux",
+                    Arch::Riscv64,
+                    "go1.23.5",
+                )],
+            )
+        };
+        t.scan.as_mut().unwrap().tool_dirs.push(ToolDir {
+            name: "linux_riscv64".into(),
+            path: "/opt/go/pkg/tool/linux_riscv64".into(),
+            goos: Some("linux".into()),
+            goarch: Some("riscv64".into()),
+            files: vec![arm("/opt/go/pkg/tool/linux_riscv64/compile")],
+        });
+        let fix = |f: &Facts| {
+            by_id(&evaluate(f), "stale-tool-dirs")
+                .fix
+                .clone()
+                .unwrap_or_default()
+        };
+        assert!(
+            fix(&f).starts_with("rm -rf /opt/go/pkg/tool/linux_riscv64"),
+            "{}",
+            fix(&f)
+        );
+        let tree = f.toolchain.as_mut().unwrap().tree.as_mut().unwrap();
+        tree.src_runtime = false;
+        assert!(!fix(&f).contains("rm "), "{}", fix(&f));
     }
 
     /// GOTOOLCHAIN=local is the fix toolchain-download gives; CGO_ENABLED=0 and a GOOS/

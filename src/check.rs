@@ -24,9 +24,9 @@
 use crate::cli::{CheckArgs, Cli};
 use crate::error::{UserError, exit};
 use crate::evidence::{Arch, HostInfo};
+use crate::guard;
 use crate::rebuild::advice::{install_instead, replace_with_archive};
 use crate::rebuild::foreign::Platform;
-use crate::rebuild::goroot::owner_from_path;
 use crate::rebuild::version::GoVersion;
 use crate::toolchain::analysis::{self, Analysis, ArchState, Fit};
 use crate::toolchain::discover::{self, Install, PathGo, Places};
@@ -651,19 +651,23 @@ fn release_of(t: &ToolchainEvidence) -> Option<GoVersion> {
 fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) -> String {
     let platform = Platform::native(&f.host);
     let version = release_of(t);
-    if let Some(owner) = owner_from_path(Path::new(goroot)) {
-        let mut lines = vec![format!(
-            "{goroot} belongs to {}: reinstall it with its package manager, not by hand:",
-            owner.describe()
-        )];
-        lines.extend(
-            install_instead(&platform, version, Some(&owner))
-                .into_iter()
-                .map(|l| l.trim_start_matches("# ").to_string()),
-        );
-        return lines.join("\n");
-    }
-    let q = goenv::shell_quote(goroot);
+    let tree = match guard::judge_tree(t.tree.as_ref()) {
+        guard::TreeJudgement::Owned(owner) => {
+            let mut lines = vec![format!(
+                "{goroot} belongs to {}: reinstall it with its package manager, not by hand:",
+                owner.describe()
+            )];
+            lines.extend(
+                install_instead(&platform, version, Some(&owner))
+                    .into_iter()
+                    .map(|l| l.trim_start_matches("# ").to_string()),
+            );
+            return lines.join("\n");
+        }
+        guard::TreeJudgement::Refused(why) => return guard::refused_replacement(goroot, &why),
+        guard::TreeJudgement::Replaceable(tree) => tree,
+    };
+    let q = goenv::shell_quote(&tree.path().display().to_string());
     let mut lines = Vec::new();
     if rebuild {
         lines.push(
@@ -687,7 +691,7 @@ fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) 
                 }
             ));
             lines.push(replace_with_archive(
-                Path::new(goroot),
+                &tree,
                 &v.go_name(),
                 &platform.goos,
                 &platform.goarch,
@@ -1013,11 +1017,35 @@ fn stale_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
         );
     }
     let names: Vec<&str> = a.stale_dirs.iter().map(|d| rel(d, &root)).collect();
-    let fix: Vec<String> = a
-        .stale_dirs
-        .iter()
-        .map(|d| format!("rm -rf {}", goenv::shell_quote(d)))
-        .collect();
+    // Removing them is offered only inside a Go tree nobody's package manager owns, and
+    // only for directories of its own pkg/tool.
+    let fix = match guard::judge_tree(t.tree.as_ref()) {
+        guard::TreeJudgement::Replaceable(tree) => {
+            let tool_root = tree.path().join("pkg/tool");
+            let rms: Vec<String> = a
+                .stale_dirs
+                .iter()
+                .filter(|d| Path::new(d).parent() == Some(tool_root.as_path()))
+                .map(|d| format!("rm -rf {}", goenv::shell_quote(d)))
+                .collect();
+            (rms.len() == a.stale_dirs.len()).then(|| {
+                format!(
+                    "{}    # unless another machine shares this GOROOT",
+                    rms.join(" && ")
+                )
+            })
+        }
+        guard::TreeJudgement::Owned(o) => Some(format!(
+            "nothing to remove by hand: the files belong to {}; the go command ignores them",
+            o.describe()
+        )),
+        guard::TreeJudgement::Refused(_) => None,
+    }
+    .unwrap_or_else(|| {
+        "nothing needs doing: the go command ignores them; remove them only once you have \
+         checked that the directory is a Go tree of yours"
+            .to_string()
+    });
     Check::new(
         "stale-tool-dirs",
         "foreign tool directories",
@@ -1029,10 +1057,7 @@ fn stale_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
             a.tool_dir.clone().unwrap_or_default()
         ),
     )
-    .fix(format!(
-        "{}    # unless another machine shares this GOROOT",
-        fix.join(" && ")
-    ))
+    .fix(fix)
 }
 
 /// Why a setting matters, for the details.
@@ -1106,7 +1131,9 @@ fn env_check(f: &Facts) -> Check {
             s.value,
             meaning(&s.name, &s.value, &f.host)
         ));
-        fixes.push(goenv::removal(s, &f.host.os));
+        if !deliberate(&s.name, &s.value, &f.host) {
+            fixes.push(goenv::removal(s, &f.host.os));
+        }
     }
     for (k, v) in &f.env.dyld {
         parts.push(format!("{k} (environment)"));
@@ -1115,14 +1142,32 @@ fn env_check(f: &Facts) -> Check {
         ));
         fixes.push(format!("unset {k}"));
     }
-    Check::new(
+    let check = Check::new(
         "environment",
         "environment",
         Status::Warn,
         format!("set: {}", parts.join(", ")),
     )
-    .details(details)
-    .fix(fixes.join("\n"))
+    .details(details);
+    if fixes.is_empty() {
+        check
+    } else {
+        check.fix(fixes.join("\n"))
+    }
+}
+
+/// A setting someone made on purpose and that does no harm here: no fix removes it.
+/// GOTOOLCHAIN=local (or path) is what stops toolchain downloads — the very fix
+/// `toolchain-download` gives; CGO_ENABLED=0 is a build choice; GOOS/GOARCH equal to this
+/// machine's change nothing.
+fn deliberate(name: &str, value: &str, host: &HostInfo) -> bool {
+    match name {
+        "GOTOOLCHAIN" => value == "local" || value == "path" || value.ends_with("+path"),
+        "CGO_ENABLED" => value == "0",
+        "GOOS" => value == crate::inspect::goos_from_os(&host.os),
+        "GOARCH" => value == host.hardware_arch.goarch(),
+        _ => false,
+    }
 }
 
 fn homebrew_check(f: &Facts) -> Option<Check> {
@@ -1331,7 +1376,8 @@ fn installs_check(f: &Facts) -> Check {
         .fix(
             "remove what you do not use, with the tool that installed it (brew uninstall go, \
              gvm uninstall, asdf uninstall golang VERSION, goenv uninstall VERSION, \
-             mise uninstall go@VERSION) or rm -rf the directory",
+             mise uninstall go@VERSION); one no tool installed, delete by hand only once you \
+             have checked that the directory listed is that Go tree and nothing uses it",
         )
     }
 }
@@ -1507,6 +1553,7 @@ mod tests {
                             .collect(),
                     }],
                 }),
+                tree: Some(crate::guard::TreeFacts::release_tree(root)),
                 notes: Vec::new(),
             }),
             own_goroot: Some(root.into()),
@@ -1591,6 +1638,7 @@ mod tests {
                             .collect(),
                     }],
                 }),
+                tree: Some(crate::guard::TreeFacts::release_tree(root)),
                 notes: Vec::new(),
             }),
             own_goroot: Some(root.into()),
@@ -1677,6 +1725,100 @@ mod tests {
         f.goroot_parent_writable = Some(false);
         let fix = by_id(&evaluate(&f), "tools").fix.clone().unwrap();
         assert!(fix.contains("&& sudo rm -rf /opt/go &&"), "{fix}");
+    }
+
+    /// Foreign tool directories are removed by a fix only inside a verified tree of
+    /// nobody's: GOROOT=/usr/local with a stray pkg/tool/linux_arm64 gets no `rm -rf`.
+    #[test]
+    fn stale_tool_dirs_are_removed_only_inside_a_verified_tree() {
+        let mut f = linux(Arch::X86_64, Translation::Native, &ALL_TOOLS);
+        let t = f.toolchain.as_mut().unwrap();
+        let arm = |p: &str| {
+            crate::toolchain::fake::bin(
+                p,
+                None,
+                crate::inspect::Format::Elf,
+                vec![crate::toolchain::fake::slice(
+                    "linux",
+                    Arch::Riscv64,
+                    "go1.23.5",
+                )],
+            )
+        };
+        t.scan.as_mut().unwrap().tool_dirs.push(ToolDir {
+            name: "linux_riscv64".into(),
+            path: "/opt/go/pkg/tool/linux_riscv64".into(),
+            goos: Some("linux".into()),
+            goarch: Some("riscv64".into()),
+            files: vec![arm("/opt/go/pkg/tool/linux_riscv64/compile")],
+        });
+        let fix = |f: &Facts| {
+            by_id(&evaluate(f), "stale-tool-dirs")
+                .fix
+                .clone()
+                .unwrap_or_default()
+        };
+        assert!(
+            fix(&f).starts_with("rm -rf /opt/go/pkg/tool/linux_riscv64"),
+            "{}",
+            fix(&f)
+        );
+        let tree = f.toolchain.as_mut().unwrap().tree.as_mut().unwrap();
+        tree.src_runtime = false;
+        assert!(!fix(&f).contains("rm "), "{}", fix(&f));
+    }
+
+    /// GOTOOLCHAIN=local is the fix toolchain-download gives; CGO_ENABLED=0 and a GOOS/
+    /// GOARCH equal to this machine's are choices: none gets a fix that removes it.
+    #[test]
+    fn deliberate_settings_get_no_removal() {
+        let mut f = linux(Arch::X86_64, Translation::Native, &ALL_TOOLS);
+        let setting = |name: &str, value: &str| goenv::Setting {
+            name: name.into(),
+            value: value.into(),
+            source: SettingSource::Environment,
+            overridden: false,
+        };
+        f.env.settings = vec![
+            setting("GOTOOLCHAIN", "local"),
+            setting("CGO_ENABLED", "0"),
+            setting("GOOS", "linux"),
+            setting("GOARCH", "amd64"),
+        ];
+        let r = evaluate(&f);
+        let env = by_id(&r, "environment");
+        assert_eq!(env.fix, None, "{env:#?}");
+        // A setting that does change things here keeps its fix.
+        f.env.settings.push(setting("GOARCH", "arm64"));
+        let r = evaluate(&f);
+        assert_eq!(
+            by_id(&r, "environment").fix.as_deref(),
+            Some("unset GOARCH")
+        );
+    }
+
+    /// A GOROOT that names a prefix (/usr/local) sees that prefix's bin/: its other
+    /// programs are not Go's tools and are not judged as such.
+    #[test]
+    fn only_go_and_gofmt_of_goroot_bin_are_the_toolchains() {
+        let mut f = linux(Arch::X86_64, Translation::Native, &ALL_TOOLS);
+        let docker = crate::toolchain::fake::bin(
+            "/opt/go/bin/docker",
+            None,
+            crate::inspect::Format::Elf,
+            vec![crate::toolchain::fake::slice(
+                "linux",
+                Arch::Aarch64,
+                "go1.21.0",
+            )],
+        );
+        let t = f.toolchain.as_mut().unwrap();
+        t.scan.as_mut().unwrap().bin.push(docker);
+        let r = evaluate(&f);
+        let all = serde_json::to_string(&r.checks).unwrap();
+        assert!(!all.contains("docker"), "{all}");
+        assert_eq!(by_id(&r, "versions").status, Status::Ok);
+        assert_eq!(by_id(&r, "tools").status, Status::Ok);
     }
 
     #[test]

@@ -522,6 +522,19 @@ pub struct CgroupInfo {
     /// v1: `FROZEN`, `FREEZING` or `THAWED`; v2: `frozen 1` / `frozen 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// When frozen: the cgroup whose own freeze holds it (itself, or an ancestor: a cgroup
+    /// stays frozen while any ancestor is), and the file that thaws that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_by: Option<FrozenBy>,
+}
+
+/// The cgroup that was frozen on purpose, as found by walking up from a frozen one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenBy {
+    /// Path inside the hierarchy.
+    pub path: String,
+    /// `…/cgroup.freeze` (v2) or `…/freezer.state` (v1) of that cgroup.
+    pub control_file: String,
 }
 
 /// The executable's format and architecture, read from its header.
@@ -535,7 +548,7 @@ pub struct ExeInfo {
 
 /// One open socket of a process, with its peer. Filled by every backend (Linux from
 /// `/proc/PID/fd` + `/proc/net/*`, macOS from `proc_pidfdinfo(PROC_PIDFDSOCKETINFO)`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SocketInfo {
     pub fd: i32,
     /// `inet`, `inet6` or `unix`.
@@ -557,6 +570,11 @@ pub struct SocketInfo {
     /// Bytes sent and not yet acknowledged by the peer (Linux `tx_queue`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_queue: Option<u64>,
+    /// Bytes received on this connection since it opened, read or not (Linux
+    /// `tcp_info.tcpi_bytes_received` through sock_diag); compared across samples it tells
+    /// a silent peer from a slow one. None when the kernel did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_received: Option<u64>,
 }
 
 /// One open file descriptor, kept for what waits need: sockets, pipes, terminals,

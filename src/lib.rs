@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod gocontext;
 pub mod goroutines;
 pub mod gover;
+pub mod guard;
 pub mod inspect;
 pub mod keep;
 pub mod observe;

@@ -330,7 +330,7 @@ fn a_tool_dir_without_asm_fails_as_the_go_command_does() {
 
     // The go command agrees: the installed go, copied into this GOROOT (with the real
     // sources), stops building the emptiest program at the first missing tool.
-    std::fs::remove_dir(g.root.join("src")).unwrap();
+    std::fs::remove_dir_all(g.root.join("src")).unwrap();
     std::os::unix::fs::symlink(f.goroot.join("src"), g.root.join("src")).unwrap();
     let work = t.path().join("hello");
     std::fs::create_dir_all(&work).unwrap();

@@ -694,6 +694,85 @@ fn frozen_case(v1: bool) {
     );
 }
 
+/// A process in a child cgroup whose parent is frozen: its own `cgroup.freeze` is 0 and
+/// writing 0 there changes nothing; the fix names the parent (issue 13).
+#[test]
+fn a_cgroup_frozen_through_its_parent_names_the_parent() {
+    let _s = serial();
+    let Some(parent) = FrozenCgroup::new(false) else {
+        need(false, "cgroup v2 with cgroup.freeze (as root)");
+        return;
+    };
+    struct Child(std::path::PathBuf);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = wait_for(Duration::from_secs(5), || {
+                std::fs::read_to_string(self.0.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .trim()
+                    .is_empty()
+                    .then_some(())
+            });
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let child = parent.dir.join("job");
+    std::fs::create_dir(&child).unwrap();
+    let child = Child(child);
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && exec sleep 3600",
+        child.0.display()
+    );
+    let mut c = gohang();
+    c.args([
+        "probe",
+        "--json",
+        "--timeout",
+        "2s",
+        "--window",
+        "1s",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let g = Guard::spawn_group(&mut c);
+    wait_for(Duration::from_secs(20), || {
+        let pid: u32 = std::fs::read_to_string(child.0.join("cgroup.procs"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()?;
+        comm(pid).is_some_and(|c| c == "sleep").then_some(pid)
+    })
+    .expect("the sleep never joined the child cgroup");
+    parent.freeze(true);
+    let out = g
+        .wait_output(Duration::from_secs(60))
+        .expect("gohang did not finish");
+    let r = parse_report(&out.stdout);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Frozen, "{r:#?}");
+    let remedy = p.remedy.as_deref().unwrap();
+    let parent_file = parent.dir.join("cgroup.freeze");
+    assert!(
+        remedy.contains(&format!("echo 0 > {}", parent_file.display())),
+        "{remedy}"
+    );
+    assert!(
+        !remedy.contains(&child.0.join("cgroup.freeze").display().to_string()),
+        "{remedy}"
+    );
+    // The child goes first: a cgroup with a child cannot be removed.
+    drop(child);
+    drop(parent);
+}
+
 #[test]
 fn frozen_cgroup_v1() {
     if std::path::Path::new("/sys/fs/cgroup/freezer/tasks").exists()

@@ -86,6 +86,36 @@ fn silent_module_proxy_is_network_wait() {
     assert_eq!(code, 1);
 }
 
+/// A proxy that answers at 20 B/s: its connection shows rx_queue 0 (go reads what comes at
+/// once), yet it is not silent. gohang reports a slow transfer with its rate (issue 13).
+#[test]
+fn trickling_module_proxy_is_slow_not_silent() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let server = TrickleServer::start(Duration::from_secs(90));
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    let (r, _) = probe_go(
+        &m,
+        &[("GOPROXY", &server.url())],
+        &["--timeout", "2s", "--window", "2s", "--no-goroutines"],
+        &["go", "mod", "download"],
+    );
+    let v = r
+        .verdicts
+        .iter()
+        .find(|v| v.kind == VerdictKind::NetworkWait)
+        .unwrap_or_else(|| panic!("{r:#?}"));
+    assert!(v.summary.contains("receives slowly"), "{r:#?}");
+    assert!(v.summary.contains("B/s"), "{}", v.summary);
+    assert!(
+        v.evidence.iter().all(|e| !e.contains("nothing received")),
+        "{:#?}",
+        v.evidence
+    );
+}
+
 #[test]
 fn wrapper_does_not_hide_the_network_wait() {
     if !go_ok() {

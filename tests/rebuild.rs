@@ -728,6 +728,76 @@ fn a_failing_bootstrap_is_refused_before_any_change() {
     assert!(siblings(&g).is_empty());
 }
 
+/// A rebuild stopped before it moved the original aside (here refused in preflight; a
+/// SIGKILL there leaves the same log) must not leave in its log a restore line that,
+/// pasted, deletes the untouched original: every restore line of the log (`rm -rf` then
+/// `mv`, in the note or in the plan's JSON) is run, and the tree must survive it.
+#[test]
+fn the_logged_restore_line_never_deletes_an_untouched_original() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    fake_goroot(&g, &format!("{}\n{}", phase_lines(6), install_native()));
+    let boot = d.path().join("boot");
+    fs::create_dir_all(boot.join("pkg/tool")).unwrap();
+    fs::write(boot.join("VERSION"), "go1.22.0\n").unwrap();
+    write_exec(&boot.join("bin/go"), "#!/bin/sh\nexit 1\n");
+    let before = tree_hash(&g);
+    let log = d.path().join("rebuild.log");
+    let (code, out, err) = run(rebuild(d.path(), &g, &boot, &log, &["--yes"]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    let logged = fs::read_to_string(&log).unwrap();
+    let lines: Vec<String> = logged
+        .lines()
+        // The restore lines (the plan's own steps, which act on the copy, are not).
+        .filter(|l| l.contains("rm -rf") && l.contains(" && mv "))
+        .map(|l| {
+            l.trim()
+                .trim_end_matches(',')
+                .trim_matches('"')
+                .replace("\\\"", "\"")
+        })
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "the plan in the log names its rollback: {logged}"
+    );
+    for line in &lines {
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .current_dir(d.path())
+            .status()
+            .unwrap();
+        assert!(
+            g.join("bin/go").exists(),
+            "pasting `{line}` (exit {status}) deleted the untouched original"
+        );
+    }
+    assert_same_tree(&before, &tree_hash(&g));
+}
+
+/// A tree shaped like a GOROOT that holds $HOME is never moved aside (the shared guard).
+#[test]
+fn a_goroot_that_holds_home_is_not_rebuilt() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("go");
+    fake_goroot(&g, &format!("{}\n{}", phase_lines(6), install_native()));
+    let home = g.join("home/u");
+    fs::create_dir_all(&home).unwrap();
+    let before = tree_hash(&g);
+    let log = d.path().join("rebuild.log");
+    let mut cmd = rebuild(d.path(), &g, &system_goroot(), &log, &["--yes"]);
+    cmd.env("HOME", &home);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 66, "{out}\n{err}");
+    assert!(
+        err.contains("gohang will not rebuild it") && err.contains("home"),
+        "{err}"
+    );
+    assert_same_tree(&before, &tree_hash(&g));
+    assert!(siblings(&g).is_empty());
+}
+
 #[test]
 fn a_bootstrap_failing_inside_the_real_make_bash_rolls_back() {
     // The tree's make.bash is Go's own (copied from the installed Go); the bootstrap

@@ -19,12 +19,21 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
     }
 }
 
-/// Is anything here emulated (a translated process, gohang itself, or a registered
-/// binfmt_misc interpreter)? Messages that are ambiguous on their own need this context.
-fn emulation_in_play(tree: &Tree) -> bool {
-    !tree.ev.host.translation.is_native()
-        || tree.ev.host.binfmt.iter().any(|h| h.enabled)
+/// Does something of this run execute translated: gohang itself, a process of the tree, or
+/// the go binary the command ran (by its architecture and the registered emulators)? An
+/// emulator that is merely registered proves nothing about a native run.
+fn translated_in_play(tree: &Tree) -> bool {
+    let host = &tree.ev.host;
+    !host.translation.is_native()
         || tree.procs.iter().any(|p| !p.last.translation.is_native())
+        || tree.ev.toolchain.as_ref().is_some_and(|t| {
+            t.go.binary.as_ref().is_some_and(|b| {
+                matches!(
+                    crate::toolchain::analysis::fit(b, host),
+                    crate::toolchain::analysis::Fit::Translated { .. }
+                )
+            })
+        })
 }
 
 /// Messages printed when a program runs under qemu-user and the emulation falls short.
@@ -53,7 +62,7 @@ fn emulator_messages(tree: &Tree, line: &str, f: &mut Findings) {
         )
     } else if line.contains("fork/exec ")
         && line.ends_with(": invalid argument")
-        && emulation_in_play(tree)
+        && translated_in_play(tree)
     {
         // Go ≥ 1.23 starts children with clone(CLONE_PIDFD), which qemu-user 7.2 up to
         // (not including) 8.0 rejects with EINVAL; Debian 12 ships qemu 7.2
@@ -267,9 +276,26 @@ mod tests {
     }
 
     #[test]
-    fn invalid_argument_needs_an_emulator_around() {
+    fn invalid_argument_needs_a_translated_process() {
         let line = "go: can't start telemetry child process: fork/exec /usr/local/go/bin/go: invalid argument\n";
+        // A qemu handler registered on the host proves nothing about a native run.
         let c = classify(&exited_with(line, "linux", true));
+        assert_eq!(
+            c.verdicts[0].kind,
+            VerdictKind::Healthy,
+            "{:#?}",
+            c.verdicts
+        );
+        assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Translated));
+        // gohang itself (and so the command) runs under qemu.
+        let mut ev = exited_with(line, "linux", true);
+        ev.host.translation = crate::evidence::Translation::Binfmt {
+            emulator: crate::evidence::Emulator::Qemu,
+            interpreter: "/usr/bin/qemu-aarch64-static".into(),
+            program: None,
+            program_arch: Some(Arch::Aarch64),
+        };
+        let c = classify(&ev);
         assert_eq!(c.verdicts[0].kind, VerdictKind::Translated);
         assert!(
             c.verdicts[0]

@@ -3,36 +3,74 @@
 //! printed it is meant to be pasted as is.
 
 use crate::evidence::{Arch, CgroupInfo, CgroupVersion, Mode, Translation};
+use crate::guard;
 
 /// Resume a process (or its whole process group) stopped by a signal.
+/// Only a group and a pid `guard` lets a command name are named.
 pub fn resume(pid: u32, pgrp: Option<i32>) -> String {
     match pgrp {
-        Some(g) if g > 0 => format!(
+        Some(g) if guard::may_name_group(g) && guard::may_name_pid(pid) => format!(
             "kill -CONT -- -{g}    # resumes the whole process group; or only the process: kill -CONT {pid}"
         ),
-        _ => format!("kill -CONT {pid}"),
+        Some(g) if guard::may_name_group(g) => {
+            format!("kill -CONT -- -{g}    # resumes the whole process group")
+        }
+        _ if guard::may_name_pid(pid) => format!("kill -CONT {pid}"),
+        _ => guard::unnamed_pid(pid),
     }
 }
 
-/// A background job stopped by SIGTTIN/SIGTTOU.
+/// A background job stopped by SIGTTIN/SIGTTOU. Resuming it with SIGCONT does not help a
+/// job that reads the terminal or changes its settings: the kernel stops it again at its
+/// next read or tcsetattr (termios(3), "job control"); and a running process's standard
+/// input cannot be redirected from outside. So: `fg` and answer, or start it again
+/// without the terminal.
 pub fn tty_stopped(pgrp: i32) -> String {
+    let only_output = if guard::may_name_group(pgrp) {
+        format!(
+            "; if it only wanted to write (SIGTTOU with `stty tostop` set), `stty -tostop` in that \
+             terminal and kill -CONT -- -{pgrp} let it go on"
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "bring the job to the foreground with `fg` in the shell that started it; to run it in the \
-         background instead, give it no terminal input (`</dev/null`) and allow output \
-         (`stty -tostop`), then resume it: kill -CONT -- -{pgrp}"
+        "bring the job to the foreground with `fg` in the shell that started it (`jobs` lists them) \
+         and answer what it asks: resumed in the background (kill -CONT), a job that reads the \
+         terminal or changes its settings is stopped again at once. To run it in the background, \
+         start it again without the terminal: CMD </dev/null >LOG 2>&1 &{only_output}"
     )
 }
 
 /// A process held by a tracer or debugger.
 pub fn traced(tracer_pid: u32, tracer: Option<&str>) -> String {
     let who = tracer.map(|c| format!(" ({c})")).unwrap_or_default();
+    if !guard::may_name_pid(tracer_pid) {
+        return format!(
+            "detach or quit the debugger/tracer{who}; {}",
+            guard::unnamed_pid(tracer_pid)
+        );
+    }
     format!(
         "detach or quit the debugger/tracer pid {tracer_pid}{who}; if it is gone or stuck itself: kill {tracer_pid}"
     )
 }
 
-/// A frozen cgroup.
+/// A frozen cgroup. A cgroup stays frozen while any ancestor is: when the freeze was set
+/// on an ancestor, that one is thawed.
 pub fn thaw(cg: &CgroupInfo) -> String {
+    if let Some(by) = cg.frozen_by.as_ref().filter(|b| b.path != cg.path) {
+        let value = match cg.version {
+            CgroupVersion::V1 => "THAWED",
+            CgroupVersion::V2 => "0",
+        };
+        return format!(
+            "its cgroup {} is frozen because its ancestor {} is (a cgroup stays frozen while any \
+             ancestor is): thaw that one: echo {value} > {}    # or, if a tool froze it: docker \
+             unpause <container> / systemctl thaw <unit>",
+            cg.path, by.path, by.control_file
+        );
+    }
     let dir = cg
         .state_file
         .as_deref()
@@ -60,8 +98,11 @@ pub fn io_wait(pid: u32, host_os: &str) -> String {
     }
     format!(
         "find the mount it waits on (as root: cat /proc/{pid}/stack; findmnt) and bring its server \
-         back, or detach it with umount -l MOUNTPOINT; SIGKILL ends the process only where the kernel's \
-         wait is killable (NFS and FUSE waits usually are, a disk's usually is not)"
+         back. A lazy unmount (umount -l) only hides the mount: processes already blocked in it stay \
+         blocked. For a FUSE mount, abort its connection: echo 1 > /sys/fs/fuse/connections/N/abort, \
+         where N is the minor device number findmnt -no MAJ:MIN MOUNTPOINT shows (0:N); for NFS, \
+         umount -f MOUNTPOINT fails the requests waiting on the server. SIGKILL ends the process only \
+         where the kernel's wait is killable (NFS and FUSE waits usually are, a disk's usually is not)"
     )
 }
 
@@ -162,14 +203,21 @@ fn go_advice(l: &LookCloser, busy: bool) -> String {
                 .to_string()
         }
         (Dump::Silent, _) => format!(
-            "the Go runtime did not answer SIGQUIT, so its threads were not running Go code (an emulator \
-             or translator wedged, the process stopped or frozen, or not started yet): {}",
+            "no goroutine dump came back for SIGQUIT. Either the program handles SIGQUIT itself (the go \
+             command does while `go run` and `go test` wait for the program they started: send it to \
+             that program instead), or GOTRACEBACK=none is set (the runtime then prints no stacks), or \
+             its threads were not running Go code (an emulator or translator wedged, the process \
+             stopped or frozen, or not started yet): {}",
             threads_advice(l, busy)
         ),
         (Dump::NotTaken, Mode::Spawn) => format!(
             "ask the Go runtime {what}: run the command again under `gohang probe -- …` without --keep or \
              --no-goroutines; probe then sends SIGQUIT before it stops the command and adds the \
              runtime's answer to the report"
+        ),
+        (Dump::NotTaken, Mode::Attach) if !guard::may_name_pid(pid) => format!(
+            "its goroutines cannot be asked for from here: {}",
+            guard::unnamed_pid(pid)
         ),
         (Dump::NotTaken, Mode::Attach) => format!(
             "ask the Go runtime {what}: `gohang attach {pid} --goroutines` sends it SIGQUIT; the \
@@ -247,8 +295,9 @@ pub fn arch_mismatch(
             .unwrap_or_else(|| "its".to_string());
         return format!(
             "use a build for this machine's architecture (`gohang check` shows which binaries are \
-             foreign; `gohang rebuild` fixes a GOROOT), or register an emulator for {arch} binaries: \
-             apt install qemu-user-static binfmt-support"
+             foreign; `gohang rebuild` fixes a GOROOT); for Go itself, the archive for this machine \
+             from go.dev/dl. Only as a last resort run {arch} binaries under an emulator (qemu-user, \
+             binfmt_misc): the Go toolchain hangs and crashes under it (golang/go#70329, #68976)"
         );
     }
     let apple_silicon = matches!(hardware, Arch::Aarch64 | Arch::Arm64e);
@@ -326,6 +375,10 @@ pub fn arch_mismatch(
 /// A file lock held by another process.
 pub fn lock_wait(holder: Option<(u32, &str)>) -> String {
     match holder {
+        Some((pid, cmd)) if !guard::may_name_pid(pid) => format!(
+            "let `{cmd}` finish; it holds the lock and {}",
+            guard::unnamed_pid(pid)
+        ),
         Some((pid, cmd)) => format!(
             "let pid {pid} (`{cmd}`) finish, or stop it: kill {pid}; the lock is released when it exits, \
              and the go command then carries on"
@@ -342,8 +395,13 @@ pub fn prompt_wait(tty: Option<&str>) -> String {
     };
     format!(
         "{answer}make the access non-interactive: for HTTPS a git credential helper or a ~/.netrc entry \
-         with a token; for SSH an agent (ssh-add) and a known_hosts entry (ssh-keyscan HOST >> ~/.ssh/known_hosts); \
-         and leave GIT_TERMINAL_PROMPT unset so that the go command fails instead of waiting"
+         with a token; for SSH an agent (ssh-add) and the host's key in ~/.ssh/known_hosts, added only \
+         once `ssh-keyscan HOST | ssh-keygen -lf -` shows the fingerprint the host publishes. The go \
+         command sets GIT_TERMINAL_PROMPT=0, GCM_INTERACTIVE=never and ssh's BatchMode=yes unless you \
+         set them (cmd/go/internal/modload/init.go), so leave those unset; an askpass helper \
+         (GIT_ASKPASS, core.askPass, SSH_ASKPASS) still opens its dialog: GIT_ASKPASS= (empty) turns \
+         git's off. A public module needs no credentials when it comes through GOPROXY: check that \
+         GOPRIVATE or GONOPROXY do not send it to its server directly"
     )
 }
 
@@ -363,14 +421,16 @@ pub fn network_wait(
             };
             format!(
                 "the module proxy {} does not answer: check it (curl -sSI URL) {other}; for private modules skip \
-                 the proxy with GOPRIVATE=your.host/*; a module with a vendor directory builds offline with \
-                 GOFLAGS=-mod=vendor; {watch}",
+                 the proxy with GOPRIVATE=your.host/*; {watch}",
                 current.unwrap_or("")
             )
         }
         Some("GOSUMDB") => format!(
-            "the checksum database {} does not answer: for private modules list them in GOPRIVATE (or GONOSUMDB) so \
-             they are not looked up; GOSUMDB=off turns verification off altogether (not advised); {watch}",
+            "the checksum database {} does not answer: the go command reaches it through the first GOPROXY \
+             that proxies it (PROXY/sumdb/NAME/supported), else directly (cmd/go/internal/modfetch/sumdb.go), \
+             so check both; for private modules list them in GOPRIVATE (or GONOSUMDB) so they are not looked \
+             up; GOSUMDB=off turns verification off for modules (not advised), never for toolchain downloads; \
+             {watch}",
             current.unwrap_or("")
         ),
         Some(proxy) if proxy.ends_with("_PROXY") => format!(
@@ -389,13 +449,54 @@ pub fn network_wait(
     }
 }
 
-/// A toolchain download started by GOTOOLCHAIN.
-pub fn toolchain_download(wanted: &str, local: Option<&str>, goproxy: Option<&str>) -> String {
-    let local = local.unwrap_or("the installed go");
+/// Why the go command switches toolchains (cmd/go/internal/toolchain/select.go).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwitchCause {
+    /// go.mod or go.work asks for a newer Go, and GOTOOLCHAIN (auto, NAME+auto) allows it.
+    Module,
+    /// GOTOOLCHAIN names the toolchain itself (`GOTOOLCHAIN=go1.22.0`): exactly that one.
+    Setting,
+    /// Not known.
+    Unknown,
+}
+
+/// A connection that delivers data, slowly; `setting` is the go/proxy setting of its peer.
+pub fn network_slow(setting: Option<&str>, rate: &str) -> String {
+    let via = match setting {
+        Some(s) => format!(" (the endpoint of {s})"),
+        None => String::new(),
+    };
     format!(
-        "stay on {local} with GOTOOLCHAIN=local (go then stops with \"requires go >= …\" if the module \
-         really needs {wanted}), or install {wanted} yourself (go.dev/dl) and put it first on PATH; \
-         the download comes through GOPROXY{} like any module, which has to answer",
+        "the peer{via} answers at {rate}: give it time, or find what slows it (an HTTP proxy, a VPN, a \
+         rate limit, a congested link); `go mod download -x` shows each fetch as it goes"
+    )
+}
+
+/// A toolchain download started by GOTOOLCHAIN. Toolchains are verified against the
+/// checksum database whatever GOSUMDB and GONOSUMDB say: they cannot be listed in go.sum
+/// (cmd/go/internal/modfetch/sumdb.go, useSumDB), so GOSUMDB=off makes the download fail.
+pub fn toolchain_download(
+    wanted: &str,
+    local: Option<&str>,
+    goproxy: Option<&str>,
+    cause: SwitchCause,
+) -> String {
+    let local = local.unwrap_or("the installed go");
+    let stay = match cause {
+        SwitchCause::Setting => format!(
+            "GOTOOLCHAIN={wanted} names that toolchain, so the go command runs it and no other: unset \
+             it or set GOTOOLCHAIN=local to stay on {local}"
+        ),
+        _ => format!(
+            "stay on {local} with GOTOOLCHAIN=local (go then stops with \"requires go >= …\" if the \
+             module really needs {wanted})"
+        ),
+    };
+    format!(
+        "{stay}, or install {wanted} yourself (go.dev/dl) and put it first on PATH; the download comes \
+         through GOPROXY{} like any module, which has to answer, and it is always checked against the \
+         checksum database (sum.golang.org unless GOSUMDB names another), even with GOSUMDB=off or \
+         GONOSUMDB, so that database has to answer too",
         goproxy.map(|p| format!(" ({p})")).unwrap_or_default()
     )
 }
@@ -405,6 +506,12 @@ pub fn child_wait(pid: u32, command: &str, tool_setting: Option<&str>) -> String
     let setting = tool_setting
         .map(|s| format!("; it was started because of {s}, so check that setting"))
         .unwrap_or_default();
+    if !guard::may_name_pid(pid) {
+        return format!(
+            "look at what `{command}` is waiting for; {}{setting}",
+            guard::unnamed_pid(pid)
+        );
+    }
     format!(
         "look at what pid {pid} (`{command}`) is waiting for (gohang attach {pid}); killing it (kill {pid}) lets \
          its parent go on with an error{setting}"
@@ -426,8 +533,13 @@ pub fn dyld_assessment(path: Option<&str>) -> String {
 
 /// A forked child stuck in fork()'s child-side (at-fork) handlers, before exec.
 pub fn fork_child(pid: u32) -> String {
+    let kill = if guard::may_name_pid(pid) {
+        format!("kill the stuck child (kill -9 {pid})")
+    } else {
+        format!("stop the stuck child ({})", guard::unnamed_pid(pid))
+    };
     format!(
-        "kill the stuck child (kill -9 {pid}); its parent then sees the failure and the command \
+        "{kill}; its parent then sees the failure and the command \
          can be run again. An at-fork handler that deadlocks or spins on a lock held at fork time \
          is a bug of the library it belongs to: if it repeats under Rosetta 2, use a native arm64 \
          toolchain, otherwise report the stack above to the Go issue tracker"
@@ -444,9 +556,10 @@ pub fn emulator_failure() -> String {
 
 /// Go ≥ 1.23 under qemu-user 7.2–7.x (clone with CLONE_PIDFD rejected).
 pub fn qemu_clone_pidfd() -> String {
-    "use qemu-user 8.0 or newer for the emulated build (Debian 12's qemu-user-static is 7.2), or, \
-     better, do not run the toolchain emulated at all: cross-compile from the build platform \
-     (`FROM --platform=$BUILDPLATFORM golang`, GOOS/GOARCH=the target)"
+    "best, do not run the toolchain emulated at all: cross-compile from the build platform \
+     (`FROM --platform=$BUILDPLATFORM golang`, GOOS/GOARCH=the target). Otherwise use a later Go \
+     release, which starts the child without CLONE_PIDFD when qemu rejects it (golang/go#69259), or \
+     qemu-user 8.0 or newer (Debian 12's qemu-user-static is 7.2)"
         .to_string()
 }
 
@@ -537,6 +650,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         state_file: Some("/sys/fs/cgroup/freezer/docker/4f2c/freezer.state".into()),
         frozen: true,
         state: Some("FROZEN".into()),
+        frozen_by: None,
     };
     let v2 = CgroupInfo {
         version: CgroupVersion::V2,
@@ -544,6 +658,16 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         state_file: Some("/sys/fs/cgroup/user.slice/build.scope/cgroup.events".into()),
         frozen: true,
         state: Some("frozen 1".into()),
+        frozen_by: None,
+    };
+    let v2_child = CgroupInfo {
+        path: "/user.slice/build.scope/job".into(),
+        state_file: Some("/sys/fs/cgroup/user.slice/build.scope/job/cgroup.events".into()),
+        frozen_by: Some(crate::evidence::FrozenBy {
+            path: "/user.slice/build.scope".into(),
+            control_file: "/sys/fs/cgroup/user.slice/build.scope/cgroup.freeze".into(),
+        }),
+        ..v2.clone()
     };
     let qemu = Translation::Binfmt {
         emulator: Emulator::Qemu,
@@ -566,6 +690,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ("traced", K::Traced, traced(4300, Some("gdb"))),
         ("thaw-v1", K::Frozen, thaw(&v1)),
         ("thaw-v2", K::Frozen, thaw(&v2)),
+        ("thaw-v2-ancestor", K::Frozen, thaw(&v2_child)),
         ("io-wait", K::IoWait, io_wait(4242, "linux")),
         (
             "output-blocked-reader",
@@ -695,6 +820,11 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             network_wait(Some("GOSUMDB"), Some("sum.golang.org"), None),
         ),
         (
+            "network-slow",
+            K::NetworkWait,
+            network_slow(Some("GOPROXY"), "20 B/s"),
+        ),
+        (
             "network-proxy",
             K::NetworkWait,
             network_wait(Some("HTTPS_PROXY"), Some("http://10.0.0.1:3128"), None),
@@ -711,12 +841,23 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
                 "go1.25.0",
                 Some("go1.23.5"),
                 Some("https://proxy.golang.org,direct"),
+                SwitchCause::Module,
+            ),
+        ),
+        (
+            "toolchain-download-setting",
+            K::ToolchainDownload,
+            toolchain_download(
+                "go1.22.0",
+                Some("go1.23.5"),
+                Some("https://proxy.golang.org,direct"),
+                SwitchCause::Setting,
             ),
         ),
         (
             "toolchain-download-unknown-local",
             K::ToolchainDownload,
-            toolchain_download("go1.25.0", None, None),
+            toolchain_download("go1.25.0", None, None, SwitchCause::Unknown),
         ),
         (
             "child-wait",
@@ -725,4 +866,85 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ),
         ("fork-child", K::Spinning, fork_child(4300)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tty_stopped_says_fg_or_restart_not_a_resume_that_stops_again() {
+        let r = tty_stopped(4242);
+        assert!(r.contains("`fg`") && r.contains("stopped again"), "{r}");
+        assert!(
+            r.contains("start it again without the terminal: CMD </dev/null"),
+            "{r}"
+        );
+        assert!(!r.contains("give it no terminal input"), "{r}");
+    }
+
+    #[test]
+    fn prompt_wait_checks_host_keys_and_names_what_really_prompts() {
+        let r = prompt_wait(Some("/dev/pts/3"));
+        assert!(
+            !r.contains(">> ~/.ssh/known_hosts"),
+            "no unverified host key: {r}"
+        );
+        assert!(r.contains("ssh-keygen -lf -"), "{r}");
+        assert!(r.contains("GIT_ASKPASS= (empty)"), "{r}");
+        assert!(
+            r.contains("GCM_INTERACTIVE") && r.contains("GOPRIVATE"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn io_wait_does_not_promise_that_a_lazy_unmount_wakes_anyone() {
+        let r = io_wait(4242, "linux");
+        assert!(r.contains("stay blocked"), "{r}");
+        assert!(r.contains("/sys/fs/fuse/connections/N/abort"), "{r}");
+        assert!(r.contains("umount -f MOUNTPOINT"), "{r}");
+    }
+
+    #[test]
+    fn network_remedies_hold_no_false_offline_hint() {
+        let r = network_wait(Some("GOPROXY"), Some("https://goproxy.example.com"), None);
+        assert!(!r.contains("-mod=vendor"), "{r}");
+        let r = network_wait(Some("GOSUMDB"), Some("sum.golang.org"), None);
+        assert!(
+            r.contains("through the first GOPROXY that proxies it"),
+            "{r}"
+        );
+        assert!(r.contains("never for toolchain downloads"), "{r}");
+    }
+
+    #[test]
+    fn qemu_advice_puts_native_first_and_knows_the_fallback() {
+        let r = qemu_clone_pidfd();
+        assert!(r.contains("golang/go#69259"), "{r}");
+        let r = arch_mismatch("linux", &Arch::X86_64, &[Arch::Aarch64], None);
+        assert!(!r.contains("apt install qemu-user-static"), "{r}");
+        assert!(
+            r.contains("last resort") && r.contains("golang/go#70329"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_toolchain_from_the_module_cache_is_not_fixed_by_emptying_it() {
+        let owner = crate::rebuild::goroot::Owner {
+            manager: "go-toolchain-cache".into(),
+            package: None,
+        };
+        let p = crate::rebuild::foreign::Platform {
+            goos: "linux".into(),
+            goarch: "amd64".into(),
+            hardware: Arch::X86_64,
+        };
+        let lines = crate::rebuild::advice::install_instead(&p, None, Some(&owner));
+        assert!(
+            lines.iter().all(|l| !l.contains("go clean -modcache")),
+            "{lines:?}"
+        );
+    }
 }

@@ -53,6 +53,13 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
             if let Some(file) = &cg.state_file {
                 v = v.fact(format!("read from {file}"));
             }
+            if let Some(by) = cg.frozen_by.as_ref().filter(|b| b.path != cg.path) {
+                v = v.fact(format!(
+                    "frozen by its ancestor {}, the cgroup whose own freeze is set ({}); a cgroup \
+                     stays frozen while any ancestor is",
+                    by.path, by.control_file
+                ));
+            }
             if threads_d > 0 {
                 v = v.fact(format!(
                     "{threads_d}/{} threads in uninterruptible sleep{}",

@@ -15,6 +15,10 @@
 
 use super::Classification;
 use crate::evidence::{Evidence, Outcome};
+use crate::guard;
+use crate::rebuild::advice::install_instead;
+use crate::rebuild::foreign::Platform;
+use crate::rebuild::version::GoVersion;
 use crate::toolchain::analysis::{self, Analysis, ArchState, Fit};
 use crate::toolchain::{ToolchainEvidence, goenv};
 use crate::verdict::{Confidence, Verdict, VerdictKind};
@@ -150,24 +154,64 @@ fn verdict(ev: &Evidence, t: &ToolchainEvidence, a: &Analysis) -> Verdict {
         ));
     }
     v = v.fact(format!("hardware architecture: {hw}"));
-    let q = goenv::shell_quote(&root);
     let release = a
         .go_version
         .as_deref()
         .and_then(crate::rebuild::version::GoVersion::parse)
-        .filter(|g| g.is_release())
-        .map(|g| g.go_name());
-    let remedy = if a.state == ArchState::Native && go_native_or_none(a) {
+        .filter(|g| g.is_release());
+    v.remedy(remedy(ev, t, a, &root, release))
+}
+
+/// The fix for a toolchain found wrong, by what `guard` says of its tree: a Go tree
+/// nobody owns may be rebuilt or replaced (nothing removed before the new one is
+/// unpacked); a package manager's tree is reinstalled with it; anything else (a GOROOT
+/// naming a prefix such as /usr/local, $HOME, a lone copied go binary) gets no command
+/// that deletes, only what to check and a fresh install elsewhere.
+fn remedy(
+    ev: &Evidence,
+    t: &ToolchainEvidence,
+    a: &Analysis,
+    root: &str,
+    release: Option<GoVersion>,
+) -> String {
+    let os = &ev.host.os;
+    let platform = Platform::native(&ev.host);
+    let tree = match guard::judge_tree(t.tree.as_ref()) {
+        guard::TreeJudgement::Replaceable(tree) => tree,
+        guard::TreeJudgement::Owned(owner) => {
+            let lines: Vec<String> = install_instead(&platform, release, Some(&owner))
+                .into_iter()
+                .map(|l| l.trim_start_matches("# ").to_string())
+                .collect();
+            return format!(
+                "{root} belongs to {}: reinstall it with its package manager, not by hand: {}",
+                owner.describe(),
+                lines.join("; ")
+            );
+        }
+        guard::TreeJudgement::Refused(_) if t.goroot.is_none() => {
+            return format!(
+                "{} has no Go tree around it (no GOROOT: a copied go binary?), and the go command \
+                 needs its whole tree: install a Go release into a new, empty directory \
+                 (go.dev/doc/install) and put its bin/ first on PATH, or set GOROOT to the tree \
+                 this go came from",
+                t.go_path
+            );
+        }
+        guard::TreeJudgement::Refused(why) => return guard::refused_replacement(root, &why),
+    };
+    let q = goenv::shell_quote(&tree.path().display().to_string());
+    if a.state == ArchState::Native && go_native_or_none(a) {
         match release {
-            Some(ref v) => format!(
+            Some(v) => format!(
                 "reinstall {v} into an empty directory: a release unpacked over another leaves stale tools. \
                  This line downloads first and removes the old tree only once the new one is unpacked \
                  (put sudo before each step if the directory is not yours): {}",
                 crate::rebuild::advice::replace_with_archive(
-                    std::path::Path::new(&root),
-                    v,
-                    if os == "macos" { "darwin" } else { os },
-                    ev.host.hardware_arch.goarch(),
+                    &tree,
+                    &v.go_name(),
+                    &platform.goos,
+                    &platform.goarch,
                     false,
                 )
             ),
@@ -188,8 +232,7 @@ fn verdict(ev: &Evidence, t: &ToolchainEvidence, a: &Analysis) -> Verdict {
              this one natively: gohang rebuild --goroot {q}; `gohang check` shows every foreign file",
             ev.host.hardware_arch.goarch()
         )
-    };
-    v.remedy(remedy)
+    }
 }
 
 fn go_native_or_none(a: &Analysis) -> bool {
@@ -246,6 +289,7 @@ mod tests {
                     )],
                 }],
             }),
+            tree: Some(crate::guard::TreeFacts::release_tree("/usr/local/go")),
             notes: Vec::new(),
         }
     }
@@ -317,6 +361,38 @@ mod tests {
             "{r}"
         );
         assert!(!r.contains("goVERSION"), "{r}");
+    }
+
+    /// A tree a package manager owns (Debian's /usr/lib/go-1.23, a Homebrew keg) is
+    /// reinstalled with it, never deleted by hand.
+    #[test]
+    fn a_package_managers_tree_gets_its_reinstall() {
+        for (manager, package, want) in [
+            ("dpkg", "golang-1.23-go", "apt install"),
+            ("homebrew", "go", "brew "),
+        ] {
+            let mut ev = evidence(Outcome::TimedOut { elapsed_ms: 10_000 }, true);
+            if manager == "dpkg" {
+                ev.host.os = "linux".into();
+            }
+            let t = ev.toolchain.as_mut().unwrap();
+            t.tree.as_mut().unwrap().owner = Some(crate::rebuild::goroot::Owner {
+                manager: manager.into(),
+                package: Some(package.into()),
+            });
+            let c = classify(&ev);
+            let v = c
+                .verdicts
+                .iter()
+                .find(|v| v.kind == VerdictKind::ArchMismatch)
+                .unwrap();
+            let r = v.remedy.as_deref().unwrap();
+            assert!(
+                !r.contains("rm -rf") && !r.contains("gohang rebuild"),
+                "{r}"
+            );
+            assert!(r.contains("package manager") && r.contains(want), "{r}");
+        }
     }
 
     #[test]

@@ -644,6 +644,7 @@ mod tests {
             state: Some("FIN_WAIT2".into()),
             rx_queue: Some(0),
             tx_queue: Some(0),
+            bytes_received: None,
         }];
         let ev = evidence(
             vec![q],

@@ -17,7 +17,7 @@
 //!   switch (`cmd/go/internal/toolchain/select.go`): a toolchain download.
 
 use super::{Findings, remedy, secs, tree::ProcView, tree::Tree};
-use crate::evidence::{Endpoint, GoContext, LockInfo, ProcessSnapshot, RunState};
+use crate::evidence::{Endpoint, GoContext, LockInfo, ProcessSnapshot, RunState, SocketInfo};
 use crate::gover;
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 use std::cmp::Ordering;
@@ -570,7 +570,20 @@ fn askpass_helper(tree: &Tree, p: &ProcessSnapshot) -> Option<String> {
     None
 }
 
-/// TCP connections to remote peers that stay open and silent for the whole window.
+/// Bytes received on socket `s` since the first sample, when the kernel counted them for
+/// both (`bytes_received`, Linux tcp_info). `rx_queue` 0 only says nothing is waiting to be
+/// read: a peer that trickles data the process reads at once shows 0 there too.
+fn received_over_window(first: &ProcessSnapshot, s: &SocketInfo) -> Option<u64> {
+    let before = first
+        .sockets
+        .iter()
+        .find(|o| o.fd == s.fd && o.remote == s.remote)?
+        .bytes_received?;
+    Some(s.bytes_received?.saturating_sub(before))
+}
+
+/// TCP connections to remote peers that stay open and silent for the whole window; or, when
+/// the only ones left receive data, slowly, a slow transfer with its rate.
 fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     if p.cpu_share().is_some_and(|s| s >= 0.5) || p.samples() == 0 {
         return;
@@ -604,6 +617,14 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     if waiting.is_empty() {
         return;
     }
+    let (silent, moving): (Vec<_>, Vec<_>) = waiting
+        .into_iter()
+        .partition(|s| received_over_window(first, s).is_none_or(|n| n == 0));
+    if silent.is_empty() {
+        slow_transfer(tree, p, first, &moving, f);
+        return;
+    }
+    let waiting = silent;
     let ctx = tree.ev.go.as_ref();
     let s = waiting
         .iter()
@@ -632,14 +653,40 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
             ) && args[0] == s.fd as u64
         })
     });
+    // Silence is measured only where the kernel counted received bytes (or the connection
+    // is not even up); otherwise all that is known is that nothing waits to be read.
+    let counted = received_over_window(first, s);
+    let measured = counted.is_some() || state == "SYN_SENT";
+    let received = match (counted, s.bytes_received) {
+        (Some(_), Some(total)) => format!(
+            "nothing received over the window (tcp_info bytes_received stayed at {total}; rx_queue 0)"
+        ),
+        _ if state == "SYN_SENT" => "not connected yet, so nothing received".to_string(),
+        _ => "no unread data (rx_queue 0); whether any arrived during the window is unknown \
+              (no received-byte count for this socket)"
+            .to_string(),
+    };
+    let how = if measured || state == "SYN_SENT" {
+        how
+    } else {
+        "is connected and has nothing unread (whether the peer sends anything was not measured)"
+    };
+    let confidence = match (explicit || role.is_some(), measured) {
+        (true, true) => Confidence::High,
+        (false, true) | (true, false) => Confidence::Medium,
+        (false, false) => Confidence::Low,
+    };
     let mut v = Verdict::new(
         VerdictKind::NetworkWait,
-        if explicit || role.is_some() { Confidence::High } else { Confidence::Medium },
+        confidence,
         Some(p.pid()),
-        format!("{} waits on the network: its connection to {remote}{whose} {how}", p.label()),
+        format!(
+            "{} waits on the network: its connection to {remote}{whose} {how}",
+            p.label()
+        ),
     )
     .fact(format!(
-        "fd {} tcp {} → {remote} {state} for {} (every sample), nothing received (rx_queue 0, tx_queue {})",
+        "fd {} tcp {} → {remote} {state} for {} (every sample), {received}, tx_queue {}",
         s.fd,
         s.local.as_deref().unwrap_or("?"),
         secs(p.span_ms()),
@@ -686,6 +733,73 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         p.depth,
         format!("{}: tcp {remote} {state} all window", p.label()),
     );
+}
+
+/// Every remaining connection received bytes during the window: the peer answers, slowly.
+/// Reported as a slow transfer with its rate, at low confidence: progress is not a hang,
+/// though a transfer this slow may never finish in time.
+fn slow_transfer(
+    tree: &Tree,
+    p: &ProcView,
+    first: &ProcessSnapshot,
+    moving: &[&SocketInfo],
+    f: &mut Findings,
+) {
+    let Some((s, n)) = moving
+        .iter()
+        .filter_map(|s| Some((*s, received_over_window(first, s)?)))
+        .min_by_key(|(_, n)| *n)
+    else {
+        return;
+    };
+    let ctx = tree.ev.go.as_ref();
+    let remote = s.remote.clone().unwrap_or_default();
+    let role = role_of(ctx, &remote);
+    let whose = role
+        .map(|e| format!(" ({}={})", e.setting, setting_text(ctx, e)))
+        .unwrap_or_default();
+    let span = p.span_ms().max(1);
+    let rate = n as f64 * 1000.0 / span as f64;
+    let v = Verdict::new(
+        VerdictKind::NetworkWait,
+        Confidence::Low,
+        Some(p.pid()),
+        format!(
+            "{} receives slowly from {remote}{whose}: {n} bytes in {} ({})",
+            p.label(),
+            secs(p.span_ms()),
+            rate_text(rate)
+        ),
+    )
+    .fact(format!(
+        "fd {} tcp {} → {remote}: tcp_info bytes_received grew by {n} over the window, so the peer \
+         answers",
+        s.fd,
+        s.local.as_deref().unwrap_or("?")
+    ))
+    .remedy(remedy::network_slow(
+        role.map(|e| e.setting.as_str()),
+        &rate_text(rate),
+    ));
+    f.add(
+        v,
+        p.depth,
+        format!(
+            "{}: tcp {remote} received {n} bytes in the window",
+            p.label()
+        ),
+    );
+}
+
+/// `20 B/s`, `3.1 KiB/s`, `2.0 MiB/s`.
+fn rate_text(bytes_per_s: f64) -> String {
+    if bytes_per_s < 1024.0 {
+        format!("{bytes_per_s:.0} B/s")
+    } else if bytes_per_s < 1024.0 * 1024.0 {
+        format!("{:.1} KiB/s", bytes_per_s / 1024.0)
+    } else {
+        format!("{:.1} MiB/s", bytes_per_s / (1024.0 * 1024.0))
+    }
 }
 
 /// The setting whose endpoint is this peer (`ip:port`).
@@ -770,6 +884,8 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
     let (Some(module), Some(local)) = (ctx.module.as_ref(), ctx.version.as_deref()) else {
         return false;
     };
+    let gt = ctx.settings.get("GOTOOLCHAIN");
+    let mode = gt.map(|s| s.value.as_str()).unwrap_or("");
     // The toolchain the module asks for: its `toolchain` line when at least its `go`
     // line, else go<go line> (cmd/go/internal/toolchain/select.go).
     // A `go 1.21`-style language version names release go1.21.0 (Go ≥ 1.21 toolchains).
@@ -782,25 +898,52 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
             }
             _ => format!("go{g}"),
         });
-    let wanted = match (&module.toolchain, &go_line) {
-        (Some(t), Some(g)) if gover::compare(t, g) != Some(Ordering::Less) => t.clone(),
-        (_, Some(g)) => g.clone(),
-        (Some(t), None) => t.clone(),
-        (None, None) => return false,
+    let module_wants = match (&module.toolchain, &go_line) {
+        (Some(t), Some(g)) if gover::compare(t, g) != Some(Ordering::Less) => Some(t.clone()),
+        (_, Some(g)) => Some(g.clone()),
+        (Some(t), None) => Some(t.clone()),
+        (None, None) => None,
     };
-    if gover::compare(&wanted, local) != Some(Ordering::Greater) {
+    // GOTOOLCHAIN is `auto`, `path`, `local`, NAME, NAME+auto or NAME+path. NAME (else the
+    // local toolchain) is the minimum; only with +auto/+path (or auto/path) may go.mod
+    // raise it. A bare NAME means exactly that toolchain (select.go).
+    let (min, suffix) = match mode.split_once('+') {
+        Some((m, s)) => (m, s),
+        None if mode == "auto" || mode == "path" => ("local", mode),
+        None => (mode, ""),
+    };
+    let named = !min.is_empty() && min != "local";
+    let may_raise = matches!(suffix, "auto" | "path");
+    if !named && !may_raise {
+        // GOTOOLCHAIN=local (or unset here): this go runs, whatever the module asks.
+        if let Some(m) = module_wants
+            .as_ref()
+            .filter(|m| gover::compare(m, local) == Some(Ordering::Greater))
+        {
+            f.note(format!(
+                "{} asks for {m} but GOTOOLCHAIN={mode:?}: go stops with an error instead of switching",
+                module.path
+            ));
+        }
         return false;
     }
-    let gt = ctx.settings.get("GOTOOLCHAIN");
-    let mode = gt.map(|s| s.value.as_str()).unwrap_or("");
-    if mode.is_empty() || mode == "local" {
-        f.note(format!(
-            "{} asks for {wanted} but GOTOOLCHAIN={mode:?}: go stops with an error instead of switching",
-            module.path
-        ));
+    let mut wanted = if named {
+        min.to_string()
+    } else {
+        local.to_string()
+    };
+    let mut cause = remedy::SwitchCause::Setting;
+    if may_raise
+        && let Some(m) = &module_wants
+        && gover::compare(m, &wanted) == Some(Ordering::Greater)
+    {
+        wanted = m.clone();
+        cause = remedy::SwitchCause::Module;
+    }
+    if wanted == local || gover::compare(&wanted, local) == Some(Ordering::Equal) {
         return false;
     }
-    if mode == "path" || mode.ends_with("+path") {
+    if suffix == "path" {
         f.note(format!(
             "GOTOOLCHAIN={mode}: {wanted} is looked up on PATH, never downloaded"
         ));
@@ -829,11 +972,17 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
         VerdictKind::ToolchainDownload,
         if confirmed { Confidence::High } else { Confidence::Medium },
         Some(ctx.pid),
-        format!(
-            "{} is switching to {wanted}: {} asks for it, this go is {local}, and GOTOOLCHAIN={mode} lets it download one",
-            proc_.label(),
-            module.path
-        ),
+        match cause {
+            remedy::SwitchCause::Module => format!(
+                "{} is switching to {wanted}: {} asks for it, this go is {local}, and GOTOOLCHAIN={mode} lets it download one",
+                proc_.label(),
+                module.path
+            ),
+            _ => format!(
+                "{} is switching to {wanted}: GOTOOLCHAIN={mode} names that toolchain (a bare name means exactly it), this go is {local}",
+                proc_.label()
+            ),
+        },
     )
     .fact(format!(
         "{}: {}{}",
@@ -854,11 +1003,17 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
         &wanted,
         Some(local),
         proxy.as_deref(),
+        cause,
     ));
     f.add(
         v,
         proc_.depth,
-        format!("go.mod wants {wanted} > {local}, GOTOOLCHAIN={mode}"),
+        match cause {
+            remedy::SwitchCause::Module => {
+                format!("go.mod wants {wanted} > {local}, GOTOOLCHAIN={mode}")
+            }
+            _ => format!("GOTOOLCHAIN={mode} names {wanted}, this go is {local}"),
+        },
     );
     true
 }
@@ -962,6 +1117,7 @@ fn from_message(tree: &Tree, m: &Downloading, f: &mut Findings) {
         &m.version,
         local.as_deref(),
         proxy.as_deref(),
+        remedy::SwitchCause::Unknown,
     ));
     f.add(
         v,
@@ -1249,6 +1405,96 @@ mod tests {
         let v = toolchain_verdict(&toolchain_fixture()).unwrap();
         assert_eq!(v.confidence, Confidence::High);
         assert!(v.summary.contains("go.mod asks for it"), "{}", v.summary);
+    }
+
+    /// A bare GOTOOLCHAIN name means exactly that toolchain; only NAME+auto lets go.mod
+    /// raise it (cmd/go/internal/toolchain/select.go).
+    #[test]
+    fn a_bare_gotoolchain_name_is_the_toolchain_go_switches_to() {
+        let mut ev = toolchain_fixture();
+        let set = |ev: &mut Evidence, v: &str| {
+            ev.go
+                .as_mut()
+                .unwrap()
+                .settings
+                .get_mut("GOTOOLCHAIN")
+                .unwrap()
+                .value = v.to_string();
+        };
+        set(&mut ev, "go1.22.0");
+        ev.output.stderr.tail = "go: downloading go1.22.0 (linux/amd64)\n".into();
+        let v = toolchain_verdict(&ev).expect("a switch to go1.22.0");
+        assert!(
+            v.summary.contains("switching to go1.22.0") && !v.summary.contains("go1.99"),
+            "{}",
+            v.summary
+        );
+        let r = v.remedy.as_deref().unwrap();
+        assert!(
+            r.contains("GOTOOLCHAIN=go1.22.0 names that toolchain"),
+            "{r}"
+        );
+        // Toolchains are checked against the checksum database whatever GOSUMDB says.
+        assert!(r.contains("even with GOSUMDB=off or GONOSUMDB"), "{r}");
+
+        set(&mut ev, "go1.22.0+auto");
+        ev.output.stderr.tail = "go: downloading go1.99.0 (linux/amd64)\n".into();
+        let v = toolchain_verdict(&ev).unwrap();
+        assert!(v.summary.contains("switching to go1.99.0"), "{}", v.summary);
+        assert!(v.summary.contains("asks for it"), "{}", v.summary);
+    }
+
+    /// `rx_queue` 0 means nothing unread, not nothing received: silence is claimed only
+    /// when the received-byte count did not grow; a trickle is a slow transfer, with its rate.
+    #[test]
+    fn a_trickling_peer_is_slow_not_silent() {
+        let fixture = || -> Evidence {
+            serde_json::from_str(include_str!(
+                "../../tests/fixtures/linux_silent_goproxy_network_wait/evidence.json"
+            ))
+            .unwrap()
+        };
+        let count = |ev: &mut Evidence, per_s: u64| {
+            for sample in &mut ev.samples {
+                let at = sample.at_ms;
+                for p in &mut sample.processes {
+                    for s in &mut p.sockets {
+                        s.bytes_received = Some(5000 + per_s * at / 1000);
+                    }
+                }
+            }
+        };
+        let network = |ev: &Evidence| {
+            classify(ev)
+                .verdicts
+                .into_iter()
+                .find(|v| v.kind == VerdictKind::NetworkWait)
+                .unwrap()
+        };
+        // A proxy trickling 20 B/s.
+        let mut ev = fixture();
+        count(&mut ev, 20);
+        let v = network(&ev);
+        assert!(v.summary.contains("receives slowly"), "{}", v.summary);
+        assert!(v.summary.contains("20 B/s"), "{}", v.summary);
+        assert_eq!(v.confidence, Confidence::Low);
+        assert!(v.evidence.iter().all(|e| !e.contains("nothing received")));
+        // A silent one, measured: high confidence, and it says how it knows.
+        let mut ev = fixture();
+        count(&mut ev, 0);
+        let v = network(&ev);
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.evidence.iter().any(|e| e.contains(
+                "nothing received over the window (tcp_info bytes_received stayed at 5000"
+            )),
+            "{:#?}",
+            v.evidence
+        );
+        // Not measured: no claim of silence.
+        let v = network(&fixture());
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(v.evidence.iter().all(|e| !e.contains("nothing received")));
     }
 
     #[test]

@@ -262,6 +262,7 @@ pub fn decode(fd: i32, si: &SocketFdinfo) -> Option<SocketInfo> {
                 state: tcp_state_name(tcp.tcpsi_state).map(str::to_string),
                 rx_queue: None,
                 tx_queue: None,
+                bytes_received: None,
             })
         }
         SOCKINFO_IN => {
@@ -281,6 +282,7 @@ pub fn decode(fd: i32, si: &SocketFdinfo) -> Option<SocketInfo> {
                 state: None,
                 rx_queue: None,
                 tx_queue: None,
+                bytes_received: None,
             })
         }
         SOCKINFO_UN => {
@@ -301,6 +303,7 @@ pub fn decode(fd: i32, si: &SocketFdinfo) -> Option<SocketInfo> {
                 state: None,
                 rx_queue: None,
                 tx_queue: None,
+                bytes_received: None,
             })
         }
         _ => None,

@@ -68,10 +68,12 @@ pub fn install_instead(
         Some(("snap", _)) => out.push("sudo snap refresh go".into()),
         Some(("macports", _)) => out.push("sudo port -f install go".into()),
         Some(("go-toolchain-cache", _)) => {
-            out.push("# a foreign go downloaded this toolchain for its own architecture; fix that go, then".into());
-            out.push(
-                "go clean -modcache   # the right toolchain is downloaded again on demand".into(),
-            );
+            // A toolchain's module version names its platform (v0.0.1-go1.23.5.linux-amd64,
+            // cmd/go/internal/toolchain/select.go), so a native go downloads its own beside
+            // this one: nothing needs deleting, and `go clean -modcache` would delete every
+            // cached module.
+            out.push("# a foreign go downloaded this toolchain for its own architecture: fix that go (below); \
+                 the native one downloads its own toolchain when needed, and nothing needs deleting".into());
         }
         _ => {}
     }
@@ -92,7 +94,7 @@ pub fn install_instead(
             "curl -fLO https://go.dev/dl/{pkg} && sudo installer -pkg {pkg} -target /"
         ));
     } else {
-        out.push(replace_with_archive(
+        out.push(fresh_archive_install(
             Path::new("/usr/local/go"),
             &v,
             file_os,
@@ -111,13 +113,34 @@ pub fn archive_name(v: &str, goos: &str, goarch: &str) -> String {
     format!("{v}.{goos}-{arch}.tar.gz")
 }
 
-/// One shell line that replaces the Go tree at `dir` by the official archive of release
+/// One shell line that unpacks the official archive of release `v` into a new directory
+/// `dir`: `mkdir` refuses one that exists, so nothing there is overwritten, and nothing is
+/// removed. go.dev/doc/install: never unpack an archive over an existing tree.
+pub fn fresh_archive_install(dir: &Path, v: &str, goos: &str, goarch: &str, sudo: bool) -> String {
+    let file = archive_name(v, goos, goarch);
+    let d = crate::rebuild::plan::sh(dir);
+    let su = if sudo { "sudo " } else { "" };
+    format!(
+        "curl -fLO https://go.dev/dl/{file} && {su}mkdir {d} && \
+         {su}tar -C {d} --strip-components=1 -xzf {file}    # mkdir stops it if {d} exists: \
+         find out what that is before you replace it"
+    )
+}
+
+/// One shell line that replaces the Go tree `tree` by the official archive of release
 /// `v`, each step only if the one before it worked: download it (`curl -f` fails on an
 /// HTTP error), unpack it into `DIR.new` (`mkdir` refuses one left from an earlier try),
 /// and only then remove the old tree and move the new one in. Pasted as it is, a failed
 /// download or unpacking leaves the old tree untouched. go.dev/doc/install: never unpack
-/// an archive over an existing tree.
-pub fn replace_with_archive(dir: &Path, v: &str, goos: &str, goarch: &str, sudo: bool) -> String {
+/// an archive over an existing tree. Only a tree `guard` verified can be named.
+pub fn replace_with_archive(
+    tree: &crate::guard::VerifiedTree,
+    v: &str,
+    goos: &str,
+    goarch: &str,
+    sudo: bool,
+) -> String {
+    let dir = tree.path();
     let file = archive_name(v, goos, goarch);
     let d = crate::rebuild::plan::sh(dir);
     let new = crate::rebuild::plan::sh(Path::new(&format!("{}.new", dir.display())));
@@ -156,9 +179,15 @@ mod tests {
             .iter()
             .find(|l| l.starts_with("curl -fLO https://go.dev/dl/go1.23.5.linux-amd64.tar.gz && "))
             .unwrap_or_else(|| panic!("no download line in {lines:?}"));
-        // Nothing is removed unless the download and the unpacking worked.
-        let rm = install.find("rm -rf /usr/local/go").unwrap();
-        assert!(install.find("curl ").unwrap() < rm && install.find("tar -C").unwrap() < rm);
+        // A fresh install removes nothing: mkdir refuses an existing directory.
+        assert!(
+            !install.contains("rm ") && !install.contains("mv "),
+            "{install}"
+        );
+        assert!(
+            install.contains("sudo mkdir /usr/local/go && "),
+            "{install}"
+        );
     }
 
     #[test]
@@ -197,13 +226,26 @@ mod tests {
             archive_name("go1.23.5", "linux", "arm"),
             "go1.23.5.linux-armv6l.tar.gz"
         );
-        let line =
-            replace_with_archive(Path::new("/opt/my go"), "go1.23.5", "linux", "arm64", false);
+        let d = tempfile::tempdir().unwrap();
+        let g = d.path().join("my go");
+        for sub in ["bin", "src/runtime", "pkg/tool"] {
+            std::fs::create_dir_all(g.join(sub)).unwrap();
+        }
+        std::fs::write(g.join("bin/go"), "").unwrap();
+        let crate::guard::TreeJudgement::Replaceable(tree) =
+            crate::guard::TreeFacts::read(&g, None, None).judge()
+        else {
+            panic!("a Go tree in a temporary directory is replaceable");
+        };
+        let real = std::fs::canonicalize(&g).unwrap().display().to_string();
+        let line = replace_with_archive(&tree, "go1.23.5", "linux", "arm64", false);
         assert_eq!(
             line,
-            "curl -fLO https://go.dev/dl/go1.23.5.linux-arm64.tar.gz && mkdir '/opt/my go.new' && \
-             tar -C '/opt/my go.new' --strip-components=1 -xzf go1.23.5.linux-arm64.tar.gz && \
-             rm -rf '/opt/my go' && mv '/opt/my go.new' '/opt/my go'"
+            format!(
+                "curl -fLO https://go.dev/dl/go1.23.5.linux-arm64.tar.gz && mkdir '{real}.new' && \
+                 tar -C '{real}.new' --strip-components=1 -xzf go1.23.5.linux-arm64.tar.gz && \
+                 rm -rf '{real}' && mv '{real}.new' '{real}'"
+            )
         );
     }
 }

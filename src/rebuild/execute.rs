@@ -5,7 +5,8 @@
 //! verified native tree at the GOROOT with the original kept as the backup, or renames
 //! the original back (and says so, with the proof of a metadata comparison). The only
 //! exit that breaks it is one gohang cannot catch (SIGKILL, a power cut); for those the
-//! log's first lines give the one command that restores the original.
+//! log gives, right after the rename, the one command that restores the original (and it
+//! checks that the backup exists before it removes anything).
 
 use crate::rebuild::backup::{self, Manifest, copy_tree, manifest, remove_tree};
 use crate::rebuild::build::{self, BuildRun, PHASES, Stopped};
@@ -187,10 +188,9 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
         g.display()
     ));
     log.note(&format!(
-        "the original is moved to {}; if gohang dies before it prints its result, restore it with:",
+        "the original is to be moved to {} once the checks pass",
         b.display()
     ));
-    log.note(&format!("  {}", plan.rollback_commands[0]));
     log.section("plan");
     log.raw(
         serde_json::to_string_pretty(plan)
@@ -247,6 +247,9 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
         return finish(result);
     }
     log.note(&format!("renamed {} to {}", g.display(), b.display()));
+    // Only now does the backup exist: from here on, the way back if gohang dies.
+    log.note("if gohang dies before it prints its result, restore the original with:");
+    log.note(&format!("  {}", plan.rollback_commands[0]));
     let original_inode = std::fs::symlink_metadata(&b)
         .map(|m| (m.dev(), m.ino()))
         .ok();

@@ -9,7 +9,7 @@ use crate::rebuild::run::{RunOutput, run_boxed};
 use crate::toolchain::Env;
 use crate::toolchain::discover::{self, GorootSource};
 use crate::toolchain::goenv::EnvFindings;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -112,7 +112,7 @@ pub fn locate_goroot(env: &Env, envf: &EnvFindings, os: &str) -> Result<Located,
 
 /// A package manager (or the go command itself) that owns the tree: a rebuild would fight
 /// it, and its next upgrade would undo or corrupt the rebuild.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     /// `dpkg`, `rpm`, `pacman`, `homebrew`, `macports`, `nix`, `snap`, `go-toolchain-cache`.
     pub manager: String,

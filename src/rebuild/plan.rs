@@ -240,6 +240,24 @@ pub fn make_plan(
             set_but_wrong.unwrap_or_default()
         )));
     }
+    // The shared guard (crate::guard): a tree shaped like a GOROOT is still never moved
+    // aside and rebuilt when it is /, $HOME or above it, or a GOPATH.
+    let var = |name: &str| {
+        process_env
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.to_str())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(why) =
+        crate::guard::TreeFacts::read(&path, var("HOME"), var("GOPATH")).place_refusal()
+    {
+        return Err(NotFound(format!(
+            "{} ({origin}): gohang will not rebuild it: {why}{}",
+            path.display(),
+            set_but_wrong.unwrap_or_default()
+        )));
+    }
     let mut blockers = Vec::new();
     let mut block = |kind, message: String| blockers.push(Blocker { kind, message });
 
@@ -444,8 +462,11 @@ pub fn make_plan(
         environment.as_ref(),
         &make_bash_argv,
     );
+    // `test -d BACKUP` first: pasted while the backup does not exist (gohang killed before
+    // it moved the original aside), the line removes nothing.
     let rollback_commands = vec![format!(
-        "rm -rf {} && mv {} {}",
+        "test -d {} && rm -rf {} && mv {} {}",
+        sh(&backup_path),
         sh(&path),
         sh(&backup_path),
         sh(&path)

@@ -206,6 +206,11 @@ fn finding(f: &FileReport, detail: String) -> FileFinding {
     }
 }
 
+/// The commands a Go distribution puts in GOROOT/bin.
+pub fn is_goroot_bin(name: &str) -> bool {
+    matches!(name, "go" | "gofmt" | "go.exe" | "gofmt.exe")
+}
+
 /// Analyse the toolchain evidence. `translated_shell`: gohang's shell runs translated.
 pub fn analyze(t: &ToolchainEvidence, host: &HostInfo, translated_shell: bool) -> Analysis {
     let go_bin =
@@ -224,9 +229,14 @@ pub fn analyze(t: &ToolchainEvidence, host: &HostInfo, translated_shell: bool) -
     let mut stale_dirs = Vec::new();
     let mut tool_dir_present = false;
     if let Some(scan) = &t.scan {
+        // Only go and gofmt belong in GOROOT/bin: the go command installs every other
+        // command of the distribution into pkg/tool (cmd/go/internal/load/pkg.go,
+        // InstallTargetDir). Anything else there is not Go's (a GOROOT set to a prefix such
+        // as /usr/local sees its docker, kubectl…), so it is neither counted nor judged.
         counted.extend(
             scan.bin
                 .iter()
+                .filter(|f| is_goroot_bin(f.name()))
                 .filter(|f| f.real_path() != t.go.real_path()),
         );
         for d in &scan.tool_dirs {
@@ -348,6 +358,7 @@ mod tests {
                     })
                     .collect(),
             }),
+            tree: None,
             notes: Vec::new(),
         }
     }

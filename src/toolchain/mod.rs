@@ -161,6 +161,10 @@ pub struct ToolchainEvidence {
     pub tool_dir: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<goroot::GorootScan>,
+    /// What a fix that replaced the GOROOT would act on (`guard`): its layout, where it
+    /// sits, who owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree: Option<crate::guard::TreeFacts>,
     /// What could not be found out, in plain words.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -206,6 +210,9 @@ pub fn evidence_for(
     let scan = goroot
         .as_deref()
         .map(|r| goroot::scan(&std::fs::canonicalize(r).unwrap_or_else(|_| r.to_path_buf())));
+    let tree = goroot
+        .as_deref()
+        .map(|r| crate::guard::TreeFacts::read(r, env.home(), env.get("GOPATH")));
     if let (Some(r), Some(s)) = (&goroot, &scan)
         && s.bin.is_empty()
         && s.tool_dirs.is_empty()
@@ -222,6 +229,7 @@ pub fn evidence_for(
         goroot_source,
         tool_dir,
         scan,
+        tree,
         notes,
     }
 }

@@ -232,7 +232,9 @@ pub struct FakeGoroot {
 impl FakeGoroot {
     pub fn new(dir: &Path) -> FakeGoroot {
         fs::create_dir_all(dir.join("bin")).unwrap();
-        fs::create_dir_all(dir.join("src")).unwrap();
+        // Every Go tree has its runtime's sources: gohang's fixes replace only a
+        // directory laid out like one.
+        fs::create_dir_all(dir.join("src/runtime")).unwrap();
         fs::create_dir_all(dir.join("pkg/tool")).unwrap();
         FakeGoroot {
             root: dir.to_path_buf(),

@@ -307,3 +307,63 @@ impl Drop for SilentServer {
         }
     }
 }
+
+/// An HTTP server on 127.0.0.1 that answers every request with a 100 000-byte body sent
+/// one byte every 50 ms (20 B/s): a peer that answers, too slowly. It stops by itself at
+/// `limit`, or when dropped.
+pub struct TrickleServer {
+    pub addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TrickleServer {
+    pub fn start(limit: Duration) -> TrickleServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + limit;
+            let mut conns: Vec<std::net::TcpStream> = Vec::new();
+            let mut last = Instant::now();
+            while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
+                if let Ok((mut c, _)) = listener.accept() {
+                    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut req = [0u8; 4096];
+                    let _ = c.read(&mut req);
+                    let _ = c.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n",
+                    );
+                    conns.push(c);
+                }
+                if last.elapsed() >= Duration::from_millis(50) {
+                    last = Instant::now();
+                    conns.retain_mut(|c| c.write_all(b"x").is_ok());
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        TrickleServer {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for TrickleServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! (kernel `Documentation/admin-guide/cgroup-v1/freezer-subsystem.rst`, `cgroup-v2.rst`).
 //! The tasks themselves show only `D` (v1, in `__refrigerator`) or a plain sleep (v2).
 
-use crate::evidence::{CgroupInfo, CgroupVersion};
+use crate::evidence::{CgroupInfo, CgroupVersion, FrozenBy};
 use procfs::FromRead;
 use procfs::process::MountInfos;
 use std::fs;
@@ -45,12 +45,16 @@ impl Mounts {
             let file = format!("{}{}/freezer.state", mnt, trim_root(path));
             if let Ok(s) = fs::read_to_string(&file) {
                 let state = s.trim().to_string();
+                let frozen = state == "FROZEN" || state == "FREEZING";
                 let info = CgroupInfo {
                     version: CgroupVersion::V1,
                     path: path.clone(),
-                    frozen: state == "FROZEN" || state == "FREEZING",
+                    frozen,
                     state: Some(state),
                     state_file: Some(file),
+                    frozen_by: frozen
+                        .then(|| frozen_by(mnt, path, "freezer.self_freezing", "freezer.state"))
+                        .flatten(),
                 };
                 if info.frozen {
                     return Ok(info);
@@ -68,6 +72,9 @@ impl Mounts {
                     frozen,
                     state: Some(if frozen { "frozen 1" } else { "frozen 0" }.to_string()),
                     state_file: Some(file),
+                    frozen_by: frozen
+                        .then(|| frozen_by(mnt, path, "cgroup.freeze", "cgroup.freeze"))
+                        .flatten(),
                 };
                 if frozen || found.is_none() {
                     return Ok(info);
@@ -75,6 +82,29 @@ impl Mounts {
             }
         }
         found.ok_or_else(|| "no readable freezer state (no freezer cgroup mounted)".to_string())
+    }
+}
+
+/// The cgroup, from `path` up, whose own freeze holds it: v2's `cgroup.freeze` is 1 only
+/// where freezing was asked for, while `cgroup.events` says `frozen 1` in every descendant
+/// too; v1's `freezer.self_freezing` is 1 only where it was (cgroup-v2.rst "cgroup.freeze",
+/// freezer-subsystem.rst). Writing the thaw to the process's own cgroup does nothing while
+/// an ancestor stays frozen.
+fn frozen_by(mnt: &str, path: &str, own_flag: &str, control: &str) -> Option<FrozenBy> {
+    let mut p = path.trim_end_matches('/').to_string();
+    loop {
+        let dir = format!("{mnt}{}", trim_root(if p.is_empty() { "/" } else { &p }));
+        if fs::read_to_string(format!("{dir}/{own_flag}")).is_ok_and(|v| v.trim() == "1") {
+            return Some(FrozenBy {
+                path: if p.is_empty() { "/".to_string() } else { p },
+                control_file: format!("{dir}/{control}"),
+            });
+        }
+        let (parent, _) = p.rsplit_once('/')?;
+        if p.is_empty() {
+            return None;
+        }
+        p = parent.to_string();
     }
 }
 

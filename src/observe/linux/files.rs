@@ -87,6 +87,8 @@ pub struct SocketRow {
 #[derive(Default)]
 pub struct NetTables {
     by_ns: HashMap<String, HashMap<u64, SocketRow>>,
+    /// Received-byte counters of this namespace's TCP sockets (`tcpdiag`), read once.
+    received: Option<Option<HashMap<u64, u64>>>,
 }
 
 impl NetTables {
@@ -103,10 +105,23 @@ impl NetTables {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| dir.display().to_string());
         let table = self.by_ns.entry(ns).or_insert_with(|| read_tables(dir));
+        let any_tcp = inodes
+            .iter()
+            .any(|(_, i)| table.get(i).is_some_and(|r| r.proto == "tcp"));
+        let received = if any_tcp {
+            self.received
+                .get_or_insert_with(super::tcpdiag::bytes_received)
+                .as_ref()
+        } else {
+            None
+        };
         inodes
             .into_iter()
             .filter_map(|(fd, ino)| {
                 let r = table.get(&ino)?;
+                let bytes_received = (r.proto == "tcp")
+                    .then(|| received.and_then(|m| m.get(&ino).copied()))
+                    .flatten();
                 Some(SocketInfo {
                     fd,
                     family: r.family.to_string(),
@@ -116,6 +131,7 @@ impl NetTables {
                     state: r.state.clone(),
                     rx_queue: Some(r.rx_queue),
                     tx_queue: Some(r.tx_queue),
+                    bytes_received,
                 })
             })
             .collect()

@@ -14,6 +14,7 @@ mod descriptors;
 mod files;
 mod host;
 mod mounts;
+mod tcpdiag;
 
 pub use host::{binfmt_handlers, host_info};
 pub use mounts::remote_fs_at;

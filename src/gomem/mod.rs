@@ -146,7 +146,10 @@ fn denied_message(pid: u32, why: &str) -> String {
 
 /// Read every goroutine of process `pid`. `lock`: pause its threads while reading.
 pub fn dump_pid(pid: u32, lock: bool) -> Result<Dump, DumpError> {
-    let located = process::locate(pid)?;
+    let located = process::locate(pid).map_err(|e| match e {
+        DumpError::Denied(why) => DumpError::Denied(denied_message(pid, &why)),
+        e => e,
+    })?;
     let image = &located.image;
     let info = crate::inspect::inspect_bytes(&image.bytes)
         .map_err(|e| DumpError::NotGo(format!("{}: {e}", located.path.display())))?;

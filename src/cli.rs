@@ -37,6 +37,13 @@ pub enum Command {
     Attach(AttachArgs),
     /// Print every goroutine of a running Go program (Go 1.21–1.27), read from its memory:
     /// no signal, and the program keeps running.
+    ///
+    /// The output is the runtime's own SIGQUIT traceback format (status, wait reason,
+    /// minutes waited, frames with inlined ones, `created by`), then a summary grouping
+    /// identical stacks. Works on stripped and PIE binaries, amd64 and arm64 (also an
+    /// arm64 program under qemu-user). Needs ptrace access to the process (same user, or
+    /// root; see kernel.yama.ptrace_scope). Exit 0 dumped, 1 not a Go program or a Go
+    /// release gohang does not know, 66 no such process, 77 permission denied.
     Dump(DumpArgs),
     /// Print a shell completion script (bash, zsh, fish) on stdout.
     Completions(CompletionsArgs),

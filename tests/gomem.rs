@@ -478,7 +478,7 @@ fn check_parked(d: &serde_json::Value, minor: u32, what: &str) {
     let labelled = gs
         .iter()
         .find(|g| g["labels"].as_array().is_some_and(|l| !l.is_empty()));
-    if minor >= 24 {
+    {
         let l = &labelled.expect("a goroutine with labels")["labels"];
         assert_eq!(l[0][0], "job");
         assert_eq!(l[0][1], "worker 1");

@@ -557,36 +557,92 @@ impl<'a> Target<'a> {
         u32::try_from(id).ok().filter(|&t| t > 0)
     }
 
+    /// A Go string {ptr, len} at most 64 KiB long.
+    fn go_string(&self, p: u64, n: u64) -> Option<String> {
+        if n > 1 << 16 {
+            return None;
+        }
+        let v = self.mem.read_vec(p, n as usize).ok()?;
+        Some(String::from_utf8_lossy(&v).into_owned())
+    }
+
+    /// pprof labels: 1.24+ `*LabelSet{list []label{key, value string}}` in order; ≤1.23 a
+    /// `map[string]string` (read from its buckets, sorted by key, as pprof prints them).
     fn labels(&self, g: &RawG) -> Vec<(String, String)> {
-        if g.labels == 0 || self.layout.minor < 24 {
+        if g.labels == 0 {
             return Vec::new();
         }
-        // 1.24+: *LabelSet = {list []label}, label = {key, value string}.
-        let read = || -> Option<Vec<(String, String)>> {
-            let s = self.mem.read_vec(g.labels, 24).ok()?;
-            let (ptr, len) = (u64_at(&s, 0)?, u64_at(&s, 8)?);
-            if len > 1024 {
-                return None;
-            }
-            let b = self.mem.read_vec(ptr, (len * 32) as usize).ok()?;
-            let string = |p: u64, n: u64| -> Option<String> {
-                if n > 1 << 16 {
-                    return None;
-                }
-                let v = self.mem.read_vec(p, n as usize).ok()?;
-                Some(String::from_utf8_lossy(&v).into_owned())
-            };
-            (0..len as usize)
-                .map(|i| {
-                    let e = i * 32;
-                    Some((
-                        string(u64_at(&b, e)?, u64_at(&b, e + 8)?)?,
-                        string(u64_at(&b, e + 16)?, u64_at(&b, e + 24)?)?,
-                    ))
-                })
-                .collect()
+        let read = if self.layout.minor >= 24 {
+            self.label_list(g.labels)
+        } else {
+            self.label_map(g.labels)
         };
-        read().unwrap_or_default()
+        read.unwrap_or_default()
+    }
+
+    fn label_list(&self, at: u64) -> Option<Vec<(String, String)>> {
+        let s = self.mem.read_vec(at, 24).ok()?;
+        let (ptr, len) = (u64_at(&s, 0)?, u64_at(&s, 8)?);
+        if len > 1024 {
+            return None;
+        }
+        let b = self.mem.read_vec(ptr, (len * 32) as usize).ok()?;
+        (0..len as usize)
+            .map(|i| {
+                let e = i * 32;
+                Some((
+                    self.go_string(u64_at(&b, e)?, u64_at(&b, e + 8)?)?,
+                    self.go_string(u64_at(&b, e + 16)?, u64_at(&b, e + 24)?)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// A `*map[string]string` of the pre-1.24 (bucket) implementation: hmap {count, flags,
+    /// B, noverflow, hash0, buckets, oldbuckets, …}; a bucket is 8 tophash bytes, 8 keys,
+    /// 8 values and an overflow pointer (272 bytes for string/string).
+    fn label_map(&self, at: u64) -> Option<Vec<(String, String)>> {
+        const BUCKET: usize = 8 + 8 * 16 + 8 * 16 + 8;
+        const MIN_TOP_HASH: u8 = 5;
+        // g.labels is a *labelMap: a pointer to the map header's pointer.
+        let hmap = self.mem.read_u64(at).ok()?;
+        let h = self.mem.read_vec(hmap, 48).ok()?;
+        let (count, b, buckets, old) = (
+            u64_at(&h, 0)?,
+            u8_at(&h, 9)?,
+            u64_at(&h, 16)?,
+            u64_at(&h, 24)?,
+        );
+        // Labels are a handful; a growing map (oldbuckets set) is not read.
+        if count > 1024 || b > 8 || old != 0 {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut budget = 4096usize;
+        for i in 0..(1u64 << b) {
+            let mut bucket = buckets.checked_add(i * BUCKET as u64)?;
+            while bucket != 0 && budget > 0 {
+                budget -= 1;
+                let bk = self.mem.read_vec(bucket, BUCKET).ok()?;
+                for slot in 0..8 {
+                    if bk[slot] < MIN_TOP_HASH {
+                        continue;
+                    }
+                    let k = 8 + slot * 16;
+                    let v = 8 + 128 + slot * 16;
+                    out.push((
+                        self.go_string(u64_at(&bk, k)?, u64_at(&bk, k + 8)?)?,
+                        self.go_string(u64_at(&bk, v)?, u64_at(&bk, v + 8)?)?,
+                    ));
+                }
+                bucket = u64_at(&bk, BUCKET - 8)?;
+            }
+        }
+        if out.len() as u64 != count {
+            return None;
+        }
+        out.sort();
+        Some(out)
     }
 
     fn status_text(&self, g: &RawG) -> (String, Option<String>) {

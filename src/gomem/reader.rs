@@ -58,6 +58,8 @@ pub struct Target<'a> {
     /// Where `allgs` came from, for the decision trail.
     names: RefCell<HashMap<u64, String>>,
     symbolized: RefCell<HashMap<(u64, bool), Vec<Frame>>>,
+    /// `created by` frames by the creating pc (thousands of goroutines share a few).
+    creators: RefCell<HashMap<u64, Option<CreatedBy>>>,
 }
 
 /// Why the roots could not be found.
@@ -225,7 +227,7 @@ pub fn find_moduledata(
 }
 
 /// A decoded `runtime.g`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RawG {
     pub addr: u64,
     pub stack_lo: u64,
@@ -476,6 +478,7 @@ impl<'a> Target<'a> {
             pcln,
             names: RefCell::new(HashMap::new()),
             symbolized: RefCell::new(HashMap::new()),
+            creators: RefCell::new(HashMap::new()),
         })
     }
 
@@ -535,6 +538,22 @@ impl<'a> Target<'a> {
         if g.goid == 1 {
             return None;
         }
+        let cached = self
+            .creators
+            .borrow_mut()
+            .entry(g.gopc)
+            .or_insert_with(|| self.creator_frame(g.gopc))
+            .clone();
+        let mut c = cached?;
+        c.goroutine = (g.parent_goid != 0).then_some(g.parent_goid);
+        Some(c)
+    }
+
+    fn creator_frame(&self, gopc: u64) -> Option<CreatedBy> {
+        let g = RawG {
+            gopc,
+            ..RawG::default()
+        };
         let f = self.pcln.find_func(g.gopc)?;
         let q = self.pcln.pc_quantum();
         let trace_pc = if g.gopc > f.entry { g.gopc - q } else { g.gopc };
@@ -544,7 +563,7 @@ impl<'a> Target<'a> {
             file,
             line,
             pc_offset: (g.gopc > f.entry).then(|| g.gopc - f.entry),
-            goroutine: (g.parent_goid != 0).then_some(g.parent_goid),
+            goroutine: None,
         })
     }
 

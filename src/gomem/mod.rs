@@ -201,15 +201,8 @@ pub fn dump_pid(pid: u32, lock: bool) -> Result<Dump, DumpError> {
     let (allgs, _source) = reader::read_allgs(&target).map_err(root_err)?;
 
     let now = monotonic_ns();
-    let mut goroutines = Vec::with_capacity(allgs.len());
-    for &gp in &allgs {
-        if gp == 0 {
-            continue;
-        }
-        if let Some(g) = target.goroutine(gp, now) {
-            goroutines.push(g);
-        }
-    }
+    let addrs: Vec<u64> = allgs.into_iter().filter(|&gp| gp != 0).collect();
+    let goroutines = target.goroutines(&addrs, now);
     let mut notes = Vec::new();
     let running = goroutines
         .iter()

@@ -246,8 +246,23 @@ pub fn write_text(w: &mut dyn Write, d: &Dump) -> io::Result<()> {
         d.pid
     )?;
     for g in &d.summary {
-        let shown: Vec<&str> = g.frames.iter().take(4).map(String::as_str).collect();
-        let more = if g.frames.len() > 4 { " < …" } else { "" };
+        // The runtime's parking frames say less than the first frame above them.
+        let skip = g
+            .frames
+            .iter()
+            .take_while(|f| f.starts_with("runtime.") || f.starts_with("internal/"))
+            .count();
+        let skip = if skip == g.frames.len() { 0 } else { skip };
+        let shown: Vec<&str> = g.frames[skip..]
+            .iter()
+            .take(4)
+            .map(String::as_str)
+            .collect();
+        let more = if g.frames.len() > skip + 4 {
+            " < …"
+        } else {
+            ""
+        };
         writeln!(
             w,
             "{:>7}  [{}]  {}{}",

@@ -383,8 +383,13 @@ fn layout_tables_match_dwarf() {
 
 /// Start a built program and wait for its "ready" line; killed on drop.
 fn start_parked(bin: &Path) -> Guard {
+    start_parked_with(bin, &[])
+}
+
+fn start_parked_with(bin: &Path, args: &[&str]) -> Guard {
     use std::io::{BufRead, BufReader};
     let mut cmd = Command::new(bin);
+    cmd.args(args);
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     let mut g = Guard::spawn_group(&mut cmd);
     let out = g.child.stdout.take().unwrap();
@@ -603,4 +608,40 @@ fn dump_of_another_users_process_is_refused_with_77() {
     assert_eq!(out.status.code(), Some(77), "{err}");
     assert!(err.contains("ptrace access"), "{err}");
     assert!(alive(g.pid()));
+}
+
+/// A program whose goroutines keep running, parking and growing their stacks while gohang
+/// reads them: every goroutine printed with frames has a whole stack (it ends where the
+/// runtime's stacks end), and one that could not be read says so instead.
+#[test]
+fn dump_of_a_busy_program_prints_only_whole_stacks() {
+    let (go, minor) = toolchains().pop().unwrap();
+    let g = start_parked_with(&build(&go, minor, "amd64", ""), &["busy"]);
+    let mut read = 0;
+    for _ in 0..15 {
+        let d = dump_json(g.pid(), &[]);
+        for gr in d["goroutines"].as_array().unwrap() {
+            let fs = functions(gr);
+            if fs.is_empty() {
+                assert!(
+                    gr["state"] == "running" || !gr["error"].is_null(),
+                    "no frames and no reason: {gr}"
+                );
+                continue;
+            }
+            read += 1;
+            let last = fs.last().unwrap().as_str();
+            assert!(
+                matches!(
+                    last,
+                    "runtime.goexit" | "runtime.mstart" | "runtime.morestack"
+                ),
+                "a stack that ends in {last}: {fs:?}"
+            );
+            for f in gr["frames"].as_array().unwrap() {
+                assert_ne!(f["file"], "?", "{fs:?}");
+            }
+        }
+    }
+    assert!(read > 15 * 10, "only {read} stacks read");
 }

@@ -46,7 +46,41 @@ func parkMutex(mu *sync.Mutex) { mu.Lock() }
 //go:noinline
 func parkSleep() { time.Sleep(time.Hour) }
 
+// churn keeps goroutines running, parking and growing their stacks, so that a reader
+// races with them (the "busy" argument).
+func churn() {
+	for i := 0; i < 4; i++ {
+		a, b := make(chan int), make(chan int)
+		go func() {
+			for v := range a {
+				b <- v + 1
+			}
+		}()
+		go func() {
+			for n := 0; ; n++ {
+				a <- n
+				<-b
+				if n%64 == 0 {
+					grow(n % 200)
+				}
+			}
+		}()
+	}
+}
+
+//go:noinline
+func grow(n int) int {
+	var pad [256]byte
+	if n == 0 {
+		return int(pad[0])
+	}
+	return grow(n-1) + int(pad[n%256])
+}
+
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "busy" {
+		churn()
+	}
 	ch := make(chan int)
 	var mu sync.Mutex
 	mu.Lock()

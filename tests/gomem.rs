@@ -586,6 +586,14 @@ fn dump_exit_codes() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a Go program"), "{err}");
+    // A kernel thread (kthreadd is pid 2): 1, not "no such process".
+    let out = util::gohang().args(["dump", "2"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Usage: 64.
     let out = util::gohang().args(["dump", "notapid"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));

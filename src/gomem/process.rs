@@ -61,12 +61,13 @@ pub fn locate(pid: u32) -> Result<Located, DumpError> {
         return Err(DumpError::NoSuchProcess(pid));
     }
     let exe_link = std::fs::read_link(proc.join("exe")).map_err(|e| match e.kind() {
-        ErrorKind::NotFound => DumpError::NoSuchProcess(pid),
         ErrorKind::PermissionDenied => {
             DumpError::Denied(format!("cannot read /proc/{pid}/exe ({e})"))
         }
+        _ if !proc.exists() => DumpError::NoSuchProcess(pid),
+        // A kernel thread or a zombie has no executable.
         _ => DumpError::NotGo(format!(
-            "pid {pid} has no executable to read ({e}): a kernel thread?"
+            "pid {pid} is not a Go program: it has no executable (a kernel thread or a zombie)"
         )),
     })?;
     let maps_text = std::fs::read_to_string(proc.join("maps")).map_err(|e| match e.kind() {

@@ -46,11 +46,12 @@ pub struct Segment {
 }
 
 /// Runtime symbols looked up in `.symtab` / the Mach-O symbol table when present.
-pub const WANTED_SYMBOLS: [&str; 4] = [
+pub const WANTED_SYMBOLS: [&str; 5] = [
     "runtime.firstmoduledata",
     "runtime.allgs",
     "runtime.allglen",
     "runtime.allm",
+    "runtime.waitReasonStrings",
 ];
 
 /// Largest executable gohang reads whole.
@@ -71,6 +72,8 @@ pub struct Image {
     /// End (file vaddr) of the pclntab section when known.
     pub pclntab_end: Option<u64>,
     pub symbols: HashMap<&'static str, u64>,
+    /// Sizes of those symbols (ELF `st_size`), where known.
+    pub symbol_sizes: HashMap<&'static str, u64>,
     pub has_dwarf: bool,
 }
 
@@ -163,6 +166,7 @@ fn from_elf(elf: &goblin::elf::Elf) -> Result<Image, String> {
         pclntab_candidates: Vec::new(),
         pclntab_end: None,
         symbols: HashMap::new(),
+        symbol_sizes: HashMap::new(),
         has_dwarf: false,
     };
     for sh in &elf.section_headers {
@@ -182,6 +186,7 @@ fn from_elf(elf: &goblin::elf::Elf) -> Result<Image, String> {
         };
         if let Some(w) = WANTED_SYMBOLS.iter().find(|w| **w == name) {
             img.symbols.insert(w, sym.st_value);
+            img.symbol_sizes.insert(w, sym.st_size);
         }
     }
     Ok(img)
@@ -208,6 +213,7 @@ fn from_macho(m: &goblin::mach::MachO) -> Result<Image, String> {
         pclntab_candidates: Vec::new(),
         pclntab_end: None,
         symbols: HashMap::new(),
+        symbol_sizes: HashMap::new(),
         has_dwarf: false,
     };
     for seg in m.segments.iter() {

@@ -103,6 +103,8 @@ pub struct Layout {
     pub gobuf: GobufLayout,
     pub m: MLayout,
     pub module: ModuleLayout,
+    /// `waitReasonStrings` read from the target itself (a release without a table).
+    pub reasons: Option<&'static [String]>,
 }
 
 impl Layout {
@@ -257,6 +259,7 @@ impl Layout {
             gobuf,
             m,
             module,
+            reasons: None,
         })
     }
 
@@ -286,6 +289,12 @@ impl Layout {
 
     /// `waitReasonStrings[r]`, or the runtime's "unknown wait reason".
     pub fn wait_reason(&self, r: u8) -> &'static str {
+        if let Some(rs) = self.reasons {
+            return rs
+                .get(r as usize)
+                .map(String::as_str)
+                .unwrap_or("unknown wait reason");
+        }
         wait_reasons(self.minor)
             .get(r as usize)
             .copied()

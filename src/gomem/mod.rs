@@ -6,6 +6,7 @@
 //! validates what it read. Nothing here writes to the target or signals it; `--lock`
 //! (`lock`) may pause its threads with PTRACE_INTERRUPT and always detaches.
 
+pub mod dwarf;
 pub mod image;
 pub mod layout;
 pub mod le;
@@ -144,6 +145,32 @@ fn denied_message(pid: u32, why: &str) -> String {
     }
 }
 
+/// `runtime.waitReasonStrings` ([N]string) from the live process, via `.symtab`.
+fn read_wait_reasons(mem: &dyn Memory, image: &image::Image, bias: u64) -> Option<Vec<String>> {
+    let addr = image
+        .symbols
+        .get("runtime.waitReasonStrings")?
+        .wrapping_add(bias);
+    let size = *image.symbol_sizes.get("runtime.waitReasonStrings")?;
+    if size == 0 || size % 16 != 0 || size > 256 * 16 {
+        return None;
+    }
+    let b = mem.read_vec(addr, size as usize).ok()?;
+    b.chunks_exact(16)
+        .map(|c| {
+            let (p, n) = (le::u64_at(c, 0)?, le::u64_at(c, 8)?);
+            if n == 0 {
+                return Some(String::new());
+            }
+            if n > 256 {
+                return None;
+            }
+            let s = mem.read_vec(p, n as usize).ok()?;
+            Some(String::from_utf8_lossy(&s).into_owned())
+        })
+        .collect()
+}
+
 /// Read every goroutine of process `pid`. `lock`: pause its threads while reading.
 pub fn dump_pid(pid: u32, lock: bool) -> Result<Dump, DumpError> {
     let located = process::locate(pid).map_err(|e| match e {
@@ -165,12 +192,27 @@ pub fn dump_pid(pid: u32, lock: bool) -> Result<Dump, DumpError> {
             go.version
         ))
     })?;
-    let layout = Layout::for_minor(minor).ok_or_else(|| {
+    // A release without a table is read with layouts from its own DWARF, when it has
+    // some; GOHANG_DUMP_LAYOUT=dwarf forces that path (tests compare it with the tables).
+    let forced = std::env::var("GOHANG_DUMP_LAYOUT").is_ok_and(|v| v == "dwarf");
+    let unknown = |why: &str| {
         DumpError::UnknownRelease(format!(
-            "pid {pid} runs {}: its runtime layouts are unknown to this gohang (it knows go1.21 to go1.27)",
+            "pid {pid} runs {}: its runtime layouts are unknown to this gohang (it knows go1.21 to go1.27), and {why}",
             go.version
         ))
-    })?;
+    };
+    let (mut layout, layout_source) = match Layout::for_minor(minor) {
+        Some(l) if !forced => (l, "table"),
+        table if image.has_dwarf && minor >= 21 => match dwarf::layout(&image.bytes, minor) {
+            Ok(l) => (l, "dwarf"),
+            Err(why) => match table {
+                Some(l) => (l, "table"),
+                None => return Err(unknown(&why)),
+            },
+        },
+        Some(l) => (l, "table"),
+        None => return Err(unknown("it has no DWARF to read them from")),
+    };
 
     let proc_mem = memory::ProcessMemory::open(pid, located.probe_addr).map_err(|e| match e {
         ReadError::Denied(why) => DumpError::Denied(denied_message(pid, &why)),
@@ -194,6 +236,13 @@ pub fn dump_pid(pid: u32, lock: bool) -> Result<Dump, DumpError> {
         reader::RootError::Read(ReadError::Denied(w)) => DumpError::Denied(denied_message(pid, &w)),
         e => DumpError::NotGo(format!("pid {pid} ({}): {e}", go.version)),
     };
+    if layout_source == "dwarf" {
+        // The wait-reason strings of this release, from the program itself.
+        let strings = read_wait_reasons(mem, image, located.bias).ok_or_else(|| {
+            unknown("its wait-reason strings (runtime.waitReasonStrings) cannot be read")
+        })?;
+        layout.reasons = Some(Box::leak(strings.into_boxed_slice()));
+    }
     let (md, pclntab_vaddr) =
         reader::find_moduledata(mem, image, located.bias, &layout).map_err(root_err)?;
     let target = reader::Target::new(mem, image, located.bias, layout, md, pclntab_vaddr)
@@ -240,7 +289,7 @@ pub fn dump_pid(pid: u32, lock: bool) -> Result<Dump, DumpError> {
         pid,
         go_version: go.version.clone(),
         goarch: image.arch.name().to_string(),
-        layout_source: "table",
+        layout_source,
         goroutines,
         summary,
         notes,

@@ -26,7 +26,15 @@ fn sections(bytes: &[u8]) -> Option<HashMap<String, Vec<u8>>> {
         let Some(name) = elf.shdr_strtab.get_at(sh.sh_name) else {
             continue;
         };
-        if !name.starts_with(".debug_") && !name.starts_with(".zdebug_") {
+        // Only what a walk over type definitions needs (line and frame tables are the
+        // bulk of Go's DWARF and are not inflated).
+        let bare = name
+            .strip_prefix(".debug_")
+            .or_else(|| name.strip_prefix(".zdebug_"));
+        if !matches!(
+            bare,
+            Some("info" | "abbrev" | "str" | "str_offsets" | "line" | "line_str")
+        ) {
             continue;
         }
         let start = usize::try_from(sh.sh_offset).ok()?;

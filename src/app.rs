@@ -44,6 +44,7 @@ fn run(cli: &Cli) -> Result<u8, UserError> {
     match &cli.command {
         Command::Probe(args) => probe(cli, args),
         Command::Attach(args) => attach(cli, args),
+        Command::Dump(args) => crate::dump::run(cli, args),
         Command::Classify(args) => classify_file(cli, args),
         Command::Completions(args) => completions(args.shell),
         Command::Man(args) => man_page(args.dir.as_deref()),

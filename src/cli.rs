@@ -35,6 +35,16 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Look at a process that is already stuck (read-only unless --goroutines or --trace).
     Attach(AttachArgs),
+    /// Print every goroutine of a running Go program (Go 1.21–1.27), read from its memory:
+    /// no signal, and the program keeps running.
+    ///
+    /// The output is the runtime's own SIGQUIT traceback format (status, wait reason,
+    /// minutes waited, frames with inlined ones, `created by`), then a summary grouping
+    /// identical stacks. Works on stripped and PIE binaries, amd64 and arm64 (also an
+    /// arm64 program under qemu-user). Needs ptrace access to the process (same user, or
+    /// root; see kernel.yama.ptrace_scope). Exit 0 dumped, 1 not a Go program or a Go
+    /// release gohang does not know, 66 no such process, 77 permission denied.
+    Dump(DumpArgs),
     /// Print a shell completion script (bash, zsh, fish) on stdout.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout, or write one page per command into a directory.
@@ -125,6 +135,19 @@ pub struct AttachArgs {
     /// Also write the raw evidence (samples of the process tree) to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub save_evidence: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// The Go program's process id.
+    pub pid: u32,
+    /// Print one JSON document (schema gohang.dump/1) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Pause the program's threads while reading (ptrace interrupt, a few milliseconds;
+    /// never SIGSTOP) for a consistent snapshot; they are always resumed.
+    #[arg(long)]
+    pub lock: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -4,7 +4,8 @@
 //! universal binaries with FAT_MAGIC and FAT_MAGIC_64). Real Go binaries are megabytes of
 //! code the inspector never reads; mutations are better spent on these few KiB.
 //!
-//! Usage (from `fuzz/`): `cargo run --bin seeds -- corpus/inspect`
+//! Usage (from `fuzz/`): `cargo run --bin seeds -- corpus/inspect [corpus/pclntab]`; the
+//! second directory gets seeds for the `pclntab` target.
 
 use std::path::PathBuf;
 
@@ -267,7 +268,101 @@ fn fat(slices: &[Vec<u8>], magic64: bool) -> Vec<u8> {
     out
 }
 
+/// A small pclntab for the `pclntab` target: two functions (one with a frame, PCDATA and
+/// an inline tree; one a top frame), a file table and a name table; the inline tree sits
+/// in the same bytes (the target passes them as `gofunc` too), and 8 bytes of probe seed.
+fn pclntab_seed(min_lc: u8) -> Vec<u8> {
+    let mut names = b"main.f\0main.g\0main.inl\0".to_vec();
+    let cutab = 0u32.to_le_bytes().to_vec();
+    let files = b"/src/main.go\0".to_vec();
+    // pc-value tables: (zigzag value delta, pc delta) pairs, 0-terminated.
+    let pcsp = [2u8, 0x10, 16, 0x20, 0];
+    let pcfile = [2u8, 0x30, 0];
+    let pcln = [22u8, 0x30, 0];
+    let pcinl = [0u8, 0x08, 2, 0x28, 0];
+    let mut pctab = vec![0u8];
+    let mut put = |t: &[u8]| {
+        let at = pctab.len() as u32;
+        pctab.extend_from_slice(t);
+        at
+    };
+    let (sp, file, line, inl) = (put(&pcsp), put(&pcfile), put(&pcln), put(&pcinl));
+    let hdr = 72usize;
+    let name_off = hdr;
+    let cu_off = name_off + names.len();
+    let file_off = cu_off + cutab.len();
+    let pctab_off = file_off + files.len();
+    let pcln_off = (pctab_off + pctab.len()).next_multiple_of(8);
+    let func = |entry: u32, name: i32, flag: u8, npcdata: u32, nfuncdata: u8| {
+        let mut f = Vec::new();
+        for v in [entry, name as u32, 0, 0, sp, file, line, npcdata, 0, 9] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        f.extend_from_slice(&[0, flag, 0, nfuncdata]);
+        f
+    };
+    let mut f1 = func(0, 0, 0, 3, 4);
+    for v in [0u32, 0, inl, u32::MAX, u32::MAX, u32::MAX] {
+        f1.extend_from_slice(&v.to_le_bytes());
+    }
+    let f2 = func(0x30, 7, 1, 0, 0);
+    let ftab_len = 3 * 8;
+    let f1_off = ftab_len as u32;
+    let f2_off = f1_off + f1.len() as u32 + 4; // inline-tree offset follows f1
+    let tree_off = pcln_off + f2_off as usize + f2.len();
+    let mut pclntable = Vec::new();
+    for (e, o) in [(0u32, f1_off), (0x30, f2_off), (0x60, 0)] {
+        pclntable.extend_from_slice(&e.to_le_bytes());
+        pclntable.extend_from_slice(&o.to_le_bytes());
+    }
+    pclntable.extend_from_slice(&f1);
+    pclntable.extend_from_slice(&(tree_off as u32).to_le_bytes());
+    pclntable.extend_from_slice(&f2);
+    // inlinedCall {funcID, pad, nameOff, parentPc, startLine}
+    pclntable.extend_from_slice(&[0, 0, 0, 0]);
+    for v in [14i32, 4, 5] {
+        pclntable.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut b = vec![0xf1, 0xff, 0xff, 0xff, 0, 0, min_lc, 8];
+    for v in [
+        2u64,
+        1,
+        0x1000,
+        name_off as u64,
+        cu_off as u64,
+        file_off as u64,
+        pctab_off as u64,
+        pcln_off as u64,
+    ] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.append(&mut names);
+    b.extend_from_slice(&cutab);
+    b.extend_from_slice(&files);
+    b.extend_from_slice(&pctab);
+    b.resize(pcln_off, 0);
+    b.extend_from_slice(&pclntable);
+    b.extend_from_slice(&0x0123_4567_89ab_cdefu64.to_be_bytes());
+    b
+}
+
 fn main() {
+    if let Some(dir) = std::env::args().nth(2) {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("creating the corpus directory");
+        for (name, min_lc) in [("pclntab-amd64", 1u8), ("pclntab-arm64", 4)] {
+            let b = pclntab_seed(min_lc);
+            let (table, _) = b.split_at(b.len() - 8);
+            let tab = gohang::gomem::pclntab::Pclntab::new(table, table, 0x1000)
+                .expect("the seed pclntab parses");
+            let pc = 0x1000 + 0x0a * u64::from(min_lc);
+            let f = tab.find_func(pc).expect("main.f");
+            let frames = tab.logical_frames(&f, pc);
+            assert_eq!(frames.len(), 2, "the inline tree resolves");
+            println!("{name}: {} bytes, {frames:?}", b.len());
+            std::fs::write(dir.join(name), b).expect("writing a seed");
+        }
+    }
     let dir = PathBuf::from(
         std::env::args()
             .nth(1)

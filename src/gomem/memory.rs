@@ -1,0 +1,335 @@
+//! Reading another process's memory: the one seam between gohang's goroutine reader and
+//! the OS. Read-only; nothing here stops, signals or writes to the target.
+//! Linux: `process_vm_readv(2)`, falling back to `pread` on /proc/PID/mem (both need
+//! ptrace read access: same user and dumpable, or CAP_SYS_PTRACE, and Yama's
+//! `ptrace_scope` rules). macOS: `task_for_pid` (root) and `mach_vm_read_overwrite`.
+
+use std::fmt;
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The address is not mapped (or only partly).
+    Fault {
+        addr: u64,
+        len: usize,
+    },
+    /// The process is gone.
+    Gone,
+    /// Access refused (another user, Yama, macOS without root).
+    Denied(String),
+    Other(String),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Fault { addr, len } => write!(f, "{len} bytes at {addr:#x} are not mapped"),
+            ReadError::Gone => f.write_str("the process exited"),
+            ReadError::Denied(why) => f.write_str(why),
+            ReadError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Bytes of a process's address space.
+pub trait Memory {
+    /// Fill `buf` from `addr` or fail: a partial read is a fault.
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError>;
+
+    fn read_vec(&self, addr: u64, len: usize) -> Result<Vec<u8>, ReadError> {
+        let mut v = vec![0u8; len];
+        self.read(addr, &mut v)?;
+        Ok(v)
+    }
+
+    /// `len` bytes at each of `addrs` (None where a read failed): one system call per
+    /// few hundred reads where the OS allows it.
+    fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
+        addrs.iter().map(|&a| self.read_vec(a, len).ok()).collect()
+    }
+
+    fn read_u64(&self, addr: u64) -> Result<u64, ReadError> {
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+}
+
+/// A byte buffer standing for memory at `base` (tests, and images read from a file).
+pub struct Snapshot {
+    pub base: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl Memory for Snapshot {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let fault = ReadError::Fault {
+            addr,
+            len: buf.len(),
+        };
+        let off = addr.checked_sub(self.base).ok_or(fault.clone())? as usize;
+        let src = self
+            .bytes
+            .get(off..off.checked_add(buf.len()).ok_or(fault.clone())?)
+            .ok_or(fault)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+/// Memory seen through an offset: qemu-user maps guest address `a` at host `a + base`.
+pub struct Shifted<'m> {
+    pub inner: &'m dyn Memory,
+    pub base: u64,
+}
+
+impl Memory for Shifted<'_> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let host = addr.checked_add(self.base).ok_or(ReadError::Fault {
+            addr,
+            len: buf.len(),
+        })?;
+        self.inner.read(host, buf)
+    }
+
+    fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
+        let host: Vec<u64> = addrs.iter().map(|a| a.wrapping_add(self.base)).collect();
+        self.inner.read_many(&host, len)
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub use linux::ProcessMemory;
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use super::{Memory, ReadError};
+    use std::os::unix::fs::FileExt;
+
+    /// A live process's memory on Linux.
+    pub struct ProcessMemory {
+        pid: i32,
+        /// Opened when `process_vm_readv` is unavailable (seccomp, old kernels).
+        mem: Option<std::fs::File>,
+    }
+
+    impl ProcessMemory {
+        /// Check access once with a read of the process's first mapping, so a refusal is
+        /// reported before any work.
+        pub fn open(pid: u32, probe_addr: u64) -> Result<ProcessMemory, ReadError> {
+            let mut m = ProcessMemory {
+                pid: pid as i32,
+                mem: None,
+            };
+            let mut b = [0u8; 8];
+            match m.vm_read(probe_addr, &mut b) {
+                Ok(()) => Ok(m),
+                Err(ReadError::Other(_)) => {
+                    let f = std::fs::File::open(format!("/proc/{pid}/mem")).map_err(|e| match e
+                        .kind()
+                    {
+                        std::io::ErrorKind::NotFound => ReadError::Gone,
+                        std::io::ErrorKind::PermissionDenied => ReadError::Denied(e.to_string()),
+                        _ => ReadError::Other(format!("/proc/{pid}/mem: {e}")),
+                    })?;
+                    m.mem = Some(f);
+                    m.read(probe_addr, &mut b)?;
+                    Ok(m)
+                }
+                Err(e) => Err(e),
+            }
+        }
+
+        fn vm_read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let local = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            let remote = libc::iovec {
+                iov_base: addr as usize as *mut libc::c_void,
+                iov_len: buf.len(),
+            };
+            // SAFETY: `local` covers exactly `buf`, which we own mutably; `remote` names
+            // another process's memory, which the kernel checks and never dereferences here.
+            let n = unsafe { libc::process_vm_readv(self.pid, &local, 1, &remote, 1, 0) };
+            if n == buf.len() as isize {
+                return Ok(());
+            }
+            if n >= 0 {
+                return Err(ReadError::Fault {
+                    addr,
+                    len: buf.len(),
+                });
+            }
+            let e = std::io::Error::last_os_error();
+            Err(match e.raw_os_error() {
+                Some(libc::EFAULT) => ReadError::Fault {
+                    addr,
+                    len: buf.len(),
+                },
+                Some(libc::ESRCH) => ReadError::Gone,
+                Some(libc::EPERM) | Some(libc::EACCES) => ReadError::Denied(e.to_string()),
+                _ => ReadError::Other(e.to_string()),
+            })
+        }
+    }
+
+    /// iovecs per process_vm_readv call (IOV_MAX is 1024).
+    const BATCH: usize = 512;
+
+    impl Memory for ProcessMemory {
+        fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
+            if self.mem.is_some() || len == 0 {
+                return addrs.iter().map(|&a| self.read_vec(a, len).ok()).collect();
+            }
+            let mut out = Vec::with_capacity(addrs.len());
+            for chunk in addrs.chunks(BATCH) {
+                let mut buf = vec![0u8; chunk.len() * len];
+                let local: Vec<libc::iovec> = buf
+                    .chunks_mut(len)
+                    .map(|b| libc::iovec {
+                        iov_base: b.as_mut_ptr().cast(),
+                        iov_len: len,
+                    })
+                    .collect();
+                let remote: Vec<libc::iovec> = chunk
+                    .iter()
+                    .map(|&a| libc::iovec {
+                        iov_base: a as usize as *mut libc::c_void,
+                        iov_len: len,
+                    })
+                    .collect();
+                // SAFETY: each local iovec covers one `len`-byte piece of `buf`, which
+                // outlives the call; remote iovecs are checked by the kernel.
+                let n = unsafe {
+                    libc::process_vm_readv(
+                        self.pid,
+                        local.as_ptr(),
+                        local.len() as libc::c_ulong,
+                        remote.as_ptr(),
+                        remote.len() as libc::c_ulong,
+                        0,
+                    )
+                };
+                // The kernel stops at the first range it cannot read: what came before is
+                // good, the rest is read one by one.
+                let whole = if n > 0 { n as usize / len } else { 0 };
+                for (i, &a) in chunk.iter().enumerate() {
+                    if i < whole {
+                        out.push(Some(buf[i * len..(i + 1) * len].to_vec()));
+                    } else {
+                        out.push(self.read_vec(a, len).ok());
+                    }
+                }
+            }
+            out
+        }
+
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+            let Some(f) = &self.mem else {
+                return self.vm_read(addr, buf);
+            };
+            // pread takes a signed offset: addresses at or above 2^63 cannot be read.
+            if addr >= 1 << 63 || addr.checked_add(buf.len() as u64).is_none() {
+                return Err(ReadError::Fault {
+                    addr,
+                    len: buf.len(),
+                });
+            }
+            match f.read_exact_at(buf, addr) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    if std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
+                        Err(ReadError::Fault {
+                            addr,
+                            len: buf.len(),
+                        })
+                    } else {
+                        Err(ReadError::Gone)
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => Err(ReadError::Fault {
+                    addr,
+                    len: buf.len(),
+                }),
+                Err(e) => Err(ReadError::Other(e.to_string())),
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "macos")]
+pub use macos::ProcessMemory;
+
+#[cfg(target_os = "macos")]
+mod macos {
+    use super::{Memory, ReadError};
+    use mach2::kern_return::KERN_SUCCESS;
+    use mach2::port::{MACH_PORT_NULL, mach_port_name_t};
+    use mach2::traps::{mach_task_self, task_for_pid};
+    use mach2::vm::mach_vm_read_overwrite;
+    use mach2::vm_types::{mach_vm_address_t, mach_vm_size_t};
+
+    /// A live process's memory on macOS, through its task port (needs root; hardened
+    /// targets need the `get-task-allow` entitlement; SIP platform binaries are refused).
+    pub struct ProcessMemory {
+        task: mach_port_name_t,
+    }
+
+    impl ProcessMemory {
+        pub fn open(pid: u32, probe_addr: u64) -> Result<ProcessMemory, ReadError> {
+            let mut task: mach_port_name_t = MACH_PORT_NULL;
+            // SAFETY: task_for_pid writes one port name into `task`, which we own.
+            let kr = unsafe { task_for_pid(mach_task_self(), pid as i32, &mut task) };
+            if kr != KERN_SUCCESS {
+                return Err(ReadError::Denied(format!(
+                    "task_for_pid refused (kern_return {kr})"
+                )));
+            }
+            let m = ProcessMemory { task };
+            let mut b = [0u8; 8];
+            m.read(probe_addr, &mut b)?;
+            Ok(m)
+        }
+    }
+
+    impl Drop for ProcessMemory {
+        fn drop(&mut self) {
+            // SAFETY: the port name came from task_for_pid and is released once.
+            unsafe {
+                mach2::mach_port::mach_port_deallocate(mach_task_self(), self.task);
+            }
+        }
+    }
+
+    impl Memory for ProcessMemory {
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let mut out: mach_vm_size_t = 0;
+            // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+            let kr = unsafe {
+                mach_vm_read_overwrite(
+                    self.task,
+                    addr as mach_vm_address_t,
+                    buf.len() as mach_vm_size_t,
+                    buf.as_mut_ptr() as mach_vm_address_t,
+                    &mut out,
+                )
+            };
+            if kr == KERN_SUCCESS && out as usize == buf.len() {
+                Ok(())
+            } else {
+                Err(ReadError::Fault {
+                    addr,
+                    len: buf.len(),
+                })
+            }
+        }
+    }
+}

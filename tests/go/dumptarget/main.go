@@ -21,7 +21,7 @@
 // stdout before the program exits (benchmarks measure how much an observer slows it down).
 //
 // With Go 1.27 (generic_method_go127.go) one more goroutine waits in a method with type
-// parameters of its own.
+// parameters of its own, and -leak runs its leak detector so that some turn "(leaked)".
 package main
 
 import (
@@ -45,12 +45,16 @@ var (
 	spin    = flag.Bool("spin", true, "start one goroutine that never blocks")
 	work    = flag.Int("work", 0, "spin this many rounds, print the nanoseconds taken, exit")
 	ready   = flag.Bool("ready", true, "print \"ready PID\" once every goroutine waits")
+	leak    = flag.Bool("leak", false, "run Go 1.27's leak-detection GC once all wait (leak_go127.go)")
 	timeout = flag.Duration("timeout", 5*time.Minute, "exit after this long")
 )
 
 // extraWaits start more waiting goroutines from files built only by some Go releases; each
 // calls started.Done once.
 var extraWaits []func()
+
+// detectLeaks is set where the Go release has a goroutine leak detector (leak_go127.go).
+var detectLeaks func()
 
 // never is closed by nobody: every goroutine waiting on it stays.
 var never = make(chan int)
@@ -299,6 +303,12 @@ func main() {
 	}
 	started.Wait()
 	waitSettled(2*time.Minute, n+len(extraWaits)+*parked)
+	if *leak {
+		if detectLeaks == nil {
+			fail("-leak needs Go 1.27 or later")
+		}
+		detectLeaks()
+	}
 
 	if *ready {
 		fmt.Printf("ready %d\n", os.Getpid())

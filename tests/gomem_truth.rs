@@ -171,7 +171,9 @@ fn moving_status(status: &str) -> bool {
         || status.starts_with("runnable ")
 }
 
-fn views_of_trace(d: &traceback::Dump) -> BTreeMap<u64, View> {
+/// `gohang_text`: the dump is gohang's text, which prints `(...)` for every frame's
+/// arguments (it does not read their values); an inlined frame there is one without +0x.
+fn views_of_trace(d: &traceback::Dump, gohang_text: bool) -> BTreeMap<u64, View> {
     let signalled = d.signalled().map(|g| g.id);
     let mut out = BTreeMap::new();
     for g in &d.goroutines {
@@ -193,7 +195,11 @@ fn views_of_trace(d: &traceback::Dump) -> BTreeMap<u64, View> {
                     file: f.file.clone(),
                     line: f.line,
                     pc_offset: f.pc_offset,
-                    inlined: f.inlined(),
+                    inlined: if gohang_text {
+                        f.pc_offset.is_none()
+                    } else {
+                        f.inlined()
+                    },
                 })
                 .collect(),
             elided: g.elided.map_or(0, |e| e.0),
@@ -481,23 +487,28 @@ fn dump_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gohang")))
 }
 
-/// `gohang dump PID [args]`: stdout, stderr, exit code.
+/// `gohang dump PID [args]`: stdout, stderr, exit code. Its output is read while it runs
+/// (a dump is larger than a pipe holds), and it is killed if it takes over two minutes.
 fn gohang_dump(pid: u32, args: &[&str]) -> (String, String, i32) {
     let mut c = Command::new(dump_bin());
-    c.arg("dump")
-        .arg(pid.to_string())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let g = Guard::spawn_group(&mut c);
-    let out = g
-        .wait_output(Duration::from_secs(120))
-        .expect("gohang dump did not finish in 120 s");
+    c.arg("dump").arg(pid.to_string()).args(args);
+    let mut t = Target::spawn(&mut c);
+    let mut out = t.guard.child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let status = util::wait_for(Duration::from_secs(120), || {
+        t.guard.child.try_wait().ok().flatten()
+    })
+    .expect("gohang dump did not finish in 120 s");
+    let out = stdout.join().unwrap();
+    let err = t.stderr.take().unwrap().join().unwrap();
     (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+        status.code().unwrap_or(-1),
     )
 }
 
@@ -606,7 +617,7 @@ struct Checked {
 fn check_views(what: &str, sigquit: &str, json: &DumpJson, text: &str) -> Checked {
     let truth = traceback::parse(sigquit)
         .unwrap_or_else(|e| panic!("{what}: SIGQUIT's dump does not parse: {e}\n{sigquit}"));
-    let want = views_of_trace(&truth);
+    let want = views_of_trace(&truth, false);
     let (compared, json_report) = compare(&want, &views_of_json(json));
     let mut report = String::new();
     let own = json_consistency(json);
@@ -634,7 +645,7 @@ fn check_views(what: &str, sigquit: &str, json: &DumpJson, text: &str) -> Checke
                     v.labels = Some(v.labels.take().unwrap_or_default());
                 }
             };
-            let mut got = views_of_trace(&t);
+            let mut got = views_of_trace(&t, true);
             let mut want_text = want.clone();
             printed(&mut got);
             printed(&mut want_text);
@@ -1168,7 +1179,7 @@ summary: 4 goroutines
 #[test]
 fn compare_reports_every_kind_of_difference() {
     let d = parse_fixture("sigquit-go1.27-amd64-labels-leak.txt");
-    let want = views_of_trace(&d);
+    let want = views_of_trace(&d, false);
     let (compared, report) = compare(&want, &want);
     assert!(compared > 16 && report.is_empty(), "{report}");
 

@@ -660,7 +660,9 @@ fn check_views(what: &str, sigquit: &str, json: &DumpJson, text: &str) -> Checke
 
 /// One ground-truth round: build, run, dump twice, SIGQUIT, compare.
 fn truth_round(tc: &Toolchain, mode: Mode, extra_args: &[&str]) -> Checked {
-    let what = format!("{} {} {}", tc.name(), mode.name(), extra_args.join(" "));
+    let what = format!("{} {} {}", tc.name(), mode.name(), extra_args.join(" "))
+        .trim_end()
+        .to_string();
     let bin = build_target(tc, mode);
     let mut cmd = Command::new(&bin);
     cmd.args(["-timeout", "5m"]).args(extra_args);

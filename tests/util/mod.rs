@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod gomod;
+pub mod toolchains;
+pub mod traceback;
 
 use gohang::report::Report;
 use std::path::{Path, PathBuf};

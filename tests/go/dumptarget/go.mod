@@ -1,0 +1,3 @@
+module gohang.test/dumptarget
+
+go 1.21

@@ -22,6 +22,7 @@
 //!
 //! The binary under test is `GOHANG_DUMP_BIN` when set (to try another build of the
 //! reader), else the gohang cargo built for these tests.
+#![cfg(target_os = "linux")]
 
 mod util;
 

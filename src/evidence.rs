@@ -732,6 +732,10 @@ impl DescriptorWait {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockHolder {
     pub pid: u32,
+    /// Its start time (clock ticks since boot), when read: a sampled process with the same
+    /// pid and another start time is a different one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
     pub comm: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,

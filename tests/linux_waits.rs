@@ -361,3 +361,100 @@ fn a_shell_waiting_for_any_child_is_followed_to_its_foreground_command() {
         );
     }
 }
+
+/// `gohang attach PID --json` with a short window.
+fn attach_json(pid: u32) -> Report {
+    let out = run(&["attach", &pid.to_string(), "--json", "--window", "1s"]);
+    assert!(
+        !out.stdout.is_empty(),
+        "no report: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_report(&out.stdout)
+}
+
+/// Is `pid` listed in /proc/locks, waiting (`->`) or holding?
+fn in_proc_locks(pid: u32, waiting: bool) -> bool {
+    std::fs::read_to_string("/proc/locks").is_ok_and(|l| {
+        l.lines()
+            .any(|line| line.contains("->") == waiting && line.contains(&format!(" {pid} ")))
+    })
+}
+
+#[test]
+fn lock_wait_whose_holder_is_stuck_is_explained_by_the_holder() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let server = SilentServer::start(Duration::from_secs(90));
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    let lock = m.cached_dep_lock();
+    let go = |m: &Module| {
+        let mut c = std::process::Command::new("go");
+        c.args(["mod", "download"]);
+        isolated_go_env(&mut c, m);
+        c.env("GOPROXY", server.url())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        Guard::spawn_group(&mut c)
+    };
+    // The first go takes the zip's lock and waits on the proxy, which never answers; the
+    // second, sharing the module cache (not its child), waits for that lock.
+    let first = go(&m);
+    wait_for(Duration::from_secs(60), || {
+        in_proc_locks(first.pid(), false).then_some(())
+    })
+    .expect("the first go never took the lock");
+    let second = go(&m);
+    wait_for(Duration::from_secs(60), || {
+        in_proc_locks(second.pid(), true).then_some(())
+    })
+    .expect("the second go never waited for the lock");
+
+    let r = attach_json(second.pid());
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::NetworkWait, "{r:#?}");
+    assert_eq!(p.pid, Some(first.pid()), "the holder is the culprit");
+    assert_eq!(r.chain, vec![second.pid(), first.pid()], "{r:#?}");
+    assert!(
+        p.summary.contains(lock.to_str().unwrap()) && p.summary.contains(&server.addr.to_string()),
+        "the lock and the holder's wait: {}",
+        p.summary
+    );
+    assert!(
+        p.evidence.iter().any(|e| e.starts_with("chain: ")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(
+        r.verdicts.iter().any(|v| v.kind == VerdictKind::LockWait),
+        "the lock wait stays as context: {r:#?}"
+    );
+
+    // Stopped, the holder explains the wait by its stop.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first.pid() as i32),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{}/stat", first.pid()))
+            .ok()
+            .filter(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('T'))
+            })
+    })
+    .expect("the first go never stopped");
+    let r = attach_json(second.pid());
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Stopped, "{r:#?}");
+    assert_eq!(p.pid, Some(first.pid()));
+    assert_eq!(r.chain, vec![second.pid(), first.pid()], "{r:#?}");
+    assert!(p.summary.contains("waits for the lock on"), "{}", p.summary);
+    drop(second);
+    drop(first);
+}

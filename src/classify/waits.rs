@@ -397,7 +397,7 @@ fn lock_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 .map(|c| format!(", command: {c}"))
                 .unwrap_or_default()
         ));
-        if tree.get(h.pid).is_some() {
+        if tree.get(h.pid).is_some() && tree.chain_to(h.pid).first() == tree.root.as_ref() {
             v = v.fact(format!(
                 "the holder is part of this process tree (pid {})",
                 h.pid
@@ -409,6 +409,211 @@ fn lock_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         holder.map(|h| (h.pid, h.command.as_deref().unwrap_or(&h.comm))),
     ));
     f.add(v, p.depth, format!("{}: waits for lock {path}", p.label()));
+}
+
+/// Waits across processes: a lock wait whose holder is itself stuck is explained by the
+/// holder's own verdict. The holder is usually not a descendant of the waiter (another go,
+/// gopls, a CI job); the observer samples it and its descendants for this. The cause — the
+/// holder stopped, frozen, traced, waiting on the network, or a child of it doing so — is
+/// given as the primary verdict, with the whole chain waiter → holder → the holder's wait
+/// in `chain` and in the text. A holder that waits for a lock in turn is followed to that
+/// lock's holder; a cycle is a deadlock. A holder is taken only when the sampled process
+/// with its pid has the start time `/proc/locks`' holder had (pid reuse).
+pub(super) fn across(tree: &Tree, f: &mut Findings) {
+    let waits: Vec<usize> = (0..f.candidates.len())
+        .filter(|i| f.candidates[*i].verdict.kind == VerdictKind::LockWait)
+        .collect();
+    for i in waits {
+        let Some(waiter) = f.candidates[i].verdict.pid else {
+            continue;
+        };
+        let mut path = vec![waiter];
+        let mut cur = waiter;
+        let mut locks: Vec<String> = Vec::new();
+        let cause = loop {
+            let Some((holder, lock)) = holder_in_tree(tree, cur, f) else {
+                break None;
+            };
+            if path.contains(&holder) {
+                // Every process of the cycle waits for the next one's lock: none can go on.
+                let cycle: Vec<String> = path
+                    .iter()
+                    .skip_while(|p| **p != holder)
+                    .filter_map(|p| tree.get(*p).map(|v| v.label()))
+                    .collect();
+                let text = format!(
+                    "a deadlock: {} → back to {}: each waits for a lock the next one holds",
+                    cycle.join(" → "),
+                    tree.get(holder).map(|v| v.label()).unwrap_or_default()
+                );
+                f.note(format!("{}: {text}", f.candidates[i].verdict.summary));
+                let c = &mut f.candidates[i];
+                c.verdict.confidence = Confidence::High;
+                c.verdict.evidence.insert(0, text);
+                break None;
+            }
+            locks.push(lock);
+            path.push(holder);
+            cur = holder;
+            match cause_under(tree, holder, &path[..path.len() - 1], f) {
+                Some(j) if f.candidates[j].verdict.kind == VerdictKind::LockWait => {
+                    // The holder waits for a lock too: follow that lock to its holder.
+                    if f.candidates[j].verdict.pid != Some(holder) {
+                        break Some(j);
+                    }
+                }
+                Some(j) => break Some(j),
+                None => break None,
+            }
+        };
+        let Some(j) = cause else {
+            if path.len() > 1 {
+                f.note(format!(
+                    "pid {waiter}'s lock is held by pid {}, in which no wait of its own was found",
+                    path[path.len() - 1]
+                ));
+            }
+            continue;
+        };
+        explain_across(tree, f, i, j, &path, &locks);
+    }
+}
+
+/// The holder of the lock `pid` waits for, as a sampled process with the holder's start
+/// time, and the lock's path.
+fn holder_in_tree(tree: &Tree, pid: u32, f: &mut Findings) -> Option<(u32, String)> {
+    let p = tree.get(pid)?;
+    let lock = p.last.locks.iter().find(|l| l.waiting)?;
+    let h = lock.holder.as_ref()?;
+    let view = tree.get(h.pid)?;
+    if h.start_time.is_some_and(|t| t != view.last.start_time) {
+        f.note(format!(
+            "pid {}'s lock holder pid {} started at {} but the sampled pid {} at {}: another process, not followed",
+            pid,
+            h.pid,
+            h.start_time.unwrap_or_default(),
+            h.pid,
+            view.last.start_time
+        ));
+        return None;
+    }
+    let path = lock
+        .path
+        .clone()
+        .unwrap_or_else(|| format!("file {}", lock.file));
+    Some((h.pid, path))
+}
+
+/// The strongest verdict of `holder` or of a process below it (its own wait chain): the
+/// index of its candidate. `idle` and `child-wait` say only that it sleeps.
+fn cause_under(tree: &Tree, holder: u32, path: &[u32], f: &Findings) -> Option<usize> {
+    (0..f.candidates.len())
+        .filter(|j| f.candidates[*j].verdict.kind.rank() > VerdictKind::ChildWait.rank())
+        // Not another chain's explanation, nor a process already on this chain.
+        .filter(|j| f.candidates[*j].rank.is_none())
+        .filter(|j| {
+            f.candidates[*j]
+                .verdict
+                .pid
+                .is_none_or(|p| !path.contains(&p))
+        })
+        .filter(|j| {
+            f.candidates[*j]
+                .verdict
+                .pid
+                .is_some_and(|p| p == holder || tree.chain_to(p).contains(&holder))
+        })
+        .max_by(|a, b| {
+            let (a, b) = (&f.candidates[*a], &f.candidates[*b]);
+            a.rank()
+                .cmp(&b.rank())
+                // Its own lock wait first: that is followed to the next holder.
+                .then((a.verdict.pid == Some(holder)).cmp(&(b.verdict.pid == Some(holder))))
+                .then(a.depth.cmp(&b.depth))
+                .then(a.verdict.confidence.cmp(&b.verdict.confidence))
+        })
+}
+
+/// Add the cause (candidate `j`) as the explanation of the lock wait (candidate `i`):
+/// its own kind and remedy, the chain from the probed process through each holder.
+fn explain_across(
+    tree: &Tree,
+    f: &mut Findings,
+    i: usize,
+    j: usize,
+    path: &[u32],
+    locks: &[String],
+) {
+    let waiter = path[0];
+    let last_holder = path[path.len() - 1];
+    let cause = &f.candidates[j];
+    let culprit = cause.verdict.pid.unwrap_or(last_holder);
+    let mut chain = tree.chain_to(waiter);
+    chain.extend(&path[1..]);
+    let below: Vec<u32> = match &cause.chain {
+        Some(c) => c.clone(),
+        None => tree.chain_to(culprit),
+    };
+    if let Some(at) = below.iter().position(|p| *p == last_holder) {
+        chain.extend(below[at + 1..].iter().copied());
+    } else if !chain.contains(&culprit) {
+        chain.push(culprit);
+    }
+    let label = |pid: u32| {
+        tree.get(pid)
+            .map(|v| v.label())
+            .unwrap_or_else(|| format!("pid {pid}"))
+    };
+    let mut v = cause.verdict.clone();
+    let holds: Vec<String> = path
+        .windows(2)
+        .zip(locks)
+        .map(|(w, lock)| {
+            format!(
+                "{} waits for the lock on {lock} that {} holds",
+                label(w[0]),
+                label(w[1])
+            )
+        })
+        .collect();
+    v.summary = format!("{}; {}", holds.join(", and "), v.summary);
+    let mut facts = vec![format!(
+        "chain: {}",
+        chain
+            .iter()
+            .map(|p| label(*p))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    )];
+    facts.extend(holds.iter().map(|h| format!("lock: {h}")));
+    if let Some(start) = tree.get(last_holder).map(|h| h.last.start_time) {
+        facts.push(format!(
+            "the holder {} was matched by its start time ({start} ticks after boot) as well as its pid",
+            label(last_holder)
+        ));
+    }
+    v.evidence.splice(0..0, facts);
+    let rank = cause.rank().max(f.candidates[i].rank());
+    let depth = cause.depth.max(f.candidates[i].depth) + path.len();
+    let reason = format!(
+        "the lock {} waits for is held by a stuck process: {}",
+        label(waiter),
+        chain
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    for p in path {
+        f.explain(*p);
+    }
+    f.reasons.push(format!("{}: {reason}", v.kind));
+    f.candidates.push(super::Candidate {
+        verdict: v,
+        depth,
+        chain: Some(chain),
+        rank: Some(rank),
+    });
 }
 
 /// What a lock file guards, from the go command's layout of the module cache.
@@ -1282,6 +1487,105 @@ mod tests {
             c.reasons
                 .iter()
                 .any(|r| r.contains("already runs the downloaded toolchain"))
+        );
+    }
+
+    /// `pid` in flock(2), waiting for a lock `holder` (started at `holder_start`) holds.
+    fn lock_waiter(pid: u32, ppid: u32, start: u64, holder: (u32, Option<u64>)) -> ProcessSnapshot {
+        let mut p = asleep_in(pid, ppid, "go", start, ("flock", 73, 3));
+        p.locks = vec![LockInfo {
+            kind: "flock".into(),
+            mode: "write".into(),
+            waiting: true,
+            file: "08:01:42".into(),
+            path: Some(format!(
+                "/m/cache/download/example.com/dep/@v/v1.0.0.lock#{pid}"
+            )),
+            holder: Some(crate::evidence::LockHolder {
+                pid: holder.0,
+                start_time: holder.1,
+                comm: "go".into(),
+                command: None,
+            }),
+        }];
+        p
+    }
+
+    #[test]
+    fn a_stopped_lock_holder_outside_the_tree_is_the_cause() {
+        let mut holder = sleep(200, 1, 7);
+        holder.comm = "go".into();
+        holder.state = RunState::Stopped;
+        holder.threads[0].state = RunState::Stopped;
+        let ev = evidence(vec![lock_waiter(100, 1, 5, (200, Some(7))), holder.clone()]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::Stopped, "{reasons:#?}");
+        assert_eq!(v.pid, Some(200));
+        assert_eq!(chain, vec![100, 200]);
+        assert!(
+            v.summary
+                .starts_with("pid 100 (go) waits for the lock on /m/cache/download/example.com/dep/@v/v1.0.0.lock#100 that pid 200 (go) holds; "),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e == "chain: pid 100 (go) → pid 200 (go)")
+        );
+        let c = classify(&ev);
+        assert!(c.verdicts.iter().any(|v| v.kind == VerdictKind::LockWait));
+
+        // The pid now belongs to another process: it is not followed (the observer does
+        // not sample it either).
+        let ev = evidence(vec![lock_waiter(100, 1, 5, (200, Some(6))), holder]);
+        let c = classify(&ev);
+        assert!(
+            c.verdicts
+                .iter()
+                .all(|v| !v.summary.contains("that pid 200 (go) holds;")),
+            "{:#?}",
+            c.verdicts
+        );
+        assert_ne!(c.chain, vec![100, 200]);
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.contains("another process, not followed"))
+        );
+    }
+
+    #[test]
+    fn holders_followed_through_a_second_lock_and_a_cycle_is_a_deadlock() {
+        // 100 waits for 200's lock, 200 for 300's, and 300 is stopped.
+        let mut third = sleep(300, 1, 9);
+        third.state = RunState::Stopped;
+        third.threads[0].state = RunState::Stopped;
+        let ev = evidence(vec![
+            lock_waiter(100, 1, 5, (200, None)),
+            lock_waiter(200, 1, 7, (300, Some(9))),
+            third,
+        ]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::Stopped, "{reasons:#?}");
+        assert_eq!(chain, vec![100, 200, 300]);
+        assert!(
+            v.summary.contains(", and pid 200 (go) waits for the lock"),
+            "{}",
+            v.summary
+        );
+
+        // 100 and 200 wait for each other.
+        let ev = evidence(vec![
+            lock_waiter(100, 1, 5, (200, Some(7))),
+            lock_waiter(200, 1, 7, (100, Some(5))),
+        ]);
+        let (v, _, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::LockWait, "{reasons:#?}");
+        assert!(
+            v.evidence.iter().any(|e| e.starts_with("a deadlock: ")),
+            "{:#?}",
+            v.evidence
         );
     }
 

@@ -301,8 +301,16 @@ fn holder_of(pid: u32) -> LockHolder {
             .collect::<Vec<_>>()
             .join(" ")
     });
+    // Its start time tells it from a later process given the same pid (LINUX.md).
+    let start_time = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            rest.split_whitespace().nth(19)?.parse::<u64>().ok()
+        });
     LockHolder {
         pid,
+        start_time,
         comm,
         command: command.filter(|c| !c.is_empty()),
     }

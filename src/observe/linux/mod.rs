@@ -37,6 +37,11 @@ use std::time::Duration;
 /// How long a read that can block on the target's memory lock may take.
 const SLOW_READ_LIMIT: Duration = Duration::from_millis(300);
 
+/// How many times a lock holder outside the tree is followed to the holder of the lock
+/// it waits for in turn, and how many such processes one sample takes at most.
+const HOLDER_HOPS: usize = 4;
+const HOLDER_PROCS: usize = 32;
+
 /// Facts about a process that do not change while it lives, read once.
 #[derive(Clone)]
 struct Static {
@@ -128,18 +133,74 @@ impl Sampler {
         let pids = walk(&children, roots);
         let mut ctx = SampleCtx::default();
         let mut processes = Vec::with_capacity(pids.len());
+        let mut seen: HashSet<u32> = HashSet::new();
         for pid in pids {
-            if excluded.contains(&pid) {
+            if excluded.contains(&pid) || !seen.insert(pid) {
                 continue;
             }
             if let Ok(p) = self.snapshot_in(pid, &mut ctx) {
                 processes.push(p);
             }
         }
+        self.follow_lock_holders(&children, &excluded, &mut seen, &mut processes, &mut ctx);
         self.find_peers(&mut processes);
         let live: HashSet<(u32, u64)> = processes.iter().map(|p| (p.pid, p.start_time)).collect();
         self.statics.retain(|k, _| live.contains(k));
         Sample { at_ms, processes }
+    }
+
+    /// The holders of the locks sampled processes wait for are usually not their
+    /// descendants (another go, gopls, a CI job): sample them and their descendants too, so
+    /// that what a holder itself waits for can be told. A holder waiting for a lock in turn
+    /// is followed again, up to [`HOLDER_HOPS`] hops and [`HOLDER_PROCS`] processes; a
+    /// process already sampled is never taken twice (a cycle of lock waits ends there).
+    fn follow_lock_holders(
+        &mut self,
+        children: &HashMap<u32, Vec<u32>>,
+        excluded: &HashSet<u32>,
+        seen: &mut HashSet<u32>,
+        processes: &mut Vec<ProcessSnapshot>,
+        ctx: &mut SampleCtx,
+    ) {
+        let mut from = 0;
+        let mut added = 0;
+        for _ in 0..HOLDER_HOPS {
+            let holders: Vec<(u32, Option<u64>)> = processes[from..]
+                .iter()
+                .flat_map(|p| p.locks.iter())
+                .filter(|l| l.waiting)
+                .filter_map(|l| l.holder.as_ref().map(|h| (h.pid, h.start_time)))
+                .filter(|(pid, _)| !seen.contains(pid) && !excluded.contains(pid))
+                .collect();
+            if holders.is_empty() {
+                return;
+            }
+            from = processes.len();
+            for (holder, start) in holders {
+                // The holder itself first: a pid taken since by another process (its start
+                // time differs) is not the holder, and nothing below it is sampled.
+                let Ok(h) = self.snapshot_in(holder, ctx) else {
+                    continue;
+                };
+                if start.is_some_and(|t| t != h.start_time) || !seen.insert(holder) {
+                    continue;
+                }
+                processes.push(h);
+                added += 1;
+                for pid in walk(children, &[holder]).into_iter().skip(1) {
+                    if added >= HOLDER_PROCS {
+                        return;
+                    }
+                    if excluded.contains(&pid) || !seen.insert(pid) {
+                        continue;
+                    }
+                    if let Ok(p) = self.snapshot_in(pid, ctx) {
+                        processes.push(p);
+                        added += 1;
+                    }
+                }
+            }
+        }
     }
 
     /// One process, all its threads.

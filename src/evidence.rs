@@ -559,6 +559,21 @@ pub struct SocketInfo {
     pub tx_queue: Option<u64>,
 }
 
+/// `resolv.conf` as one process sees it (`resolv.conf(5)`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolverConf {
+    /// The file as the process names it (`/etc/resolv.conf`, read through its own root).
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<String>,
+    /// The file differs from gohang's own `/etc/resolv.conf` (a container, a chroot, a
+    /// mount namespace).
+    #[serde(default)]
+    pub differs_from_host: bool,
+}
+
 /// One open file descriptor, kept for what waits need: sockets, pipes, terminals,
 /// pidfds, lock files.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -824,6 +839,10 @@ pub struct ProcessSnapshot {
     /// Bytes read and written through system calls so far (Linux `/proc/PID/io`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub io: Option<IoCounters>,
+    /// The resolver configuration as the process sees it (its own root's
+    /// `/etc/resolv.conf`), read when it has a socket to a nameserver's port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<ResolverConf>,
     /// The environment variables that matter for a hang (Go, proxy, git and ssh settings),
     /// with any password in a URL removed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

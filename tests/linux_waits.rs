@@ -458,3 +458,135 @@ fn lock_wait_whose_holder_is_stuck_is_explained_by_the_holder() {
     drop(second);
     drop(first);
 }
+
+/// A UDP server on 127.0.0.1:53 that takes queries and never answers; None (said loudly)
+/// when the port cannot be had (not root, or a resolver listens there).
+struct SilentNameserver {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentNameserver {
+    fn start(limit: Duration) -> Option<SilentNameserver> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let sock = match std::net::UdpSocket::bind("127.0.0.1:53") {
+            Ok(s) => s,
+            Err(e) => {
+                need(
+                    false,
+                    &format!("127.0.0.1:53 for a silent nameserver ({e})"),
+                );
+                return None;
+            }
+        };
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + limit;
+            let mut buf = [0u8; 1500];
+            while !flag.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+                let _ = sock.recv_from(&mut buf);
+            }
+        });
+        Some(SilentNameserver {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SilentNameserver {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn name_resolution_nobody_answers_is_network_wait_for_dns() {
+    if !go_ok()
+        || !need(
+            is_root() && have("unshare"),
+            "root and unshare (a private mount namespace)",
+        )
+    {
+        return;
+    }
+    let _s = serial();
+    let Some(_ns) = SilentNameserver::start(Duration::from_secs(90)) else {
+        return;
+    };
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    // The go command's own resolv.conf (a private mount namespace) names the silent server;
+    // one attempt with a long timeout keeps one query socket open through the window.
+    let conf = m.dir.path().join("resolv.conf");
+    std::fs::write(
+        &conf,
+        "nameserver 127.0.0.1\noptions timeout:30 attempts:1\n",
+    )
+    .unwrap();
+    let mut c = std::process::Command::new("unshare");
+    c.args([
+        "-m",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" /etc/resolv.conf && exec go mod download",
+    ])
+    .arg(&conf);
+    isolated_go_env(&mut c, &m);
+    c.env("GOPROXY", "http://modproxy.gohang-test.invalid:8080")
+        .env("GODEBUG", "netdns=go")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let go = Guard::spawn_group(&mut c);
+    let pid = go.pid();
+    // 0100007F:0035 is 127.0.0.1:53 in /proc/PID/net/udp.
+    wait_for(Duration::from_secs(60), || {
+        std::fs::read_to_string(format!("/proc/{pid}/net/udp"))
+            .ok()
+            .filter(|t| {
+                t.lines()
+                    .any(|l| l.split_whitespace().nth(2) == Some("0100007F:0035"))
+            })
+            .filter(|_| comm(pid).as_deref() == Some("go"))
+    })
+    .expect("go never sent a query to 127.0.0.1:53");
+
+    let r = attach_json(pid);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::NetworkWait, "{r:#?}");
+    assert_eq!(p.pid, Some(pid));
+    assert!(
+        p.summary
+            .contains("name resolution of modproxy.gohang-test.invalid (the GOPROXY host)")
+            && p.summary.contains("nameserver 127.0.0.1:53 get no answer"),
+        "{}",
+        p.summary
+    );
+    assert!(
+        p.evidence.iter().any(|e| e
+            .starts_with("/etc/resolv.conf as the process sees it (not gohang's")
+            && e.contains("nameserver 127.0.0.1")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("udp") && e.contains("no answer came back")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(
+        p.remedy
+            .as_deref()
+            .unwrap()
+            .contains("dig @127.0.0.1 modproxy.gohang-test.invalid")
+    );
+    drop(go);
+}

@@ -347,6 +347,25 @@ pub fn prompt_wait(tty: Option<&str>) -> String {
     )
 }
 
+/// Name resolution that gets no answer from `nameserver`.
+pub fn dns_wait(nameserver: &str, file: Option<&str>, host: Option<&str>, stub: bool) -> String {
+    let name = host.unwrap_or("the host");
+    let check = format!(
+        "check the nameserver: `dig @{nameserver} {name}` (or `nslookup {name} {nameserver}`)"
+    );
+    let fix = if stub {
+        "the systemd-resolved stub forwards to the upstream servers `resolvectl status` lists: fix those (a VPN's DNS that is gone, a captive network)".to_string()
+    } else {
+        format!(
+            "then fix the nameserver line of {} as the process sees it (a container's own, a VPN's DNS that is gone)",
+            file.unwrap_or("/etc/resolv.conf")
+        )
+    };
+    format!(
+        "{check}; {fix}; naming the server by IP in GOPROXY is no fix for https, whose certificate names the host; a private host can go in /etc/hosts"
+    )
+}
+
 /// A connection that gets no answer; `setting` is the go/proxy setting the peer belongs to.
 pub fn network_wait(
     setting: Option<&str>,
@@ -683,6 +702,16 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             "dyld-assessment",
             K::PromptWait,
             dyld_assessment(Some("./hello.test")),
+        ),
+        (
+            "network-dns",
+            K::NetworkWait,
+            dns_wait(
+                "10.0.0.53",
+                Some("/etc/resolv.conf"),
+                Some("goproxy.example.com"),
+                false,
+            ),
         ),
         (
             "network-goproxy",

@@ -321,6 +321,7 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
         lock_wait(tree, p, f);
         prompt_wait(tree, p, f);
         network_wait(tree, p, f);
+        dns_wait(tree, p, f);
     }
     toolchain_download(tree, f);
 }
@@ -786,6 +787,8 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         .sockets
         .iter()
         .filter(|s| s.proto == "tcp")
+        // Name resolution has its own rule (`dns_wait`).
+        .filter(|s| !to_nameserver(s))
         .filter(|s| matches!(s.state.as_deref(), Some("SYN_SENT") | Some("ESTABLISHED")))
         .filter(|s| s.rx_queue.unwrap_or(0) == 0)
         .filter(|s| {
@@ -891,6 +894,179 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         p.depth,
         format!("{}: tcp {remote} {state} all window", p.label()),
     );
+}
+
+/// A socket to a nameserver: UDP or TCP to port 53 (`resolv.conf(5)` names no port;
+/// the systemd-resolved stub 127.0.0.53 listens there too).
+fn to_nameserver(s: &crate::evidence::SocketInfo) -> bool {
+    s.family != "unix" && s.remote.as_deref().is_some_and(|r| r.ends_with(":53"))
+}
+
+/// Name resolution that does not finish: a process asleep with a socket to a nameserver in
+/// every sample. Go's own resolver (`net/dnsclient_unix.go`) dials one connected UDP socket
+/// per query and closes it when the answer arrives or its timeout (resolv.conf `timeout`,
+/// 5 s by default) passes, so the same socket (descriptor and local port) in every sample
+/// means no answer came back for that long; sockets replaced between samples mean queries
+/// are answered or retried — slow, not silent. The nameserver and the resolver
+/// configuration come from the process's own root (`/proc/PID/root/etc/resolv.conf`).
+fn dns_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    if p.cpu_share().is_some_and(|s| s >= 0.5) || p.samples() < 2 {
+        return;
+    }
+    let every = p
+        .history
+        .iter()
+        .all(|(_, s)| s.sockets.iter().any(to_nameserver));
+    if !every {
+        return;
+    }
+    let queries: Vec<_> = p.last.sockets.iter().filter(|s| to_nameserver(s)).collect();
+    let first = p.history.first().map(|(_, s)| *s).unwrap_or(p.last);
+    let same: Vec<_> = queries
+        .iter()
+        .filter(|s| {
+            first
+                .sockets
+                .iter()
+                .any(|o| o.fd == s.fd && o.local == s.local && o.remote == s.remote)
+        })
+        .copied()
+        .collect();
+    let s = same.first().copied().unwrap_or(queries[0]);
+    let server = s.remote.clone().unwrap_or_default();
+    let ns_ip = server
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']').to_string())
+        .unwrap_or_default();
+    let silent = !same.is_empty();
+    let stub = ns_ip == "127.0.0.53";
+    let host = resolving(tree, p);
+    let mut v = Verdict::new(
+        VerdictKind::NetworkWait,
+        if silent {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        Some(p.pid()),
+        format!(
+            "{} waits for name resolution{}: {}",
+            p.label(),
+            host.as_ref()
+                .map(|(h, why)| format!(" of {h} ({why})"))
+                .unwrap_or_default(),
+            if silent {
+                format!(
+                    "its queries to the nameserver {server}{} get no answer",
+                    if stub {
+                        " (the systemd-resolved stub)"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                format!("the nameserver {server} answers slowly or its queries are retried")
+            }
+        ),
+    );
+    for q in queries.iter().take(4) {
+        v = v.fact(format!(
+            "fd {} {} {} → {}{}",
+            q.fd,
+            q.proto,
+            q.local.as_deref().unwrap_or("?"),
+            q.remote.as_deref().unwrap_or("?"),
+            if same.iter().any(|o| o.fd == q.fd) {
+                format!(
+                    ", the same socket for {} (every sample): no answer came back (nothing unread, rx_queue {})",
+                    secs(p.span_ms()),
+                    q.rx_queue.unwrap_or(0)
+                )
+            } else {
+                ", opened during the window".to_string()
+            }
+        ));
+    }
+    if !silent {
+        v = v.fact(format!(
+            "a socket to a nameserver in each of {} samples, replaced between them: queries are retried or answered slowly",
+            p.samples()
+        ));
+    }
+    match &p.last.resolver {
+        Some(r) => {
+            let listed = r.nameservers.contains(&ns_ip);
+            v = v.fact(format!(
+                "{} as the process sees it{}: nameserver {}{}",
+                r.file,
+                if r.differs_from_host {
+                    " (not gohang's: another root or mount namespace)"
+                } else {
+                    ""
+                },
+                if r.nameservers.is_empty() {
+                    "none (then 127.0.0.1 and ::1)".to_string()
+                } else {
+                    r.nameservers.join(", ")
+                },
+                if listed || r.nameservers.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {ns_ip} is not among them (another resolver configuration)")
+                }
+            ));
+        }
+        None => v = v.fact("its resolv.conf could not be read".to_string()),
+    }
+    let v = v.remedy(remedy::dns_wait(
+        &ns_ip,
+        p.last.resolver.as_ref().map(|r| r.file.as_str()),
+        host.as_ref().map(|(h, _)| h.as_str()),
+        stub,
+    ));
+    f.add(
+        v,
+        p.depth,
+        format!("{}: a socket to {server} in every sample", p.label()),
+    );
+}
+
+/// The host a process is likely resolving: the VCS host of a git/ssh, or the go
+/// command's endpoints that are names and have no address yet.
+fn resolving(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
+    if let Some(h) = vcs_of(p.last) {
+        return Some((h, "the VCS host in its arguments".to_string()));
+    }
+    let ctx = tree.ev.go.as_ref()?;
+    let names: Vec<&Endpoint> = ctx
+        .endpoints
+        .iter()
+        .filter(|e| e.host.parse::<std::net::IpAddr>().is_err())
+        .filter(|e| {
+            // Not one it is connected to already.
+            !e.addrs.iter().any(|a| {
+                p.last
+                    .sockets
+                    .iter()
+                    .any(|s| s.remote.as_deref() == Some(a.as_str()))
+            })
+        })
+        .collect();
+    match names.as_slice() {
+        [] => None,
+        [e] => Some((e.host.clone(), format!("the {} host", e.setting))),
+        more => Some((
+            more.iter()
+                .map(|e| e.host.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            more.iter()
+                .map(|e| e.setting.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+                + " hosts",
+        )),
+    }
 }
 
 /// The setting whose endpoint is this peer (`ip:port`).
@@ -1587,6 +1763,64 @@ mod tests {
             "{:#?}",
             v.evidence
         );
+    }
+
+    fn udp(fd: i32, port: u16, to: &str) -> crate::evidence::SocketInfo {
+        crate::evidence::SocketInfo {
+            fd,
+            family: "inet".into(),
+            proto: "udp".into(),
+            local: Some(format!("10.0.0.2:{port}")),
+            remote: Some(to.into()),
+            state: None,
+            rx_queue: Some(0),
+            tx_queue: Some(0),
+        }
+    }
+
+    #[test]
+    fn queries_unanswered_and_queries_replaced_are_told_apart() {
+        let mut p = asleep_in(100, 1, "go", 1, ("futex", 202, 0));
+        p.sockets = vec![udp(7, 40000, "10.0.0.53:53")];
+        p.resolver = Some(crate::evidence::ResolverConf {
+            file: "/etc/resolv.conf".into(),
+            nameservers: vec!["10.0.0.53".into()],
+            search: vec![],
+            differs_from_host: true,
+        });
+        let ev = evidence(vec![p.clone()]);
+        let (v, _, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::NetworkWait, "{reasons:#?}");
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.summary.contains("10.0.0.53:53 get no answer"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence.iter().any(|e| e.contains("not gohang's")),
+            "{:#?}",
+            v.evidence
+        );
+
+        // A new query socket in each sample: answered slowly or retried.
+        let mut ev = evidence(vec![p]);
+        for (i, s) in ev.samples.iter_mut().enumerate() {
+            s.processes[0].sockets = vec![udp(7 + i as i32, 40000 + i as u16, "10.0.0.53:53")];
+        }
+        let (v, _, _) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::NetworkWait);
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(
+            v.summary
+                .contains("answers slowly or its queries are retried"),
+            "{}",
+            v.summary
+        );
+
+        // No socket to a nameserver in one sample: not a wait for it.
+        ev.samples[1].processes[0].sockets.clear();
+        assert_ne!(primary(&ev).0.kind, VerdictKind::NetworkWait);
     }
 
     #[test]

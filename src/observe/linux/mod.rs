@@ -283,6 +283,11 @@ impl Sampler {
         let locks = files::locks_of(pid, ctx.locks(), &fds, &dir, stuck_io);
         let descriptor_waits = descriptors::waits(&dir, &threads, &fds, &self.host.arch, stuck_io);
         let io = descriptors::io_counters(&dir);
+        let resolver = if !stuck_io && sockets.iter().any(files::to_nameserver) {
+            files::resolver_of(&dir)
+        } else {
+            None
+        };
 
         Ok(ProcessSnapshot {
             pid,
@@ -312,6 +317,7 @@ impl Sampler {
             locks,
             descriptor_waits,
             io,
+            resolver,
             env: st.env,
             cwd: st.cwd,
             notes: Vec::new(),

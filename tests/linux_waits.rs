@@ -590,3 +590,115 @@ fn name_resolution_nobody_answers_is_network_wait_for_dns() {
     );
     drop(go);
 }
+
+/// An HTTP server on 127.0.0.1 that asks every request for credentials (401, Basic),
+/// like a private git host; it stops by itself.
+struct AuthServer {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AuthServer {
+    fn start(limit: Duration) -> AuthServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + limit;
+            while !flag.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = [0u8; 4096];
+                        let _ = conn.read(&mut buf);
+                        let _ = conn.write_all(
+                            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"private\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        AuthServer {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for AuthServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn askpass_that_never_answers_is_prompt_wait_naming_the_setting() {
+    if !need(have("git"), "git") {
+        return;
+    }
+    let _s = serial();
+    let server = AuthServer::start(Duration::from_secs(90));
+    let dir = tempfile::tempdir().unwrap();
+    // A dialog nobody answers.
+    let askpass = dir.path().join("askpass-dialog");
+    std::fs::write(&askpass, "#!/bin/sh\nsleep 120\n").unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&askpass)
+        .status()
+        .unwrap();
+    let mut c = std::process::Command::new("git");
+    c.args([
+        "ls-remote",
+        &format!("http://{}/private/repo.git", server.addr),
+    ])
+    .env("HOME", dir.path())
+    .env("XDG_CONFIG_HOME", dir.path())
+    .env("GIT_CONFIG_NOSYSTEM", "1")
+    .env("GIT_ASKPASS", &askpass)
+    // As go sets it: it turns off the terminal prompt, not the askpass.
+    .env("GIT_TERMINAL_PROMPT", "0")
+    .env_remove("SSH_ASKPASS")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let git = Guard::spawn_group(&mut c);
+    let script = askpass.to_str().unwrap().to_string();
+    let helper = wait_for(Duration::from_secs(30), || {
+        descendants_of(git.pid()).into_iter().find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(&script))
+        })
+    })
+    .expect("git never ran the askpass");
+
+    let r = attach_json(git.pid());
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::PromptWait, "{r:#?}");
+    assert_eq!(p.pid, Some(helper));
+    assert!(
+        p.summary.contains(&format!("GIT_ASKPASS={script}")),
+        "{}",
+        p.summary
+    );
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("comes from the environment")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(p.remedy.as_deref().unwrap().contains("GIT_ASKPASS="));
+    drop(git);
+}

@@ -347,6 +347,31 @@ pub fn prompt_wait(tty: Option<&str>) -> String {
     )
 }
 
+/// A helper git or ssh started to ask for credentials waits for someone: `setting` is what
+/// started it (`GIT_ASKPASS=…`, `core.askPass=…`, `credential.helper (NAME)`).
+pub fn helper_wait(setting: &str, role: &str) -> String {
+    let off = if role == "credential" {
+        "unlock the keyring or answer the helper's dialog; to bypass it for one run: git -c credential.helper= …"
+            .to_string()
+    } else if setting.starts_with("SSH_ASKPASS") {
+        "answer its dialog (it may be on another display or behind a locked screen); to make ssh fail instead of \
+         waiting, unset SSH_ASKPASS (or set SSH_ASKPASS_REQUIRE=never)"
+            .to_string()
+    } else if setting.starts_with("GIT_ASKPASS") {
+        "answer its dialog (it may be on another display or behind a locked screen); to make git fail instead of \
+         waiting, set it empty: GIT_ASKPASS= (and unset core.askPass)"
+            .to_string()
+    } else {
+        "answer its dialog (it may be on another display or behind a locked screen); to make git fail instead of \
+         waiting, unset it: git config --unset core.askPass (in the file --show-origin names), or GIT_ASKPASS= for one run"
+            .to_string()
+    };
+    format!(
+        "{off}; for modules, give go the credentials instead: GOPRIVATE=your.host/* with a ~/.netrc entry (or GOAUTH, Go 1.24+), \
+         or for ssh an agent (ssh-add) so nothing needs asking"
+    )
+}
+
 /// Name resolution that gets no answer from `nameserver`.
 pub fn dns_wait(nameserver: &str, file: Option<&str>, host: Option<&str>, stub: bool) -> String {
     let name = host.unwrap_or("the host");
@@ -702,6 +727,16 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             "dyld-assessment",
             K::PromptWait,
             dyld_assessment(Some("./hello.test")),
+        ),
+        (
+            "prompt-git-askpass",
+            K::PromptWait,
+            helper_wait("GIT_ASKPASS=/usr/bin/ksshaskpass", "askpass"),
+        ),
+        (
+            "prompt-credential-helper",
+            K::PromptWait,
+            helper_wait("credential.helper (libsecret)", "credential"),
         ),
         (
             "network-dns",

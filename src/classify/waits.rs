@@ -664,22 +664,37 @@ fn prompt_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         if let Some(helper) = askpass
             && asleep(p)
         {
-            let v = Verdict::new(
+            let what = if helper.role == "credential" {
+                "a git credential helper"
+            } else {
+                "an askpass helper"
+            };
+            let mut v = Verdict::new(
                 VerdictKind::PromptWait,
                 Confidence::Medium,
                 Some(p.pid()),
                 format!(
-                    "{} is a credential helper ({helper}) waiting for someone to answer its dialog",
-                    p.label()
+                    "{} is {what} started by {} waiting for someone to answer its dialog",
+                    p.label(),
+                    helper.setting
                 ),
             )
             .fact(format!("command: {}", last.command_line()))
-            .fact(format!("asleep for {} of the window", secs(p.span_ms())))
-            .remedy(remedy::prompt_wait(None));
+            .fact(format!("{} comes from {}", helper.setting, helper.origin));
+            if let Some(parent) = tree.get(last.ppid) {
+                v = v.fact(format!(
+                    "started by {}: {}",
+                    parent.label(),
+                    parent.last.command_line()
+                ));
+            }
+            let v = v
+                .fact(format!("asleep for {} of the window", secs(p.span_ms())))
+                .remedy(remedy::helper_wait(&helper.setting, helper.role));
             f.add(
                 v,
                 p.depth,
-                format!("{}: askpass helper {helper}", p.label()),
+                format!("{}: {what} ({})", p.label(), helper.setting),
             );
         }
         return;
@@ -749,31 +764,173 @@ fn prompt_settings(tree: &Tree, p: &ProcView) -> Vec<String> {
     notes
 }
 
-/// Is this process an askpass helper (its name, or the GIT_ASKPASS/SSH_ASKPASS its parent set)?
-fn askpass_helper(tree: &Tree, p: &ProcessSnapshot) -> Option<String> {
-    let argv0 = p
-        .argv
-        .value()
-        .and_then(|a| a.first())
-        .cloned()
-        .unwrap_or_else(|| p.comm.clone());
-    let base = argv0
-        .rsplit('/')
-        .next()
-        .unwrap_or(&argv0)
-        .to_ascii_lowercase();
-    if base.contains("askpass") {
-        return Some(base);
-    }
-    let parent = tree.get(p.ppid)?;
-    for var in ["GIT_ASKPASS", "SSH_ASKPASS"] {
-        if let Some(v) = parent.last.env.get(var).filter(|v| !v.is_empty())
-            && (argv0 == *v || v.ends_with(&format!("/{base}")))
-        {
-            return Some(format!("{var}={v}"));
+/// Which setting started a helper that waits for a person, and where it was set.
+pub(crate) struct Helper {
+    /// `GIT_ASKPASS=/usr/bin/ksshaskpass`, `core.askPass=…`, `credential.helper (git-credential-libsecret)`.
+    pub setting: String,
+    /// "the environment of pid 41 (go), inherited", "git -c / GIT_CONFIG_PARAMETERS", …
+    pub origin: String,
+    /// `askpass` (a dialog asking for a username, password or passphrase) or `credential`.
+    pub role: &'static str,
+}
+
+/// The program a process runs: argv[0], or for a script run through its `#!` interpreter
+/// (the kernel puts the interpreter first, the script second: execve(2)), the script.
+fn programs(p: &ProcessSnapshot) -> Vec<String> {
+    let argv = p.argv.value().cloned().unwrap_or_default();
+    let mut out: Vec<String> = argv.iter().take(1).cloned().collect();
+    if let Some(first) = argv.first() {
+        let base = first.rsplit('/').next().unwrap_or(first);
+        let interpreter = [
+            "sh", "bash", "dash", "zsh", "python", "python3", "perl", "env",
+        ]
+        .iter()
+        .any(|i| base == *i || base.starts_with("python3."));
+        if interpreter && let Some(script) = argv.get(1) {
+            out.push(script.clone());
         }
     }
-    None
+    if out.is_empty() {
+        out.push(p.comm.clone());
+    }
+    out
+}
+
+fn same_program(a: &str, b: &str) -> bool {
+    a == b || (!b.contains('/') && a.rsplit('/').next() == Some(b))
+}
+
+/// core.askPass given on a command line (`git -c`) or through the environment
+/// (`GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_COUNT` with `GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n`,
+/// git-config(1) "ENVIRONMENT").
+fn askpass_in_git_env(
+    env: &std::collections::BTreeMap<String, String>,
+) -> Option<(String, String)> {
+    if let Some(params) = env.get("GIT_CONFIG_PARAMETERS") {
+        // 'core.askpass=/x' or 'core.askPass'='/x', space separated.
+        for part in params.split("' '") {
+            let part = part.trim_matches('\'').replace("'='", "=");
+            if let Some((k, v)) = part.split_once('=')
+                && k.eq_ignore_ascii_case("core.askpass")
+            {
+                return Some((
+                    v.to_string(),
+                    "GIT_CONFIG_PARAMETERS (git -c core.askPass=…)".into(),
+                ));
+            }
+        }
+    }
+    let count: usize = env.get("GIT_CONFIG_COUNT")?.parse().ok()?;
+    (0..count.min(64)).find_map(|i| {
+        let k = env.get(&format!("GIT_CONFIG_KEY_{i}"))?;
+        k.eq_ignore_ascii_case("core.askpass").then(|| {
+            (
+                env.get(&format!("GIT_CONFIG_VALUE_{i}"))
+                    .cloned()
+                    .unwrap_or_default(),
+                format!("GIT_CONFIG_KEY_{i}/GIT_CONFIG_VALUE_{i}"),
+            )
+        })
+    })
+}
+
+/// Is this process an askpass or credential helper, and what started it? git asks
+/// GIT_ASKPASS, then core.askPass, then SSH_ASKPASS (git `prompt.c`, gitcredentials(7)),
+/// even with GIT_TERMINAL_PROMPT=0, which only turns the terminal prompt off; ssh runs
+/// SSH_ASKPASS without a terminal (ssh(1)). A credential helper is `git credential-NAME`
+/// or `git-credential-NAME` (credential.helper).
+fn askpass_helper(tree: &Tree, p: &ProcessSnapshot) -> Option<Helper> {
+    let progs = programs(p);
+    let argv = p.argv.value().cloned().unwrap_or_default();
+    let parent = tree.get(p.ppid);
+    // Where a variable of the parent's environment was set: the topmost process of the
+    // chain above that has the same value.
+    let origin = |var: &str, value: &str| -> String {
+        let chain = tree.chain_to(p.ppid);
+        let top = chain
+            .iter()
+            .filter_map(|pid| tree.get(*pid))
+            .find(|q| q.last.env.get(var).map(String::as_str) == Some(value));
+        match top {
+            Some(q) if q.pid() != p.ppid => format!(
+                "the environment: set above {} already, in {}, and inherited",
+                parent.map(|x| x.label()).unwrap_or_default(),
+                q.label()
+            ),
+            Some(q) => format!("the environment of {}", q.label()),
+            None => "the environment".to_string(),
+        }
+    };
+    if let Some(parent) = parent {
+        for var in ["GIT_ASKPASS", "SSH_ASKPASS"] {
+            if let Some(v) = parent.last.env.get(var).filter(|v| !v.is_empty())
+                && progs
+                    .iter()
+                    .any(|a| same_program(a, v) || same_program(v, a))
+            {
+                return Some(Helper {
+                    setting: format!("{var}={v}"),
+                    origin: origin(var, v),
+                    role: "askpass",
+                });
+            }
+        }
+        if let Some((v, via)) = askpass_in_git_env(&parent.last.env)
+            && progs
+                .iter()
+                .any(|a| same_program(a, &v) || same_program(&v, a))
+        {
+            return Some(Helper {
+                setting: format!("core.askPass={v}"),
+                origin: via,
+                role: "askpass",
+            });
+        }
+    }
+    // A credential helper: git-credential-NAME, or `git credential-NAME ACTION`.
+    let cred = progs.iter().chain(argv.get(1)).find_map(|a| {
+        let base = a.rsplit('/').next().unwrap_or(a);
+        base.strip_prefix("git-credential-")
+            .or_else(|| base.strip_prefix("credential-"))
+            // credential-cache--daemon serves the cache; it asks nobody.
+            .filter(|n| !n.ends_with("--daemon"))
+            .map(str::to_string)
+    });
+    if let Some(name) = cred {
+        return Some(Helper {
+            setting: format!("credential.helper ({name})"),
+            origin: "a git config file (`git config --show-origin --get-all credential.helper` names it)"
+                .to_string(),
+            role: "credential",
+        });
+    }
+    // Named like one, started by git or ssh: core.askPass from a git config file, or a
+    // default askpass.
+    let named = progs.iter().find(|a| {
+        a.rsplit('/')
+            .next()
+            .unwrap_or(a)
+            .to_ascii_lowercase()
+            .contains("askpass")
+    })?;
+    let by_git = parent.is_some_and(|q| {
+        let c = q.last.comm.as_str();
+        c.starts_with("git") || c == "ssh"
+    });
+    Some(Helper {
+        setting: if by_git {
+            format!("core.askPass or a default askpass ({named})")
+        } else {
+            named.clone()
+        },
+        origin: if by_git {
+            "not the environment: a git config file (`git config --show-origin core.askPass` names it)"
+                .to_string()
+        } else {
+            "its name".to_string()
+        },
+        role: "askpass",
+    })
 }
 
 /// TCP connections to remote peers that stay open and silent for the whole window.
@@ -1821,6 +1978,60 @@ mod tests {
         // No socket to a nameserver in one sample: not a wait for it.
         ev.samples[1].processes[0].sockets.clear();
         assert_ne!(primary(&ev).0.kind, VerdictKind::NetworkWait);
+    }
+
+    #[test]
+    fn askpass_given_through_git_config_environment() {
+        let env = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let (v, via) = askpass_in_git_env(&env(&[(
+            "GIT_CONFIG_PARAMETERS",
+            "'core.askpass'='/opt/dialog' 'a.b'='c'",
+        )]))
+        .unwrap();
+        assert_eq!(v, "/opt/dialog");
+        assert!(via.starts_with("GIT_CONFIG_PARAMETERS"));
+        let (v, via) = askpass_in_git_env(&env(&[
+            ("GIT_CONFIG_COUNT", "2"),
+            ("GIT_CONFIG_KEY_0", "user.name"),
+            ("GIT_CONFIG_VALUE_0", "x"),
+            ("GIT_CONFIG_KEY_1", "core.askPass"),
+            ("GIT_CONFIG_VALUE_1", "/opt/other"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (v.as_str(), via.as_str()),
+            ("/opt/other", "GIT_CONFIG_KEY_1/GIT_CONFIG_VALUE_1")
+        );
+        assert!(askpass_in_git_env(&env(&[("GIT_CONFIG_COUNT", "0")])).is_none());
+    }
+
+    #[test]
+    fn an_asleep_credential_helper_is_prompt_wait_and_the_cache_daemon_is_not() {
+        let mut git = asleep_in(100, 1, "git-remote-http", 1, ("wait4", 61, 101));
+        git.argv = Probe::Collected(vec!["git-remote-https".into(), "origin".into()]);
+        let mut helper = asleep_in(101, 100, "git", 2, ("read", 0, 0));
+        helper.argv = Probe::Collected(vec![
+            "git".into(),
+            "credential-libsecret".into(),
+            "get".into(),
+        ]);
+        let ev = evidence(vec![git.clone(), helper.clone()]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::PromptWait, "{reasons:#?}");
+        assert_eq!(chain, vec![100, 101]);
+        assert!(
+            v.summary.contains("credential.helper (libsecret)"),
+            "{}",
+            v.summary
+        );
+        helper.argv = Probe::Collected(vec!["git".into(), "credential-cache--daemon".into()]);
+        let ev = evidence(vec![git, helper]);
+        assert_ne!(primary(&ev).0.kind, VerdictKind::PromptWait);
     }
 
     #[test]

@@ -522,6 +522,26 @@ pub struct CgroupInfo {
     /// v1: `FROZEN`, `FREEZING` or `THAWED`; v2: `frozen 1` / `frozen 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The nearest CPU bandwidth limit on the process's cgroup or an ancestor, with its
+    /// throttling counters so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<CpuQuota>,
+}
+
+/// A cgroup's CPU bandwidth limit (v2 `cpu.max`, v1 `cpu.cfs_quota_us`/`cpu.cfs_period_us`)
+/// and its `cpu.stat` counters (kernel `Documentation/scheduler/sched-bwc.rst`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuQuota {
+    /// The cgroup that sets the limit (the process's own or an ancestor).
+    pub path: String,
+    /// The file the limit was read from.
+    pub file: String,
+    pub quota_us: u64,
+    pub period_us: u64,
+    /// Periods in which the group used up its quota and was held back.
+    pub nr_throttled: u64,
+    /// Time held back, in microseconds (v1 `throttled_time` is in nanoseconds).
+    pub throttled_us: u64,
 }
 
 /// The executable's format and architecture, read from its header.

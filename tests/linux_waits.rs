@@ -702,3 +702,91 @@ fn askpass_that_never_answers_is_prompt_wait_naming_the_setting() {
     assert!(p.remedy.as_deref().unwrap().contains("GIT_ASKPASS="));
     drop(git);
 }
+
+/// A cgroup with a CPU bandwidth limit, created for the test and removed on drop (after
+/// the processes put in it have been killed).
+struct QuotaCgroup {
+    dir: std::path::PathBuf,
+}
+
+impl QuotaCgroup {
+    /// `quota_us` per 100 ms, in cgroup v2 where its cpu controller is usable, else in
+    /// the v1 cpu hierarchy.
+    fn create(quota_us: u64) -> Option<QuotaCgroup> {
+        let name = format!("gohang-test-{}", std::process::id());
+        for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+            let ctl = std::fs::read_to_string(format!("{root}/cgroup.subtree_control"))
+                .unwrap_or_default();
+            if ctl.split_whitespace().any(|c| c == "cpu") {
+                let dir = std::path::Path::new(root).join(&name);
+                std::fs::create_dir(&dir).ok()?;
+                let cg = QuotaCgroup { dir };
+                std::fs::write(cg.dir.join("cpu.max"), format!("{quota_us} 100000")).ok()?;
+                return Some(cg);
+            }
+        }
+        let v1 = std::path::Path::new("/sys/fs/cgroup/cpu");
+        if v1.join("cpu.cfs_quota_us").exists() {
+            let dir = v1.join(&name);
+            std::fs::create_dir(&dir).ok()?;
+            let cg = QuotaCgroup { dir };
+            std::fs::write(cg.dir.join("cpu.cfs_period_us"), "100000").ok()?;
+            std::fs::write(cg.dir.join("cpu.cfs_quota_us"), quota_us.to_string()).ok()?;
+            return Some(cg);
+        }
+        None
+    }
+
+    fn add(&self, pid: u32) {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+}
+
+impl Drop for QuotaCgroup {
+    fn drop(&mut self) {
+        // Empty once its processes are gone; they may take a moment to be reaped.
+        let _ = wait_for(Duration::from_secs(5), || {
+            std::fs::remove_dir(&self.dir).ok()
+        });
+    }
+}
+
+#[test]
+fn a_cpu_bound_process_throttled_by_its_cgroup_quota_says_so() {
+    if !need(is_root(), "root, to create a cgroup") {
+        return;
+    }
+    let _s = serial();
+    let Some(cg) = QuotaCgroup::create(2000) else {
+        need(false, "a cgroup with the cpu controller");
+        return;
+    };
+    let mut c = std::process::Command::new("sh");
+    c.args(["-c", "while :; do :; done"]).stdin(Stdio::null());
+    let spinner = Guard::spawn_group(&mut c);
+    cg.add(spinner.pid());
+    let r = attach_json(spinner.pid());
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Spinning, "{r:#?}");
+    assert!(
+        p.summary
+            .contains("throttled by its cgroup's CPU quota (2 % of a core"),
+        "{}",
+        p.summary
+    );
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.starts_with("cpu.stat: throttled ")),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(
+        p.remedy
+            .as_deref()
+            .unwrap()
+            .contains("allows 2 % of a core")
+    );
+    drop(spinner);
+    drop(cg);
+}

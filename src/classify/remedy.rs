@@ -372,6 +372,15 @@ pub fn helper_wait(setting: &str, role: &str) -> String {
     )
 }
 
+/// A process held back by its cgroup's CPU limit (`allowed`: cores per period).
+pub fn cpu_throttled(cgroup: &str, allowed: f64) -> String {
+    format!(
+        "the cgroup {cgroup} allows {:.0} % of a core: give it more (docker run --cpus, systemd CPUQuota=, a Kubernetes \
+         CPU limit) or wait, it is working at that rate",
+        allowed * 100.0
+    )
+}
+
 /// Name resolution that gets no answer from `nameserver`.
 pub fn dns_wait(nameserver: &str, file: Option<&str>, host: Option<&str>, stub: bool) -> String {
     let name = host.unwrap_or("the host");
@@ -581,6 +590,8 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         state_file: Some("/sys/fs/cgroup/freezer/docker/4f2c/freezer.state".into()),
         frozen: true,
         state: Some("FROZEN".into()),
+
+        cpu_quota: None,
     };
     let v2 = CgroupInfo {
         version: CgroupVersion::V2,
@@ -588,6 +599,8 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         state_file: Some("/sys/fs/cgroup/user.slice/build.scope/cgroup.events".into()),
         frozen: true,
         state: Some("frozen 1".into()),
+
+        cpu_quota: None,
     };
     let qemu = Translation::Binfmt {
         emulator: Emulator::Qemu,
@@ -737,6 +750,11 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             "prompt-credential-helper",
             K::PromptWait,
             helper_wait("credential.helper (libsecret)", "credential"),
+        ),
+        (
+            "spinning-throttled",
+            K::Spinning,
+            cpu_throttled("/docker/3f2a", 0.5),
         ),
         (
             "network-dns",

@@ -21,8 +21,8 @@ pub use mounts::remote_fs_at;
 use crate::binary;
 use crate::error::ObserveError;
 use crate::evidence::{
-    Arch, CgroupInfo, Emulator, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState, Sample,
-    SignalMasks, SyscallState, ThreadSample, Translation, Tty,
+    Arch, CgroupInfo, CgroupVersion, Emulator, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState,
+    Sample, SignalMasks, SyscallState, ThreadSample, Translation, Tty,
 };
 use crate::syscalls;
 use procfs::FromRead;
@@ -271,11 +271,30 @@ impl Sampler {
             foreground_pgrp: (stat.tpgid > 0).then_some(stat.tpgid),
         });
         let cgroup: Probe<CgroupInfo> = match read_into(&dir.join("cgroup"), &mut self.buf) {
-            Ok(()) => self
-                .cgroups
-                .get_or_init(cgroup::Mounts::read)
-                .state_of(&self.buf)
-                .into(),
+            Ok(()) => {
+                let mounts = self.cgroups.get_or_init(cgroup::Mounts::read);
+                let quota = mounts.cpu_quota_of(&self.buf);
+                match (mounts.state_of(&self.buf), quota) {
+                    (Ok(mut c), q) => {
+                        c.cpu_quota = q;
+                        Probe::Collected(c)
+                    }
+                    // No freezer state to read, but a CPU limit: that much is known.
+                    (Err(_), Some(q)) => Probe::Collected(CgroupInfo {
+                        version: if q.file.ends_with("cpu.cfs_quota_us") {
+                            CgroupVersion::V1
+                        } else {
+                            CgroupVersion::V2
+                        },
+                        path: q.path.clone(),
+                        state_file: None,
+                        frozen: false,
+                        state: None,
+                        cpu_quota: Some(q),
+                    }),
+                    (Err(e), None) => Probe::unavailable(e),
+                }
+            }
             Err(e) => Probe::unavailable(e.to_string()),
         };
         let fds = files::fds(&dir);

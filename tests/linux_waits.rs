@@ -790,3 +790,67 @@ fn a_cpu_bound_process_throttled_by_its_cgroup_quota_says_so() {
     drop(spinner);
     drop(cg);
 }
+
+#[test]
+fn ssh_remote_that_never_sends_a_banner_names_the_rewrite_and_the_timeout() {
+    if !need(have("git") && have("ssh"), "git and ssh") {
+        return;
+    }
+    let _s = serial();
+    let server = SilentServer::start(Duration::from_secs(90));
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = std::process::Command::new("git");
+    // The URL as asked for, rewritten to ssh by the process's own git config.
+    c.arg("-c")
+        .arg(format!(
+            "url.ssh://git@127.0.0.1:{}/.insteadOf=https://git.example.com/",
+            server.addr.port()
+        ))
+        .args(["ls-remote", "https://git.example.com/org/private.git"])
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env(
+            "GIT_SSH_COMMAND",
+            "ssh -o ControlMaster=no -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let git = Guard::spawn_group(&mut c);
+    let ssh = wait_for(Duration::from_secs(30), || {
+        descendants_of(git.pid())
+            .into_iter()
+            .find(|p| comm(*p).as_deref() == Some("ssh"))
+    })
+    .expect("git never ran ssh");
+    // Connected: the silent server accepted it.
+    std::thread::sleep(Duration::from_millis(300));
+
+    let r = attach_json(git.pid());
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::NetworkWait, "{r:#?}");
+    assert_eq!(p.pid, Some(ssh));
+    assert!(
+        p.summary.contains(&format!(
+            "the ssh server 127.0.0.1 port {}, repository /org/private.git",
+            server.addr.port()
+        )),
+        "{}",
+        p.summary
+    );
+    assert!(
+        p.evidence.iter().any(|e| e.contains(
+            "was asked for https://git.example.com/org/private.git, and git rewrote it to ssh"
+        )),
+        "{:#?}",
+        p.evidence
+    );
+    assert!(
+        p.remedy
+            .as_deref()
+            .unwrap()
+            .contains("GIT_SSH_COMMAND='ssh -o ConnectTimeout=15")
+    );
+    drop(git);
+}

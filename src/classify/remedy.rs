@@ -381,6 +381,17 @@ pub fn cpu_throttled(cgroup: &str, allowed: f64) -> String {
     )
 }
 
+/// An ssh (started by git) whose server does not answer.
+pub fn ssh_wait(host: &str, port: Option<&str>) -> String {
+    let p = port.map(|p| format!(" -p {p}")).unwrap_or_default();
+    format!(
+        "check the server: `ssh -v{p} {host}` shows where it stops (no banner: the server or a firewall in between); \
+         make ssh give up instead of waiting: GIT_SSH_COMMAND='ssh -o ConnectTimeout=15 -o ServerAliveInterval=15 -o BatchMode=yes' \
+         (ConnectTimeout covers the connection and the first handshake, ssh_config(5)); or fetch the module through GOPROXY \
+         instead of from the repository"
+    )
+}
+
 /// Name resolution that gets no answer from `nameserver`.
 pub fn dns_wait(nameserver: &str, file: Option<&str>, host: Option<&str>, stub: bool) -> String {
     let name = host.unwrap_or("the host");
@@ -755,6 +766,11 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             "spinning-throttled",
             K::Spinning,
             cpu_throttled("/docker/3f2a", 0.5),
+        ),
+        (
+            "network-ssh",
+            K::NetworkWait,
+            ssh_wait("git.example.com", Some("2222")),
         ),
         (
             "network-dns",

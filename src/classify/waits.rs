@@ -979,9 +979,11 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     let state = s.state.clone().unwrap_or_default();
     let role = role_of(ctx, &remote);
     let vcs = vcs_of(p.last);
-    let whose = match (&role, &vcs) {
-        (Some(e), _) => format!(" ({}={})", e.setting, setting_text(ctx, e)),
-        (None, Some(host)) => format!(" (the VCS server {host})"),
+    let ssh = ssh_target(p.last);
+    let whose = match (&role, &vcs, &ssh) {
+        (Some(e), _, _) => format!(" ({}={})", e.setting, setting_text(ctx, e)),
+        (None, _, Some(t)) => format!(" (the ssh server {}{})", t.host_port(), t.repo_text()),
+        (None, Some(host), None) => format!(" (the VCS server {host})"),
         _ => String::new(),
     };
     let how = if state == "SYN_SENT" {
@@ -1041,16 +1043,174 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     }
     let setting = role.as_ref().map(|e| e.setting.as_str());
     let current = role.as_ref().map(|e| setting_text(ctx, e));
-    let v = v.remedy(remedy::network_wait(
-        setting,
-        current.as_deref(),
-        vcs.as_deref(),
-    ));
+    let v = match (&role, &ssh) {
+        (None, Some(t)) => {
+            let mut v = v;
+            for fact in ssh_facts(tree, p, t) {
+                v = v.fact(fact);
+            }
+            v.remedy(remedy::ssh_wait(&t.host, t.port.as_deref()))
+        }
+        _ => v.remedy(remedy::network_wait(
+            setting,
+            current.as_deref(),
+            vcs.as_deref(),
+        )),
+    };
     f.add(
         v,
         p.depth,
         format!("{}: tcp {remote} {state} all window", p.label()),
     );
+}
+
+/// Where an ssh that git started connects: `ssh [options] [user@]host [command]`, the
+/// command being `git-upload-pack 'path'` (git's `connect.c`).
+pub(crate) struct SshTarget {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<String>,
+    pub repo: Option<String>,
+}
+
+impl SshTarget {
+    fn host_port(&self) -> String {
+        match &self.port {
+            Some(p) => format!("{} port {p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+    fn repo_text(&self) -> String {
+        self.repo
+            .as_ref()
+            .map(|r| format!(", repository {r}"))
+            .unwrap_or_default()
+    }
+}
+
+/// ssh's destination, port and remote command from its arguments (ssh(1): options that
+/// take a value are `-BbcDEeFIiJLlmOoPpRSWw`).
+fn ssh_target(p: &ProcessSnapshot) -> Option<SshTarget> {
+    let argv = p.argv.value()?;
+    if argv.first()?.rsplit('/').next()? != "ssh" {
+        return None;
+    }
+    let mut port = None;
+    let mut user = None;
+    let mut i = 1;
+    while i < argv.len() {
+        let a = &argv[i];
+        if let Some(opt) = a.strip_prefix('-').filter(|o| !o.is_empty()) {
+            let flag = opt.chars().next().unwrap_or(' ');
+            let takes = "BbcDEeFIiJLlmOoPpRSWw".contains(flag);
+            let value = if opt.len() > 1 && takes {
+                Some(opt[1..].to_string())
+            } else if takes {
+                i += 1;
+                argv.get(i).cloned()
+            } else {
+                None
+            };
+            match flag {
+                'p' => port = value,
+                'l' => user = value,
+                'o' => {
+                    if let Some(v) = value
+                        && let Some((k, val)) = v.split_once('=')
+                    {
+                        if k.eq_ignore_ascii_case("port") {
+                            port = Some(val.to_string());
+                        } else if k.eq_ignore_ascii_case("user") {
+                            user = Some(val.to_string());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let (u, host) = match a.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h.to_string()),
+            None => (user.clone(), a.clone()),
+        };
+        let command = argv[i + 1..].join(" ");
+        let repo = command
+            .split_once("git-upload-pack")
+            .or_else(|| command.split_once("git-receive-pack"))
+            .map(|(_, r)| r.trim().trim_matches('\'').to_string())
+            .filter(|r| !r.is_empty());
+        return Some(SshTarget {
+            user: u,
+            host,
+            port,
+            repo,
+        });
+    }
+    None
+}
+
+/// What led to this ssh: the URL the git above it was given, whether git rewrote it
+/// (url.<base>.insteadOf), the module the go command above fetches, the host alias.
+fn ssh_facts(tree: &Tree, p: &ProcView, t: &SshTarget) -> Vec<String> {
+    let mut out = vec![format!(
+        "ssh connects to {}{}{}",
+        t.user.as_ref().map(|u| format!("{u}@")).unwrap_or_default(),
+        t.host_port(),
+        t.repo
+            .as_ref()
+            .map(|r| format!(" to run git-upload-pack {r}"))
+            .unwrap_or_default()
+    )];
+    let chain = tree.chain_to(p.pid());
+    let url = chain
+        .iter()
+        .rev()
+        .skip(1)
+        .filter_map(|pid| tree.get(*pid))
+        .find_map(|q| {
+            let argv = q.last.argv.value()?;
+            argv.first()?
+                .rsplit('/')
+                .next()?
+                .starts_with("git")
+                .then_some(())?;
+            // Not the value of a `-c name=value` before the subcommand.
+            argv.windows(2)
+                .filter(|w| w[0] != "-c")
+                .map(|w| &w[1])
+                .find(|a| a.contains("://") || (a.contains('@') && a.contains(':')))
+                .map(|u| (q.label(), u.clone()))
+        });
+    if let Some((who, url)) = url {
+        let ssh_url = url.starts_with("ssh://")
+            || url.starts_with("git+ssh://")
+            || (!url.contains("://") && url.contains('@'));
+        if ssh_url {
+            out.push(format!("{who} was asked for {url}"));
+        } else {
+            out.push(format!(
+                "{who} was asked for {url}, and git rewrote it to ssh: a url.<base>.insteadOf (or pushInsteadOf) in that process's git config — its HOME, XDG_CONFIG_HOME, GIT_CONFIG_* and the repository's config; `git config --show-origin --get-regexp '^url\\.'` names it"
+            ));
+        }
+    }
+    if t.host.parse::<std::net::IpAddr>().is_err() && !t.host.contains('.') {
+        out.push(format!(
+            "{} looks like a host alias: `ssh -G {}` shows the host, port and options ~/.ssh/config gives it",
+            t.host, t.host
+        ));
+    }
+    if p.last
+        .env
+        .get("GIT_SSH_COMMAND")
+        .is_none_or(|c| !c.contains("ConnectTimeout"))
+    {
+        out.push(
+            "no ConnectTimeout in GIT_SSH_COMMAND (the go command's default, `ssh -o ControlMaster=no -o BatchMode=yes`, sets none; ~/.ssh/config may): without one ssh waits for the server's banner as long as the connection stays open"
+                .to_string(),
+        );
+    }
+    out
 }
 
 /// A socket to a nameserver: UDP or TCP to port 53 (`resolv.conf(5)` names no port;
@@ -2032,6 +2192,52 @@ mod tests {
         helper.argv = Probe::Collected(vec!["git".into(), "credential-cache--daemon".into()]);
         let ev = evidence(vec![git, helper]);
         assert_ne!(primary(&ev).0.kind, VerdictKind::PromptWait);
+    }
+
+    #[test]
+    fn ssh_destinations_from_arguments() {
+        let mut p: ProcessSnapshot =
+            serde_json::from_str(r#"{"pid":1,"ppid":0,"comm":"ssh","state":"sleeping"}"#).unwrap();
+        p.argv = crate::evidence::Probe::Collected(
+            [
+                "ssh",
+                "-o",
+                "SendEnv=GIT_PROTOCOL",
+                "-p",
+                "2222",
+                "git@gitalias",
+                "git-upload-pack '/org/r.git'",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let t = ssh_target(&p).unwrap();
+        assert_eq!(
+            (
+                t.user.as_deref(),
+                t.host.as_str(),
+                t.port.as_deref(),
+                t.repo.as_deref()
+            ),
+            (Some("git"), "gitalias", Some("2222"), Some("/org/r.git"))
+        );
+        p.argv = crate::evidence::Probe::Collected(
+            [
+                "ssh",
+                "-oPort=22",
+                "-l",
+                "me",
+                "host.example",
+                "git-receive-pack 'x'",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let t = ssh_target(&p).unwrap();
+        assert_eq!(
+            (t.user.as_deref(), t.port.as_deref()),
+            (Some("me"), Some("22"))
+        );
     }
 
     #[test]

@@ -526,6 +526,10 @@ pub struct CgroupInfo {
     /// stays frozen while any ancestor is), and the file that thaws that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frozen_by: Option<FrozenBy>,
+    /// The nearest CPU bandwidth limit on the process's cgroup or an ancestor, with its
+    /// throttling counters so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<CpuQuota>,
 }
 
 /// The cgroup that was frozen on purpose, as found by walking up from a frozen one.
@@ -535,6 +539,22 @@ pub struct FrozenBy {
     pub path: String,
     /// `…/cgroup.freeze` (v2) or `…/freezer.state` (v1) of that cgroup.
     pub control_file: String,
+}
+
+/// A cgroup's CPU bandwidth limit (v2 `cpu.max`, v1 `cpu.cfs_quota_us`/`cpu.cfs_period_us`)
+/// and its `cpu.stat` counters (kernel `Documentation/scheduler/sched-bwc.rst`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuQuota {
+    /// The cgroup that sets the limit (the process's own or an ancestor).
+    pub path: String,
+    /// The file the limit was read from.
+    pub file: String,
+    pub quota_us: u64,
+    pub period_us: u64,
+    /// Periods in which the group used up its quota and was held back.
+    pub nr_throttled: u64,
+    /// Time held back, in microseconds (v1 `throttled_time` is in nanoseconds).
+    pub throttled_us: u64,
 }
 
 /// The executable's format and architecture, read from its header.
@@ -575,6 +595,21 @@ pub struct SocketInfo {
     /// a silent peer from a slow one. None when the kernel did not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_received: Option<u64>,
+}
+
+/// `resolv.conf` as one process sees it (`resolv.conf(5)`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolverConf {
+    /// The file as the process names it (`/etc/resolv.conf`, read through its own root).
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<String>,
+    /// The file differs from gohang's own `/etc/resolv.conf` (a container, a chroot, a
+    /// mount namespace).
+    #[serde(default)]
+    pub differs_from_host: bool,
 }
 
 /// One open file descriptor, kept for what waits need: sockets, pipes, terminals,
@@ -750,6 +785,10 @@ impl DescriptorWait {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockHolder {
     pub pid: u32,
+    /// Its start time (clock ticks since boot), when read: a sampled process with the same
+    /// pid and another start time is a different one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
     pub comm: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
@@ -838,6 +877,10 @@ pub struct ProcessSnapshot {
     /// Bytes read and written through system calls so far (Linux `/proc/PID/io`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub io: Option<IoCounters>,
+    /// The resolver configuration as the process sees it (its own root's
+    /// `/etc/resolv.conf`), read when it has a socket to a nameserver's port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<ResolverConf>,
     /// The environment variables that matter for a hang (Go, proxy, git and ssh settings),
     /// with any password in a URL removed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

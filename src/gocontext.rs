@@ -52,10 +52,13 @@ pub fn is_go_command(p: &ProcessSnapshot) -> bool {
 pub fn collect(samples: &[Sample], os: &str) -> Option<GoContext> {
     let last = samples.last()?;
     let go = last.processes.iter().find(|p| is_go_command(p))?;
+    // A connection to match against the settings' hosts, or a query to a nameserver
+    // (port 53) whose name is likely one of them.
     let want_endpoints = last.processes.iter().any(|p| {
-        p.sockets
-            .iter()
-            .any(|s| s.proto == "tcp" && s.remote.is_some())
+        p.sockets.iter().any(|s| {
+            (s.proto == "tcp" && s.remote.is_some())
+                || s.remote.as_deref().is_some_and(|r| r.ends_with(":53"))
+        })
     });
     // While a process of the tree is in uninterruptible sleep, files on FUSE or network
     // mounts are left alone: reading one could hang gohang itself.

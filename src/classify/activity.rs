@@ -108,6 +108,9 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
         let states = thread_state_counts(p.last);
 
         let runnable = p.samples_where_any(RunState::Running);
+        if throttled(p, share, runnable, f) {
+            continue;
+        }
         let starved =
             n >= 3 && share >= STARVED_SHARE && runnable as f64 >= RUNNABLE_SAMPLES * n as f64;
         if measured.is_some() && (share >= SPIN_SHARE || starved) {
@@ -268,6 +271,66 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
 /// What is known about `p` that decides how to look closer at it: whether it is a Go
 /// program (the observers read Go build info from its executable into `go_version`),
 /// whether its runtime was already asked for goroutines, how gohang was run.
+/// CPU-bound but held back by its cgroup's CPU bandwidth limit: the limiting group's
+/// `nr_throttled` grew over the window while a thread of the process was runnable in most
+/// samples (kernel `Documentation/scheduler/sched-bwc.rst`: a group that used its quota
+/// for the period is not run until the next one). It looks neither busy nor asleep: a
+/// container limit (docker --cpus, systemd CPUQuota=, a Kubernetes CPU limit), not a loop.
+fn throttled(p: &ProcView, share: f64, runnable: usize, f: &mut Findings) -> bool {
+    let quota =
+        |s: &crate::evidence::ProcessSnapshot| s.cgroup.value().and_then(|c| c.cpu_quota.clone());
+    let (Some((_, first)), Some(last)) = (p.history.first(), quota(p.last)) else {
+        return false;
+    };
+    let Some(before) = quota(first).filter(|q| q.path == last.path) else {
+        return false;
+    };
+    let n = p.samples();
+    let times = last.nr_throttled.saturating_sub(before.nr_throttled);
+    let held_us = last.throttled_us.saturating_sub(before.throttled_us);
+    if times == 0 || n < 2 || (runnable as f64) < RUNNABLE_SAMPLES * n as f64 {
+        return false;
+    }
+    let allowed = last.quota_us as f64 / last.period_us.max(1) as f64;
+    let v = Verdict::new(
+        VerdictKind::Spinning,
+        Confidence::High,
+        Some(p.pid()),
+        format!(
+            "{} is CPU-bound and throttled by its cgroup's CPU quota ({:.0} % of a core, {}): a container limit, not a loop; it progresses at that rate",
+            p.label(),
+            allowed * 100.0,
+            last.path
+        ),
+    )
+    .fact(format!(
+        "{}: {} µs per {} µs period",
+        last.file, last.quota_us, last.period_us
+    ))
+    .fact(format!(
+        "cpu.stat: throttled {times} times, held back {} over {} (nr_throttled {} → {})",
+        secs(held_us / 1000),
+        secs(p.span_ms()),
+        before.nr_throttled,
+        last.nr_throttled
+    ))
+    .fact(format!(
+        "used {:.1} % of a core; a thread was runnable (R) in {runnable}/{n} samples",
+        share * 100.0
+    ))
+    .remedy(remedy::cpu_throttled(&last.path, allowed));
+    f.add(
+        v,
+        p.depth,
+        format!(
+            "{}: nr_throttled +{times} in {}, runnable {runnable}/{n}",
+            p.label(),
+            last.path
+        ),
+    );
+    true
+}
+
 fn look_closer<'e>(tree: &Tree<'e>, p: &ProcView) -> remedy::LookCloser<'e> {
     let ev = tree.ev;
     let dump = match &ev.goroutines {
@@ -696,6 +759,58 @@ mod tests {
 
     /// The real spinner (tests/fixtures/linux_spinning_go_program), its CPU use scaled down
     /// to `share` of a core, as on a machine whose other work takes the rest.
+    #[test]
+    fn a_runnable_process_held_back_by_its_cpu_quota_is_throttled_not_idle() {
+        // 2 % of a core, always runnable: without the quota this is "neither busy nor idle".
+        let mut ev = starved_spinner(0.02);
+        let n = ev.samples.len() as u64;
+        for (i, s) in ev.samples.iter_mut().enumerate() {
+            for p in &mut s.processes {
+                p.cgroup = crate::evidence::Probe::Collected(crate::evidence::CgroupInfo {
+                    version: crate::evidence::CgroupVersion::V2,
+                    path: "/ci/job".into(),
+                    state_file: None,
+                    frozen: false,
+                    state: None,
+                    frozen_by: None,
+                    cpu_quota: Some(crate::evidence::CpuQuota {
+                        path: "/ci".into(),
+                        file: "/sys/fs/cgroup/ci/cpu.max".into(),
+                        quota_us: 2000,
+                        period_us: 100_000,
+                        nr_throttled: 40 + 5 * i as u64,
+                        throttled_us: 1_000_000 + 90_000 * i as u64,
+                    }),
+                });
+            }
+        }
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Spinning, "{:#?}", c.reasons);
+        assert!(
+            v.summary
+                .contains("throttled by its cgroup's CPU quota (2 % of a core, /ci)"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.starts_with(&format!("cpu.stat: throttled {} times", 5 * (n - 1)))),
+            "{:#?}",
+            v.evidence
+        );
+        // Counters that do not move: no throttling seen.
+        for s in &mut ev.samples {
+            for p in &mut s.processes {
+                if let crate::evidence::Probe::Collected(c) = &mut p.cgroup {
+                    c.cpu_quota.as_mut().unwrap().nr_throttled = 40;
+                }
+            }
+        }
+        assert!(!classify(&ev).verdicts[0].summary.contains("throttled"));
+    }
+
     fn starved_spinner(share: f64) -> Evidence {
         let mut ev: Evidence = serde_json::from_str(include_str!(
             "../../tests/fixtures/linux_spinning_go_program/evidence.json"

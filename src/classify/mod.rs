@@ -46,6 +46,16 @@ pub(crate) struct Candidate {
     /// The chain to report when this verdict is primary, where it leaves the tree's
     /// parent links (a wait across processes: writer → the reader of its pipe).
     pub chain: Option<Vec<u32>>,
+    /// The rank this candidate sorts by when not its kind's own: a cause found at the end
+    /// of a wait across processes outranks the wait it explains (a holder's network wait
+    /// under the lock wait of the process that waits for it).
+    pub rank: Option<u8>,
+}
+
+impl Candidate {
+    fn rank(&self) -> u8 {
+        self.rank.unwrap_or_else(|| self.verdict.kind.rank())
+    }
 }
 
 /// Collects candidates and the decision trail while the rules run.
@@ -64,6 +74,7 @@ impl Findings {
             verdict,
             depth,
             chain: None,
+            rank: None,
         });
     }
     pub fn add_with_chain(
@@ -78,6 +89,7 @@ impl Findings {
             verdict,
             depth,
             chain: Some(chain),
+            rank: None,
         });
     }
     pub fn explain(&mut self, pid: u32) {
@@ -129,6 +141,7 @@ pub fn classify(ev: &Evidence) -> Classification {
         activity::rules(&tree, &graph, &mut f);
         native::rules(&tree, &mut f);
         trace::rules(&tree, &mut f);
+        waits::across(&tree, &mut f);
     }
     observer::amend(ev, toolchain::amend(ev, finish(&tree, f)))
 }
@@ -142,10 +155,8 @@ fn finish(tree: &Tree, f: Findings) -> Classification {
         explained: accounted,
     } = f;
     candidates.sort_by(|a, b| {
-        b.verdict
-            .kind
-            .rank()
-            .cmp(&a.verdict.kind.rank())
+        b.rank()
+            .cmp(&a.rank())
             .then(b.depth.cmp(&a.depth))
             .then(b.verdict.confidence.cmp(&a.verdict.confidence))
             .then(a.verdict.pid.cmp(&b.verdict.pid))

@@ -405,6 +405,70 @@ pub fn prompt_wait(tty: Option<&str>) -> String {
     )
 }
 
+/// A helper git or ssh started to ask for credentials waits for someone: `setting` is what
+/// started it (`GIT_ASKPASS=…`, `core.askPass=…`, `credential.helper (NAME)`).
+pub fn helper_wait(setting: &str, role: &str) -> String {
+    let off = if role == "credential" {
+        "unlock the keyring or answer the helper's dialog; to bypass it for one run: git -c credential.helper= …"
+            .to_string()
+    } else if setting.starts_with("SSH_ASKPASS") {
+        "answer its dialog (it may be on another display or behind a locked screen); to make ssh fail instead of \
+         waiting, unset SSH_ASKPASS (or set SSH_ASKPASS_REQUIRE=never)"
+            .to_string()
+    } else if setting.starts_with("GIT_ASKPASS") {
+        "answer its dialog (it may be on another display or behind a locked screen); to make git fail instead of \
+         waiting, set it empty: GIT_ASKPASS= (and unset core.askPass)"
+            .to_string()
+    } else {
+        "answer its dialog (it may be on another display or behind a locked screen); to make git fail instead of \
+         waiting, unset it: git config --unset core.askPass (in the file --show-origin names), or GIT_ASKPASS= for one run"
+            .to_string()
+    };
+    format!(
+        "{off}; for modules, give go the credentials instead: GOPRIVATE=your.host/* with a ~/.netrc entry (or GOAUTH, Go 1.24+), \
+         or for ssh an agent (ssh-add) so nothing needs asking"
+    )
+}
+
+/// A process held back by its cgroup's CPU limit (`allowed`: cores per period).
+pub fn cpu_throttled(cgroup: &str, allowed: f64) -> String {
+    format!(
+        "the cgroup {cgroup} allows {:.0} % of a core: give it more (docker run --cpus, systemd CPUQuota=, a Kubernetes \
+         CPU limit) or wait, it is working at that rate",
+        allowed * 100.0
+    )
+}
+
+/// An ssh (started by git) whose server does not answer.
+pub fn ssh_wait(host: &str, port: Option<&str>) -> String {
+    let p = port.map(|p| format!(" -p {p}")).unwrap_or_default();
+    format!(
+        "check the server: `ssh -v{p} {host}` shows where it stops (no banner: the server or a firewall in between); \
+         make ssh give up instead of waiting: GIT_SSH_COMMAND='ssh -o ConnectTimeout=15 -o ServerAliveInterval=15 -o BatchMode=yes' \
+         (ConnectTimeout covers the connection and the first handshake, ssh_config(5)); or fetch the module through GOPROXY \
+         instead of from the repository"
+    )
+}
+
+/// Name resolution that gets no answer from `nameserver`.
+pub fn dns_wait(nameserver: &str, file: Option<&str>, host: Option<&str>, stub: bool) -> String {
+    let name = host.unwrap_or("the host");
+    let check = format!(
+        "check the nameserver: `dig @{nameserver} {name}` (or `nslookup {name} {nameserver}`)"
+    );
+    let fix = if stub {
+        "the systemd-resolved stub forwards to the upstream servers `resolvectl status` lists: fix those (a VPN's DNS that is gone, a captive network)".to_string()
+    } else {
+        format!(
+            "then fix the nameserver line of {} as the process sees it (a container's own, a VPN's DNS that is gone)",
+            file.unwrap_or("/etc/resolv.conf")
+        )
+    };
+    format!(
+        "{check}; {fix}; naming the server by IP in GOPROXY is no fix for https, whose certificate names the host; a private host can go in /etc/hosts"
+    )
+}
+
 /// A connection that gets no answer; `setting` is the go/proxy setting the peer belongs to.
 pub fn network_wait(
     setting: Option<&str>,
@@ -651,6 +715,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         frozen: true,
         state: Some("FROZEN".into()),
         frozen_by: None,
+        cpu_quota: None,
     };
     let v2 = CgroupInfo {
         version: CgroupVersion::V2,
@@ -659,6 +724,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         frozen: true,
         state: Some("frozen 1".into()),
         frozen_by: None,
+        cpu_quota: None,
     };
     let v2_child = CgroupInfo {
         path: "/user.slice/build.scope/job".into(),
@@ -808,6 +874,36 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             "dyld-assessment",
             K::PromptWait,
             dyld_assessment(Some("./hello.test")),
+        ),
+        (
+            "prompt-git-askpass",
+            K::PromptWait,
+            helper_wait("GIT_ASKPASS=/usr/bin/ksshaskpass", "askpass"),
+        ),
+        (
+            "prompt-credential-helper",
+            K::PromptWait,
+            helper_wait("credential.helper (libsecret)", "credential"),
+        ),
+        (
+            "spinning-throttled",
+            K::Spinning,
+            cpu_throttled("/docker/3f2a", 0.5),
+        ),
+        (
+            "network-ssh",
+            K::NetworkWait,
+            ssh_wait("git.example.com", Some("2222")),
+        ),
+        (
+            "network-dns",
+            K::NetworkWait,
+            dns_wait(
+                "10.0.0.53",
+                Some("/etc/resolv.conf"),
+                Some("goproxy.example.com"),
+                false,
+            ),
         ),
         (
             "network-goproxy",

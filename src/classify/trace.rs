@@ -565,6 +565,7 @@ mod tests {
             path: Some("/x.lock".into()),
             holder: Some(LockHolder {
                 pid: 50,
+                start_time: None,
                 comm: "flock".into(),
                 command: None,
             }),

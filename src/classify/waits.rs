@@ -321,6 +321,7 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
         lock_wait(tree, p, f);
         prompt_wait(tree, p, f);
         network_wait(tree, p, f);
+        dns_wait(tree, p, f);
     }
     toolchain_download(tree, f);
 }
@@ -397,7 +398,7 @@ fn lock_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 .map(|c| format!(", command: {c}"))
                 .unwrap_or_default()
         ));
-        if tree.get(h.pid).is_some() {
+        if tree.get(h.pid).is_some() && tree.chain_to(h.pid).first() == tree.root.as_ref() {
             v = v.fact(format!(
                 "the holder is part of this process tree (pid {})",
                 h.pid
@@ -409,6 +410,211 @@ fn lock_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         holder.map(|h| (h.pid, h.command.as_deref().unwrap_or(&h.comm))),
     ));
     f.add(v, p.depth, format!("{}: waits for lock {path}", p.label()));
+}
+
+/// Waits across processes: a lock wait whose holder is itself stuck is explained by the
+/// holder's own verdict. The holder is usually not a descendant of the waiter (another go,
+/// gopls, a CI job); the observer samples it and its descendants for this. The cause — the
+/// holder stopped, frozen, traced, waiting on the network, or a child of it doing so — is
+/// given as the primary verdict, with the whole chain waiter → holder → the holder's wait
+/// in `chain` and in the text. A holder that waits for a lock in turn is followed to that
+/// lock's holder; a cycle is a deadlock. A holder is taken only when the sampled process
+/// with its pid has the start time `/proc/locks`' holder had (pid reuse).
+pub(super) fn across(tree: &Tree, f: &mut Findings) {
+    let waits: Vec<usize> = (0..f.candidates.len())
+        .filter(|i| f.candidates[*i].verdict.kind == VerdictKind::LockWait)
+        .collect();
+    for i in waits {
+        let Some(waiter) = f.candidates[i].verdict.pid else {
+            continue;
+        };
+        let mut path = vec![waiter];
+        let mut cur = waiter;
+        let mut locks: Vec<String> = Vec::new();
+        let cause = loop {
+            let Some((holder, lock)) = holder_in_tree(tree, cur, f) else {
+                break None;
+            };
+            if path.contains(&holder) {
+                // Every process of the cycle waits for the next one's lock: none can go on.
+                let cycle: Vec<String> = path
+                    .iter()
+                    .skip_while(|p| **p != holder)
+                    .filter_map(|p| tree.get(*p).map(|v| v.label()))
+                    .collect();
+                let text = format!(
+                    "a deadlock: {} → back to {}: each waits for a lock the next one holds",
+                    cycle.join(" → "),
+                    tree.get(holder).map(|v| v.label()).unwrap_or_default()
+                );
+                f.note(format!("{}: {text}", f.candidates[i].verdict.summary));
+                let c = &mut f.candidates[i];
+                c.verdict.confidence = Confidence::High;
+                c.verdict.evidence.insert(0, text);
+                break None;
+            }
+            locks.push(lock);
+            path.push(holder);
+            cur = holder;
+            match cause_under(tree, holder, &path[..path.len() - 1], f) {
+                Some(j) if f.candidates[j].verdict.kind == VerdictKind::LockWait => {
+                    // The holder waits for a lock too: follow that lock to its holder.
+                    if f.candidates[j].verdict.pid != Some(holder) {
+                        break Some(j);
+                    }
+                }
+                Some(j) => break Some(j),
+                None => break None,
+            }
+        };
+        let Some(j) = cause else {
+            if path.len() > 1 {
+                f.note(format!(
+                    "pid {waiter}'s lock is held by pid {}, in which no wait of its own was found",
+                    path[path.len() - 1]
+                ));
+            }
+            continue;
+        };
+        explain_across(tree, f, i, j, &path, &locks);
+    }
+}
+
+/// The holder of the lock `pid` waits for, as a sampled process with the holder's start
+/// time, and the lock's path.
+fn holder_in_tree(tree: &Tree, pid: u32, f: &mut Findings) -> Option<(u32, String)> {
+    let p = tree.get(pid)?;
+    let lock = p.last.locks.iter().find(|l| l.waiting)?;
+    let h = lock.holder.as_ref()?;
+    let view = tree.get(h.pid)?;
+    if h.start_time.is_some_and(|t| t != view.last.start_time) {
+        f.note(format!(
+            "pid {}'s lock holder pid {} started at {} but the sampled pid {} at {}: another process, not followed",
+            pid,
+            h.pid,
+            h.start_time.unwrap_or_default(),
+            h.pid,
+            view.last.start_time
+        ));
+        return None;
+    }
+    let path = lock
+        .path
+        .clone()
+        .unwrap_or_else(|| format!("file {}", lock.file));
+    Some((h.pid, path))
+}
+
+/// The strongest verdict of `holder` or of a process below it (its own wait chain): the
+/// index of its candidate. `idle` and `child-wait` say only that it sleeps.
+fn cause_under(tree: &Tree, holder: u32, path: &[u32], f: &Findings) -> Option<usize> {
+    (0..f.candidates.len())
+        .filter(|j| f.candidates[*j].verdict.kind.rank() > VerdictKind::ChildWait.rank())
+        // Not another chain's explanation, nor a process already on this chain.
+        .filter(|j| f.candidates[*j].rank.is_none())
+        .filter(|j| {
+            f.candidates[*j]
+                .verdict
+                .pid
+                .is_none_or(|p| !path.contains(&p))
+        })
+        .filter(|j| {
+            f.candidates[*j]
+                .verdict
+                .pid
+                .is_some_and(|p| p == holder || tree.chain_to(p).contains(&holder))
+        })
+        .max_by(|a, b| {
+            let (a, b) = (&f.candidates[*a], &f.candidates[*b]);
+            a.rank()
+                .cmp(&b.rank())
+                // Its own lock wait first: that is followed to the next holder.
+                .then((a.verdict.pid == Some(holder)).cmp(&(b.verdict.pid == Some(holder))))
+                .then(a.depth.cmp(&b.depth))
+                .then(a.verdict.confidence.cmp(&b.verdict.confidence))
+        })
+}
+
+/// Add the cause (candidate `j`) as the explanation of the lock wait (candidate `i`):
+/// its own kind and remedy, the chain from the probed process through each holder.
+fn explain_across(
+    tree: &Tree,
+    f: &mut Findings,
+    i: usize,
+    j: usize,
+    path: &[u32],
+    locks: &[String],
+) {
+    let waiter = path[0];
+    let last_holder = path[path.len() - 1];
+    let cause = &f.candidates[j];
+    let culprit = cause.verdict.pid.unwrap_or(last_holder);
+    let mut chain = tree.chain_to(waiter);
+    chain.extend(&path[1..]);
+    let below: Vec<u32> = match &cause.chain {
+        Some(c) => c.clone(),
+        None => tree.chain_to(culprit),
+    };
+    if let Some(at) = below.iter().position(|p| *p == last_holder) {
+        chain.extend(below[at + 1..].iter().copied());
+    } else if !chain.contains(&culprit) {
+        chain.push(culprit);
+    }
+    let label = |pid: u32| {
+        tree.get(pid)
+            .map(|v| v.label())
+            .unwrap_or_else(|| format!("pid {pid}"))
+    };
+    let mut v = cause.verdict.clone();
+    let holds: Vec<String> = path
+        .windows(2)
+        .zip(locks)
+        .map(|(w, lock)| {
+            format!(
+                "{} waits for the lock on {lock} that {} holds",
+                label(w[0]),
+                label(w[1])
+            )
+        })
+        .collect();
+    v.summary = format!("{}; {}", holds.join(", and "), v.summary);
+    let mut facts = vec![format!(
+        "chain: {}",
+        chain
+            .iter()
+            .map(|p| label(*p))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    )];
+    facts.extend(holds.iter().map(|h| format!("lock: {h}")));
+    if let Some(start) = tree.get(last_holder).map(|h| h.last.start_time) {
+        facts.push(format!(
+            "the holder {} was matched by its start time ({start} ticks after boot) as well as its pid",
+            label(last_holder)
+        ));
+    }
+    v.evidence.splice(0..0, facts);
+    let rank = cause.rank().max(f.candidates[i].rank());
+    let depth = cause.depth.max(f.candidates[i].depth) + path.len();
+    let reason = format!(
+        "the lock {} waits for is held by a stuck process: {}",
+        label(waiter),
+        chain
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    for p in path {
+        f.explain(*p);
+    }
+    f.reasons.push(format!("{}: {reason}", v.kind));
+    f.candidates.push(super::Candidate {
+        verdict: v,
+        depth,
+        chain: Some(chain),
+        rank: Some(rank),
+    });
 }
 
 /// What a lock file guards, from the go command's layout of the module cache.
@@ -458,22 +664,37 @@ fn prompt_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         if let Some(helper) = askpass
             && asleep(p)
         {
-            let v = Verdict::new(
+            let what = if helper.role == "credential" {
+                "a git credential helper"
+            } else {
+                "an askpass helper"
+            };
+            let mut v = Verdict::new(
                 VerdictKind::PromptWait,
                 Confidence::Medium,
                 Some(p.pid()),
                 format!(
-                    "{} is a credential helper ({helper}) waiting for someone to answer its dialog",
-                    p.label()
+                    "{} is {what} started by {} waiting for someone to answer its dialog",
+                    p.label(),
+                    helper.setting
                 ),
             )
             .fact(format!("command: {}", last.command_line()))
-            .fact(format!("asleep for {} of the window", secs(p.span_ms())))
-            .remedy(remedy::prompt_wait(None));
+            .fact(format!("{} comes from {}", helper.setting, helper.origin));
+            if let Some(parent) = tree.get(last.ppid) {
+                v = v.fact(format!(
+                    "started by {}: {}",
+                    parent.label(),
+                    parent.last.command_line()
+                ));
+            }
+            let v = v
+                .fact(format!("asleep for {} of the window", secs(p.span_ms())))
+                .remedy(remedy::helper_wait(&helper.setting, helper.role));
             f.add(
                 v,
                 p.depth,
-                format!("{}: askpass helper {helper}", p.label()),
+                format!("{}: {what} ({})", p.label(), helper.setting),
             );
         }
         return;
@@ -543,31 +764,173 @@ fn prompt_settings(tree: &Tree, p: &ProcView) -> Vec<String> {
     notes
 }
 
-/// Is this process an askpass helper (its name, or the GIT_ASKPASS/SSH_ASKPASS its parent set)?
-fn askpass_helper(tree: &Tree, p: &ProcessSnapshot) -> Option<String> {
-    let argv0 = p
-        .argv
-        .value()
-        .and_then(|a| a.first())
-        .cloned()
-        .unwrap_or_else(|| p.comm.clone());
-    let base = argv0
-        .rsplit('/')
-        .next()
-        .unwrap_or(&argv0)
-        .to_ascii_lowercase();
-    if base.contains("askpass") {
-        return Some(base);
-    }
-    let parent = tree.get(p.ppid)?;
-    for var in ["GIT_ASKPASS", "SSH_ASKPASS"] {
-        if let Some(v) = parent.last.env.get(var).filter(|v| !v.is_empty())
-            && (argv0 == *v || v.ends_with(&format!("/{base}")))
-        {
-            return Some(format!("{var}={v}"));
+/// Which setting started a helper that waits for a person, and where it was set.
+pub(crate) struct Helper {
+    /// `GIT_ASKPASS=/usr/bin/ksshaskpass`, `core.askPass=…`, `credential.helper (git-credential-libsecret)`.
+    pub setting: String,
+    /// "the environment of pid 41 (go), inherited", "git -c / GIT_CONFIG_PARAMETERS", …
+    pub origin: String,
+    /// `askpass` (a dialog asking for a username, password or passphrase) or `credential`.
+    pub role: &'static str,
+}
+
+/// The program a process runs: argv[0], or for a script run through its `#!` interpreter
+/// (the kernel puts the interpreter first, the script second: execve(2)), the script.
+fn programs(p: &ProcessSnapshot) -> Vec<String> {
+    let argv = p.argv.value().cloned().unwrap_or_default();
+    let mut out: Vec<String> = argv.iter().take(1).cloned().collect();
+    if let Some(first) = argv.first() {
+        let base = first.rsplit('/').next().unwrap_or(first);
+        let interpreter = [
+            "sh", "bash", "dash", "zsh", "python", "python3", "perl", "env",
+        ]
+        .iter()
+        .any(|i| base == *i || base.starts_with("python3."));
+        if interpreter && let Some(script) = argv.get(1) {
+            out.push(script.clone());
         }
     }
-    None
+    if out.is_empty() {
+        out.push(p.comm.clone());
+    }
+    out
+}
+
+fn same_program(a: &str, b: &str) -> bool {
+    a == b || (!b.contains('/') && a.rsplit('/').next() == Some(b))
+}
+
+/// core.askPass given on a command line (`git -c`) or through the environment
+/// (`GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_COUNT` with `GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n`,
+/// git-config(1) "ENVIRONMENT").
+fn askpass_in_git_env(
+    env: &std::collections::BTreeMap<String, String>,
+) -> Option<(String, String)> {
+    if let Some(params) = env.get("GIT_CONFIG_PARAMETERS") {
+        // 'core.askpass=/x' or 'core.askPass'='/x', space separated.
+        for part in params.split("' '") {
+            let part = part.trim_matches('\'').replace("'='", "=");
+            if let Some((k, v)) = part.split_once('=')
+                && k.eq_ignore_ascii_case("core.askpass")
+            {
+                return Some((
+                    v.to_string(),
+                    "GIT_CONFIG_PARAMETERS (git -c core.askPass=…)".into(),
+                ));
+            }
+        }
+    }
+    let count: usize = env.get("GIT_CONFIG_COUNT")?.parse().ok()?;
+    (0..count.min(64)).find_map(|i| {
+        let k = env.get(&format!("GIT_CONFIG_KEY_{i}"))?;
+        k.eq_ignore_ascii_case("core.askpass").then(|| {
+            (
+                env.get(&format!("GIT_CONFIG_VALUE_{i}"))
+                    .cloned()
+                    .unwrap_or_default(),
+                format!("GIT_CONFIG_KEY_{i}/GIT_CONFIG_VALUE_{i}"),
+            )
+        })
+    })
+}
+
+/// Is this process an askpass or credential helper, and what started it? git asks
+/// GIT_ASKPASS, then core.askPass, then SSH_ASKPASS (git `prompt.c`, gitcredentials(7)),
+/// even with GIT_TERMINAL_PROMPT=0, which only turns the terminal prompt off; ssh runs
+/// SSH_ASKPASS without a terminal (ssh(1)). A credential helper is `git credential-NAME`
+/// or `git-credential-NAME` (credential.helper).
+fn askpass_helper(tree: &Tree, p: &ProcessSnapshot) -> Option<Helper> {
+    let progs = programs(p);
+    let argv = p.argv.value().cloned().unwrap_or_default();
+    let parent = tree.get(p.ppid);
+    // Where a variable of the parent's environment was set: the topmost process of the
+    // chain above that has the same value.
+    let origin = |var: &str, value: &str| -> String {
+        let chain = tree.chain_to(p.ppid);
+        let top = chain
+            .iter()
+            .filter_map(|pid| tree.get(*pid))
+            .find(|q| q.last.env.get(var).map(String::as_str) == Some(value));
+        match top {
+            Some(q) if q.pid() != p.ppid => format!(
+                "the environment: set above {} already, in {}, and inherited",
+                parent.map(|x| x.label()).unwrap_or_default(),
+                q.label()
+            ),
+            Some(q) => format!("the environment of {}", q.label()),
+            None => "the environment".to_string(),
+        }
+    };
+    if let Some(parent) = parent {
+        for var in ["GIT_ASKPASS", "SSH_ASKPASS"] {
+            if let Some(v) = parent.last.env.get(var).filter(|v| !v.is_empty())
+                && progs
+                    .iter()
+                    .any(|a| same_program(a, v) || same_program(v, a))
+            {
+                return Some(Helper {
+                    setting: format!("{var}={v}"),
+                    origin: origin(var, v),
+                    role: "askpass",
+                });
+            }
+        }
+        if let Some((v, via)) = askpass_in_git_env(&parent.last.env)
+            && progs
+                .iter()
+                .any(|a| same_program(a, &v) || same_program(&v, a))
+        {
+            return Some(Helper {
+                setting: format!("core.askPass={v}"),
+                origin: via,
+                role: "askpass",
+            });
+        }
+    }
+    // A credential helper: git-credential-NAME, or `git credential-NAME ACTION`.
+    let cred = progs.iter().chain(argv.get(1)).find_map(|a| {
+        let base = a.rsplit('/').next().unwrap_or(a);
+        base.strip_prefix("git-credential-")
+            .or_else(|| base.strip_prefix("credential-"))
+            // credential-cache--daemon serves the cache; it asks nobody.
+            .filter(|n| !n.ends_with("--daemon"))
+            .map(str::to_string)
+    });
+    if let Some(name) = cred {
+        return Some(Helper {
+            setting: format!("credential.helper ({name})"),
+            origin: "a git config file (`git config --show-origin --get-all credential.helper` names it)"
+                .to_string(),
+            role: "credential",
+        });
+    }
+    // Named like one, started by git or ssh: core.askPass from a git config file, or a
+    // default askpass.
+    let named = progs.iter().find(|a| {
+        a.rsplit('/')
+            .next()
+            .unwrap_or(a)
+            .to_ascii_lowercase()
+            .contains("askpass")
+    })?;
+    let by_git = parent.is_some_and(|q| {
+        let c = q.last.comm.as_str();
+        c.starts_with("git") || c == "ssh"
+    });
+    Some(Helper {
+        setting: if by_git {
+            format!("core.askPass or a default askpass ({named})")
+        } else {
+            named.clone()
+        },
+        origin: if by_git {
+            "not the environment: a git config file (`git config --show-origin core.askPass` names it)"
+                .to_string()
+        } else {
+            "its name".to_string()
+        },
+        role: "askpass",
+    })
 }
 
 /// Bytes received on socket `s` since the first sample, when the kernel counted them for
@@ -594,6 +957,8 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
         .sockets
         .iter()
         .filter(|s| s.proto == "tcp")
+        // Name resolution has its own rule (`dns_wait`).
+        .filter(|s| !to_nameserver(s))
         .filter(|s| matches!(s.state.as_deref(), Some("SYN_SENT") | Some("ESTABLISHED")))
         .filter(|s| s.rx_queue.unwrap_or(0) == 0)
         .filter(|s| {
@@ -635,9 +1000,11 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     let state = s.state.clone().unwrap_or_default();
     let role = role_of(ctx, &remote);
     let vcs = vcs_of(p.last);
-    let whose = match (&role, &vcs) {
-        (Some(e), _) => format!(" ({}={})", e.setting, setting_text(ctx, e)),
-        (None, Some(host)) => format!(" (the VCS server {host})"),
+    let ssh = ssh_target(p.last);
+    let whose = match (&role, &vcs, &ssh) {
+        (Some(e), _, _) => format!(" ({}={})", e.setting, setting_text(ctx, e)),
+        (None, _, Some(t)) => format!(" (the ssh server {}{})", t.host_port(), t.repo_text()),
+        (None, Some(host), None) => format!(" (the VCS server {host})"),
         _ => String::new(),
     };
     let how = if state == "SYN_SENT" {
@@ -723,11 +1090,20 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     }
     let setting = role.as_ref().map(|e| e.setting.as_str());
     let current = role.as_ref().map(|e| setting_text(ctx, e));
-    let v = v.remedy(remedy::network_wait(
-        setting,
-        current.as_deref(),
-        vcs.as_deref(),
-    ));
+    let v = match (&role, &ssh) {
+        (None, Some(t)) => {
+            let mut v = v;
+            for fact in ssh_facts(tree, p, t) {
+                v = v.fact(fact);
+            }
+            v.remedy(remedy::ssh_wait(&t.host, t.port.as_deref()))
+        }
+        _ => v.remedy(remedy::network_wait(
+            setting,
+            current.as_deref(),
+            vcs.as_deref(),
+        )),
+    };
     f.add(
         v,
         p.depth,
@@ -799,6 +1175,328 @@ fn rate_text(bytes_per_s: f64) -> String {
         format!("{:.1} KiB/s", bytes_per_s / 1024.0)
     } else {
         format!("{:.1} MiB/s", bytes_per_s / (1024.0 * 1024.0))
+    }
+}
+
+/// Where an ssh that git started connects: `ssh [options] [user@]host [command]`, the
+/// command being `git-upload-pack 'path'` (git's `connect.c`).
+pub(crate) struct SshTarget {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<String>,
+    pub repo: Option<String>,
+}
+
+impl SshTarget {
+    fn host_port(&self) -> String {
+        match &self.port {
+            Some(p) => format!("{} port {p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+    fn repo_text(&self) -> String {
+        self.repo
+            .as_ref()
+            .map(|r| format!(", repository {r}"))
+            .unwrap_or_default()
+    }
+}
+
+/// ssh's destination, port and remote command from its arguments (ssh(1): options that
+/// take a value are `-BbcDEeFIiJLlmOoPpRSWw`).
+fn ssh_target(p: &ProcessSnapshot) -> Option<SshTarget> {
+    let argv = p.argv.value()?;
+    if argv.first()?.rsplit('/').next()? != "ssh" {
+        return None;
+    }
+    let mut port = None;
+    let mut user = None;
+    let mut i = 1;
+    while i < argv.len() {
+        let a = &argv[i];
+        if let Some(opt) = a.strip_prefix('-').filter(|o| !o.is_empty()) {
+            let flag = opt.chars().next().unwrap_or(' ');
+            let takes = "BbcDEeFIiJLlmOoPpRSWw".contains(flag);
+            let value = if opt.len() > 1 && takes {
+                Some(opt[1..].to_string())
+            } else if takes {
+                i += 1;
+                argv.get(i).cloned()
+            } else {
+                None
+            };
+            match flag {
+                'p' => port = value,
+                'l' => user = value,
+                'o' => {
+                    if let Some(v) = value
+                        && let Some((k, val)) = v.split_once('=')
+                    {
+                        if k.eq_ignore_ascii_case("port") {
+                            port = Some(val.to_string());
+                        } else if k.eq_ignore_ascii_case("user") {
+                            user = Some(val.to_string());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let (u, host) = match a.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h.to_string()),
+            None => (user.clone(), a.clone()),
+        };
+        let command = argv[i + 1..].join(" ");
+        let repo = command
+            .split_once("git-upload-pack")
+            .or_else(|| command.split_once("git-receive-pack"))
+            .map(|(_, r)| r.trim().trim_matches('\'').to_string())
+            .filter(|r| !r.is_empty());
+        return Some(SshTarget {
+            user: u,
+            host,
+            port,
+            repo,
+        });
+    }
+    None
+}
+
+/// What led to this ssh: the URL the git above it was given, whether git rewrote it
+/// (url.<base>.insteadOf), the module the go command above fetches, the host alias.
+fn ssh_facts(tree: &Tree, p: &ProcView, t: &SshTarget) -> Vec<String> {
+    let mut out = vec![format!(
+        "ssh connects to {}{}{}",
+        t.user.as_ref().map(|u| format!("{u}@")).unwrap_or_default(),
+        t.host_port(),
+        t.repo
+            .as_ref()
+            .map(|r| format!(" to run git-upload-pack {r}"))
+            .unwrap_or_default()
+    )];
+    let chain = tree.chain_to(p.pid());
+    let url = chain
+        .iter()
+        .rev()
+        .skip(1)
+        .filter_map(|pid| tree.get(*pid))
+        .find_map(|q| {
+            let argv = q.last.argv.value()?;
+            argv.first()?
+                .rsplit('/')
+                .next()?
+                .starts_with("git")
+                .then_some(())?;
+            // Not the value of a `-c name=value` before the subcommand.
+            argv.windows(2)
+                .filter(|w| w[0] != "-c")
+                .map(|w| &w[1])
+                .find(|a| a.contains("://") || (a.contains('@') && a.contains(':')))
+                .map(|u| (q.label(), u.clone()))
+        });
+    if let Some((who, url)) = url {
+        let ssh_url = url.starts_with("ssh://")
+            || url.starts_with("git+ssh://")
+            || (!url.contains("://") && url.contains('@'));
+        if ssh_url {
+            out.push(format!("{who} was asked for {url}"));
+        } else {
+            out.push(format!(
+                "{who} was asked for {url}, and git rewrote it to ssh: a url.<base>.insteadOf (or pushInsteadOf) in that process's git config — its HOME, XDG_CONFIG_HOME, GIT_CONFIG_* and the repository's config; `git config --show-origin --get-regexp '^url\\.'` names it"
+            ));
+        }
+    }
+    if t.host.parse::<std::net::IpAddr>().is_err() && !t.host.contains('.') {
+        out.push(format!(
+            "{} looks like a host alias: `ssh -G {}` shows the host, port and options ~/.ssh/config gives it",
+            t.host, t.host
+        ));
+    }
+    if p.last
+        .env
+        .get("GIT_SSH_COMMAND")
+        .is_none_or(|c| !c.contains("ConnectTimeout"))
+    {
+        out.push(
+            "no ConnectTimeout in GIT_SSH_COMMAND (the go command's default, `ssh -o ControlMaster=no -o BatchMode=yes`, sets none; ~/.ssh/config may): without one ssh waits for the server's banner as long as the connection stays open"
+                .to_string(),
+        );
+    }
+    out
+}
+
+/// A socket to a nameserver: UDP or TCP to port 53 (`resolv.conf(5)` names no port;
+/// the systemd-resolved stub 127.0.0.53 listens there too).
+fn to_nameserver(s: &crate::evidence::SocketInfo) -> bool {
+    s.family != "unix" && s.remote.as_deref().is_some_and(|r| r.ends_with(":53"))
+}
+
+/// Name resolution that does not finish: a process asleep with a socket to a nameserver in
+/// every sample. Go's own resolver (`net/dnsclient_unix.go`) dials one connected UDP socket
+/// per query and closes it when the answer arrives or its timeout (resolv.conf `timeout`,
+/// 5 s by default) passes, so the same socket (descriptor and local port) in every sample
+/// means no answer came back for that long; sockets replaced between samples mean queries
+/// are answered or retried — slow, not silent. The nameserver and the resolver
+/// configuration come from the process's own root (`/proc/PID/root/etc/resolv.conf`).
+fn dns_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    if p.cpu_share().is_some_and(|s| s >= 0.5) || p.samples() < 2 {
+        return;
+    }
+    let every = p
+        .history
+        .iter()
+        .all(|(_, s)| s.sockets.iter().any(to_nameserver));
+    if !every {
+        return;
+    }
+    let queries: Vec<_> = p.last.sockets.iter().filter(|s| to_nameserver(s)).collect();
+    let first = p.history.first().map(|(_, s)| *s).unwrap_or(p.last);
+    let same: Vec<_> = queries
+        .iter()
+        .filter(|s| {
+            first
+                .sockets
+                .iter()
+                .any(|o| o.fd == s.fd && o.local == s.local && o.remote == s.remote)
+        })
+        .copied()
+        .collect();
+    let s = same.first().copied().unwrap_or(queries[0]);
+    let server = s.remote.clone().unwrap_or_default();
+    let ns_ip = server
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']').to_string())
+        .unwrap_or_default();
+    let silent = !same.is_empty();
+    let stub = ns_ip == "127.0.0.53";
+    let host = resolving(tree, p);
+    let mut v = Verdict::new(
+        VerdictKind::NetworkWait,
+        if silent {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        Some(p.pid()),
+        format!(
+            "{} waits for name resolution{}: {}",
+            p.label(),
+            host.as_ref()
+                .map(|(h, why)| format!(" of {h} ({why})"))
+                .unwrap_or_default(),
+            if silent {
+                format!(
+                    "its queries to the nameserver {server}{} get no answer",
+                    if stub {
+                        " (the systemd-resolved stub)"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                format!("the nameserver {server} answers slowly or its queries are retried")
+            }
+        ),
+    );
+    for q in queries.iter().take(4) {
+        v = v.fact(format!(
+            "fd {} {} {} → {}{}",
+            q.fd,
+            q.proto,
+            q.local.as_deref().unwrap_or("?"),
+            q.remote.as_deref().unwrap_or("?"),
+            if same.iter().any(|o| o.fd == q.fd) {
+                format!(
+                    ", the same socket for {} (every sample): no answer came back (nothing unread, rx_queue {})",
+                    secs(p.span_ms()),
+                    q.rx_queue.unwrap_or(0)
+                )
+            } else {
+                ", opened during the window".to_string()
+            }
+        ));
+    }
+    if !silent {
+        v = v.fact(format!(
+            "a socket to a nameserver in each of {} samples, replaced between them: queries are retried or answered slowly",
+            p.samples()
+        ));
+    }
+    match &p.last.resolver {
+        Some(r) => {
+            let listed = r.nameservers.contains(&ns_ip);
+            v = v.fact(format!(
+                "{} as the process sees it{}: nameserver {}{}",
+                r.file,
+                if r.differs_from_host {
+                    " (not gohang's: another root or mount namespace)"
+                } else {
+                    ""
+                },
+                if r.nameservers.is_empty() {
+                    "none (then 127.0.0.1 and ::1)".to_string()
+                } else {
+                    r.nameservers.join(", ")
+                },
+                if listed || r.nameservers.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {ns_ip} is not among them (another resolver configuration)")
+                }
+            ));
+        }
+        None => v = v.fact("its resolv.conf could not be read".to_string()),
+    }
+    let v = v.remedy(remedy::dns_wait(
+        &ns_ip,
+        p.last.resolver.as_ref().map(|r| r.file.as_str()),
+        host.as_ref().map(|(h, _)| h.as_str()),
+        stub,
+    ));
+    f.add(
+        v,
+        p.depth,
+        format!("{}: a socket to {server} in every sample", p.label()),
+    );
+}
+
+/// The host a process is likely resolving: the VCS host of a git/ssh, or the go
+/// command's endpoints that are names and have no address yet.
+fn resolving(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
+    if let Some(h) = vcs_of(p.last) {
+        return Some((h, "the VCS host in its arguments".to_string()));
+    }
+    let ctx = tree.ev.go.as_ref()?;
+    let names: Vec<&Endpoint> = ctx
+        .endpoints
+        .iter()
+        .filter(|e| e.host.parse::<std::net::IpAddr>().is_err())
+        .filter(|e| {
+            // Not one it is connected to already.
+            !e.addrs.iter().any(|a| {
+                p.last
+                    .sockets
+                    .iter()
+                    .any(|s| s.remote.as_deref() == Some(a.as_str()))
+            })
+        })
+        .collect();
+    match names.as_slice() {
+        [] => None,
+        [e] => Some((e.host.clone(), format!("the {} host", e.setting))),
+        more => Some((
+            more.iter()
+                .map(|e| e.host.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            more.iter()
+                .map(|e| e.setting.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+                + " hosts",
+        )),
     }
 }
 
@@ -1528,6 +2226,264 @@ mod tests {
             c.reasons
                 .iter()
                 .any(|r| r.contains("already runs the downloaded toolchain"))
+        );
+    }
+
+    /// `pid` in flock(2), waiting for a lock `holder` (started at `holder_start`) holds.
+    fn lock_waiter(pid: u32, ppid: u32, start: u64, holder: (u32, Option<u64>)) -> ProcessSnapshot {
+        let mut p = asleep_in(pid, ppid, "go", start, ("flock", 73, 3));
+        p.locks = vec![LockInfo {
+            kind: "flock".into(),
+            mode: "write".into(),
+            waiting: true,
+            file: "08:01:42".into(),
+            path: Some(format!(
+                "/m/cache/download/example.com/dep/@v/v1.0.0.lock#{pid}"
+            )),
+            holder: Some(crate::evidence::LockHolder {
+                pid: holder.0,
+                start_time: holder.1,
+                comm: "go".into(),
+                command: None,
+            }),
+        }];
+        p
+    }
+
+    #[test]
+    fn a_stopped_lock_holder_outside_the_tree_is_the_cause() {
+        let mut holder = sleep(200, 1, 7);
+        holder.comm = "go".into();
+        holder.state = RunState::Stopped;
+        holder.threads[0].state = RunState::Stopped;
+        let ev = evidence(vec![lock_waiter(100, 1, 5, (200, Some(7))), holder.clone()]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::Stopped, "{reasons:#?}");
+        assert_eq!(v.pid, Some(200));
+        assert_eq!(chain, vec![100, 200]);
+        assert!(
+            v.summary
+                .starts_with("pid 100 (go) waits for the lock on /m/cache/download/example.com/dep/@v/v1.0.0.lock#100 that pid 200 (go) holds; "),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e == "chain: pid 100 (go) → pid 200 (go)")
+        );
+        let c = classify(&ev);
+        assert!(c.verdicts.iter().any(|v| v.kind == VerdictKind::LockWait));
+
+        // The pid now belongs to another process: it is not followed (the observer does
+        // not sample it either).
+        let ev = evidence(vec![lock_waiter(100, 1, 5, (200, Some(6))), holder]);
+        let c = classify(&ev);
+        assert!(
+            c.verdicts
+                .iter()
+                .all(|v| !v.summary.contains("that pid 200 (go) holds;")),
+            "{:#?}",
+            c.verdicts
+        );
+        assert_ne!(c.chain, vec![100, 200]);
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.contains("another process, not followed"))
+        );
+    }
+
+    #[test]
+    fn holders_followed_through_a_second_lock_and_a_cycle_is_a_deadlock() {
+        // 100 waits for 200's lock, 200 for 300's, and 300 is stopped.
+        let mut third = sleep(300, 1, 9);
+        third.state = RunState::Stopped;
+        third.threads[0].state = RunState::Stopped;
+        let ev = evidence(vec![
+            lock_waiter(100, 1, 5, (200, None)),
+            lock_waiter(200, 1, 7, (300, Some(9))),
+            third,
+        ]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::Stopped, "{reasons:#?}");
+        assert_eq!(chain, vec![100, 200, 300]);
+        assert!(
+            v.summary.contains(", and pid 200 (go) waits for the lock"),
+            "{}",
+            v.summary
+        );
+
+        // 100 and 200 wait for each other.
+        let ev = evidence(vec![
+            lock_waiter(100, 1, 5, (200, Some(7))),
+            lock_waiter(200, 1, 7, (100, Some(5))),
+        ]);
+        let (v, _, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::LockWait, "{reasons:#?}");
+        assert!(
+            v.evidence.iter().any(|e| e.starts_with("a deadlock: ")),
+            "{:#?}",
+            v.evidence
+        );
+    }
+
+    fn udp(fd: i32, port: u16, to: &str) -> crate::evidence::SocketInfo {
+        crate::evidence::SocketInfo {
+            fd,
+            family: "inet".into(),
+            proto: "udp".into(),
+            local: Some(format!("10.0.0.2:{port}")),
+            remote: Some(to.into()),
+            state: None,
+            rx_queue: Some(0),
+            tx_queue: Some(0),
+            bytes_received: None,
+        }
+    }
+
+    #[test]
+    fn queries_unanswered_and_queries_replaced_are_told_apart() {
+        let mut p = asleep_in(100, 1, "go", 1, ("futex", 202, 0));
+        p.sockets = vec![udp(7, 40000, "10.0.0.53:53")];
+        p.resolver = Some(crate::evidence::ResolverConf {
+            file: "/etc/resolv.conf".into(),
+            nameservers: vec!["10.0.0.53".into()],
+            search: vec![],
+            differs_from_host: true,
+        });
+        let ev = evidence(vec![p.clone()]);
+        let (v, _, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::NetworkWait, "{reasons:#?}");
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.summary.contains("10.0.0.53:53 get no answer"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence.iter().any(|e| e.contains("not gohang's")),
+            "{:#?}",
+            v.evidence
+        );
+
+        // A new query socket in each sample: answered slowly or retried.
+        let mut ev = evidence(vec![p]);
+        for (i, s) in ev.samples.iter_mut().enumerate() {
+            s.processes[0].sockets = vec![udp(7 + i as i32, 40000 + i as u16, "10.0.0.53:53")];
+        }
+        let (v, _, _) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::NetworkWait);
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(
+            v.summary
+                .contains("answers slowly or its queries are retried"),
+            "{}",
+            v.summary
+        );
+
+        // No socket to a nameserver in one sample: not a wait for it.
+        ev.samples[1].processes[0].sockets.clear();
+        assert_ne!(primary(&ev).0.kind, VerdictKind::NetworkWait);
+    }
+
+    #[test]
+    fn askpass_given_through_git_config_environment() {
+        let env = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let (v, via) = askpass_in_git_env(&env(&[(
+            "GIT_CONFIG_PARAMETERS",
+            "'core.askpass'='/opt/dialog' 'a.b'='c'",
+        )]))
+        .unwrap();
+        assert_eq!(v, "/opt/dialog");
+        assert!(via.starts_with("GIT_CONFIG_PARAMETERS"));
+        let (v, via) = askpass_in_git_env(&env(&[
+            ("GIT_CONFIG_COUNT", "2"),
+            ("GIT_CONFIG_KEY_0", "user.name"),
+            ("GIT_CONFIG_VALUE_0", "x"),
+            ("GIT_CONFIG_KEY_1", "core.askPass"),
+            ("GIT_CONFIG_VALUE_1", "/opt/other"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (v.as_str(), via.as_str()),
+            ("/opt/other", "GIT_CONFIG_KEY_1/GIT_CONFIG_VALUE_1")
+        );
+        assert!(askpass_in_git_env(&env(&[("GIT_CONFIG_COUNT", "0")])).is_none());
+    }
+
+    #[test]
+    fn an_asleep_credential_helper_is_prompt_wait_and_the_cache_daemon_is_not() {
+        let mut git = asleep_in(100, 1, "git-remote-http", 1, ("wait4", 61, 101));
+        git.argv = Probe::Collected(vec!["git-remote-https".into(), "origin".into()]);
+        let mut helper = asleep_in(101, 100, "git", 2, ("read", 0, 0));
+        helper.argv = Probe::Collected(vec![
+            "git".into(),
+            "credential-libsecret".into(),
+            "get".into(),
+        ]);
+        let ev = evidence(vec![git.clone(), helper.clone()]);
+        let (v, chain, reasons) = primary(&ev);
+        assert_eq!(v.kind, VerdictKind::PromptWait, "{reasons:#?}");
+        assert_eq!(chain, vec![100, 101]);
+        assert!(
+            v.summary.contains("credential.helper (libsecret)"),
+            "{}",
+            v.summary
+        );
+        helper.argv = Probe::Collected(vec!["git".into(), "credential-cache--daemon".into()]);
+        let ev = evidence(vec![git, helper]);
+        assert_ne!(primary(&ev).0.kind, VerdictKind::PromptWait);
+    }
+
+    #[test]
+    fn ssh_destinations_from_arguments() {
+        let mut p: ProcessSnapshot =
+            serde_json::from_str(r#"{"pid":1,"ppid":0,"comm":"ssh","state":"sleeping"}"#).unwrap();
+        p.argv = crate::evidence::Probe::Collected(
+            [
+                "ssh",
+                "-o",
+                "SendEnv=GIT_PROTOCOL",
+                "-p",
+                "2222",
+                "git@gitalias",
+                "git-upload-pack '/org/r.git'",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let t = ssh_target(&p).unwrap();
+        assert_eq!(
+            (
+                t.user.as_deref(),
+                t.host.as_str(),
+                t.port.as_deref(),
+                t.repo.as_deref()
+            ),
+            (Some("git"), "gitalias", Some("2222"), Some("/org/r.git"))
+        );
+        p.argv = crate::evidence::Probe::Collected(
+            [
+                "ssh",
+                "-oPort=22",
+                "-l",
+                "me",
+                "host.example",
+                "git-receive-pack 'x'",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+        let t = ssh_target(&p).unwrap();
+        assert_eq!(
+            (t.user.as_deref(), t.port.as_deref()),
+            (Some("me"), Some("22"))
         );
     }
 

@@ -3,7 +3,7 @@
 //! (kernel `Documentation/admin-guide/cgroup-v1/freezer-subsystem.rst`, `cgroup-v2.rst`).
 //! The tasks themselves show only `D` (v1, in `__refrigerator`) or a plain sleep (v2).
 
-use crate::evidence::{CgroupInfo, CgroupVersion, FrozenBy};
+use crate::evidence::{CgroupInfo, CgroupVersion, CpuQuota, FrozenBy};
 use procfs::FromRead;
 use procfs::process::MountInfos;
 use std::fs;
@@ -13,6 +13,8 @@ use std::fs;
 pub struct Mounts {
     pub freezer_v1: Option<String>,
     pub unified_v2: Option<String>,
+    /// The v1 `cpu` controller's mount (CFS bandwidth: `cpu.cfs_quota_us`).
+    pub cpu_v1: Option<String>,
 }
 
 impl Mounts {
@@ -29,6 +31,9 @@ impl Mounts {
             match i.fs_type.as_str() {
                 "cgroup" if i.super_options.contains_key("freezer") && m.freezer_v1.is_none() => {
                     m.freezer_v1 = Some(mp)
+                }
+                "cgroup" if i.super_options.contains_key("cpu") && m.cpu_v1.is_none() => {
+                    m.cpu_v1 = Some(mp)
                 }
                 "cgroup2" if m.unified_v2.is_none() => m.unified_v2 = Some(mp),
                 _ => {}
@@ -55,6 +60,7 @@ impl Mounts {
                     frozen_by: frozen
                         .then(|| frozen_by(mnt, path, "freezer.self_freezing", "freezer.state"))
                         .flatten(),
+                    cpu_quota: None,
                 };
                 if info.frozen {
                     return Ok(info);
@@ -75,6 +81,7 @@ impl Mounts {
                     frozen_by: frozen
                         .then(|| frozen_by(mnt, path, "cgroup.freeze", "cgroup.freeze"))
                         .flatten(),
+                    cpu_quota: None,
                 };
                 if frozen || found.is_none() {
                     return Ok(info);
@@ -106,6 +113,98 @@ fn frozen_by(mnt: &str, path: &str, own_flag: &str, control: &str) -> Option<Fro
         }
         p = parent.to_string();
     }
+}
+
+impl Mounts {
+    /// The nearest CPU bandwidth limit above the process (its own cgroup, then each
+    /// ancestor): v1 `cpu.cfs_quota_us` (-1: none), v2 `cpu.max` (`max …`: none), with the
+    /// limiting group's `cpu.stat` (`nr_throttled`; v1 `throttled_time` ns, v2
+    /// `throttled_usec`).
+    pub fn cpu_quota_of(&self, cgroup_file: &[u8]) -> Option<CpuQuota> {
+        let text = String::from_utf8_lossy(cgroup_file);
+        for line in text.lines() {
+            let mut it = line.splitn(3, ':');
+            let (Some(id), Some(ctrls), Some(path)) = (it.next(), it.next(), it.next()) else {
+                continue;
+            };
+            let found = if id == "0" && ctrls.is_empty() {
+                self.unified_v2
+                    .as_deref()
+                    .and_then(|m| walk_up(m, path, limit_v2))
+            } else if ctrls.split(',').any(|c| c == "cpu") {
+                self.cpu_v1
+                    .as_deref()
+                    .and_then(|m| walk_up(m, path, limit_v1))
+            } else {
+                None
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+}
+
+/// `limit` on `mnt/path`, then on each parent up to the mount's root.
+fn walk_up(mnt: &str, path: &str, limit: fn(&str, &str) -> Option<CpuQuota>) -> Option<CpuQuota> {
+    let mut cur = path.trim_end_matches('/').to_string();
+    for _ in 0..64 {
+        let dir = format!("{mnt}{}", trim_root(&cur));
+        if let Some(q) = limit(&dir, if cur.is_empty() { "/" } else { &cur }) {
+            return Some(q);
+        }
+        match cur.rfind('/') {
+            Some(i) if !cur.is_empty() => cur.truncate(i),
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn stat_value(stat: &str, key: &str) -> Option<u64> {
+    stat.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+fn limit_v2(dir: &str, path: &str) -> Option<CpuQuota> {
+    let file = format!("{dir}/cpu.max");
+    let max = fs::read_to_string(&file).ok()?;
+    let mut w = max.split_whitespace();
+    let quota_us: u64 = w.next()?.parse().ok()?; // "max" does not parse: no limit
+    let period_us: u64 = w.next().and_then(|p| p.parse().ok()).unwrap_or(100_000);
+    let stat = fs::read_to_string(format!("{dir}/cpu.stat")).unwrap_or_default();
+    Some(CpuQuota {
+        path: path.to_string(),
+        file,
+        quota_us,
+        period_us,
+        nr_throttled: stat_value(&stat, "nr_throttled").unwrap_or(0),
+        throttled_us: stat_value(&stat, "throttled_usec").unwrap_or(0),
+    })
+}
+
+fn limit_v1(dir: &str, path: &str) -> Option<CpuQuota> {
+    let file = format!("{dir}/cpu.cfs_quota_us");
+    let quota: i64 = fs::read_to_string(&file).ok()?.trim().parse().ok()?;
+    if quota < 0 {
+        return None;
+    }
+    let period_us: u64 = fs::read_to_string(format!("{dir}/cpu.cfs_period_us"))
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(100_000);
+    let stat = fs::read_to_string(format!("{dir}/cpu.stat")).unwrap_or_default();
+    Some(CpuQuota {
+        path: path.to_string(),
+        file,
+        quota_us: quota as u64,
+        period_us,
+        nr_throttled: stat_value(&stat, "nr_throttled").unwrap_or(0),
+        throttled_us: stat_value(&stat, "throttled_time").unwrap_or(0) / 1000,
+    })
 }
 
 /// `/proc/PID/cgroup` lines are `hierarchy-ID:controller-list:path`; returns the freezer

@@ -8,7 +8,7 @@
 //! - `/proc/locks` lists holders and, after `->`, waiters of the same lock id
 //!   (`proc(5)`, "/proc/locks").
 
-use crate::evidence::{FdInfo, LockHolder, LockInfo, SocketInfo};
+use crate::evidence::{FdInfo, LockHolder, LockInfo, ResolverConf, SocketInfo};
 use procfs::FromReadSI;
 use procfs::net::{TcpNetEntries, TcpState, UdpNetEntries};
 use std::collections::HashMap;
@@ -306,6 +306,53 @@ pub fn locks_of(
         .collect()
 }
 
+/// A socket to a nameserver: its peer's port is 53 (UDP or TCP).
+pub fn to_nameserver(s: &SocketInfo) -> bool {
+    s.remote.as_deref().is_some_and(|r| r.ends_with(":53"))
+}
+
+/// `resolv.conf` through the process's own root (`/proc/PID/root`, proc(5)): a container
+/// or mount namespace has its own. At most 64 KiB are read.
+pub fn resolver_of(dir: &Path) -> Option<ResolverConf> {
+    use std::io::Read;
+    let read = |p: &Path| -> Option<String> {
+        let mut b = Vec::new();
+        fs::File::open(p)
+            .ok()?
+            .take(64 * 1024)
+            .read_to_end(&mut b)
+            .ok()?;
+        Some(String::from_utf8_lossy(&b).into_owned())
+    };
+    let text = read(&dir.join("root/etc/resolv.conf"))?;
+    let mut conf = parse_resolv_conf(&text);
+    conf.differs_from_host = read(Path::new("/etc/resolv.conf")).is_none_or(|h| h != text);
+    Some(conf)
+}
+
+/// `nameserver` and `search` lines of a resolv.conf (`resolv.conf(5)`: `#` and `;` start
+/// comments; the last `search` or `domain` line wins).
+pub fn parse_resolv_conf(text: &str) -> ResolverConf {
+    let mut conf = ResolverConf {
+        file: "/etc/resolv.conf".to_string(),
+        nameservers: Vec::new(),
+        search: Vec::new(),
+        differs_from_host: false,
+    };
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => conf.nameservers.extend(words.next().map(str::to_string)),
+            Some("search") | Some("domain") => {
+                conf.search = words.map(str::to_string).collect();
+            }
+            _ => {}
+        }
+    }
+    conf
+}
+
 fn holder_of(pid: u32) -> LockHolder {
     let comm = fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|s| s.trim().to_string())
@@ -317,8 +364,16 @@ fn holder_of(pid: u32) -> LockHolder {
             .collect::<Vec<_>>()
             .join(" ")
     });
+    // Its start time tells it from a later process given the same pid (LINUX.md).
+    let start_time = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            rest.split_whitespace().nth(19)?.parse::<u64>().ok()
+        });
     LockHolder {
         pid,
+        start_time,
         comm,
         command: command.filter(|c| !c.is_empty()),
     }
@@ -327,6 +382,16 @@ fn holder_of(pid: u32) -> LockHolder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolv_conf_lines() {
+        let c = parse_resolv_conf(
+            "# generated\nnameserver 127.0.0.53 # stub\n;nameserver 9.9.9.9\nnameserver ::1\nsearch a.example b.example\noptions edns0\n",
+        );
+        assert_eq!(c.nameservers, vec!["127.0.0.53", "::1"]);
+        assert_eq!(c.search, vec!["a.example", "b.example"]);
+        assert!(parse_resolv_conf("").nameservers.is_empty());
+    }
 
     #[test]
     fn lock_lines() {

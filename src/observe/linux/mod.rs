@@ -22,8 +22,8 @@ pub use mounts::remote_fs_at;
 use crate::binary;
 use crate::error::ObserveError;
 use crate::evidence::{
-    Arch, CgroupInfo, Emulator, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState, Sample,
-    SignalMasks, SyscallState, ThreadSample, Translation, Tty,
+    Arch, CgroupInfo, CgroupVersion, Emulator, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState,
+    Sample, SignalMasks, SyscallState, ThreadSample, Translation, Tty,
 };
 use crate::syscalls;
 use procfs::FromRead;
@@ -37,6 +37,11 @@ use std::time::Duration;
 
 /// How long a read that can block on the target's memory lock may take.
 const SLOW_READ_LIMIT: Duration = Duration::from_millis(300);
+
+/// How many times a lock holder outside the tree is followed to the holder of the lock
+/// it waits for in turn, and how many such processes one sample takes at most.
+const HOLDER_HOPS: usize = 4;
+const HOLDER_PROCS: usize = 32;
 
 /// Facts about a process that do not change while it lives, read once.
 #[derive(Clone)]
@@ -129,18 +134,74 @@ impl Sampler {
         let pids = walk(&children, roots);
         let mut ctx = SampleCtx::default();
         let mut processes = Vec::with_capacity(pids.len());
+        let mut seen: HashSet<u32> = HashSet::new();
         for pid in pids {
-            if excluded.contains(&pid) {
+            if excluded.contains(&pid) || !seen.insert(pid) {
                 continue;
             }
             if let Ok(p) = self.snapshot_in(pid, &mut ctx) {
                 processes.push(p);
             }
         }
+        self.follow_lock_holders(&children, &excluded, &mut seen, &mut processes, &mut ctx);
         self.find_peers(&mut processes);
         let live: HashSet<(u32, u64)> = processes.iter().map(|p| (p.pid, p.start_time)).collect();
         self.statics.retain(|k, _| live.contains(k));
         Sample { at_ms, processes }
+    }
+
+    /// The holders of the locks sampled processes wait for are usually not their
+    /// descendants (another go, gopls, a CI job): sample them and their descendants too, so
+    /// that what a holder itself waits for can be told. A holder waiting for a lock in turn
+    /// is followed again, up to [`HOLDER_HOPS`] hops and [`HOLDER_PROCS`] processes; a
+    /// process already sampled is never taken twice (a cycle of lock waits ends there).
+    fn follow_lock_holders(
+        &mut self,
+        children: &HashMap<u32, Vec<u32>>,
+        excluded: &HashSet<u32>,
+        seen: &mut HashSet<u32>,
+        processes: &mut Vec<ProcessSnapshot>,
+        ctx: &mut SampleCtx,
+    ) {
+        let mut from = 0;
+        let mut added = 0;
+        for _ in 0..HOLDER_HOPS {
+            let holders: Vec<(u32, Option<u64>)> = processes[from..]
+                .iter()
+                .flat_map(|p| p.locks.iter())
+                .filter(|l| l.waiting)
+                .filter_map(|l| l.holder.as_ref().map(|h| (h.pid, h.start_time)))
+                .filter(|(pid, _)| !seen.contains(pid) && !excluded.contains(pid))
+                .collect();
+            if holders.is_empty() {
+                return;
+            }
+            from = processes.len();
+            for (holder, start) in holders {
+                // The holder itself first: a pid taken since by another process (its start
+                // time differs) is not the holder, and nothing below it is sampled.
+                let Ok(h) = self.snapshot_in(holder, ctx) else {
+                    continue;
+                };
+                if start.is_some_and(|t| t != h.start_time) || !seen.insert(holder) {
+                    continue;
+                }
+                processes.push(h);
+                added += 1;
+                for pid in walk(children, &[holder]).into_iter().skip(1) {
+                    if added >= HOLDER_PROCS {
+                        return;
+                    }
+                    if excluded.contains(&pid) || !seen.insert(pid) {
+                        continue;
+                    }
+                    if let Ok(p) = self.snapshot_in(pid, ctx) {
+                        processes.push(p);
+                        added += 1;
+                    }
+                }
+            }
+        }
     }
 
     /// One process, all its threads.
@@ -211,11 +272,31 @@ impl Sampler {
             foreground_pgrp: (stat.tpgid > 0).then_some(stat.tpgid),
         });
         let cgroup: Probe<CgroupInfo> = match read_into(&dir.join("cgroup"), &mut self.buf) {
-            Ok(()) => self
-                .cgroups
-                .get_or_init(cgroup::Mounts::read)
-                .state_of(&self.buf)
-                .into(),
+            Ok(()) => {
+                let mounts = self.cgroups.get_or_init(cgroup::Mounts::read);
+                let quota = mounts.cpu_quota_of(&self.buf);
+                match (mounts.state_of(&self.buf), quota) {
+                    (Ok(mut c), q) => {
+                        c.cpu_quota = q;
+                        Probe::Collected(c)
+                    }
+                    // No freezer state to read, but a CPU limit: that much is known.
+                    (Err(_), Some(q)) => Probe::Collected(CgroupInfo {
+                        version: if q.file.ends_with("cpu.cfs_quota_us") {
+                            CgroupVersion::V1
+                        } else {
+                            CgroupVersion::V2
+                        },
+                        path: q.path.clone(),
+                        state_file: None,
+                        frozen: false,
+                        state: None,
+                        frozen_by: None,
+                        cpu_quota: Some(q),
+                    }),
+                    (Err(e), None) => Probe::unavailable(e),
+                }
+            }
             Err(e) => Probe::unavailable(e.to_string()),
         };
         let fds = files::fds(&dir);
@@ -223,6 +304,11 @@ impl Sampler {
         let locks = files::locks_of(pid, ctx.locks(), &fds, &dir, stuck_io);
         let descriptor_waits = descriptors::waits(&dir, &threads, &fds, &self.host.arch, stuck_io);
         let io = descriptors::io_counters(&dir);
+        let resolver = if !stuck_io && sockets.iter().any(files::to_nameserver) {
+            files::resolver_of(&dir)
+        } else {
+            None
+        };
 
         Ok(ProcessSnapshot {
             pid,
@@ -252,6 +338,7 @@ impl Sampler {
             locks,
             descriptor_waits,
             io,
+            resolver,
             env: st.env,
             cwd: st.cwd,
             notes: Vec::new(),

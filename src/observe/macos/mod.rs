@@ -521,6 +521,7 @@ impl Sampler {
             locks: Vec::new(),
             descriptor_waits: fdinfo::write_waits(pid),
             io: None,
+            resolver: None,
             env: st.env,
             cwd: st.cwd,
             notes,

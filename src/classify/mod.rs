@@ -11,6 +11,7 @@
 
 mod activity;
 mod descriptors;
+mod frames;
 mod messages;
 mod native;
 mod observer;
@@ -130,7 +131,10 @@ pub fn classify(ev: &Evidence) -> Classification {
         native::rules(&tree, &mut f);
         trace::rules(&tree, &mut f);
     }
-    observer::amend(ev, toolchain::amend(ev, finish(&tree, f)))
+    observer::amend(
+        ev,
+        toolchain::amend(ev, frames::amend(ev, finish(&tree, f))),
+    )
 }
 
 /// Order the candidates: highest rank first; among equals, the deepest process (the end of

@@ -127,6 +127,8 @@ pub enum Dump {
     NotTaken,
     /// The runtime printed its goroutines and gohang parsed them.
     Answered,
+    /// gohang read its goroutines from its memory (no signal).
+    ReadFromMemory,
     /// `probe` sent SIGQUIT and the runtime printed nothing in time.
     Silent,
     /// `attach --goroutines` sent SIGQUIT; the dump went to the process's own stderr and
@@ -195,6 +197,18 @@ fn go_advice(l: &LookCloser, busy: bool) -> String {
                     "to read the whole dump, run the command again under `gohang bundle -- …`, \
                      which keeps it as goroutines.txt",
                 Mode::Attach => "the whole dump is at the end of the process's own stderr",
+            }
+        ),
+        (Dump::ReadFromMemory, mode) => format!(
+            "its goroutines were read from its memory (no signal); the evidence quotes the goroutine \
+             most likely to matter (one blocked on a known cause, else the main goroutine); {}",
+            match mode {
+                Mode::Spawn => "to read them all, run the command again and, while it hangs, \
+                                `gohang dump PID` (the pid of the stuck Go program)"
+                    .to_string(),
+                Mode::Attach if !guard::may_name_pid(pid) =>
+                    "`gohang dump` of the same pid prints them all".to_string(),
+                Mode::Attach => format!("`gohang dump {pid}` prints them all"),
             }
         ),
         (Dump::NotCaptured, _) => {

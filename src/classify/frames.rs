@@ -156,24 +156,20 @@ fn verdict(
     let (kind, summary, fix) = match what {
         Shown::Lock => (
             VerdictKind::LockWait,
-            format!("pid {pid} waits for a file lock of the go command (its goroutines are in cmd/go/internal/lockedfile)"),
+            format!(
+                "pid {pid} waits for a file lock of the go command (its goroutines are in cmd/go/internal/lockedfile)"
+            ),
             super::remedy::lock_wait(None),
         ),
         Shown::Resolution => (
             VerdictKind::NetworkWait,
             format!("pid {pid} waits for name resolution (a goroutine is in a host name lookup)"),
-            "check the resolver it uses: the nameservers of /etc/resolv.conf, `getent hosts HOST` for the \
-             host it contacts (GOPROXY, GOSUMDB, a VCS host); GODEBUG=netdns=go+2 makes a Go program \
-             print how it resolves names"
-                .to_string(),
+            super::remedy::name_resolution(),
         ),
         Shown::Child => (
             VerdictKind::ChildWait,
             format!("pid {pid} waits in os/exec.(*Cmd).Wait for a command it started"),
-            "Cmd.Wait returns once the child exited and, where its stdout or stderr goes to a Go writer \
-             (not an *os.File), that output reached end of file: look for the child, or for a process it \
-             left running that still holds those pipes open (`ls -l /proc/*/fd | grep pipe`)"
-                .to_string(),
+            super::remedy::cmd_wait(),
         ),
     };
     let mut v = Verdict::new(kind, Confidence::Medium, Some(pid), summary)

@@ -401,6 +401,23 @@ pub fn lock_wait(holder: Option<(u32, &str)>) -> String {
     }
 }
 
+/// A Go program whose goroutines are in a host name lookup.
+pub fn name_resolution() -> String {
+    "check the resolver it uses: the nameservers of /etc/resolv.conf, `getent hosts HOST` for the \
+     host it contacts (GOPROXY, GOSUMDB, a VCS host); GODEBUG=netdns=go+2 makes a Go program \
+     print how it resolves names"
+        .to_string()
+}
+
+/// A Go program whose goroutines wait in os/exec.(*Cmd).Wait.
+pub fn cmd_wait() -> String {
+    "Cmd.Wait returns once the child exited and, where its stdout or stderr goes to a Go writer \
+     (not an *os.File), that output reached end of file: look for the child, or for a process it \
+     left running that still holds those pipes open (`ls -l /proc/*/fd | grep pipe`); in the \
+     program's own code, Cmd.WaitDelay (Go 1.20) bounds that wait"
+        .to_string()
+}
+
 /// A process waiting for someone to answer a prompt.
 pub fn prompt_wait(tty: Option<&str>) -> String {
     let answer = match tty {
@@ -735,6 +752,18 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             K::Idle,
             idle(&look(Program::Go, Mode::Attach, Dump::NotTaken, "linux")),
         ),
+        (
+            "idle-go-read",
+            K::Idle,
+            idle(&look(
+                Program::Go,
+                Mode::Attach,
+                Dump::ReadFromMemory,
+                "linux",
+            )),
+        ),
+        ("network-wait-resolution", K::NetworkWait, name_resolution()),
+        ("child-wait-cmd-wait", K::ChildWait, cmd_wait()),
         (
             "idle-go-dumped",
             K::Idle,

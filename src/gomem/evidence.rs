@@ -93,3 +93,41 @@ pub fn convert(d: &model::Dump) -> GoroutineDump {
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_read_is_one_line_not_a_panic() {
+        // This test binary is a real process, and no Go program.
+        let why = read_pid(std::process::id(), DEADLINE).unwrap_err();
+        assert!(why.contains("not a Go program"), "{why}");
+        assert!(!why.contains('\n'), "{why}");
+        // A pid that does not exist.
+        let why = read_pid(u32::MAX - 1, DEADLINE).unwrap_err();
+        assert!(why.contains("no process"), "{why}");
+    }
+
+    #[test]
+    fn no_go_program_in_the_evidence_is_no_note() {
+        // The sleeper of the fixture, renumbered above the kernel's pid_max limit (2^22)
+        // so that no live process answers for it.
+        let text = include_str!("../../tests/fixtures/linux_idle_go_sleeper/evidence.json")
+            .replace("22143", "4194305");
+        let ev: Evidence = serde_json::from_str(&text).unwrap();
+        let mut not_go = ev.clone();
+        for s in &mut not_go.samples {
+            for p in &mut s.processes {
+                p.go_version = None;
+            }
+        }
+        assert_eq!(read(&not_go, DEADLINE).unwrap_err(), None);
+        let note = read(&ev, DEADLINE).unwrap_err().unwrap();
+        assert!(
+            note.starts_with("goroutines of pid 4194305 (")
+                && note.contains("not read from memory"),
+            "{note}"
+        );
+    }
+}

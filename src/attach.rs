@@ -2,6 +2,8 @@
 //! process gohang did not start.
 //!
 //! Read-only by default: no signal, no ptrace, nothing that changes the target's state.
+//! The goroutines of the Go program nearest the end of the wait chain are read from its
+//! memory at the end of the window (`gomem::evidence`), as `gohang dump` does.
 //! Only `--goroutines` (SIGQUIT, which ends a Go program after its dump) and `--trace`
 //! (strace attached for the window, then detached; `trace`) touch it, and both say so.
 //! The pid is checked first — a missing pid, a zombie, a kernel thread, a thread of
@@ -303,6 +305,12 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
         let (dump, warning) = goroutines(&evidence);
         warnings.extend(warning);
         evidence.goroutines = dump;
+    } else if evidence.outcome == Outcome::Attached {
+        // By default the goroutines are read from memory: no signal, the target runs on.
+        match crate::gomem::evidence::read(&evidence, crate::gomem::evidence::DEADLINE) {
+            Ok(dump) => evidence.goroutines = Some(dump),
+            Err(note) => notes.extend(note),
+        }
     }
     evidence.notes = notes;
     evidence.notes.extend(warnings.iter().cloned());
@@ -488,6 +496,7 @@ fn goroutines(ev: &Evidence) -> (Option<GoroutineDump>, Vec<String>) {
         ));
         return (
             Some(GoroutineDump {
+                source: None,
                 pid: t.pid,
                 answered: false,
                 goroutines: Vec::new(),
@@ -517,6 +526,7 @@ fn goroutines(ev: &Evidence) -> (Option<GoroutineDump>, Vec<String>) {
     let answered = !gs.is_empty();
     (
         Some(GoroutineDump {
+            source: None,
             pid: t.pid,
             answered,
             note: (!answered)

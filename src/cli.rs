@@ -95,7 +95,7 @@ pub struct ProbeArgs {
     /// except with --keep).
     #[arg(long, overrides_with = "no_goroutines")]
     pub goroutines: bool,
-    /// Do not send SIGQUIT for a goroutine dump.
+    /// Do not send SIGQUIT for a goroutine dump (the goroutines are then read from memory).
     #[arg(long, overrides_with = "goroutines")]
     pub no_goroutines: bool,
     /// Run the command under a system call tracer (strace; dtruss on macOS as root when SIP
@@ -121,7 +121,7 @@ pub struct AttachArgs {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub window: Duration,
     /// Send SIGQUIT for a goroutine dump. This ends the Go program, and the dump goes to
-    /// its own stderr.
+    /// its own stderr. Without it the goroutines are read from memory (no signal).
     #[arg(long)]
     pub goroutines: bool,
     /// Trace the tree's system calls over the window (strace -p; dtruss on macOS as root when

@@ -1025,7 +1025,9 @@ pub struct Evidence {
     /// The go command's settings and module, read from files without running `go`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub go: Option<GoContext>,
-    /// The Go runtime's own account of its goroutines (SIGQUIT), when taken.
+    /// The goroutines of the Go program nearest the end of the wait chain: read from its
+    /// memory at the end of the window (the default; it keeps running), or its runtime's
+    /// answer to SIGQUIT (`--goroutines`). `GoroutineDump::source` says which.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goroutines: Option<GoroutineDump>,
     /// The toolchain the command runs, inspected from its files (`probe` of a go command).
@@ -1099,11 +1101,15 @@ impl GoContext {
     }
 }
 
-/// A parsed goroutine dump (the Go runtime's answer to SIGQUIT).
+/// A goroutine dump: the Go runtime's answer to SIGQUIT, or read from the program's memory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GoroutineDump {
     /// The process it was asked of.
     pub pid: u32,
+    /// `memory` when read from the program's memory (no signal; it kept running); absent
+    /// for the runtime's answer to SIGQUIT (evidence written before this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// False when the runtime printed nothing in time (wedged, or not a Go program after all).
     pub answered: bool,
     #[serde(default)]

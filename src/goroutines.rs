@@ -269,6 +269,7 @@ net.(*conn).Read(0xc00)\n\t/usr/local/go/src/net/net.go:189 +0x45\n";
     #[test]
     fn picks_the_goroutine_that_explains_it() {
         let dump = GoroutineDump {
+            source: None,
             pid: 1,
             answered: true,
             goroutines: parse(DUMP),
@@ -309,6 +310,7 @@ example.com/gt.TestStuck(0xc0004)\n\t/src/gt/gt_test.go:11 +0x4c\n\
 testing.tRunner(0xc0004, 0x5d1b28)\n\t/go/src/testing/testing.go:1690 +0xf4\n\
 created by testing.(*T).Run in goroutine 1\n\t/go/src/testing/testing.go:1743 +0x390\n";
         let dump = GoroutineDump {
+            source: None,
             pid: 1,
             answered: true,
             goroutines: parse(text),
@@ -336,6 +338,7 @@ created by testing.(*T).Run in goroutine 1\n\t/go/src/testing/testing.go:1743 +0
         let cut = &DUMP[..DUMP.len() / 2];
         assert!(!parse(cut).is_empty());
         let dump = GoroutineDump {
+            source: None,
             pid: 1,
             answered: true,
             goroutines: parse("goroutine 1 [running]:\nmain.main()\n"),

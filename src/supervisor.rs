@@ -324,12 +324,24 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
                     goroutine_dump(pid, p.start_time, tails, sink).await
                 }
                 Err(why) => GoroutineDump {
+                    source: None,
                     pid: p.pid,
                     answered: false,
                     goroutines: Vec::new(),
                     note: Some(why),
                 },
             });
+        }
+    }
+    if !opts.goroutines && matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
+        // By default the goroutines are read from memory, before the kill: no signal.
+        let mut partial = Evidence::new(host.clone(), target.clone(), outcome.clone());
+        partial.target.pid = Some(root);
+        partial.samples = samples.clone();
+        partial.own_pids = own_pids.clone();
+        match crate::gomem::evidence::read(&partial, crate::gomem::evidence::DEADLINE) {
+            Ok(dump) => goroutines = Some(dump),
+            Err(note) => notes.extend(note),
         }
     }
     progress.finish();
@@ -838,6 +850,7 @@ async fn goroutine_dump(
     let since = |i: usize| tails[i].lock().unwrap().since(marks[i]);
     if !signal_exact(pid, Some(start_time), Signal::SIGQUIT) {
         return GoroutineDump {
+            source: None,
             pid,
             answered: false,
             goroutines: Vec::new(),
@@ -875,6 +888,7 @@ async fn goroutine_dump(
     let answered = !goroutines.is_empty();
     let secs = DUMP_DEADLINE.as_secs();
     GoroutineDump {
+        source: None,
         pid,
         answered,
         note: (!answered).then(|| match sink {

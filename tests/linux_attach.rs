@@ -9,6 +9,7 @@ mod util;
 
 use gohang::report::Report;
 use gohang::verdict::VerdictKind;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -295,6 +296,73 @@ fn go_waiting_on_a_silent_module_proxy_is_network_wait() {
         alive(pid, start_time(pid).unwrap()),
         "still waiting afterwards"
     );
+}
+
+/// The goroutines of the stuck go are read from its memory by default, without a signal:
+/// the evidence carries them (source `memory`), the verdict quotes the goroutine waiting
+/// on the proxy, and the go command is still waiting afterwards.
+#[test]
+fn goroutines_of_a_stuck_go_are_read_from_memory_without_a_signal() {
+    if !go_ok() {
+        return;
+    }
+    let _s = serial();
+    let server = SilentServer::start(Duration::from_secs(90));
+    let m = Module::new("1.21", Some("example.com/dep v1.0.0"));
+    let mut c = Command::new("go");
+    c.args(["mod", "download"]);
+    isolated_go_env(&mut c, &m);
+    c.env("GOPROXY", server.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let g = Guard::spawn_group(&mut c);
+    let pid = g.pid();
+    let start = start_time(pid).unwrap();
+    wait_for_connection(pid, &server.addr.to_string());
+    let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("memdump-{pid}.json"));
+    let saved_s = saved.to_string_lossy().into_owned();
+    let (r, _code) = attach_read_only(pid, &["--window", "1s", "--save-evidence", &saved_s]);
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::NetworkWait, "{r:#?}");
+    let quoted = p
+        .evidence
+        .iter()
+        .find(|e| e.starts_with(&format!("Go runtime of pid {pid}: goroutine ")))
+        .unwrap_or_else(|| panic!("no goroutine quoted: {:#?}", p.evidence));
+    assert!(
+        quoted.contains("waits on the network (in net/http.") || quoted.contains("(in net."),
+        "{quoted}"
+    );
+    assert!(
+        r.notes.iter().all(|n| !n.contains("SIGQUIT")),
+        "{:#?}",
+        r.notes
+    );
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&saved);
+    let d = &ev["goroutines"];
+    assert_eq!(d["source"], "memory", "{d:#}");
+    assert_eq!(d["pid"], pid);
+    assert_eq!(d["answered"], true);
+    let functions: Vec<&str> = d["goroutines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["frames"].as_array().unwrap().iter())
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    assert!(
+        functions
+            .iter()
+            .any(|f| f.starts_with("cmd/go/internal/modfetch")),
+        "{functions:#?}"
+    );
+    assert!(
+        functions.iter().any(|f| f.starts_with("net/http.")),
+        "{functions:#?}"
+    );
+    assert!(alive(pid, start), "still waiting afterwards");
 }
 
 /// Wait until `pid` has a TCP connection to `addr` (read through gohang's own observer).

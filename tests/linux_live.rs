@@ -940,6 +940,55 @@ fn probe_deadlocked_test(cmd: &[&str]) -> (Report, util::gomod::Module) {
     (parse_report(&out.stdout), m)
 }
 
+/// Without SIGQUIT (`--no-goroutines`), probe reads the goroutines of the stuck test
+/// binary from its memory before stopping it, and the parked test is named.
+#[test]
+fn probe_without_sigquit_reads_goroutines_from_memory_and_names_the_test() {
+    if !need(have("go"), "a go on PATH") {
+        return;
+    }
+    let _s = serial();
+    let m = util::gomod::Module::new("1.21", None);
+    std::fs::write(
+        m.app().join("stuck_test.go"),
+        "package main\n\nimport (\n\t\"sync\"\n\t\"testing\"\n)\n\n\
+         func TestStuck(t *testing.T) {\n\tvar mu sync.Mutex\n\tmu.Lock()\n\tmu.Lock()\n}\n",
+    )
+    .unwrap();
+    let bin = m.app().join("stuck.test");
+    let mut build = std::process::Command::new("go");
+    build.args(["test", "-c", "-o"]).arg(&bin).arg(".");
+    util::gomod::isolated_go_env(&mut build, &m);
+    assert!(build.status().unwrap().success(), "the test builds");
+    let saved = m.app().join("evidence.json");
+    let (bin_s, saved_s) = (bin.to_string_lossy(), saved.to_string_lossy());
+    let (r, _code) = probe(
+        &[
+            "--no-goroutines",
+            "--timeout",
+            "3s",
+            "--window",
+            "1s",
+            "--save-evidence",
+            &saved_s,
+        ],
+        &[&bin_s, "-test.run", "TestStuck", "-test.timeout", "5m"],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Idle, "{r:#?}");
+    assert!(p.summary.starts_with("TestStuck of pid "), "{}", p.summary);
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.contains("(read from memory)") && e.ends_with(".TestStuck)")),
+        "{:#?}",
+        p.evidence
+    );
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    assert_eq!(ev["goroutines"]["source"], "memory");
+    assert_eq!(ev["goroutines"]["pid"], r.target.pid.unwrap());
+}
+
 #[test]
 fn go_test_relays_the_dump_of_its_stuck_test_binary() {
     if !need(have("go"), "a go on PATH") {

@@ -363,6 +363,7 @@ mod tests {
 
     fn dump() -> GoroutineDump {
         GoroutineDump {
+            source: None,
             pid: 7,
             answered: true,
             goroutines: vec![Goroutine {

@@ -334,7 +334,12 @@ fn throttled(p: &ProcView, share: f64, runnable: usize, f: &mut Findings) -> boo
 fn look_closer<'e>(tree: &Tree<'e>, p: &ProcView) -> remedy::LookCloser<'e> {
     let ev = tree.ev;
     let dump = match &ev.goroutines {
+        Some(d) if d.pid == p.pid() && d.answered && d.source.is_some() => {
+            remedy::Dump::ReadFromMemory
+        }
         Some(d) if d.pid == p.pid() && d.answered => remedy::Dump::Answered,
+        // A read from memory that failed leaves SIGQUIT untried.
+        Some(d) if d.source.is_some() => remedy::Dump::NotTaken,
         // probe owns the stderr the dump goes to: silence is the runtime's.
         Some(d) if d.pid == p.pid() && ev.target.mode == Mode::Spawn => remedy::Dump::Silent,
         // attach reads the dump back only from a regular file.
@@ -683,6 +688,7 @@ mod tests {
     fn a_dump_already_taken_is_quoted_and_not_asked_for_again() {
         let mut ev = sleeper();
         ev.goroutines = Some(GoroutineDump {
+            source: None,
             pid: 22143,
             answered: true,
             goroutines: crate::goroutines::parse(
@@ -735,6 +741,7 @@ mod tests {
     fn a_runtime_that_did_not_answer_points_below_the_runtime() {
         let mut ev = sleeper();
         ev.goroutines = Some(GoroutineDump {
+            source: None,
             pid: 22143,
             answered: false,
             goroutines: Vec::new(),

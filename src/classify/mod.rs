@@ -11,6 +11,7 @@
 
 mod activity;
 mod descriptors;
+mod frames;
 mod messages;
 mod native;
 mod observer;
@@ -143,7 +144,10 @@ pub fn classify(ev: &Evidence) -> Classification {
         trace::rules(&tree, &mut f);
         waits::across(&tree, &mut f);
     }
-    observer::amend(ev, toolchain::amend(ev, finish(&tree, f)))
+    observer::amend(
+        ev,
+        toolchain::amend(ev, frames::amend(ev, finish(&tree, f))),
+    )
 }
 
 /// Order the candidates: highest rank first; among equals, the deepest process (the end of

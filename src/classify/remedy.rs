@@ -127,6 +127,8 @@ pub enum Dump {
     NotTaken,
     /// The runtime printed its goroutines and gohang parsed them.
     Answered,
+    /// gohang read its goroutines from its memory (no signal).
+    ReadFromMemory,
     /// `probe` sent SIGQUIT and the runtime printed nothing in time.
     Silent,
     /// `attach --goroutines` sent SIGQUIT; the dump went to the process's own stderr and
@@ -195,6 +197,18 @@ fn go_advice(l: &LookCloser, busy: bool) -> String {
                     "to read the whole dump, run the command again under `gohang bundle -- …`, \
                      which keeps it as goroutines.txt",
                 Mode::Attach => "the whole dump is at the end of the process's own stderr",
+            }
+        ),
+        (Dump::ReadFromMemory, mode) => format!(
+            "its goroutines were read from its memory (no signal); the evidence quotes the goroutine \
+             most likely to matter (one blocked on a known cause, else the main goroutine); {}",
+            match mode {
+                Mode::Spawn => "to read them all, run the command again and, while it hangs, \
+                                `gohang dump PID` (the pid of the stuck Go program)"
+                    .to_string(),
+                Mode::Attach if !guard::may_name_pid(pid) =>
+                    "`gohang dump` of the same pid prints them all".to_string(),
+                Mode::Attach => format!("`gohang dump {pid}` prints them all"),
             }
         ),
         (Dump::NotCaptured, _) => {
@@ -385,6 +399,23 @@ pub fn lock_wait(holder: Option<(u32, &str)>) -> String {
         ),
         None => "find the process holding the lock (`cat /proc/locks`, `fuser -v FILE`) and let it finish or stop it".to_string(),
     }
+}
+
+/// A Go program whose goroutines are in a host name lookup.
+pub fn name_resolution() -> String {
+    "check the resolver it uses: the nameservers of /etc/resolv.conf, `getent hosts HOST` for the \
+     host it contacts (GOPROXY, GOSUMDB, a VCS host); GODEBUG=netdns=go+2 makes a Go program \
+     print how it resolves names"
+        .to_string()
+}
+
+/// A Go program whose goroutines wait in os/exec.(*Cmd).Wait.
+pub fn cmd_wait() -> String {
+    "Cmd.Wait returns once the child exited and, where its stdout or stderr goes to a Go writer \
+     (not an *os.File), that output reached end of file: look for the child, or for a process it \
+     left running that still holds those pipes open (`ls -l /proc/*/fd | grep pipe`); in the \
+     program's own code, Cmd.WaitDelay (Go 1.20) bounds that wait"
+        .to_string()
 }
 
 /// A process waiting for someone to answer a prompt.
@@ -787,6 +818,18 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             K::Idle,
             idle(&look(Program::Go, Mode::Attach, Dump::NotTaken, "linux")),
         ),
+        (
+            "idle-go-read",
+            K::Idle,
+            idle(&look(
+                Program::Go,
+                Mode::Attach,
+                Dump::ReadFromMemory,
+                "linux",
+            )),
+        ),
+        ("network-wait-resolution", K::NetworkWait, name_resolution()),
+        ("child-wait-cmd-wait", K::ChildWait, cmd_wait()),
         (
             "idle-go-dumped",
             K::Idle,

@@ -7,6 +7,7 @@
 //! (`lock`) may pause its threads with PTRACE_INTERRUPT and always detaches.
 
 pub mod dwarf;
+pub mod evidence;
 pub mod image;
 pub mod layout;
 pub mod le;

@@ -98,21 +98,14 @@ impl Mounts {
 /// freezer-subsystem.rst). Writing the thaw to the process's own cgroup does nothing while
 /// an ancestor stays frozen.
 fn frozen_by(mnt: &str, path: &str, own_flag: &str, control: &str) -> Option<FrozenBy> {
-    let mut p = path.trim_end_matches('/').to_string();
-    loop {
-        let dir = format!("{mnt}{}", trim_root(if p.is_empty() { "/" } else { &p }));
-        if fs::read_to_string(format!("{dir}/{own_flag}")).is_ok_and(|v| v.trim() == "1") {
-            return Some(FrozenBy {
-                path: if p.is_empty() { "/".to_string() } else { p },
+    walk_up(mnt, path, |dir, p| {
+        fs::read_to_string(format!("{dir}/{own_flag}"))
+            .is_ok_and(|v| v.trim() == "1")
+            .then(|| FrozenBy {
+                path: p.to_string(),
                 control_file: format!("{dir}/{control}"),
-            });
-        }
-        let (parent, _) = p.rsplit_once('/')?;
-        if p.is_empty() {
-            return None;
-        }
-        p = parent.to_string();
-    }
+            })
+    })
 }
 
 impl Mounts {
@@ -146,12 +139,14 @@ impl Mounts {
     }
 }
 
-/// `limit` on `mnt/path`, then on each parent up to the mount's root.
-fn walk_up(mnt: &str, path: &str, limit: fn(&str, &str) -> Option<CpuQuota>) -> Option<CpuQuota> {
+/// `at(directory, cgroup path)` on `mnt/path`, then on each parent up to the mount's root
+/// (at most 64 levels); the first answer wins. Both the freezer and the CPU limit look up
+/// the hierarchy this way.
+fn walk_up<T>(mnt: &str, path: &str, mut at: impl FnMut(&str, &str) -> Option<T>) -> Option<T> {
     let mut cur = path.trim_end_matches('/').to_string();
     for _ in 0..64 {
         let dir = format!("{mnt}{}", trim_root(&cur));
-        if let Some(q) = limit(&dir, if cur.is_empty() { "/" } else { &cur }) {
+        if let Some(q) = at(&dir, if cur.is_empty() { "/" } else { &cur }) {
             return Some(q);
         }
         match cur.rfind('/') {

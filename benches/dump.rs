@@ -15,16 +15,20 @@
 //! measure another build of gohang; `go` on PATH builds dumptarget and is the stuck go)
 
 mod common;
+#[cfg(target_os = "linux")]
+#[path = "../tests/util/proxy.rs"]
+mod proxy;
 
 #[cfg(target_os = "linux")]
 mod linux {
     use super::common;
-    use std::io::{BufRead, BufReader, Read, Write};
+    use super::proxy::SilentProxy;
+    use std::io::{Read, Write};
     use std::os::unix::process::CommandExt;
     use std::path::{Path, PathBuf};
     use std::process::{Child, Command, Stdio};
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
     fn gohang() -> PathBuf {
@@ -99,60 +103,6 @@ mod linux {
         ms
     }
 
-    /// A module proxy on 127.0.0.1 that reads requests and never answers; it counts the
-    /// requests read in full and stops with the benchmark.
-    struct SilentProxy {
-        addr: std::net::SocketAddr,
-        requests: Arc<AtomicUsize>,
-        stop: Arc<AtomicBool>,
-    }
-
-    impl SilentProxy {
-        fn start() -> SilentProxy {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.set_nonblocking(true).unwrap();
-            let addr = listener.local_addr().unwrap();
-            let requests = Arc::new(AtomicUsize::new(0));
-            let stop = Arc::new(AtomicBool::new(false));
-            let (r, s) = (requests.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut held = Vec::new();
-                while !s.load(Ordering::Relaxed) {
-                    if let Ok((conn, _)) = listener.accept() {
-                        let reader = conn.try_clone().unwrap();
-                        held.push(conn);
-                        let r = r.clone();
-                        std::thread::spawn(move || {
-                            let _ = reader.set_read_timeout(Some(Duration::from_secs(60)));
-                            let mut br = BufReader::new(reader);
-                            let mut line = String::new();
-                            while br.read_line(&mut line).is_ok_and(|n| n > 0) {
-                                if line == "\r\n" {
-                                    r.fetch_add(1, Ordering::SeqCst);
-                                    break;
-                                }
-                                line.clear();
-                            }
-                        });
-                    } else {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                }
-            });
-            SilentProxy {
-                addr,
-                requests,
-                stop,
-            }
-        }
-    }
-
-    impl Drop for SilentProxy {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::Relaxed);
-        }
-    }
-
     /// `go mod download` in a fresh module and cache, returned once its request reached
     /// the proxy and all its threads sleep.
     fn stuck_go(proxy: &SilentProxy, home: &Path) -> Proc {
@@ -221,7 +171,8 @@ mod linux {
 
     fn stuck_go_round() {
         let rounds = common::rounds(30);
-        let proxy = SilentProxy::start();
+        // Stops by itself after an hour, or when dropped at the end of the bench.
+        let proxy = SilentProxy::start(Duration::from_secs(3600));
         let (mut g, mut q, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
         let mut size = 0;
         for _ in 0..rounds {

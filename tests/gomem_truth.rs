@@ -815,64 +815,6 @@ fn truth_10000_parked_go1_27_3() {
 // ---------------------------------------------------------------------------------------
 // The go command itself, stuck on a module proxy that never answers.
 
-/// A module proxy on 127.0.0.1 that reads each request and never answers; `requests` counts
-/// the requests read in full. It stops by itself when dropped or after `limit`.
-struct SilentProxy {
-    addr: std::net::SocketAddr,
-    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl SilentProxy {
-    fn start(limit: Duration) -> SilentProxy {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (requests.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + limit;
-            let mut held = Vec::new();
-            while !s.load(Ordering::Relaxed) && Instant::now() < deadline {
-                if let Ok((conn, _)) = listener.accept() {
-                    let r = r.clone();
-                    let reader = conn.try_clone().unwrap();
-                    held.push(conn);
-                    std::thread::spawn(move || {
-                        let _ = reader.set_read_timeout(Some(Duration::from_secs(30)));
-                        let mut br = BufReader::new(reader);
-                        let mut line = String::new();
-                        // Request line and headers, up to the blank line.
-                        while br.read_line(&mut line).is_ok_and(|n| n > 0) {
-                            if line == "\r\n" {
-                                r.fetch_add(1, Ordering::SeqCst);
-                                break;
-                            }
-                            line.clear();
-                        }
-                    });
-                } else {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            }
-        });
-        SilentProxy {
-            addr,
-            requests,
-            stop,
-        }
-    }
-}
-
-impl Drop for SilentProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 fn go_mod_download_truth(name: &str) {
     let Some(tc) = toolchains::by_name(name) else {
         return;
@@ -886,7 +828,7 @@ fn go_mod_download_truth(name: &str) {
         "module example.com/app\n\ngo 1.21\n\nrequire example.com/dep v1.0.0\n",
     )
     .unwrap();
-    let proxy = SilentProxy::start(Duration::from_secs(300));
+    let proxy = util::proxy::SilentProxy::start(Duration::from_secs(300));
     let mut c = tc.command(home.path());
     c.current_dir(&app)
         .args(["mod", "download"])

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gomod;
+pub mod proxy;
 pub mod toolchains;
 pub mod traceback;
 

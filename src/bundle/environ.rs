@@ -31,22 +31,23 @@ mod tests {
             .env("GOHANG_TEST_SECRET_TOKEN", "planted-value-123")
             .spawn()
             .unwrap();
-        // One read is time-boxed to LIMIT, which a loaded machine can exceed (the helper
-        // thread is not scheduled in time): poll to a deadline rather than trust one try.
+        // Between fork and exec the child still shows the test binary's own environment, and
+        // one read is time-boxed to LIMIT, which a loaded machine can exceed: poll to a
+        // deadline for the environment `sleep` was started with rather than trust one try.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let env = loop {
-            match raw(child.id()) {
-                Some(env) => break Some(env),
-                None if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
+        let mut text = String::new();
+        while std::time::Instant::now() < deadline {
+            if let Some(env) = raw(child.id()) {
+                text = String::from_utf8_lossy(&env).into_owned();
+                if text.contains("GOHANG_TEST_SECRET_TOKEN=") {
+                    break;
                 }
-                None => break None,
             }
-        };
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = child.kill();
         let _ = child.wait();
-        let env = env.expect("own child's environ is readable");
-        let text = String::from_utf8_lossy(&env);
+        assert!(!text.is_empty(), "own child's environ is readable");
         assert!(text.contains("GOHANG_TEST_SECRET_TOKEN=planted-value-123"));
     }
 }

@@ -24,7 +24,8 @@ use crate::evidence::{
 };
 use crate::observe::{self, Sampler};
 use crate::progress::Progress;
-use crate::supervisor::{sample_count, sample_window, signal_exact};
+use crate::supervisor::{sample_count, sample_window};
+use crate::sys::process::signal_exact;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};

@@ -31,6 +31,7 @@ pub mod report;
 pub mod safeio;
 pub mod scan;
 pub mod supervisor;
+pub mod sys;
 pub mod syscalls;
 pub mod terminal;
 pub mod toolchain;

@@ -17,9 +17,9 @@ use crate::evidence::{
 };
 use crate::observe::{self, Sampler};
 use crate::progress::Progress;
+use crate::sys::process::{Reaped, become_subreaper, kill_exact, reap_exited, signal_exact};
 use crate::terminal::{self, JobControl};
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,9 @@ pub struct ProbeOptions {
     pub progress: bool,
 }
 
+/// Re-exported for `bundle/collect.rs` until its call site names `sys::process`.
+pub use crate::sys::process::find_program;
+
 /// What a probe produced.
 pub struct ProbeRun {
     pub evidence: Evidence,
@@ -61,25 +64,6 @@ pub struct ProbeRun {
     pub survivors: Vec<u32>,
     /// Things to tell the user on stderr (also kept as notes), e.g. why there is no trace.
     pub warnings: Vec<String>,
-}
-
-/// Find `name` as the shell would (a name with a slash is a path).
-pub fn find_program(name: &str) -> Option<PathBuf> {
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        return p.exists().then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| is_executable_file(p))
-}
-
-fn is_executable_file(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 fn not_found(program: &str) -> UserError {
@@ -667,49 +651,6 @@ async fn kill_tree(sampler: &mut Sampler, root: u32, root_unreaped: bool) -> Vec
     }
 }
 
-/// SIGKILL one process without racing pid reuse.
-fn kill_exact(pid: u32) {
-    signal_exact(pid, None, Signal::SIGKILL);
-}
-
-/// Signal one process without racing pid reuse: open a pidfd, check that it still names
-/// the process we saw (the start time `expect`, or the one read just before), then signal
-/// through it. Returns whether the signal was sent.
-pub fn signal_exact(pid: u32, expect: Option<u64>, sig: Signal) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let start = || -> Option<u64> {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let rest = &stat[stat.rfind(')')? + 2..];
-            rest.split_whitespace().nth(19)?.parse().ok()
-        };
-        let before = expect.or_else(start);
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
-        if fd >= 0 {
-            let fd = fd as libc::c_int;
-            let mut sent = false;
-            if before.is_some() && start() == before {
-                // SAFETY: fd is a pidfd we own; a null siginfo means "as kill(2)".
-                sent = unsafe {
-                    libc::syscall(
-                        libc::SYS_pidfd_send_signal,
-                        fd,
-                        sig as libc::c_int,
-                        std::ptr::null::<libc::siginfo_t>(),
-                        0,
-                    )
-                } == 0;
-            }
-            // SAFETY: closing the descriptor we opened.
-            unsafe { libc::close(fd) };
-            return sent;
-        }
-    }
-    let _ = expect;
-    kill(Pid::from_raw(pid as i32), sig).is_ok()
-}
-
 /// The pipes gohang reads the command's output from, as `/proc/PID/fd` links name them
 /// (`pipe:[INODE]`).
 struct OurPipes {
@@ -915,36 +856,6 @@ fn dump_target(ev: &Evidence) -> Option<&ProcessSnapshot> {
         .filter_map(|pid| last.process(*pid))
         .chain(last.processes.iter())
         .find(|p| p.go_version.is_some() && p.state != crate::evidence::RunState::Zombie)
-}
-
-#[derive(PartialEq)]
-enum Reaped {
-    NoChildren,
-    SomeLeft,
-}
-
-/// Reap every exited child (gohang is a subreaper, so re-parented orphans are its
-/// children). Only called once no exit status is wanted any more.
-fn reap_exited() -> Reaped {
-    loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(s) if s.pid().is_some() => continue,
-            Ok(_) => return Reaped::SomeLeft,
-            Err(nix::errno::Errno::ECHILD) => return Reaped::NoChildren,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return Reaped::SomeLeft,
-        }
-    }
-}
-
-/// Make gohang the reaper of its orphaned descendants, so a daemonizing grandchild stays
-/// in its tree instead of moving to init (`prctl(2)` PR_SET_CHILD_SUBREAPER).
-fn become_subreaper() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer and touches no memory.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
 }
 
 /// A prepared execve(2). std's spawn ends in execvp, and glibc's execvp answers ENOEXEC by

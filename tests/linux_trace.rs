@@ -371,7 +371,7 @@ fn without_strace_there_is_a_note_and_the_probe_goes_on() {
     std::fs::create_dir(&bin).unwrap();
     for tool in ["sh", "sleep"] {
         std::os::unix::fs::symlink(
-            gohang::supervisor::find_program(tool).unwrap(),
+            gohang::sys::process::find_program(tool).unwrap(),
             bin.join(tool),
         )
         .unwrap();

@@ -343,7 +343,7 @@ fn x86_64_go_runs_translated_under_rosetta() {
             "Rosetta 2 is not installed (softwareupdate --install-rosetta --agree-to-license)",
         );
     }
-    let Some(go) = gohang::supervisor::find_program("go") else {
+    let Some(go) = gohang::sys::process::find_program("go") else {
         return cannot_run("no `go` on PATH to build an x86_64 program");
     };
     let dir = temp_dir("rosetta");

@@ -166,7 +166,7 @@ pub fn package_owner(goroot: &Path) -> Option<Owner> {
         ("pacman", &["-Qqo"], first_line),
     ];
     for (tool, args, parse) in queries {
-        let Some(exe) = crate::supervisor::find_program(tool) else {
+        let Some(exe) = crate::sys::process::find_program(tool) else {
             continue;
         };
         let mut cmd = Command::new(exe);

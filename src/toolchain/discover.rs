@@ -45,7 +45,7 @@ pub fn path_gos(env: &Env) -> Vec<PathGo> {
         // An empty entry is the current directory (POSIX, and Go's exec.LookPath).
         let dir = if dir.is_empty() { "." } else { dir };
         let p = Path::new(dir).join("go");
-        if is_executable_file(&p) {
+        if crate::sys::process::is_executable_file(&p) {
             let resolved = fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
             out.push(PathGo {
                 path: p.display().to_string(),
@@ -55,11 +55,6 @@ pub fn path_gos(env: &Env) -> Vec<PathGo> {
         }
     }
     out
-}
-
-fn is_executable_file(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Where the GOROOT a go command uses comes from, in the order `findGOROOT` tries.

@@ -245,7 +245,7 @@ pub fn for_command(
     let env = Env::from_process();
     let host = host.clone();
     timebox::run("toolchain inspection", timebox::CHECK_LIMIT, move || {
-        let path = crate::supervisor::find_program(&program)?;
+        let path = crate::sys::process::find_program(&program)?;
         let named_go = Path::new(&program).file_name().is_some_and(|n| n == "go");
         let is_go = named_go
             || inspect::go_build_info(&path)

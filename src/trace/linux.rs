@@ -40,7 +40,7 @@ const DETACH_LIMIT: Duration = Duration::from_secs(3);
 
 /// The strace to run, or the one-line note that says how to get one.
 fn strace_path() -> Result<PathBuf, String> {
-    crate::supervisor::find_program(TOOL).ok_or_else(|| {
+    crate::sys::process::find_program(TOOL).ok_or_else(|| {
         "--trace: strace is not installed, so no system calls were traced (install it: \
          apt install strace, or dnf install strace); the samples are reported without a trace"
             .to_string()
@@ -486,7 +486,7 @@ impl Tracer {
                 {
                     // Killing the tracer detaches the tracees, which run on (no seccomp
                     // filter with --keep).
-                    crate::supervisor::signal_exact(p, None, nix::sys::signal::Signal::SIGKILL);
+                    crate::sys::process::signal_exact(p, None, nix::sys::signal::Signal::SIGKILL);
                 }
             }
         }
@@ -495,7 +495,7 @@ impl Tracer {
         if kept.is_none() {
             // Still writing: a tracer that outlived its tree; end it.
             if let Some(p) = tracer_pid {
-                crate::supervisor::signal_exact(p, None, nix::sys::signal::Signal::SIGKILL);
+                crate::sys::process::signal_exact(p, None, nix::sys::signal::Signal::SIGKILL);
             }
             notes.push(
                 "--trace: the trace output did not end in time; the file may be incomplete".into(),

@@ -22,9 +22,8 @@ use crate::error::{ObserveError, UserError, exit};
 use crate::evidence::{
     Evidence, GoroutineDump, Mode, Outcome, ProcessSnapshot, RunState, Sample, SyscallState, Target,
 };
-use crate::observe::{self, Sampler};
+use crate::observe::{self, Sampler, Schedule};
 use crate::progress::Progress;
-use crate::supervisor::{sample_count, sample_window};
 use crate::sys::process::signal_exact;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
@@ -186,12 +185,12 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     let mut notes: Vec<String> = ptrace_scope_note().into_iter().collect();
     let roots = [opts.pid];
     let me = std::process::id();
-    let n = sample_count(opts.window);
+    let schedule = Schedule::new(opts.window, Instant::now());
+    let n = schedule.count();
     let progress = Progress::new(opts.progress);
     progress.sampling(n);
 
     // Sample 0, before any tracer: the calls threads sit in, as they are.
-    let epoch = Instant::now();
     let before = sampler.sample(&roots, &[me], 0);
     progress.sampled();
     // gohang's parent sampled means gohang is inside the tree (it was left out).
@@ -205,21 +204,8 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
         ));
     }
 
-    // --trace: strace on every process of the tree but gohang's own, from just after the
-    // first sample to after the last one.
     let tracer = if opts.trace {
-        let mut pids = sampler.tree_pids(&roots);
-        if inside {
-            let ours = sampler.tree_pids(&[me]);
-            pids.retain(|p| !ours.contains(p));
-        }
-        match crate::trace::Tracer::attach(&pids) {
-            Ok(t) => Some(t),
-            Err(why) => {
-                warnings.push(why);
-                None
-            }
-        }
+        start_trace(&mut sampler, opts.pid, inside, &mut warnings)
     } else {
         None
     };
@@ -236,21 +222,14 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     // The rest of the window, on the schedule sample 0 began.
     let cancel = AtomicBool::new(false);
     let mut samples = vec![before];
-    if let Some((step, rest)) = after_first(opts.window)
+    if let Some((step, rest)) = schedule.after_first()
         && !samples[0].processes.is_empty()
     {
-        if let Some(wait) = (epoch + step).checked_duration_since(Instant::now()) {
+        if let Some(wait) = (schedule.epoch + step).checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        samples.extend(sample_window(
-            &mut sampler,
-            &roots,
-            &exclude,
-            rest,
-            epoch,
-            &cancel,
-            &progress,
-        ));
+        samples
+            .extend(sampler.sample_over(&roots, &exclude, &rest, &cancel, || progress.sampled()));
     }
     let trace = tracer.map(|t| {
         if let Some(rest) = trace_window.checked_sub(traced_since.elapsed())
@@ -302,32 +281,54 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     if let Some(w) = wrapper_note(&evidence).filter(|_| !inside) {
         notes.push(w);
     }
-    if opts.goroutines && evidence.outcome == Outcome::Attached {
-        let (dump, warning) = goroutines(&evidence);
-        warnings.extend(warning);
-        evidence.goroutines = dump;
-    } else if evidence.outcome == Outcome::Attached {
-        // By default the goroutines are read from memory: no signal, the target runs on.
-        match crate::gomem::evidence::read(&evidence, crate::gomem::evidence::DEADLINE) {
-            Ok(dump) => evidence.goroutines = Some(dump),
-            Err(note) => notes.extend(note),
-        }
+    if evidence.outcome == Outcome::Attached {
+        take_goroutines(opts, &mut evidence, &mut notes, &mut warnings);
     }
     evidence.notes = notes;
     evidence.notes.extend(warnings.iter().cloned());
     Ok(AttachRun { evidence, warnings })
 }
 
-/// Sample 0 is taken on its own, before a tracer attaches; the rest follow on the schedule
-/// `sample_window` keeps over the whole window: the same count, the same spacing. Returns
-/// that spacing and the span of the remaining samples; None when the window holds one.
-fn after_first(window: Duration) -> Option<(Duration, Duration)> {
-    let n = sample_count(window);
-    if n < 2 {
-        return None;
+/// `--trace`: strace on every process of the tree under `pid` but gohang's own (when
+/// gohang runs `inside` it), from just after the first sample to after the last one.
+fn start_trace(
+    sampler: &mut Sampler,
+    pid: u32,
+    inside: bool,
+    warnings: &mut Vec<String>,
+) -> Option<crate::trace::Tracer> {
+    let mut pids = sampler.tree_pids(&[pid]);
+    if inside {
+        let ours = sampler.tree_pids(&[std::process::id()]);
+        pids.retain(|p| !ours.contains(p));
     }
-    let step = window / (n - 1) as u32;
-    Some((step, window - step))
+    match crate::trace::Tracer::attach(&pids) {
+        Ok(t) => Some(t),
+        Err(why) => {
+            warnings.push(why);
+            None
+        }
+    }
+}
+
+/// The goroutines of the Go program nearest the culprit: read from memory by default (no
+/// signal, the target runs on), asked for with SIGQUIT with `--goroutines`.
+fn take_goroutines(
+    opts: &AttachOptions,
+    evidence: &mut Evidence,
+    notes: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    if opts.goroutines {
+        let (dump, warning) = goroutines(evidence);
+        warnings.extend(warning);
+        evidence.goroutines = dump;
+        return;
+    }
+    match crate::gomem::evidence::read(evidence, crate::gomem::evidence::DEADLINE) {
+        Ok(dump) => evidence.goroutines = Some(dump),
+        Err(note) => notes.extend(note),
+    }
 }
 
 /// A thread seen in a sleep, a poll or a futex wait that later shows `restart_syscall`
@@ -592,31 +593,6 @@ mod tests {
             t.syscall.value().and_then(|c| c.name()).map(str::to_string),
             t.wchan.clone(),
         )
-    }
-
-    #[test]
-    fn the_first_sample_alone_keeps_the_schedule_of_the_window() {
-        let mut w = Duration::ZERO;
-        while w <= Duration::from_secs(12) {
-            let n = sample_count(w);
-            match after_first(w) {
-                None => assert_eq!(n, 1, "window {w:?}"),
-                Some((step, rest)) => {
-                    assert_eq!(sample_count(rest) + 1, n, "window {w:?}");
-                    assert_eq!(step + rest, w);
-                    if n > 2 {
-                        // sample_window spreads its samples evenly over `rest`.
-                        let spacing = rest / (sample_count(rest) - 1) as u32;
-                        assert!(spacing.abs_diff(step) < Duration::from_micros(1), "{w:?}");
-                    }
-                }
-            }
-            w += Duration::from_micros(7_919);
-        }
-        assert_eq!(
-            after_first(Duration::from_secs(1)),
-            Some((Duration::from_millis(250), Duration::from_millis(750)))
-        );
     }
 
     #[test]

@@ -13,9 +13,10 @@
 use crate::capture::{DEFAULT_TAIL, TailBuffer};
 use crate::error::{UserError, exit};
 use crate::evidence::{
-    Evidence, GoroutineDump, HostInfo, Mode, Outcome, OutputTail, ProcessSnapshot, Sample, Target,
+    Evidence, GoContext, GoroutineDump, HostInfo, Mode, NativeStacks, Outcome, OutputTail,
+    ProcessSnapshot, Sample, Target,
 };
-use crate::observe::{self, Sampler};
+use crate::observe::{self, Sampler, Schedule};
 use crate::progress::Progress;
 use crate::sys::process::{Reaped, become_subreaper, kill_exact, reap_exited, signal_exact};
 use crate::terminal::{self, JobControl};
@@ -30,8 +31,6 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// Interval between samples of the tree.
-pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
 /// How long to wait for killed processes to disappear.
 const REAP_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -84,8 +83,11 @@ fn not_found(program: &str) -> UserError {
 /// Run the probe. Errors are for things that prevent a probe at all (no command, no
 /// permission); everything else ends up in the evidence.
 ///
-/// The host is described (`observe::host_info`) while the command already runs, so that
-/// gohang's own start-up adds nothing to the command's wall-clock time.
+/// The steps, in order: start the command (under a tracer with `--trace`), wait for it or
+/// for the deadline, sample the stuck tree over the window, take the goroutines, clean up
+/// (kill and reap, or keep), and put the evidence together. The host is described
+/// (`observe::host_info`) while the command already runs, so that gohang's own start-up
+/// adds nothing to the command's wall-clock time.
 pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let program = opts
         .command
@@ -102,34 +104,348 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     become_subreaper();
     let mut signals = Signals::new()?;
     let jobs = JobControl::setup();
-    let take_fg = jobs.active();
-    let tty_fd = jobs.child_fd();
-
-    // --trace: the command may run under a tracer that execs it (strace -D), or the
-    // tracer attaches once it runs (dtruss). Without a tracer, say why and go on.
     let mut warnings = Vec::new();
-    let mut trace_plan = None;
-    if opts.trace {
-        match crate::trace::SpawnTrace::prepare(&path, &opts.command[1..], opts.keep) {
-            Ok(p) => trace_plan = Some(p),
-            Err(why) => warnings.push(why),
+    let (mut child, started, tracer) = match start(opts, &path, &jobs, &mut warnings)? {
+        Ok(started) => started,
+        Err(e) => return spawn_failed(&path, program, e, observe::host_info(), target),
+    };
+    let root = child.id().expect("a freshly spawned child has a pid");
+    let host = observe::host_info();
+    let toolchain_job = inspect_toolchain(&opts.command, &host);
+
+    let progress = waiting_progress(opts, tracer.as_ref());
+    let (output, readers) = Output::capture(&mut child, opts.stream_output, &progress);
+    let own_pids: Vec<u32> = tracer.as_ref().and_then(|t| t.pid()).into_iter().collect();
+    let mut run = Spawned {
+        child,
+        root,
+        started,
+        jobs,
+        output,
+        readers,
+        own_pids,
+    };
+
+    let (mut outcome, mut interrupted) = run.wait(opts.timeout, &mut signals).await?;
+    let mut sampler = Sampler::new(&host);
+    let mut window = Window::default();
+    let mut goroutines = None;
+    let mut notes = Vec::new();
+    let mut trace_summary = None;
+    if stuck(&outcome, interrupted) {
+        let tracer = tracer.as_ref();
+        let (s, w, signal) = run
+            .sample(sampler, opts.window, &host, tracer, &progress, &mut signals)
+            .await?;
+        (sampler, window) = (s, w);
+        interrupted = interrupted.or(signal);
+        if let Some(gone) = vanished(&window, root, started) {
+            notes.push("the command exited as sampling began".to_string());
+            outcome = gone;
+        }
+        // Where the threads sit now, before a goroutine dump or the kill moves them.
+        trace_summary = tracer.as_ref().map(|t| t.snapshot());
+    }
+    if stuck(&outcome, interrupted) {
+        let mut partial = Evidence::new(host.clone(), target.clone(), outcome.clone());
+        (partial.target.pid, partial.own_pids) = (Some(root), run.own_pids.clone());
+        partial.samples = window.samples.clone();
+        match take_goroutines(opts, partial, &window, root, &run.output, &progress).await {
+            Ok(dump) => goroutines = Some(dump),
+            Err(note) => notes.extend(note),
         }
     }
-    // What is executed: the tracer around the command, or the command itself.
-    let (run_path, run_arg0, run_args): (PathBuf, &str, Vec<String>) =
-        match trace_plan.as_ref().and_then(|p| p.exec()) {
-            Some((tracer, args)) => (tracer.to_path_buf(), crate::trace::TOOL, args.to_vec()),
-            None => (path.clone(), program.as_str(), opts.command[1..].to_vec()),
-        };
+    progress.finish();
 
+    // Clean up: the tree gohang started, and anything re-parented to it.
+    if matches!(outcome, Outcome::TimedOut { .. }) {
+        run.output.mute.store(true, Ordering::Relaxed);
+    }
+    // With --keep the tracer lets go first, so that what is left runs untraced.
+    let tracer = match tracer {
+        Some(t) if opts.keep => {
+            end_trace(t, crate::trace::Finish::Release, &mut trace_summary);
+            None
+        }
+        other => other,
+    };
+    let (kept, survivors) = run
+        .clean_up(opts, &mut sampler, &outcome, &mut notes, &mut warnings)
+        .await;
+    if let Some(t) = tracer {
+        // The traced tree has exited or been killed: the tracer ends with it.
+        end_trace(t, crate::trace::Finish::Wait, &mut trace_summary);
+    }
+    if let Some(t) = &trace_summary {
+        notes.extend(std::iter::once(crate::trace::describe(t)).chain(t.notes.iter().cloned()));
+    }
+    notes.extend(warnings.iter().cloned());
+
+    // strace reports an exec it could not do on the command's stderr: report the exec
+    // failure the command would have had without a tracer.
+    if trace_summary.is_some()
+        && matches!(outcome, Outcome::Exited { code: Some(1), .. })
+        && let Some((_, errno)) =
+            crate::trace::exec_error(&run.output.stderr.lock().unwrap().to_stream_tail().tail)
+    {
+        let mut run = spawn_failed(
+            &path,
+            program,
+            std::io::Error::from_raw_os_error(errno),
+            host,
+            target,
+        )?;
+        run.evidence.trace = trace_summary;
+        run.evidence.notes = notes;
+        run.warnings = warnings;
+        return Ok(run);
+    }
+
+    let mut evidence = run.evidence(host, target, outcome, window);
+    evidence.notes = notes;
+    evidence.goroutines = goroutines;
+    evidence.trace = trace_summary;
+    // Bounded: the inspection has its own deadline (toolchain::timebox).
+    evidence.toolchain = toolchain_job.and_then(|j| j.join().ok()).flatten();
+    Ok(ProbeRun {
+        evidence,
+        kept,
+        interrupted,
+        survivors,
+        warnings,
+    })
+}
+
+/// The command gohang started, and what gohang holds of it.
+struct Spawned {
+    child: tokio::process::Child,
+    root: u32,
+    started: Instant,
+    jobs: JobControl,
+    output: Output,
+    readers: [Reader; 2],
+    /// gohang's helpers in the tree (the tracer), never sampled as the command's.
+    own_pids: Vec<u32>,
+}
+
+impl Spawned {
+    /// The evidence of the run: what was sampled and what the command printed.
+    fn evidence(
+        &self,
+        host: HostInfo,
+        mut target: Target,
+        outcome: Outcome,
+        window: Window,
+    ) -> Evidence {
+        target.pid = Some(self.root);
+        let mut evidence = Evidence::new(host, target, outcome);
+        evidence.samples = window.samples;
+        evidence.output = self.output.tails();
+        evidence.native_stacks = window.native_stacks;
+        evidence.go = window.go;
+        evidence.own_pids = self.own_pids.clone();
+        evidence
+    }
+
+    /// Wait for the command to exit, for the deadline, or for a signal to gohang.
+    async fn wait(
+        &mut self,
+        timeout: Duration,
+        signals: &mut Signals,
+    ) -> Result<(Outcome, Option<Signal>), UserError> {
+        let owns_terminal = self.jobs.active();
+        wait_or_deadline(
+            &mut self.child,
+            timeout,
+            owns_terminal,
+            signals,
+            self.started,
+        )
+        .await
+    }
+
+    /// Sample the stuck tree over `window`, with the processes that double-forked out of
+    /// it and were re-parented to gohang (a subreaper): they are killed with the tree too
+    /// (issue 14).
+    async fn sample(
+        &self,
+        sampler: Sampler,
+        window: Duration,
+        host: &HostInfo,
+        tracer: Option<&crate::trace::Tracer>,
+        progress: &Progress,
+        signals: &mut Signals,
+    ) -> Result<(Sampler, Window, Option<Signal>), UserError> {
+        let schedule = Schedule::new(window, self.started);
+        match tracer {
+            Some(t) => progress.tracing(t.tool(), window, t.calls()),
+            None => progress.sampling(schedule.count()),
+        }
+        let mut roots = vec![self.root];
+        roots.extend(escapees(self.root, &self.own_pids));
+        sample_stuck(sampler, roots, schedule, host, progress, signals).await
+    }
+
+    /// Kill and reap the tree (or leave it running with `--keep`), take the terminal back,
+    /// and drain the output. Returns the pids kept and the pids that could not be killed.
+    async fn clean_up(
+        &mut self,
+        opts: &ProbeOptions,
+        sampler: &mut Sampler,
+        outcome: &Outcome,
+        notes: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) -> (Vec<u32>, Vec<u32>) {
+        let (kept, survivors) = if opts.keep {
+            let kept = keep_tree(sampler, &self.own_pids, notes, warnings);
+            (kept, Vec::new())
+        } else {
+            let root_unreaped = !matches!(outcome, Outcome::Exited { .. });
+            (
+                Vec::new(),
+                kill_tree(sampler, self.root, root_unreaped).await,
+            )
+        };
+        self.jobs.restore();
+        if !opts.keep {
+            let _ = tokio::time::timeout(REAP_DEADLINE, self.child.wait()).await;
+        }
+        for r in self.readers.iter_mut().filter_map(Option::take) {
+            // Readers end at EOF once every writer is gone; with --keep they may not.
+            let _ = tokio::time::timeout(Duration::from_millis(200), r).await;
+        }
+        if let Some(code) = self.child.try_wait().ok().flatten()
+            && let Outcome::TimedOut { .. } = *outcome
+        {
+            notes.push(format!(
+                "after sampling, the command ended with {code} when gohang stopped it"
+            ));
+        }
+        for pid in &survivors {
+            notes.push(format!(
+                "pid {pid} could not be killed (a frozen cgroup or uninterruptible sleep holds it); it will end when released"
+            ));
+        }
+        (kept, survivors)
+    }
+}
+
+/// Start the command — under a tracer that execs it with `--trace` (strace), or with the
+/// tracer attached once it runs (dtruss) — and hand it the terminal. The inner Err is the
+/// spawn's own failure, which `spawn_failed` explains.
+#[allow(clippy::type_complexity)]
+fn start(
+    opts: &ProbeOptions,
+    path: &Path,
+    jobs: &JobControl,
+    warnings: &mut Vec<String>,
+) -> Result<
+    Result<(tokio::process::Child, Instant, Option<crate::trace::Tracer>), std::io::Error>,
+    UserError,
+> {
+    let trace_plan = prepare_trace(opts, path, warnings);
+    let mut cmd = command(opts, path, trace_plan.as_ref(), jobs)?;
+    let started = Instant::now();
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let root = child.id().expect("a freshly spawned child has a pid");
+    jobs.give_to(root);
+    let tracer = trace_plan.and_then(|p| match p.started(root) {
+        Ok(t) => Some(t),
+        Err(why) => {
+            warnings.push(why);
+            None
+        }
+    });
+    Ok(Ok((child, started, tracer)))
+}
+
+/// End the tracer and complete the trace taken after the window with what only its end
+/// knows (`merge_trace`).
+fn end_trace(
+    tracer: crate::trace::Tracer,
+    how: crate::trace::Finish,
+    trace: &mut Option<crate::evidence::TraceSummary>,
+) {
+    let done = tracer.finish(how);
+    *trace = Some(merge_trace(trace.take(), done));
+}
+
+/// The progress line while gohang waits for the command (and counts the tracer's calls).
+fn waiting_progress(opts: &ProbeOptions, tracer: Option<&crate::trace::Tracer>) -> Progress {
+    let progress = Progress::new(opts.progress);
+    if let Some(t) = tracer {
+        progress.traced_by(t.tool(), t.calls());
+    }
+    progress.waiting(&opts.command.join(" "), opts.timeout);
+    progress
+}
+
+/// `Vanished` when no sample of the window holds the command's root: it exited as
+/// sampling began.
+fn vanished(window: &Window, root: u32, started: Instant) -> Option<Outcome> {
+    window
+        .samples
+        .iter()
+        .all(|s| s.process(root).is_none())
+        .then(|| Outcome::Vanished {
+            after_ms: started.elapsed().as_millis() as u64,
+        })
+}
+
+/// Whether the command is stuck and gohang is to look at it: the deadline passed, and no
+/// signal ended the probe.
+fn stuck(outcome: &Outcome, interrupted: Option<Signal>) -> bool {
+    matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none()
+}
+
+/// `--trace`: the command may run under a tracer that execs it (strace -D), or the tracer
+/// attaches once it runs (dtruss). Without a tracer, say why and go on.
+fn prepare_trace(
+    opts: &ProbeOptions,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Option<crate::trace::SpawnTrace> {
+    if !opts.trace {
+        return None;
+    }
+    match crate::trace::SpawnTrace::prepare(path, &opts.command[1..], opts.keep) {
+        Ok(p) => Some(p),
+        Err(why) => {
+            warnings.push(why);
+            None
+        }
+    }
+}
+
+/// The command to spawn: the tracer around the command, or the command itself, in a
+/// process group of its own, its output piped to gohang.
+fn command(
+    opts: &ProbeOptions,
+    path: &Path,
+    trace_plan: Option<&crate::trace::SpawnTrace>,
+    jobs: &JobControl,
+) -> Result<tokio::process::Command, UserError> {
+    let (run_path, run_arg0, run_args): (PathBuf, &str, Vec<String>) =
+        match trace_plan.and_then(|p| p.exec()) {
+            Some((tracer, args)) => (tracer.to_path_buf(), crate::trace::TOOL, args.to_vec()),
+            None => (
+                path.to_path_buf(),
+                &opts.command[0],
+                opts.command[1..].to_vec(),
+            ),
+        };
     let mut cmd = tokio::process::Command::new(&run_path);
     cmd.process_group(0)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false);
-    if take_fg {
+    if jobs.active() {
         // The child must take the terminal and restore SIGTTOU between fork and exec.
+        let tty_fd = jobs.child_fd();
         let exec = Exec::new(&run_path, run_arg0, &run_args)?;
         // SAFETY: the closure only makes async-signal-safe calls (see
         // terminal::child_pre_exec and Exec::execve); everything it touches was allocated
@@ -146,80 +462,103 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         // on ENOEXEC either (glibc's __spawni execs with execve/__execvpex).
         cmd.arg0(run_arg0).args(&run_args);
     }
+    Ok(cmd)
+}
 
-    let started = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return spawn_failed(&path, program, e, observe::host_info(), target),
-    };
-    let root = child.id().expect("a freshly spawned child has a pid");
-    jobs.give_to(root);
-    let tracer = trace_plan.and_then(|p| match p.started(root) {
-        Ok(t) => Some(t),
-        Err(why) => {
-            warnings.push(why);
-            None
-        }
-    });
-    // While the command runs: describe the host, and inspect the toolchain the command
-    // uses from its files (a foreign or mixed GOROOT is context for any verdict,
-    // classify/toolchain.rs) on a helper thread, so neither adds to the command's time.
-    let host = observe::host_info();
-    let toolchain_job = {
-        let (command, host) = (opts.command.clone(), host.clone());
-        std::thread::Builder::new()
-            .name("gohang-toolchain".into())
-            .spawn(move || crate::toolchain::for_command(&command, &host))
-            .ok()
-    };
+/// While the command runs, inspect the toolchain it uses from its files (a foreign or
+/// mixed GOROOT is context for any verdict, classify/toolchain.rs) on a helper thread, so
+/// that it adds nothing to the command's time.
+fn inspect_toolchain(
+    command: &[String],
+    host: &HostInfo,
+) -> Option<std::thread::JoinHandle<Option<crate::toolchain::ToolchainEvidence>>> {
+    let (command, host) = (command.to_vec(), host.clone());
+    std::thread::Builder::new()
+        .name("gohang-toolchain".into())
+        .spawn(move || crate::toolchain::for_command(&command, &host))
+        .ok()
+}
 
-    let progress = Progress::new(opts.progress);
-    if let Some(t) = &tracer {
-        progress.traced_by(t.tool(), t.calls());
+/// The command's output as gohang reads it: a bounded tail of each stream, the switch that
+/// stops copying it to the user's terminal, and the pipes' names.
+struct Output {
+    stdout: Arc<Mutex<TailBuffer>>,
+    stderr: Arc<Mutex<TailBuffer>>,
+    /// Set once the deadline passes: what the stuck tree prints then (a goroutine dump,
+    /// the noise of being killed) is kept as evidence but not poured onto the user's
+    /// terminal.
+    mute: Arc<AtomicBool>,
+    /// The pipes gohang reads, as /proc names them: a goroutine dump is only asked of a
+    /// process whose output reaches one of them (see `dump_sink`).
+    pipes: OurPipes,
+}
+
+type Reader = Option<tokio::task::JoinHandle<()>>;
+
+impl Output {
+    /// Start reading the child's stdout and stderr, copied through to ours when `stream`.
+    fn capture(
+        child: &mut tokio::process::Child,
+        stream: bool,
+        progress: &Progress,
+    ) -> (Output, [Reader; 2]) {
+        let out = Output {
+            stdout: Arc::new(Mutex::new(TailBuffer::new(DEFAULT_TAIL))),
+            stderr: Arc::new(Mutex::new(TailBuffer::new(DEFAULT_TAIL))),
+            mute: Arc::new(AtomicBool::new(false)),
+            pipes: OurPipes {
+                stdout: child.stdout.as_ref().and_then(pipe_name),
+                stderr: child.stderr.as_ref().and_then(pipe_name),
+            },
+        };
+        let readers = [
+            child.stdout.take().map(|s| {
+                pump(
+                    s,
+                    out.stdout.clone(),
+                    stream.then_some(Sink::Stdout),
+                    out.mute.clone(),
+                    progress.clone(),
+                )
+            }),
+            child.stderr.take().map(|s| {
+                pump(
+                    s,
+                    out.stderr.clone(),
+                    stream.then_some(Sink::Stderr),
+                    out.mute.clone(),
+                    progress.clone(),
+                )
+            }),
+        ];
+        (out, readers)
     }
-    progress.waiting(&opts.command.join(" "), opts.timeout);
 
-    let stdout_tail = Arc::new(Mutex::new(TailBuffer::new(DEFAULT_TAIL)));
-    let stderr_tail = Arc::new(Mutex::new(TailBuffer::new(DEFAULT_TAIL)));
-    // Set once the deadline passes: what the stuck tree prints then (a goroutine dump, the
-    // noise of being killed) is kept as evidence but not poured onto the user's terminal.
-    let mute = Arc::new(AtomicBool::new(false));
-    // The pipes gohang reads, as /proc names them: a goroutine dump is only asked of a
-    // process whose output reaches one of them (see `dump_sink`).
-    let pipes = OurPipes {
-        stdout: child.stdout.as_ref().and_then(pipe_name),
-        stderr: child.stderr.as_ref().and_then(pipe_name),
-    };
-    let readers = [
-        child.stdout.take().map(|s| {
-            pump(
-                s,
-                stdout_tail.clone(),
-                opts.stream_output.then_some(Sink::Stdout),
-                mute.clone(),
-                progress.clone(),
-            )
-        }),
-        child.stderr.take().map(|s| {
-            pump(
-                s,
-                stderr_tail.clone(),
-                opts.stream_output.then_some(Sink::Stderr),
-                mute.clone(),
-                progress.clone(),
-            )
-        }),
-    ];
+    fn tails(&self) -> OutputTail {
+        OutputTail {
+            stdout: self.stdout.lock().unwrap().to_stream_tail(),
+            stderr: self.stderr.lock().unwrap().to_stream_tail(),
+        }
+    }
+}
 
+/// Wait for the command to exit, for the deadline, or for a signal to gohang.
+async fn wait_or_deadline(
+    child: &mut tokio::process::Child,
+    timeout: Duration,
+    owns_terminal: bool,
+    signals: &mut Signals,
+    started: Instant,
+) -> Result<(Outcome, Option<Signal>), UserError> {
     let mut interrupted = None;
-    let mut outcome = tokio::select! {
+    let outcome = tokio::select! {
         status = child.wait() => {
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match status {
                 Ok(s) => {
                     use std::os::unix::process::ExitStatusExt;
                     // The user's Ctrl-C reaches the command when it owns the terminal.
-                    if take_fg && matches!(s.signal(), Some(libc::SIGINT)) {
+                    if owns_terminal && matches!(s.signal(), Some(libc::SIGINT)) {
                         interrupted = Some(Signal::SIGINT);
                     }
                     Outcome::Exited { code: s.code(), signal: s.signal(), elapsed_ms }
@@ -227,236 +566,133 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
                 Err(e) => return Err(UserError::new(exit::INTERNAL, format!("waiting for the command: {e}"))),
             }
         }
-        _ = tokio::time::sleep(opts.timeout) => Outcome::TimedOut { elapsed_ms: started.elapsed().as_millis() as u64 },
+        _ = tokio::time::sleep(timeout) => Outcome::TimedOut { elapsed_ms: started.elapsed().as_millis() as u64 },
         sig = signals.next() => { interrupted = Some(sig); Outcome::TimedOut { elapsed_ms: started.elapsed().as_millis() as u64 } }
     };
+    Ok((outcome, interrupted))
+}
 
-    let mut sampler = Sampler::new(&host);
-    let mut samples = Vec::new();
-    let mut native_stacks = None;
-    let mut go_context = None;
-    let mut goroutines = None;
-    let mut notes = Vec::new();
-    let mut own_pids: Vec<u32> = Vec::new();
-    let mut trace_summary = None;
-    if let Some(p) = tracer.as_ref().and_then(|t| t.pid()) {
-        own_pids.push(p);
-    }
-    if matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
-        match &tracer {
-            Some(t) => progress.tracing(t.tool(), opts.window, t.calls()),
-            None => progress.sampling(sample_count(opts.window)),
-        }
-        let cancel = Arc::new(AtomicBool::new(false));
-        // A process that double-forked out of the tree was re-parented to gohang (a
-        // subreaper): sample it too, as it is killed with the tree (issue 14).
-        let mut roots = vec![root];
-        roots.extend(escapees(root, &own_pids));
-        let job = {
-            let cancel = cancel.clone();
-            let progress = progress.clone();
-            let window = opts.window;
-            let host_os = host.os.clone();
-            tokio::task::spawn_blocking(move || {
-                let samples = sample_window(
-                    &mut sampler,
-                    &roots,
-                    &[],
-                    window,
-                    started,
-                    &cancel,
-                    &progress,
-                );
-                let stacks = observe::native_stacks(&samples, &cancel);
-                let go = crate::gocontext::collect(&samples, &host_os);
-                (sampler, (samples, stacks, go))
-            })
-        };
-        tokio::pin!(job);
-        let (s, taken) = tokio::select! {
-            r = &mut job => r.map_err(|e| UserError::new(exit::INTERNAL, format!("sampler failed: {e}")))?,
-            sig = signals.next() => {
-                interrupted = Some(sig);
-                cancel.store(true, Ordering::Relaxed);
-                job.await.map_err(|e| UserError::new(exit::INTERNAL, format!("sampler failed: {e}")))?
-            }
-        };
-        sampler = s;
-        (samples, native_stacks, go_context) = taken;
-        if samples.iter().all(|s| s.process(root).is_none()) {
-            notes.push("the command exited as sampling began".to_string());
-            outcome = Outcome::Vanished {
-                after_ms: started.elapsed().as_millis() as u64,
+/// What the window after the deadline saw.
+#[derive(Default)]
+struct Window {
+    samples: Vec<Sample>,
+    native_stacks: Option<NativeStacks>,
+    go: Option<GoContext>,
+}
+
+/// Sample the stuck tree over the window on a blocking thread, then its native stacks and
+/// Go context; a signal to gohang cuts the window short (and is returned).
+async fn sample_stuck(
+    mut sampler: Sampler,
+    roots: Vec<u32>,
+    schedule: Schedule,
+    host: &HostInfo,
+    progress: &Progress,
+    signals: &mut Signals,
+) -> Result<(Sampler, Window, Option<Signal>), UserError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let job = {
+        let cancel = cancel.clone();
+        let progress = progress.clone();
+        let host_os = host.os.clone();
+        tokio::task::spawn_blocking(move || {
+            let samples =
+                sampler.sample_over(&roots, &[], &schedule, &cancel, || progress.sampled());
+            let native_stacks = observe::native_stacks(&samples, &cancel);
+            let go = crate::gocontext::collect(&samples, &host_os);
+            let window = Window {
+                samples,
+                native_stacks,
+                go,
             };
-        }
-        // Where the threads sit now, before a goroutine dump or the kill moves them.
-        trace_summary = tracer.as_ref().map(|t| t.snapshot());
-    }
-    if opts.goroutines && matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
-        let mut partial = Evidence::new(host.clone(), target.clone(), outcome.clone());
-        partial.target.pid = Some(root);
-        partial.samples = samples.clone();
-        partial.go = go_context.clone();
-        partial.own_pids = own_pids.clone();
-        if let Some(p) = dump_target(&partial) {
-            goroutines = Some(match dump_sink(&partial, p, root, &pipes) {
-                Ok(sink) => {
-                    mute.store(true, Ordering::Relaxed);
-                    let pid = p.pid;
-                    progress.message(&format!("asking pid {pid} for its goroutines (SIGQUIT)"));
-                    let tails = [&stdout_tail, &stderr_tail];
-                    goroutine_dump(pid, p.start_time, tails, sink).await
-                }
-                Err(why) => GoroutineDump {
-                    source: None,
-                    pid: p.pid,
-                    answered: false,
-                    goroutines: Vec::new(),
-                    note: Some(why),
-                },
-            });
-        }
-    }
-    if !opts.goroutines && matches!(outcome, Outcome::TimedOut { .. }) && interrupted.is_none() {
-        // By default the goroutines are read from memory, before the kill: no signal.
-        let mut partial = Evidence::new(host.clone(), target.clone(), outcome.clone());
-        partial.target.pid = Some(root);
-        partial.samples = samples.clone();
-        partial.own_pids = own_pids.clone();
-        match crate::gomem::evidence::read(&partial, crate::gomem::evidence::DEADLINE) {
-            Ok(dump) => goroutines = Some(dump),
-            Err(note) => notes.extend(note),
-        }
-    }
-    progress.finish();
-
-    // Clean up: the tree gohang started, and anything re-parented to it.
-    if matches!(outcome, Outcome::TimedOut { .. }) {
-        mute.store(true, Ordering::Relaxed);
-    }
-    // With --keep the tracer lets go first, so that what is left runs untraced.
-    let tracer = match tracer {
-        Some(t) if opts.keep => {
-            let done = t.finish(crate::trace::Finish::Release);
-            trace_summary = Some(merge_trace(trace_summary, done));
-            None
-        }
-        other => other,
+            (sampler, window)
+        })
     };
-    let (kept, survivors) = if opts.keep {
-        let mut kept = sampler.tree_pids(&[std::process::id()]);
-        kept.retain(|p| {
-            *p != std::process::id() && !own_pids.contains(p) && !observe::is_zombie(*p)
-        });
-        // A stopped group would get SIGHUP and SIGCONT from the kernel when gohang exits
-        // (orphaned process groups); a holder keeps it stopped (keep.rs).
-        let groups = crate::keep::stopped_groups(&kept);
-        if !groups.is_empty() {
-            match crate::keep::hold(&groups) {
-                Ok(held) => {
-                    for h in held {
-                        notes.push(format!(
-                            "--keep: process group {pgid} stays stopped: gohang left pid {holder} \
-                             (`gohang __hold-pgrp {pgid}`) in it so that the kernel does not send it \
-                             SIGHUP and SIGCONT when gohang exits; it leaves when the group is empty. \
-                             Resume the group with `kill -CONT -- -{pgid}`, or end it with `kill -KILL -- -{pgid}`",
-                            pgid = h.pgid,
-                            holder = h.holder
-                        ));
-                    }
-                }
-                Err(why) => warnings.push(format!(
-                    "--keep: the stopped processes could not be held ({why}): the kernel will send them \
-                     SIGHUP and then SIGCONT when gohang exits (orphaned process groups)"
-                )),
+    tokio::pin!(job);
+    let failed = |e| UserError::new(exit::INTERNAL, format!("sampler failed: {e}"));
+    let mut interrupted = None;
+    let (sampler, window) = tokio::select! {
+        r = &mut job => r.map_err(failed)?,
+        sig = signals.next() => {
+            interrupted = Some(sig);
+            cancel.store(true, Ordering::Relaxed);
+            job.await.map_err(failed)?
+        }
+    };
+    Ok((sampler, window, interrupted))
+}
+
+/// The goroutines of the stuck program: by default read from its memory, before the kill
+/// and without a signal; with `--goroutines` asked for with SIGQUIT, when its dump would
+/// reach gohang. Err holds the notes that say why there are none.
+async fn take_goroutines(
+    opts: &ProbeOptions,
+    mut partial: Evidence,
+    window: &Window,
+    root: u32,
+    output: &Output,
+    progress: &Progress,
+) -> Result<GoroutineDump, Option<String>> {
+    if !opts.goroutines {
+        return crate::gomem::evidence::read(&partial, crate::gomem::evidence::DEADLINE);
+    }
+    partial.go = window.go.clone();
+    let Some(p) = dump_target(&partial) else {
+        return Err(None);
+    };
+    Ok(match dump_sink(&partial, p, root, &output.pipes) {
+        Ok(sink) => {
+            output.mute.store(true, Ordering::Relaxed);
+            let pid = p.pid;
+            progress.message(&format!("asking pid {pid} for its goroutines (SIGQUIT)"));
+            let tails = [&output.stdout, &output.stderr];
+            goroutine_dump(pid, p.start_time, tails, sink).await
+        }
+        Err(why) => GoroutineDump {
+            source: None,
+            pid: p.pid,
+            answered: false,
+            goroutines: Vec::new(),
+            note: Some(why),
+        },
+    })
+}
+
+/// `--keep`: the pids of gohang's tree left running (gohang's helpers and zombies left
+/// out). A stopped group would get SIGHUP and SIGCONT from the kernel when gohang exits
+/// (orphaned process groups); a holder keeps it stopped (keep.rs), and a note says how to
+/// resume or end it.
+fn keep_tree(
+    sampler: &mut Sampler,
+    own_pids: &[u32],
+    notes: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Vec<u32> {
+    let mut kept = sampler.tree_pids(&[std::process::id()]);
+    kept.retain(|p| *p != std::process::id() && !own_pids.contains(p) && !observe::is_zombie(*p));
+    let groups = crate::keep::stopped_groups(&kept);
+    if groups.is_empty() {
+        return kept;
+    }
+    match crate::keep::hold(&groups) {
+        Ok(held) => {
+            for h in held {
+                notes.push(format!(
+                    "--keep: process group {pgid} stays stopped: gohang left pid {holder} \
+                     (`gohang __hold-pgrp {pgid}`) in it so that the kernel does not send it \
+                     SIGHUP and SIGCONT when gohang exits; it leaves when the group is empty. \
+                     Resume the group with `kill -CONT -- -{pgid}`, or end it with `kill -KILL -- -{pgid}`",
+                    pgid = h.pgid,
+                    holder = h.holder
+                ));
             }
         }
-        (kept, Vec::new())
-    } else {
-        (
-            Vec::new(),
-            kill_tree(
-                &mut sampler,
-                root,
-                !matches!(outcome, Outcome::Exited { .. }),
-            )
-            .await,
-        )
-    };
-    jobs.restore();
-    if !opts.keep {
-        let _ = tokio::time::timeout(REAP_DEADLINE, child.wait()).await;
+        Err(why) => warnings.push(format!(
+            "--keep: the stopped processes could not be held ({why}): the kernel will send them \
+             SIGHUP and then SIGCONT when gohang exits (orphaned process groups)"
+        )),
     }
-    for r in readers.into_iter().flatten() {
-        // Readers end at EOF once every writer is gone; with --keep they may not.
-        let _ = tokio::time::timeout(Duration::from_millis(200), r).await;
-    }
-    if let Some(code) = child.try_wait().ok().flatten()
-        && let Outcome::TimedOut { .. } = outcome
-    {
-        notes.push(format!(
-            "after sampling, the command ended with {code} when gohang stopped it"
-        ));
-    }
-    for pid in &survivors {
-        notes.push(format!(
-            "pid {pid} could not be killed (a frozen cgroup or uninterruptible sleep holds it); it will end when released"
-        ));
-    }
-    if let Some(t) = tracer {
-        // The traced tree has exited or been killed: the tracer ends with it.
-        let done = t.finish(crate::trace::Finish::Wait);
-        trace_summary = Some(merge_trace(trace_summary, done));
-    }
-    if let Some(t) = &trace_summary {
-        notes.push(crate::trace::describe(t));
-        notes.extend(t.notes.iter().cloned());
-    }
-    notes.extend(warnings.iter().cloned());
-
-    // strace reports an exec it could not do on the command's stderr: report the exec
-    // failure the command would have had without a tracer.
-    if trace_summary.is_some()
-        && matches!(outcome, Outcome::Exited { code: Some(1), .. })
-        && let Some((_, errno)) =
-            crate::trace::exec_error(&stderr_tail.lock().unwrap().to_stream_tail().tail)
-    {
-        let mut run = spawn_failed(
-            &path,
-            program,
-            std::io::Error::from_raw_os_error(errno),
-            host,
-            target,
-        )?;
-        run.evidence.trace = trace_summary;
-        run.evidence.notes = notes;
-        run.warnings = warnings;
-        return Ok(run);
-    }
-
-    let mut target = target;
-    target.pid = Some(root);
-    let mut evidence = Evidence::new(host, target, outcome);
-    evidence.samples = samples;
-    evidence.output = OutputTail {
-        stdout: stdout_tail.lock().unwrap().to_stream_tail(),
-        stderr: stderr_tail.lock().unwrap().to_stream_tail(),
-    };
-    evidence.notes = notes;
-    evidence.native_stacks = native_stacks;
-    evidence.go = go_context;
-    evidence.goroutines = goroutines;
-    evidence.own_pids = own_pids;
-    evidence.trace = trace_summary;
-    // Bounded: the inspection has its own deadline (toolchain::timebox).
-    evidence.toolchain = toolchain_job.and_then(|j| j.join().ok()).flatten();
-    Ok(ProbeRun {
-        evidence,
-        kept,
-        interrupted,
-        survivors,
-        warnings,
-    })
+    kept
 }
 
 /// The trace as it stood after the window (where threads sat before the dump and the kill
@@ -567,49 +803,6 @@ fn escapees(root: u32, own: &[u32]) -> Vec<u32> {
         Vec::new()
     }
     imp(root, own)
-}
-
-/// Samples per window: one every SAMPLE_INTERVAL, both ends included; one for a zero window.
-pub fn sample_count(window: Duration) -> u64 {
-    (window.as_millis() / SAMPLE_INTERVAL.as_millis()) as u64 + 1
-}
-
-/// Sample the trees under `roots` over `window`. Stops early when the roots are gone or
-/// `cancel` is set.
-pub fn sample_window(
-    sampler: &mut Sampler,
-    roots: &[u32],
-    exclude: &[u32],
-    window: Duration,
-    epoch: Instant,
-    cancel: &AtomicBool,
-    progress: &Progress,
-) -> Vec<Sample> {
-    let n = sample_count(window);
-    let begin = Instant::now();
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n {
-        if cancel.load(Ordering::Relaxed) {
-            break;
-        }
-        let due = begin
-            + window.mul_f64(if n > 1 {
-                i as f64 / (n - 1) as f64
-            } else {
-                0.0
-            });
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let s = sampler.sample(roots, exclude, epoch.elapsed().as_millis() as u64);
-        progress.sampled();
-        let gone = s.processes.is_empty();
-        out.push(s);
-        if gone {
-            break;
-        }
-    }
-    out
 }
 
 /// Kill every process descended from gohang (the probed tree and re-parented orphans),

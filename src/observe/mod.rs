@@ -1,20 +1,17 @@
 //! The OS seam: a `Sampler` that snapshots a process tree, and `host_info()`.
-//! Each backend has the same names; the rest of gohang does not know which one it has.
+//!
+//! A backend (`linux/`, `macos/`, `unsupported.rs`, chosen by `sys::os_backend!`) has the
+//! same names in each: `Backend` reads one process (`snapshot_in`, `snapshot`) and
+//! `parent_map` reads who the children of each process are. Walking the trees and
+//! sampling them on a [`Schedule`] happen once, above the backends (`tree`, `sampler`);
+//! the rest of gohang does not know which backend it has.
 
-#[cfg(target_os = "linux")]
-mod linux;
-#[cfg(target_os = "linux")]
-pub use linux::*;
+crate::sys::os_backend!();
 
-#[cfg(target_os = "macos")]
-mod macos;
-#[cfg(target_os = "macos")]
-pub use macos::*;
+mod sampler;
+pub mod tree;
 
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-mod unsupported;
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-pub use unsupported::*;
+pub use sampler::{SAMPLE_INTERVAL, Sampler, Schedule};
 
 /// Native stacks need the OS's own sampler; only the macOS backend has one
 /// (`/usr/bin/sample`). Elsewhere there are none to add.

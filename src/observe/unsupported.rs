@@ -1,7 +1,9 @@
 //! Systems without a backend: gohang builds, and says plainly that it cannot observe.
 
 use crate::error::ObserveError;
-use crate::evidence::{HostInfo, ProcessSnapshot, Sample};
+use super::tree::ParentMap;
+use crate::evidence::{HostInfo, ProcessSnapshot};
+use std::collections::{HashMap, HashSet};
 
 pub fn host_info() -> HostInfo {
     HostInfo::of_build()
@@ -12,21 +14,37 @@ pub fn is_zombie(_pid: u32) -> bool {
     false
 }
 
-pub struct Sampler;
+/// No process table to read: every tree is its roots alone.
+pub fn parent_map() -> ParentMap {
+    ParentMap::Table(HashMap::new())
+}
 
-impl Sampler {
-    pub fn new(_host: &HostInfo) -> Sampler {
-        Sampler
+#[derive(Default)]
+pub struct SampleCtx;
+
+pub struct Backend;
+
+impl Backend {
+    pub fn new(_host: &HostInfo) -> Backend {
+        Backend
     }
-    pub fn tree_pids(&mut self, roots: &[u32]) -> Vec<u32> {
-        roots.to_vec()
+    pub fn snapshot_in(
+        &mut self,
+        pid: u32,
+        _ctx: &mut SampleCtx,
+    ) -> Result<ProcessSnapshot, ObserveError> {
+        self.snapshot(pid)
     }
-    pub fn sample(&mut self, _roots: &[u32], _exclude: &[u32], at_ms: u64) -> Sample {
-        Sample {
-            at_ms,
-            processes: Vec::new(),
-        }
+    pub fn complete(
+        &mut self,
+        _children: &ParentMap,
+        _excluded: &HashSet<u32>,
+        _seen: &mut HashSet<u32>,
+        _processes: &mut Vec<ProcessSnapshot>,
+        _ctx: &mut SampleCtx,
+    ) {
     }
+    pub fn retain_live(&mut self, _live: &HashSet<(u32, u64)>) {}
     pub fn snapshot(&mut self, _pid: u32) -> Result<ProcessSnapshot, ObserveError> {
         Err(ObserveError::Unsupported(format!(
             "gohang cannot observe processes on {}",

@@ -1,6 +1,8 @@
 //! dtruss on macOS: only as root and only when System Integrity Protection lets DTrace
-//! trace (`observe::dtruss` decides and words the reason); otherwise `--trace` says why in
-//! one line and gohang goes on with sampling.
+//! trace (`availability`; `darwin::permission::dtruss` words the reason: with SIP on, the
+//! syscall provider is missing or dtrace refuses restricted processes); otherwise `--trace`
+//! says why in one line and gohang goes on with sampling (stacks from `/usr/bin/sample`).
+//! It never suggests turning SIP off. Its output is parsed by `trace::dtruss`, on every OS.
 //!
 //! dtruss follows one pid (`-p`) and, with `-f`, the children it starts from then on. It
 //! prints calls when they return, so a blocked call never shows: the summary has each
@@ -23,7 +25,29 @@ use std::time::{Duration, Instant};
 
 pub const TOOL: &str = "dtruss";
 
+/// Where macOS installs dtruss.
+pub const DTRUSS: &str = "/usr/bin/dtruss";
+
 const STOP_LIMIT: Duration = Duration::from_secs(3);
+
+/// Ok when dtruss can trace here, else the one-line reason.
+pub fn availability() -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    crate::darwin::permission::dtruss(
+        euid,
+        crate::observe::sip().as_ref(),
+        Path::new(DTRUSS).exists(),
+    )
+}
+
+/// The dtruss command that follows `pid` and its children (`-f`), with elapsed times.
+fn command(pid: u32) -> Result<std::process::Command, String> {
+    availability()?;
+    let mut c = std::process::Command::new(DTRUSS);
+    c.arg("-f").arg("-e").arg("-p").arg(pid.to_string());
+    Ok(c)
+}
 
 fn unavailable(why: String) -> String {
     format!("--trace: {why}; no system calls were traced")
@@ -36,7 +60,7 @@ pub struct SpawnTrace {
 
 impl SpawnTrace {
     pub fn prepare(_path: &Path, _args: &[String], _keep: bool) -> Result<SpawnTrace, String> {
-        crate::observe::dtruss::availability().map_err(unavailable)?;
+        availability().map_err(unavailable)?;
         Ok(SpawnTrace {
             calls: Arc::new(AtomicU64::new(0)),
         })
@@ -72,7 +96,7 @@ impl Tracer {
         let Some(&pid) = pids.first() else {
             return Err("--trace: no process to trace".into());
         };
-        let mut cmd = crate::observe::dtruss::command(pid).map_err(unavailable)?;
+        let mut cmd = command(pid).map_err(unavailable)?;
         let (reader, writer) =
             std::io::pipe().map_err(|e| format!("--trace: cannot make a pipe: {e}"))?;
         let writer2 = writer

@@ -18,8 +18,8 @@
 //!   is opt-in).
 //!
 //! macOS (`macos.rs`): `dtruss -f -p PID`, only as root and only when System Integrity
-//! Protection lets DTrace trace (`observe::dtruss`); otherwise the report says why and
-//! sampling goes on without it.
+//! Protection lets DTrace trace (`macos::availability`); otherwise the report says why and
+//! sampling goes on without it. Its output is parsed by `dtruss.rs`, on every OS.
 //!
 //! What is traced ([`SYSCALLS`]): the calls a hang sits in or that say what it waits for —
 //! reads and writes, sockets, polls, waits for children, file locks, opens, execs, forks,
@@ -35,20 +35,9 @@ mod sink;
 mod strace;
 mod stream;
 
-#[cfg(target_os = "linux")]
-mod linux;
-#[cfg(target_os = "linux")]
-pub use linux::*;
-
-#[cfg(target_os = "macos")]
-mod macos;
-#[cfg(target_os = "macos")]
-pub use macos::*;
-
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-mod unsupported;
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-pub use unsupported::*;
+// The tracer of this OS (`linux.rs` strace, `macos.rs` dtruss, `unsupported.rs`), as
+// `os`; its names are re-exported.
+crate::sys::os_backend!();
 
 pub use collect::Format;
 

@@ -610,7 +610,7 @@ mod tests {
         let host = super::super::host_info();
         let mut found = None;
         for _ in 0..200 {
-            let mut s = super::super::Sampler::new(&host);
+            let mut s = super::super::Backend::new(&host);
             let p = s.snapshot(me).unwrap();
             let mut ws = waits(&dir, &p.threads, &p.fds, &host.arch, false);
             ws.retain(|x| x.fd == Some(w));

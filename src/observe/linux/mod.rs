@@ -23,12 +23,13 @@ use crate::binary;
 use crate::error::ObserveError;
 use crate::evidence::{
     Arch, CgroupInfo, CgroupVersion, Emulator, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState,
-    Sample, SignalMasks, SyscallState, ThreadSample, Translation, Tty,
+    SignalMasks, SyscallState, ThreadSample, Translation, Tty,
 };
 use crate::syscalls;
+use super::tree::{ParentMap, descendants};
 use procfs::FromRead;
 use procfs::process::{Stat, Status};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ struct Static {
 
 /// What one sample reads once for all its processes.
 #[derive(Default)]
-struct SampleCtx {
+pub struct SampleCtx {
     net: files::NetTables,
     locks: Option<Vec<files::LockRow>>,
 }
@@ -72,9 +73,9 @@ impl SampleCtx {
     }
 }
 
-/// Samples process trees. Keeps per-process facts between samples, so a second sample of
-/// the same tree reads only what changes.
-pub struct Sampler {
+/// Reads processes from /proc for `observe::Sampler`. Keeps per-process facts between
+/// samples, so a second sample of the same tree reads only what changes.
+pub struct Backend {
     host: HostInfo,
     /// Enabled binfmt handlers' interpreters, resolved (as `/proc/PID/exe` shows them).
     /// Found on first use: a probe that finishes in time never needs them.
@@ -87,12 +88,12 @@ pub struct Sampler {
     peers: descriptors::PeerCache,
 }
 
-impl Sampler {
+impl Backend {
     /// Cheap: no I/O until the first snapshot.
-    pub fn new(host: &HostInfo) -> Sampler {
+    pub fn new(host: &HostInfo) -> Backend {
         // SAFETY: sysconf has no preconditions.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        Sampler {
+        Backend {
             host: host.clone(),
             interpreters: OnceLock::new(),
             statics: HashMap::new(),
@@ -121,33 +122,24 @@ impl Sampler {
         })
     }
 
-    /// The roots and all their descendants, parents before children.
-    pub fn tree_pids(&mut self, roots: &[u32]) -> Vec<u32> {
-        walk(&children_map(), roots)
+    /// What one sample adds once every process of the trees is read: the holders of the
+    /// locks they wait for (with their descendants), and the other ends of the pipes they
+    /// wait on.
+    pub fn complete(
+        &mut self,
+        children: &ParentMap,
+        excluded: &HashSet<u32>,
+        seen: &mut HashSet<u32>,
+        processes: &mut Vec<ProcessSnapshot>,
+        ctx: &mut SampleCtx,
+    ) {
+        self.follow_lock_holders(children, excluded, seen, processes, ctx);
+        self.find_peers(processes);
     }
 
-    /// One sample of the trees under `roots`, leaving out `exclude` (gohang's own helpers)
-    /// and their descendants. Processes that vanish mid-sample are skipped.
-    pub fn sample(&mut self, roots: &[u32], exclude: &[u32], at_ms: u64) -> Sample {
-        let children = children_map();
-        let excluded: HashSet<u32> = walk(&children, exclude).into_iter().collect();
-        let pids = walk(&children, roots);
-        let mut ctx = SampleCtx::default();
-        let mut processes = Vec::with_capacity(pids.len());
-        let mut seen: HashSet<u32> = HashSet::new();
-        for pid in pids {
-            if excluded.contains(&pid) || !seen.insert(pid) {
-                continue;
-            }
-            if let Ok(p) = self.snapshot_in(pid, &mut ctx) {
-                processes.push(p);
-            }
-        }
-        self.follow_lock_holders(&children, &excluded, &mut seen, &mut processes, &mut ctx);
-        self.find_peers(&mut processes);
-        let live: HashSet<(u32, u64)> = processes.iter().map(|p| (p.pid, p.start_time)).collect();
+    /// Forget the facts kept about processes no longer alive (pid, start time).
+    pub fn retain_live(&mut self, live: &HashSet<(u32, u64)>) {
         self.statics.retain(|k, _| live.contains(k));
-        Sample { at_ms, processes }
     }
 
     /// The holders of the locks sampled processes wait for are usually not their
@@ -157,7 +149,7 @@ impl Sampler {
     /// process already sampled is never taken twice (a cycle of lock waits ends there).
     fn follow_lock_holders(
         &mut self,
-        children: &HashMap<u32, Vec<u32>>,
+        children: &ParentMap,
         excluded: &HashSet<u32>,
         seen: &mut HashSet<u32>,
         processes: &mut Vec<ProcessSnapshot>,
@@ -188,7 +180,7 @@ impl Sampler {
                 }
                 processes.push(h);
                 added += 1;
-                for pid in walk(children, &[holder]).into_iter().skip(1) {
+                for pid in descendants(children, &[holder]).into_iter().skip(1) {
                     if added >= HOLDER_PROCS {
                         return;
                     }
@@ -226,7 +218,9 @@ impl Sampler {
         }
     }
 
-    fn snapshot_in(
+    /// One process of a sample: what it shares with the other processes of the sample
+    /// (the socket and lock tables) is read once, into `ctx`.
+    pub fn snapshot_in(
         &mut self,
         pid: u32,
         ctx: &mut SampleCtx,
@@ -501,23 +495,6 @@ fn resolve_in(dir: &Path, p: &str) -> PathBuf {
     }
 }
 
-/// Breadth-first from the roots through `children`.
-fn walk(children: &HashMap<u32, Vec<u32>>, roots: &[u32]) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let mut queue: VecDeque<u32> = roots.iter().copied().collect();
-    while let Some(pid) = queue.pop_front() {
-        if !seen.insert(pid) {
-            continue;
-        }
-        out.push(pid);
-        if let Some(kids) = children.get(&pid) {
-            queue.extend(kids.iter().copied());
-        }
-    }
-    out
-}
-
 /// The process (thread group) a task id belongs to: `Tgid:` in `/proc/ID/status`, which
 /// the kernel serves for a thread's id too although only processes are listed in `/proc`
 /// (proc(5)). Equal to `id` for a process; None when there is no such task.
@@ -543,10 +520,10 @@ pub fn is_zombie(pid: u32) -> bool {
 }
 
 /// ppid → children, from every `/proc/PID/stat` (CONFIG_PROC_CHILDREN is often off).
-fn children_map() -> HashMap<u32, Vec<u32>> {
+pub fn parent_map() -> ParentMap {
     let mut map: HashMap<u32, Vec<u32>> = HashMap::new();
     let Ok(dir) = fs::read_dir("/proc") else {
-        return map;
+        return ParentMap::Table(map);
     };
     let mut buf = Vec::with_capacity(512);
     for e in dir.flatten() {
@@ -562,7 +539,7 @@ fn children_map() -> HashMap<u32, Vec<u32>> {
     for v in map.values_mut() {
         v.sort_unstable();
     }
-    map
+    ParentMap::Table(map)
 }
 
 /// The ppid (field 4) of a `/proc/PID/stat` line. `comm` may hold spaces and `)`, so
@@ -736,7 +713,7 @@ mod tests {
     #[test]
     fn snapshot_of_self_has_threads_and_identity() {
         let host = host_info();
-        let mut s = Sampler::new(&host);
+        let mut s = Backend::new(&host);
         let me = std::process::id();
         let p = s.snapshot(me).unwrap();
         assert_eq!(p.pid, me);

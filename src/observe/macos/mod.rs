@@ -25,10 +25,10 @@ mod sample;
 mod security;
 mod sysctl;
 
-pub mod dtruss;
 
 pub use mach::{MachTask, MachThread, read_task};
 pub use sample::native_stacks;
+pub use security::sip;
 
 use crate::binary;
 use crate::darwin::procargs::{self, Environ};
@@ -36,10 +36,11 @@ use crate::darwin::ticks::TickRate;
 use crate::darwin::{self, permission, rosetta, state};
 use crate::error::ObserveError;
 use crate::evidence::{
-    Arch, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState, Sample, ThreadSample, Translation,
+    Arch, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState, ThreadSample, Translation,
     Tty,
 };
-use std::collections::{HashMap, HashSet, VecDeque};
+use super::tree::ParentMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -197,9 +198,10 @@ struct Static {
     cs_flags: Option<u32>,
 }
 
-/// Samples process trees. Keeps per-process facts between samples, keyed by pid, start
-/// time and command name (an exec keeps the first two and changes the third).
-pub struct Sampler {
+/// Reads processes with libproc and sysctl for `observe::Sampler`. Keeps per-process
+/// facts between samples, keyed by pid, start time and command name (an exec keeps the
+/// first two and changes the third).
+pub struct Backend {
     euid: u32,
     /// Mach absolute-time ticks → nanoseconds.
     tick_rate: TickRate,
@@ -207,8 +209,17 @@ pub struct Sampler {
     sip: Option<Option<darwin::csr::Sip>>,
 }
 
-impl Sampler {
-    pub fn new(_host: &HostInfo) -> Sampler {
+/// Nothing a sample reads once for all its processes.
+#[derive(Default)]
+pub struct SampleCtx;
+
+/// The children of a process, asked of the kernel pid by pid (any user's).
+pub fn parent_map() -> ParentMap {
+    ParentMap::Live(libproc::child_pids)
+}
+
+impl Backend {
+    pub fn new(_host: &HostInfo) -> Backend {
         let mut tb = mach2::mach_time::mach_timebase_info::default();
         // SAFETY: writes the two fields of `tb`.
         let kr = unsafe { mach2::mach_time::mach_timebase_info(&mut tb) };
@@ -218,7 +229,7 @@ impl Sampler {
             translated,
             sysctl::by_name_u64(c"hw.tbfrequency"),
         );
-        Sampler {
+        Backend {
             // SAFETY: geteuid has no preconditions.
             euid: unsafe { libc::geteuid() },
             tick_rate,
@@ -227,40 +238,32 @@ impl Sampler {
         }
     }
 
-    /// The roots and all their descendants, parents before children.
-    pub fn tree_pids(&mut self, roots: &[u32]) -> Vec<u32> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut queue: VecDeque<u32> = roots.iter().copied().collect();
-        while let Some(pid) = queue.pop_front() {
-            if !seen.insert(pid) {
-                continue;
-            }
-            out.push(pid);
-            queue.extend(libproc::child_pids(pid));
-        }
-        out
+    /// One process of a sample; another user's process is kept with what any user may
+    /// read.
+    pub fn snapshot_in(
+        &mut self,
+        pid: u32,
+        _ctx: &mut SampleCtx,
+    ) -> Result<ProcessSnapshot, ObserveError> {
+        self.read_process(pid, false)
     }
 
-    /// One sample of the trees under `roots`, leaving out `exclude` and their descendants.
-    /// Processes that vanish mid-sample are skipped; another user's processes are kept
-    /// with what any user may read.
-    pub fn sample(&mut self, roots: &[u32], exclude: &[u32], at_ms: u64) -> Sample {
-        let excluded: HashSet<u32> = self.tree_pids(exclude).into_iter().collect();
-        let pids = self.tree_pids(roots);
-        let mut processes = Vec::with_capacity(pids.len());
-        for pid in pids {
-            if excluded.contains(&pid) {
-                continue;
-            }
-            if let Ok(p) = self.read_process(pid, false) {
-                processes.push(p);
-            }
-        }
-        let live: HashSet<(u32, u64)> = processes.iter().map(|p| (p.pid, p.start_time)).collect();
+    /// Nothing to add once the trees are read: the holders of what processes wait for
+    /// are found per process (`fdinfo`).
+    pub fn complete(
+        &mut self,
+        _children: &ParentMap,
+        _excluded: &HashSet<u32>,
+        _seen: &mut HashSet<u32>,
+        _processes: &mut Vec<ProcessSnapshot>,
+        _ctx: &mut SampleCtx,
+    ) {
+    }
+
+    /// Forget the facts kept about processes no longer alive (pid, start time).
+    pub fn retain_live(&mut self, live: &HashSet<(u32, u64)>) {
         self.statics
             .retain(|(pid, start, _), _| live.contains(&(*pid, *start)));
-        Sample { at_ms, processes }
     }
 
     /// One process, all its threads. Another user's process without root is refused with

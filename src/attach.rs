@@ -185,9 +185,10 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     let mut notes: Vec<String> = ptrace_scope_note().into_iter().collect();
     let roots = [opts.pid];
     let me = std::process::id();
+    let progress = Progress::new(opts.progress);
+    // Sample 0 begins the schedule: the later samples keep its spacing.
     let schedule = Schedule::new(opts.window, Instant::now());
     let n = schedule.count();
-    let progress = Progress::new(opts.progress);
     progress.sampling(n);
 
     // Sample 0, before any tracer: the calls threads sit in, as they are.

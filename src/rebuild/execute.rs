@@ -11,13 +11,13 @@
 use crate::rebuild::backup::{self, Manifest, copy_tree, manifest, remove_tree};
 use crate::rebuild::build::{self, BuildRun, PHASES, Stopped};
 use crate::rebuild::display::Display;
-use crate::rebuild::logfile::Log;
 use crate::rebuild::plan::{Plan, human_bytes};
 use crate::rebuild::procs;
-use crate::rebuild::run::run_boxed;
-use crate::rebuild::signals::{self, SignalGuard};
 use crate::rebuild::verify::{Verification, parse_go_version, verify};
 use crate::rebuild::version::GoVersion;
+use crate::sys::logfile::Log;
+use crate::sys::run::run_boxed;
+use crate::sys::signals::{self, Catcher};
 use nix::sys::signal::Signal;
 use serde::Serialize;
 use std::os::unix::fs::MetadataExt;
@@ -168,7 +168,7 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
         r.seconds = start.elapsed().as_secs_f64();
         r
     };
-    let _guard = match SignalGuard::install() {
+    let _guard = match Catcher::install() {
         Ok(g) => g,
         Err(e) => {
             result.summary = format!("cannot install signal handlers: {e}");
@@ -580,7 +580,7 @@ fn summarize(run: &BuildRun) -> BuildSummary {
         Some(Stopped::Signal(sig)) => format!("stopped on {sig}"),
         Some(Stopped::Timeout) => "stopped at the time limit".to_string(),
         None => {
-            let out = crate::rebuild::run::RunOutput {
+            let out = crate::sys::run::RunOutput {
                 status: run.status,
                 ..Default::default()
             };

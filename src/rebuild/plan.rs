@@ -446,7 +446,7 @@ pub fn make_plan(
 
     let backup_path = backup::backup_path(&path, &inputs.stamp);
     let log = inputs.log.map(Path::to_path_buf).unwrap_or_else(|| {
-        crate::rebuild::logfile::default_dir().join(format!("rebuild-{}.log", inputs.stamp))
+        crate::sys::logfile::default_dir().join(format!("rebuild-{}.log", inputs.stamp))
     });
     let environment = choice
         .chosen
@@ -613,37 +613,6 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// `20250110-164459`, in UTC, from the system clock.
-pub fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,10 +626,6 @@ mod tests {
 
     #[test]
     fn dates_and_sizes() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_098), (2025, 1, 10));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(utc_stamp().len(), 15);
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(239_461_458), "239.5 MB");
     }

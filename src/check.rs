@@ -503,55 +503,12 @@ fn native_go_fix(f: &Facts) -> String {
 }
 
 fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
-    let hw = hw_name(&f.host);
     let Some(first) = f.path_gos.first() else {
-        let mut details: Vec<String> = f
-            .installs
-            .as_ref()
-            .map(|v| {
-                v.iter()
-                    .map(|i| format!("found, not on PATH: {} ({})", i.goroot, i.source.label()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if details.is_empty() {
-            details.push("no Go installation found in the usual places either".to_string());
-        }
-        return Check::new("go", "go on PATH", Status::Fail, "no go on PATH")
-            .details(details)
-            .fix(native_go_fix(f).trim_start_matches("or ").to_string())
-            .impact(Impact::NoGo);
+        return no_go_on_path(f);
     };
-    let details: Vec<String> = f
-        .path_gos
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let link = if g.resolved != g.path {
-                format!(" → {}", g.resolved)
-            } else {
-                String::new()
-            };
-            let role = if i == 0 { "runs" } else { "shadowed" };
-            format!("{}. {}{link} ({role})", i + 1, g.path)
-        })
-        .collect();
+    let details = path_go_details(f);
     let t = f.toolchain.as_ref();
     let go = t.map(|t| &t.go);
-    let describe = |t: &ToolchainEvidence| -> String {
-        let b = t.go.binary.as_ref();
-        let info = b.and_then(|b| b.go());
-        format!(
-            "{} {}{}",
-            b.map(|b| format!("{} {}", b.arch_names(), b.format))
-                .unwrap_or_default(),
-            info.map(|g| g.version.clone()).unwrap_or_default(),
-            info.and_then(|g| Some(format!(" {}/{}", g.goos.as_ref()?, g.goarch.as_ref()?)))
-                .unwrap_or_default()
-        )
-        .trim()
-        .to_string()
-    };
     match (go.map(|g| g.kind), a.and_then(|a| a.go_fit.as_ref())) {
         (None, _) => Check::new(
             "go",
@@ -587,37 +544,7 @@ fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
         .impact(Impact::Mixed),
         (Some(FileKind::Binary), Some(fit)) => {
             let t = t.expect("a binary go has toolchain evidence");
-            let what = describe(t);
-            match fit {
-                Fit::Native => Check::new(
-                    "go",
-                    "go on PATH",
-                    Status::Ok,
-                    format!("{}: {what}, native", first.path),
-                )
-                .details(details),
-                Fit::Translated { by } => Check::new(
-                    "go",
-                    "go on PATH",
-                    Status::Fail,
-                    format!(
-                        "{} is {what}: on this {hw} machine it runs translated by {by}",
-                        first.path
-                    ),
-                )
-                .details(details)
-                .fix(native_go_fix(f))
-                .impact(Impact::WrongArch),
-                Fit::Foreign { why } => Check::new(
-                    "go",
-                    "go on PATH",
-                    Status::Fail,
-                    format!("{} is {what} and cannot run here: {why}", first.path),
-                )
-                .details(details)
-                .fix(native_go_fix(f))
-                .impact(Impact::WrongArch),
-            }
+            binary_go_check(f, first, t, fit, details)
         }
         (Some(FileKind::Binary), None) => Check::new(
             "go",
@@ -626,6 +553,101 @@ fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
             format!("{}: inspected, but its architecture is unknown", first.path),
         )
         .details(details),
+    }
+}
+
+/// No go on PATH: the installs found elsewhere, and how to get a native one.
+fn no_go_on_path(f: &Facts) -> Check {
+    let mut details: Vec<String> = f
+        .installs
+        .as_ref()
+        .map(|v| {
+            v.iter()
+                .map(|i| format!("found, not on PATH: {} ({})", i.goroot, i.source.label()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if details.is_empty() {
+        details.push("no Go installation found in the usual places either".to_string());
+    }
+    Check::new("go", "go on PATH", Status::Fail, "no go on PATH")
+        .details(details)
+        .fix(native_go_fix(f).trim_start_matches("or ").to_string())
+        .impact(Impact::NoGo)
+}
+
+/// Every go on PATH, in order: the first runs, the others are shadowed.
+fn path_go_details(f: &Facts) -> Vec<String> {
+    f.path_gos
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let link = if g.resolved != g.path {
+                format!(" → {}", g.resolved)
+            } else {
+                String::new()
+            };
+            let role = if i == 0 { "runs" } else { "shadowed" };
+            format!("{}. {}{link} ({role})", i + 1, g.path)
+        })
+        .collect()
+}
+
+/// "arm64 Mach-O go1.22.0 darwin/arm64": the go binary as inspected.
+fn describe_go(t: &ToolchainEvidence) -> String {
+    let b = t.go.binary.as_ref();
+    let info = b.and_then(|b| b.go());
+    format!(
+        "{} {}{}",
+        b.map(|b| format!("{} {}", b.arch_names(), b.format))
+            .unwrap_or_default(),
+        info.map(|g| g.version.clone()).unwrap_or_default(),
+        info.and_then(|g| Some(format!(" {}/{}", g.goos.as_ref()?, g.goarch.as_ref()?)))
+            .unwrap_or_default()
+    )
+    .trim()
+    .to_string()
+}
+
+/// The go on PATH is a binary whose fit to this machine is known.
+fn binary_go_check(
+    f: &Facts,
+    first: &PathGo,
+    t: &ToolchainEvidence,
+    fit: &Fit,
+    details: Vec<String>,
+) -> Check {
+    let hw = hw_name(&f.host);
+    let what = describe_go(t);
+    match fit {
+        Fit::Native => Check::new(
+            "go",
+            "go on PATH",
+            Status::Ok,
+            format!("{}: {what}, native", first.path),
+        )
+        .details(details),
+        Fit::Translated { by } => Check::new(
+            "go",
+            "go on PATH",
+            Status::Fail,
+            format!(
+                "{} is {what}: on this {hw} machine it runs translated by {by}",
+                first.path
+            ),
+        )
+        .details(details)
+        .fix(native_go_fix(f))
+        .impact(Impact::WrongArch),
+        Fit::Foreign { why } => Check::new(
+            "go",
+            "go on PATH",
+            Status::Fail,
+            format!("{} is {what} and cannot run here: {why}", first.path),
+        )
+        .details(details)
+        .fix(native_go_fix(f))
+        .impact(Impact::WrongArch),
     }
 }
 

@@ -299,6 +299,16 @@ fn write_human(
 
 /// The facts, and with `steps` the backup, log, environment and commands.
 fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std::io::Result<()> {
+    write_tree(w, plan)?;
+    write_bootstrap_and_disk(w, verbose, plan)?;
+    if steps {
+        write_steps(w, plan)?;
+    }
+    Ok(())
+}
+
+/// The GOROOT, the hardware, what in the tree is foreign and what is native.
+fn write_tree(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
     let g = &plan.goroot;
     let version = match (g.version, &g.owner) {
         (Some(v), _) => v.to_string(),
@@ -369,6 +379,11 @@ fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std
         "native     {} binaries",
         plan.foreign.native_binaries.len()
     )?;
+    Ok(())
+}
+
+/// The bootstrap Go chosen (and, verbose or without one, those rejected) and the disk space.
+fn write_bootstrap_and_disk(w: &mut dyn Write, verbose: bool, plan: &Plan) -> std::io::Result<()> {
     let b = &plan.bootstrap;
     let need = match b.required {
         Some(r) => format!("make.bash needs {r} or later ({})", b.required_source),
@@ -407,9 +422,11 @@ fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std
             human_bytes(d.free_bytes)
         )?;
     }
-    if !steps {
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// The backup, the log, the environment, the commands and the way back.
+fn write_steps(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
     writeln!(
         w,
         "backup     {} (the original, renamed; kept after success)",

@@ -21,10 +21,10 @@
 //! `source`), `installs[]`, `checks[]` (`id`, `status`: `ok`/`warn`/`fail`, `title`,
 //! `summary`, `details[]`, `fix`, `impact`), `notes[]`, `exit_code`.
 
-use crate::cli::{CheckArgs, Cli};
-use crate::error::{UserError, exit};
+use crate::error::{Exit, UserError};
 use crate::evidence::{Arch, HostInfo};
 use crate::guard;
+use crate::output::{Output, emit};
 use crate::rebuild::advice::{install_instead, replace_with_archive};
 use crate::rebuild::foreign::Platform;
 use crate::rebuild::version::GoVersion;
@@ -272,7 +272,7 @@ pub fn evaluate(f: &Facts) -> CheckReport {
         checks.push(c);
     }
     checks.push(installs_check(f));
-    let exit_code = exit_code(&checks);
+    let exit_code = outcome(&checks).code();
     let mut notes = f.notes.clone();
     if let Some(t) = &f.toolchain {
         notes.extend(t.notes.iter().cloned());
@@ -292,22 +292,22 @@ pub fn evaluate(f: &Facts) -> CheckReport {
     }
 }
 
-/// 66 without a go; else 2 for anything mixed or inconsistent, 1 for a wrong architecture
-/// or translation, 0 when nothing failed.
-pub fn exit_code(checks: &[Check]) -> u8 {
+/// No go ([`Exit::NoInput`], 66); else 2 for anything mixed or inconsistent, 1 for a wrong
+/// architecture or translation, 0 when nothing failed.
+pub fn outcome(checks: &[Check]) -> Exit {
     let failed = |i: Impact| {
         checks
             .iter()
             .any(|c| c.status == Status::Fail && c.impact == i)
     };
     if failed(Impact::NoGo) {
-        exit::NO_INPUT
+        Exit::NoInput
     } else if failed(Impact::Mixed) {
-        exit::UNIDENTIFIED
+        Exit::Unidentified
     } else if failed(Impact::WrongArch) {
-        exit::DIAGNOSED
+        Exit::Diagnosed
     } else {
-        exit::OK
+        Exit::Ok
     }
 }
 
@@ -503,55 +503,12 @@ fn native_go_fix(f: &Facts) -> String {
 }
 
 fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
-    let hw = hw_name(&f.host);
     let Some(first) = f.path_gos.first() else {
-        let mut details: Vec<String> = f
-            .installs
-            .as_ref()
-            .map(|v| {
-                v.iter()
-                    .map(|i| format!("found, not on PATH: {} ({})", i.goroot, i.source.label()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if details.is_empty() {
-            details.push("no Go installation found in the usual places either".to_string());
-        }
-        return Check::new("go", "go on PATH", Status::Fail, "no go on PATH")
-            .details(details)
-            .fix(native_go_fix(f).trim_start_matches("or ").to_string())
-            .impact(Impact::NoGo);
+        return no_go_on_path(f);
     };
-    let details: Vec<String> = f
-        .path_gos
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let link = if g.resolved != g.path {
-                format!(" → {}", g.resolved)
-            } else {
-                String::new()
-            };
-            let role = if i == 0 { "runs" } else { "shadowed" };
-            format!("{}. {}{link} ({role})", i + 1, g.path)
-        })
-        .collect();
+    let details = path_go_details(f);
     let t = f.toolchain.as_ref();
     let go = t.map(|t| &t.go);
-    let describe = |t: &ToolchainEvidence| -> String {
-        let b = t.go.binary.as_ref();
-        let info = b.and_then(|b| b.go());
-        format!(
-            "{} {}{}",
-            b.map(|b| format!("{} {}", b.arch_names(), b.format))
-                .unwrap_or_default(),
-            info.map(|g| g.version.clone()).unwrap_or_default(),
-            info.and_then(|g| Some(format!(" {}/{}", g.goos.as_ref()?, g.goarch.as_ref()?)))
-                .unwrap_or_default()
-        )
-        .trim()
-        .to_string()
-    };
     match (go.map(|g| g.kind), a.and_then(|a| a.go_fit.as_ref())) {
         (None, _) => Check::new(
             "go",
@@ -587,37 +544,7 @@ fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
         .impact(Impact::Mixed),
         (Some(FileKind::Binary), Some(fit)) => {
             let t = t.expect("a binary go has toolchain evidence");
-            let what = describe(t);
-            match fit {
-                Fit::Native => Check::new(
-                    "go",
-                    "go on PATH",
-                    Status::Ok,
-                    format!("{}: {what}, native", first.path),
-                )
-                .details(details),
-                Fit::Translated { by } => Check::new(
-                    "go",
-                    "go on PATH",
-                    Status::Fail,
-                    format!(
-                        "{} is {what}: on this {hw} machine it runs translated by {by}",
-                        first.path
-                    ),
-                )
-                .details(details)
-                .fix(native_go_fix(f))
-                .impact(Impact::WrongArch),
-                Fit::Foreign { why } => Check::new(
-                    "go",
-                    "go on PATH",
-                    Status::Fail,
-                    format!("{} is {what} and cannot run here: {why}", first.path),
-                )
-                .details(details)
-                .fix(native_go_fix(f))
-                .impact(Impact::WrongArch),
-            }
+            binary_go_check(f, first, t, fit, details)
         }
         (Some(FileKind::Binary), None) => Check::new(
             "go",
@@ -626,6 +553,101 @@ fn go_check(f: &Facts, a: Option<&Analysis>) -> Check {
             format!("{}: inspected, but its architecture is unknown", first.path),
         )
         .details(details),
+    }
+}
+
+/// No go on PATH: the installs found elsewhere, and how to get a native one.
+fn no_go_on_path(f: &Facts) -> Check {
+    let mut details: Vec<String> = f
+        .installs
+        .as_ref()
+        .map(|v| {
+            v.iter()
+                .map(|i| format!("found, not on PATH: {} ({})", i.goroot, i.source.label()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if details.is_empty() {
+        details.push("no Go installation found in the usual places either".to_string());
+    }
+    Check::new("go", "go on PATH", Status::Fail, "no go on PATH")
+        .details(details)
+        .fix(native_go_fix(f).trim_start_matches("or ").to_string())
+        .impact(Impact::NoGo)
+}
+
+/// Every go on PATH, in order: the first runs, the others are shadowed.
+fn path_go_details(f: &Facts) -> Vec<String> {
+    f.path_gos
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let link = if g.resolved != g.path {
+                format!(" → {}", g.resolved)
+            } else {
+                String::new()
+            };
+            let role = if i == 0 { "runs" } else { "shadowed" };
+            format!("{}. {}{link} ({role})", i + 1, g.path)
+        })
+        .collect()
+}
+
+/// "arm64 Mach-O go1.22.0 darwin/arm64": the go binary as inspected.
+fn describe_go(t: &ToolchainEvidence) -> String {
+    let b = t.go.binary.as_ref();
+    let info = b.and_then(|b| b.go());
+    format!(
+        "{} {}{}",
+        b.map(|b| format!("{} {}", b.arch_names(), b.format))
+            .unwrap_or_default(),
+        info.map(|g| g.version.clone()).unwrap_or_default(),
+        info.and_then(|g| Some(format!(" {}/{}", g.goos.as_ref()?, g.goarch.as_ref()?)))
+            .unwrap_or_default()
+    )
+    .trim()
+    .to_string()
+}
+
+/// The go on PATH is a binary whose fit to this machine is known.
+fn binary_go_check(
+    f: &Facts,
+    first: &PathGo,
+    t: &ToolchainEvidence,
+    fit: &Fit,
+    details: Vec<String>,
+) -> Check {
+    let hw = hw_name(&f.host);
+    let what = describe_go(t);
+    match fit {
+        Fit::Native => Check::new(
+            "go",
+            "go on PATH",
+            Status::Ok,
+            format!("{}: {what}, native", first.path),
+        )
+        .details(details),
+        Fit::Translated { by } => Check::new(
+            "go",
+            "go on PATH",
+            Status::Fail,
+            format!(
+                "{} is {what}: on this {hw} machine it runs translated by {by}",
+                first.path
+            ),
+        )
+        .details(details)
+        .fix(native_go_fix(f))
+        .impact(Impact::WrongArch),
+        Fit::Foreign { why } => Check::new(
+            "go",
+            "go on PATH",
+            Status::Fail,
+            format!("{} is {what} and cannot run here: {why}", first.path),
+        )
+        .details(details)
+        .fix(native_go_fix(f))
+        .impact(Impact::WrongArch),
     }
 }
 
@@ -1382,11 +1404,19 @@ fn installs_check(f: &Facts) -> Check {
     }
 }
 
-pub fn run(cli: &Cli, args: &CheckArgs) -> Result<u8, UserError> {
+/// What `gohang check` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// One JSON report (gohang.check/1) on stdout.
+    pub json: bool,
+}
+
+pub fn run(out: &Output, args: &Options) -> Result<Exit, UserError> {
     let facts = gather(&Env::from_process());
     let report = evaluate(&facts);
+    let exit = outcome(&report.checks);
     // docs/json.md: with --json, an exit code of 64 or more prints nothing on stdout.
-    if args.json && report.exit_code == exit::NO_INPUT {
+    if args.json && exit == Exit::NoInput {
         let why = report
             .checks
             .iter()
@@ -1400,21 +1430,21 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<u8, UserError> {
                 None => c.summary.clone(),
             })
             .unwrap_or_else(|| "no go found".to_string());
-        return Err(UserError::new(exit::NO_INPUT, why));
+        return Err(UserError::with(exit, why));
     }
-    crate::app::emit(cli, args.json, &report, |w, color| {
-        write_human(w, &report, cli.verbose > 0, cli.quiet, color)
+    emit(out, args.json, &report, |w, color| {
+        write_human(w, &report, out.verbose, out.quiet, color)
     })?;
-    Ok(report.exit_code)
+    Ok(exit)
 }
 
 /// The last line: what the exit code means.
 pub fn result_line(code: u8) -> &'static str {
-    match code {
-        exit::OK => "native and consistent",
-        exit::DIAGNOSED => "wrong architecture or translated",
-        exit::UNIDENTIFIED => "mixed or inconsistent toolchain",
-        exit::NO_INPUT => "no go found",
+    match Exit::from_code(code) {
+        Exit::Ok => "native and consistent",
+        Exit::Diagnosed => "wrong architecture or translated",
+        Exit::Unidentified => "mixed or inconsistent toolchain",
+        Exit::NoInput => "no go found",
         _ => "error",
     }
 }
@@ -1674,7 +1704,7 @@ mod tests {
         );
         // Rosetta 2's rule for universal binaries is not Linux's.
         assert!(!shell.summary.contains("prefers"), "{}", shell.summary);
-        assert_eq!(r.exit_code, exit::OK, "{:?}", r.checks);
+        assert_eq!(r.exit_code, Exit::Ok.code(), "{:?}", r.checks);
 
         // With an aarch64 go too, the shell is part of the problem.
         let r = evaluate(&linux(Arch::Aarch64, qemu_shell(), &ALL_TOOLS));
@@ -1691,7 +1721,7 @@ mod tests {
         assert!(!shell.summary.contains("prefers"), "{}", shell.summary);
         assert_eq!(
             r.exit_code,
-            exit::UNIDENTIFIED,
+            Exit::Unidentified.code(),
             "aarch64 go, x86_64 tools: mixed"
         );
 
@@ -1853,7 +1883,7 @@ mod tests {
         ));
         let c = by_id(&r, "required-tools");
         assert_eq!(c.status, Status::Warn);
-        assert_eq!(r.exit_code, exit::OK, "a warning");
+        assert_eq!(r.exit_code, Exit::Ok.code(), "a warning");
         let r = evaluate(&linux(Arch::X86_64, Translation::Native, &ALL_TOOLS));
         assert_eq!(by_id(&r, "required-tools").status, Status::Ok);
     }
@@ -1865,7 +1895,7 @@ mod tests {
     #[test]
     fn rosetta_terminal_and_intel_homebrew_on_apple_silicon() {
         let r = evaluate(&rosetta_mac("/usr/local/bin:/opt/homebrew/bin:/usr/bin"));
-        assert_eq!(r.exit_code, exit::DIAGNOSED);
+        assert_eq!(r.exit_code, Exit::Diagnosed.code());
         let shell = by_id(&r, "shell");
         assert_eq!(
             (shell.status, shell.impact),
@@ -1943,21 +1973,23 @@ mod tests {
     #[test]
     fn exit_codes_rank_mixed_over_wrong_arch() {
         let c = |status, impact| Check::new("x", "x", status, "").impact(impact);
-        assert_eq!(exit_code(&[c(Status::Ok, Impact::None)]), 0);
-        assert_eq!(exit_code(&[c(Status::Warn, Impact::Mixed)]), 0);
-        assert_eq!(exit_code(&[c(Status::Fail, Impact::WrongArch)]), 1);
+        assert_eq!(outcome(&[c(Status::Ok, Impact::None)]).code(), 0);
+        assert_eq!(outcome(&[c(Status::Warn, Impact::Mixed)]).code(), 0);
+        assert_eq!(outcome(&[c(Status::Fail, Impact::WrongArch)]).code(), 1);
         assert_eq!(
-            exit_code(&[
+            outcome(&[
                 c(Status::Fail, Impact::WrongArch),
                 c(Status::Fail, Impact::Mixed)
-            ]),
+            ])
+            .code(),
             2
         );
         assert_eq!(
-            exit_code(&[
+            outcome(&[
                 c(Status::Fail, Impact::Mixed),
                 c(Status::Fail, Impact::NoGo)
-            ]),
+            ])
+            .code(),
             66
         );
     }

@@ -306,21 +306,6 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// What a sampling window longer than the timeout means, said once on stderr.
-pub fn window_note(timeout: Duration, window: Duration) -> Option<String> {
-    (window > timeout).then(|| {
-        format!(
-            "--window {:.3?} is longer than --timeout {:.3?}: the tree is sampled for {:.3?} after the \
-             deadline, so the report comes after about {:.3?}; a long window helps see slow \
-             progress, a short one answers sooner",
-            window,
-            timeout,
-            window,
-            timeout + window
-        )
-    })
-}
-
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
@@ -354,8 +339,6 @@ mod tests {
             assert!(parse_timeout(z).is_err(), "{z}");
         }
         assert_eq!(parse_timeout("1ms").unwrap(), Duration::from_millis(1));
-        assert!(window_note(Duration::from_secs(1), Duration::from_secs(3)).is_some());
-        assert!(window_note(Duration::from_secs(10), Duration::from_secs(2)).is_none());
     }
 
     #[test]

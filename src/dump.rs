@@ -1,28 +1,39 @@
 //! `gohang dump PID`: every goroutine of a running Go program, read from its memory
 //! (src/gomem), printed like the runtime's SIGQUIT traceback or as JSON (gohang.dump/1).
 
-use crate::cli::{Cli, DumpArgs};
-use crate::error::{UserError, exit};
+use crate::error::{Exit, UserError};
 use crate::gomem::{self, DumpError};
+use crate::output::{Output, emit};
 
-pub fn run(cli: &Cli, args: &DumpArgs) -> Result<u8, UserError> {
-    let dump = gomem::dump_pid(args.pid, args.lock).map_err(user_error)?;
-    crate::app::emit(cli, args.json, &dump, |w, _color| {
+/// What `gohang dump` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The Go program's process id.
+    pub pid: u32,
+    /// One JSON document (gohang.dump/1) on stdout.
+    pub json: bool,
+    /// Pause the program's threads while reading.
+    pub lock: bool,
+}
+
+pub fn run(out: &Output, opts: &Options) -> Result<Exit, UserError> {
+    let dump = gomem::dump_pid(opts.pid, opts.lock).map_err(user_error)?;
+    emit(out, opts.json, &dump, |w, _color| {
         gomem::model::write_text(w, &dump)
     })?;
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// DumpError → exit code (docs/exit-codes.md): 66 no such process, 77 permission, 1 not
 /// a Go program or an unknown release, 70 the rest.
 pub fn user_error(e: DumpError) -> UserError {
-    let code = match &e {
-        DumpError::NoSuchProcess(_) => exit::NO_INPUT,
-        DumpError::Denied(_) => exit::NO_PERMISSION,
+    let exit = match &e {
+        DumpError::NoSuchProcess(_) => Exit::NoInput,
+        DumpError::Denied(_) => Exit::NoPermission,
         DumpError::NotGo(_) | DumpError::UnknownRelease(_) | DumpError::Unsupported(_) => {
-            exit::DIAGNOSED
+            Exit::Diagnosed
         }
-        DumpError::Internal(_) => exit::INTERNAL,
+        DumpError::Internal(_) => Exit::Internal,
     };
-    UserError::new(code, e.to_string())
+    UserError::with(exit, e.to_string())
 }

@@ -19,42 +19,140 @@ pub enum ObserveError {
     },
 }
 
-/// Exit codes (DESIGN.md, docs/exit-codes.md).
-pub mod exit {
-    /// Finished in time / not stuck; `check`: native and consistent.
-    pub const OK: u8 = 0;
-    /// A stall or failure was diagnosed; `check`: wrong architecture or translated.
-    pub const DIAGNOSED: u8 = 1;
-    /// Stalled, cause not identified; `check`: mixed.
-    pub const UNIDENTIFIED: u8 = 2;
-    pub const USAGE: u8 = 64;
-    /// No such process or file; no `go` found.
-    pub const NO_INPUT: u8 = 66;
-    pub const INTERNAL: u8 = 70;
+/// What a command's run came to, as far as its exit status goes. [`Exit::code`] is the one
+/// mapping to the numbers DESIGN.md and docs/exit-codes.md document; commands return an
+/// `Exit` (or a [`UserError`] carrying one) and `app::main` turns it into the status once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Finished in time / not stuck; `check`: native and consistent; a command that did
+    /// what was asked.
+    Ok,
+    /// A stall or failure was diagnosed; `check`: wrong architecture or translated;
+    /// `rebuild`: rolled back.
+    Diagnosed,
+    /// Stalled, cause not identified; `check`: mixed; `rebuild`: refused or blocked.
+    Unidentified,
+    /// `scan`: no binary at all among the files.
+    NoBinary,
+    /// `scan`: a file or directory could not be read, and no binary read is foreign.
+    Incomplete,
+    /// Bad command line or input (sysexits EX_USAGE).
+    Usage,
+    /// No such process or file; no `go` found (EX_NOINPUT).
+    NoInput,
+    /// gohang itself failed (EX_SOFTWARE).
+    Internal,
     /// A file gohang was asked to write (or read) failed: no space, an I/O error, a FIFO
-    /// nobody reads, a target that is not a file, a file past its size bound (sysexits EX_IOERR).
-    pub const IO_ERROR: u8 = 74;
-    /// Permission denied (the message says which privilege is needed).
-    pub const NO_PERMISSION: u8 = 77;
-    /// Interrupted by SIGINT (128 + 2), as shells report it.
-    pub const INTERRUPTED: u8 = 130;
-    /// Terminated by SIGTERM (128 + 15).
-    pub const TERMINATED: u8 = 143;
+    /// nobody reads, a target that is not a file, a file past its size bound (EX_IOERR).
+    IoError,
+    /// Permission denied (the message says which privilege is needed) (EX_NOPERM).
+    NoPermission,
+    /// Ended by this signal (its number), reported as shells do: 128 + n.
+    Signal(i32),
 }
 
-/// A failure to show the user as one line, with the exit code it maps to.
+impl Exit {
+    /// The exit status.
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Diagnosed => 1,
+            Exit::Unidentified => 2,
+            Exit::NoBinary => 3,
+            Exit::Incomplete => 4,
+            Exit::Usage => 64,
+            Exit::NoInput => 66,
+            Exit::Internal => 70,
+            Exit::IoError => 74,
+            Exit::NoPermission => 77,
+            Exit::Signal(n) => 128u8.wrapping_add(n as u8),
+        }
+    }
+
+    /// Ended by `sig`.
+    pub fn signal(sig: nix::sys::signal::Signal) -> Exit {
+        Exit::Signal(sig as i32)
+    }
+
+    /// The outcome an exit status names; a status no outcome has is an internal error.
+    pub const fn from_code(code: u8) -> Exit {
+        match code {
+            0 => Exit::Ok,
+            1 => Exit::Diagnosed,
+            2 => Exit::Unidentified,
+            3 => Exit::NoBinary,
+            4 => Exit::Incomplete,
+            64 => Exit::Usage,
+            66 => Exit::NoInput,
+            74 => Exit::IoError,
+            77 => Exit::NoPermission,
+            129..=255 => Exit::Signal(code as i32 - 128),
+            _ => Exit::Internal,
+        }
+    }
+}
+
+/// The statuses of [`Exit`] as numbers, for call sites that compare or pass numbers.
+pub mod exit {
+    use super::Exit;
+    pub const OK: u8 = Exit::Ok.code();
+    pub const DIAGNOSED: u8 = Exit::Diagnosed.code();
+    pub const UNIDENTIFIED: u8 = Exit::Unidentified.code();
+    pub const USAGE: u8 = Exit::Usage.code();
+    pub const NO_INPUT: u8 = Exit::NoInput.code();
+    pub const INTERNAL: u8 = Exit::Internal.code();
+    pub const IO_ERROR: u8 = Exit::IoError.code();
+    pub const NO_PERMISSION: u8 = Exit::NoPermission.code();
+    /// Interrupted by SIGINT (128 + 2), as shells report it.
+    pub const INTERRUPTED: u8 = Exit::Signal(libc::SIGINT).code();
+    /// Terminated by SIGTERM (128 + 15).
+    pub const TERMINATED: u8 = Exit::Signal(libc::SIGTERM).code();
+}
+
+/// A failure to show the user as one line, with the outcome its exit status comes from.
 #[derive(Debug)]
 pub struct UserError {
-    pub code: u8,
+    pub exit: Exit,
     pub message: String,
 }
 
 impl UserError {
+    /// From an exit status (`exit::…`): for call sites that still pass numbers.
     pub fn new(code: u8, message: impl Into<String>) -> UserError {
+        UserError::with(Exit::from_code(code), message)
+    }
+
+    pub fn with(exit: Exit, message: impl Into<String>) -> UserError {
         UserError {
-            code,
+            exit,
             message: message.into(),
         }
+    }
+
+    pub fn usage(message: impl Into<String>) -> UserError {
+        UserError::with(Exit::Usage, message)
+    }
+
+    pub fn no_input(message: impl Into<String>) -> UserError {
+        UserError::with(Exit::NoInput, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> UserError {
+        UserError::with(Exit::Internal, message)
+    }
+
+    pub fn no_permission(message: impl Into<String>) -> UserError {
+        UserError::with(Exit::NoPermission, message)
+    }
+
+    /// The work was stopped by `sig`.
+    pub fn interrupted(sig: nix::sys::signal::Signal, message: impl Into<String>) -> UserError {
+        UserError::with(Exit::signal(sig), message)
+    }
+
+    /// The exit status.
+    pub fn code(&self) -> u8 {
+        self.exit.code()
     }
 }
 
@@ -68,11 +166,40 @@ impl std::error::Error for UserError {}
 
 impl From<ObserveError> for UserError {
     fn from(e: ObserveError) -> UserError {
-        let code = match &e {
-            ObserveError::NoSuchProcess { .. } => exit::NO_INPUT,
-            ObserveError::PermissionDenied { .. } => exit::NO_PERMISSION,
-            ObserveError::Unsupported(_) | ObserveError::Io { .. } => exit::INTERNAL,
+        let exit = match &e {
+            ObserveError::NoSuchProcess { .. } => Exit::NoInput,
+            ObserveError::PermissionDenied { .. } => Exit::NoPermission,
+            ObserveError::Unsupported(_) | ObserveError::Io { .. } => Exit::Internal,
         };
-        UserError::new(code, e.to_string())
+        UserError::with(exit, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_statuses() {
+        let all = [
+            (Exit::Ok, 0),
+            (Exit::Diagnosed, 1),
+            (Exit::Unidentified, 2),
+            (Exit::NoBinary, 3),
+            (Exit::Incomplete, 4),
+            (Exit::Usage, 64),
+            (Exit::NoInput, 66),
+            (Exit::Internal, 70),
+            (Exit::IoError, 74),
+            (Exit::NoPermission, 77),
+            (Exit::Signal(libc::SIGHUP), 129),
+            (Exit::Signal(libc::SIGINT), 130),
+            (Exit::Signal(libc::SIGTERM), 143),
+        ];
+        for (exit, code) in all {
+            assert_eq!(exit.code(), code, "{exit:?}");
+            assert_eq!(Exit::from_code(code), exit);
+        }
+        assert_eq!(Exit::from_code(5), Exit::Internal);
     }
 }

@@ -24,6 +24,7 @@ pub mod guard;
 pub mod inspect;
 pub mod keep;
 pub mod observe;
+pub mod output;
 pub mod progress;
 pub mod rebuild;
 pub mod redact;

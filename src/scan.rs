@@ -18,10 +18,10 @@
 //! binary that was read is foreign); 66 a PATH that does not exist or is a loop of
 //! symbolic links.
 
-use crate::cli::{Cli, ScanArgs};
-use crate::error::{UserError, exit};
+use crate::error::{Exit, UserError};
 use crate::evidence::HostInfo;
 use crate::inspect::BinaryInfo;
+use crate::output::{Output, emit};
 use crate::toolchain::analysis::{self, Fit};
 use crate::toolchain::goroot::{self, entries_in};
 use crate::toolchain::{FileKind, FileReport, hardware};
@@ -164,21 +164,7 @@ pub fn scan(paths: &[&Path], host: HostInfo) -> ScanReport {
             _ => not_binary += 1,
         }
     }
-    // A foreign or invalid binary is the finding; then what could not be read (the answer
-    // is incomplete); then nothing to judge at all. Only a read binary vouches for "native".
-    let exit_code = if native < binaries {
-        if native == 0 {
-            exit::DIAGNOSED
-        } else {
-            exit::UNIDENTIFIED
-        }
-    } else if unreadable > 0 {
-        UNREADABLE
-    } else if binaries == 0 {
-        NO_BINARY
-    } else {
-        exit::OK
-    };
+    let exit_code = outcome(binaries, native, unreadable).code();
     ScanReport {
         schema: SCAN_SCHEMA.to_string(),
         host,
@@ -193,13 +179,36 @@ pub fn scan(paths: &[&Path], host: HostInfo) -> ScanReport {
     }
 }
 
-/// `scan`'s exit code when no file scanned is a binary (docs/exit-codes.md).
-pub const NO_BINARY: u8 = 3;
-/// `scan`'s exit code when a file or directory could not be read and no binary that was
-/// read is foreign: the answer is incomplete. Below 64, so `--json` still prints the report.
-pub const UNREADABLE: u8 = 4;
+/// What a scan comes to (docs/exit-codes.md). A foreign or invalid binary is the finding;
+/// then what could not be read (the answer is incomplete: [`Exit::Incomplete`], below 64,
+/// so `--json` still prints the report); then nothing to judge at all
+/// ([`Exit::NoBinary`]). Only a read binary vouches for "native".
+fn outcome(binaries: usize, native: usize, unreadable: usize) -> Exit {
+    if native < binaries {
+        if native == 0 {
+            Exit::Diagnosed
+        } else {
+            Exit::Unidentified
+        }
+    } else if unreadable > 0 {
+        Exit::Incomplete
+    } else if binaries == 0 {
+        Exit::NoBinary
+    } else {
+        Exit::Ok
+    }
+}
 
-pub fn run(cli: &Cli, args: &ScanArgs) -> Result<u8, UserError> {
+/// What `gohang scan` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Files, directories, or GOROOTs.
+    pub paths: Vec<std::path::PathBuf>,
+    /// One JSON report (gohang.scan/1) on stdout.
+    pub json: bool,
+}
+
+pub fn run(out: &Output, args: &Options) -> Result<Exit, UserError> {
     for p in &args.paths {
         if let Err(e) = std::fs::metadata(p) {
             let why = match e.raw_os_error() {
@@ -211,28 +220,22 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> Result<u8, UserError> {
                 }
                 Some(libc::ENOENT) => "no such file or directory".to_string(),
                 Some(libc::EACCES) => {
-                    return Err(UserError::new(
-                        exit::NO_PERMISSION,
-                        format!(
-                            "{}: permission denied (run as its owner or root)",
-                            p.display()
-                        ),
-                    ));
+                    return Err(UserError::no_permission(format!(
+                        "{}: permission denied (run as its owner or root)",
+                        p.display()
+                    )));
                 }
                 _ => e.to_string(),
             };
-            return Err(UserError::new(
-                exit::NO_INPUT,
-                format!("{}: {why}", p.display()),
-            ));
+            return Err(UserError::no_input(format!("{}: {why}", p.display())));
         }
     }
     let paths: Vec<&Path> = args.paths.iter().map(|p| p.as_path()).collect();
     let report = scan(&paths, hardware::host());
-    crate::app::emit(cli, args.json, &report, |w, color| {
-        write_human(w, &report, cli.quiet, color)
+    emit(out, args.json, &report, |w, color| {
+        write_human(w, &report, out.quiet, color)
     })?;
-    Ok(report.exit_code)
+    Ok(outcome(report.binaries, report.native, report.unreadable))
 }
 
 /// The columns of one file.

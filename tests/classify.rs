@@ -7,9 +7,9 @@
 //! still to be written names the kind it will have in `pending`; until then the test
 //! asserts what the classifier says today.
 
-use gohang::app::exit_code;
 use gohang::classify::classify;
 use gohang::evidence::Evidence;
+use gohang::output::verdict_exit;
 use gohang::verdict::{Confidence, VerdictKind};
 use serde::Deserialize;
 use std::fs;
@@ -188,8 +188,14 @@ fn check(dir: &Path) -> Result<(), String> {
                 errs.push(format!("{k} must not appear: {kinds:?}"));
             }
         }
-        if let Some(code) = exp.exit_code.filter(|code| *code != exit_code(&ev, &c)) {
-            errs.push(format!("exit code {} != {code}", exit_code(&ev, &c)));
+        if let Some(code) = exp
+            .exit_code
+            .filter(|code| *code != verdict_exit(&ev, &c).code())
+        {
+            errs.push(format!(
+                "exit code {} != {code}",
+                verdict_exit(&ev, &c).code()
+            ));
         }
     }
     if errs.is_empty() {

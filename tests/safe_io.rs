@@ -300,7 +300,7 @@ fn a_rebuild_log_that_is_a_fifo_is_refused_at_once() {
     let mut cat = Command::new("sh");
     cat.args(["-c", "exec cat \"$0\" >/dev/null", fifo.to_str().unwrap()]);
     let _reader = Guard::spawn_group(&mut cat);
-    let e = gohang::rebuild::logfile::Log::create(&fifo)
+    let e = gohang::sys::logfile::Log::create(&fifo)
         .err()
         .expect("refused");
     assert!(e.to_string().contains("not a file"), "{e}");

@@ -9,7 +9,6 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Version of `manifest.json`.
 pub const MANIFEST_SCHEMA: &str = "gohang.bundle/1";
@@ -238,49 +237,6 @@ fn tar_gz(dir: &str, parts: &[Part], mtime: u64) -> std::io::Result<Vec<u8>> {
     tar.into_inner()?.finish()
 }
 
-/// A UTC time as civil date and time fields (proleptic Gregorian; H. Hinnant's
-/// `civil_from_days`).
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
-}
-
-/// `20261125T221500Z`.
-pub fn compact_stamp(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
-}
-
-/// `2026-11-25T22:15:00Z`.
-pub fn rfc3339(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-}
-
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The host's name as a file name part: its first label, with only letters, digits and `-`.
 pub fn host_label(nodename: &str) -> String {
     let first = nodename.split('.').next().unwrap_or("");
@@ -306,7 +262,7 @@ pub fn default_name(host: &str, secs: u64) -> String {
     format!(
         "gohang-bundle-{}-{}.tar.gz",
         host_label(host),
-        compact_stamp(secs)
+        crate::sys::clock::compact_stamp(secs)
     )
 }
 
@@ -330,14 +286,6 @@ pub fn dir_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(compact_stamp(1_795_644_900), "20261125T221500Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(4_107_542_399), "2100-02-28T23:59:59Z");
-    }
 
     #[test]
     fn names() {

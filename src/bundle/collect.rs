@@ -4,14 +4,13 @@
 
 use super::gorun::{self, GoRun};
 use crate::attach::{self, AttachOptions};
-use crate::error::{UserError, exit};
+use crate::error::UserError;
 use crate::evidence::{Evidence, GoContext, GoroutineDump};
 use crate::supervisor::{self, ProbeOptions};
 use crate::toolchain::timebox::{self, CHECK_LIMIT};
 use crate::toolchain::{Env, FileReport};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Version of `go-env.json`.
@@ -57,15 +56,10 @@ pub fn target(
                 stream_output: false,
                 progress,
             };
-            let run = crate::app::runtime()?.block_on(supervisor::probe(&opts))?;
+            let run = crate::sys::runtime::runtime()?.block_on(supervisor::probe(&opts))?;
             if let Some(sig) = run.interrupted {
-                let code = match sig {
-                    nix::sys::signal::Signal::SIGINT => exit::INTERRUPTED,
-                    nix::sys::signal::Signal::SIGTERM => exit::TERMINATED,
-                    other => 128 + other as u8,
-                };
-                return Err(UserError::new(
-                    code,
+                return Err(UserError::interrupted(
+                    sig,
                     format!(
                         "interrupted by {sig}: the probed command was stopped and no bundle was written"
                     ),
@@ -127,9 +121,9 @@ fn unusable_goenv() -> Option<String> {
 pub const GO_ENV_COMMAND: &str = "go env -json";
 pub const GO_VERSION_COMMAND: &str = "GOTOOLCHAIN=local go version";
 
-/// Run both with `limit` each (both end at once when `cancel` is set). Must not overlap a
+/// Run both with `limit` each (both end at once on a caught signal). Must not overlap a
 /// probe (see `gorun`).
-pub fn go_runs(limit: Duration, cancel: &AtomicBool) -> GoRuns {
+pub fn go_runs(limit: Duration) -> GoRuns {
     let Some(go) = supervisor::find_program("go") else {
         return GoRuns {
             go: None,
@@ -145,12 +139,11 @@ pub fn go_runs(limit: Duration, cancel: &AtomicBool) -> GoRuns {
         &[]
     };
     let (env, version) = std::thread::scope(|s| {
-        let env =
-            s.spawn(|| gorun::run(GO_ENV_COMMAND, &go, &["env", "-json"], off, limit, cancel));
+        let env = s.spawn(|| gorun::run(GO_ENV_COMMAND, &go, &["env", "-json"], off, limit));
         let version = s.spawn(|| {
             let mut vars = vec![("GOTOOLCHAIN", "local")];
             vars.extend_from_slice(off);
-            gorun::run(GO_VERSION_COMMAND, &go, &["version"], &vars, limit, cancel)
+            gorun::run(GO_VERSION_COMMAND, &go, &["version"], &vars, limit)
         });
         (
             env.join().expect("go env runner"),

@@ -1,28 +1,18 @@
-//! Running `go env -json` and `go version` for the bundle, each with a deadline.
+//! `go env -json` and `go version` for the bundle, each run by the one runner
+//! ([`crate::sys::run`]) with a deadline, and recorded as the bundle writes it.
 //!
 //! `go` may be exactly what hangs, so a run that misses its deadline has its whole process
-//! group killed (it runs in a group of its own; the group id is its pid, which cannot be
-//! reused before gohang reaps it), and the bundle says so instead of waiting. Output is
-//! read by helper threads into bounded buffers; a reader still blocked after the kill (a
-//! grandchild that left the group holds the pipe) is abandoned, not waited for.
+//! group killed, and the bundle says so instead of waiting; Ctrl-C during the runs (caught
+//! by the bundle's [`crate::sys::signals::Catcher`]) kills them at once.
 //!
 //! These runs must not overlap a probe: the supervisor kills and reaps every descendant of
 //! gohang when it cleans up.
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use crate::sys::run::{RunOutput, run_boxed};
 use serde::Serialize;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Bytes kept of each stream (`go env -json` prints a few kilobytes).
-const KEEP: usize = 1 << 20;
-/// How long to wait for a killed group to be reaped and its pipes to close.
-const AFTER_KILL: Duration = Duration::from_secs(2);
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -112,118 +102,48 @@ pub fn not_found(command: &str, limit: Duration) -> GoRun {
 }
 
 /// Run `program args…` with `env` added, in the current directory, for at most `limit`,
-/// or until `cancel` is set.
+/// or until a signal is caught.
 pub fn run(
     display: &str,
     program: &Path,
     args: &[&str],
     env: &[(&str, &str)],
     limit: Duration,
-    cancel: &AtomicBool,
 ) -> GoRun {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
     let started = Instant::now();
     let mut cmd = Command::new(program);
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let done = |status: RunStatus, stdout: Vec<u8>, stderr: Vec<u8>| GoRun {
+    cmd.args(args).envs(env.iter().copied());
+    let (status, stdout, stderr) = match run_boxed(&mut cmd, limit) {
+        Ok(out) => (status_of(&out), out.stdout, out.stderr),
+        Err(e) => (
+            RunStatus::SpawnFailed {
+                error: e.to_string(),
+            },
+            String::new(),
+            String::new(),
+        ),
+    };
+    GoRun {
         command: display.to_string(),
         program: Some(program.display().to_string()),
         status,
         elapsed_ms: started.elapsed().as_millis() as u64,
         limit_ms: limit.as_millis() as u64,
-        stdout,
-        stderr,
-    };
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return done(
-                RunStatus::SpawnFailed {
-                    error: e.to_string(),
-                },
-                Vec::new(),
-                Vec::new(),
-            );
-        }
-    };
-    let out = reader(child.stdout.take());
-    let err = reader(child.stderr.take());
-    let deadline = started + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => {
-                break RunStatus::Exited {
-                    code: s.code(),
-                    signal: s.signal(),
-                };
-            }
-            Ok(None) if Instant::now() < deadline && !cancel.load(Ordering::Relaxed) => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Ok(None) => {
-                // Not reaped yet, so the group id (its pid) still names this group.
-                let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-                let reap_by = Instant::now() + AFTER_KILL;
-                while Instant::now() < reap_by {
-                    if let Ok(Some(_)) = child.try_wait() {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                break if cancel.load(Ordering::Relaxed) {
-                    RunStatus::Interrupted
-                } else {
-                    RunStatus::TimedOut
-                };
-            }
-            Err(e) => {
-                break RunStatus::SpawnFailed {
-                    error: format!("waiting for it: {e}"),
-                };
-            }
-        }
-    };
-    let wait = if matches!(status, RunStatus::TimedOut | RunStatus::Interrupted) {
-        AFTER_KILL
-    } else {
-        // Exited: the pipes close unless a child it left behind holds them.
-        Duration::from_millis(500)
-    };
-    let stdout = out.recv_timeout(wait).unwrap_or_default();
-    let stderr = err.recv_timeout(wait).unwrap_or_default();
-    done(status, stdout, stderr)
+        stdout: stdout.into_bytes(),
+        stderr: stderr.into_bytes(),
+    }
 }
 
-/// Read a pipe to its end (keeping the first [`KEEP`] bytes) on a helper thread.
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::sync_channel(1);
-    if let Some(mut p) = pipe {
-        // Without a thread the receiver times out with nothing read.
-        let _ = std::thread::Builder::new()
-            .name("gohang-go-output".into())
-            .spawn(move || {
-                let mut kept = Vec::new();
-                let mut buf = [0u8; 16 * 1024];
-                loop {
-                    match p.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            let room = KEEP.saturating_sub(kept.len());
-                            kept.extend_from_slice(&buf[..n.min(room)]);
-                        }
-                    }
-                }
-                let _ = tx.send(kept);
-            });
-    } else {
-        let _ = tx.send(Vec::new());
+fn status_of(out: &RunOutput) -> RunStatus {
+    use std::os::unix::process::ExitStatusExt;
+    match out.status {
+        Some(s) => RunStatus::Exited {
+            code: s.code(),
+            signal: s.signal(),
+        },
+        None if out.interrupted.is_some() => RunStatus::Interrupted,
+        None => RunStatus::TimedOut,
     }
-    rx
 }
 
 #[cfg(test)]
@@ -238,7 +158,6 @@ mod tests {
             &["-c", "echo out; echo err >&2; exit 3"],
             &[("X", "1")],
             Duration::from_secs(10),
-            &AtomicBool::new(false),
         );
         assert_eq!(
             r.status,
@@ -262,34 +181,11 @@ mod tests {
             &["-c", "echo started; sleep 60 & sleep 60"],
             &[],
             Duration::from_millis(300),
-            &AtomicBool::new(false),
         );
         assert!(r.timed_out(), "{r:?}");
         assert_eq!(r.stdout_text(), "started\n");
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
         assert!(r.describe().contains("did not finish within 0.30 s"));
-    }
-
-    #[test]
-    fn a_cancelled_run_is_killed_at_once() {
-        let cancel = std::sync::Arc::new(AtomicBool::new(false));
-        let c = cancel.clone();
-        let setter = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(200));
-            c.store(true, Ordering::Relaxed);
-        });
-        let t = Instant::now();
-        let r = run(
-            "sleep",
-            Path::new("/bin/sh"),
-            &["-c", "sleep 60"],
-            &[],
-            Duration::from_secs(60),
-            &cancel,
-        );
-        setter.join().unwrap();
-        assert_eq!(r.status, RunStatus::Interrupted);
-        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     }
 
     #[test]
@@ -300,7 +196,6 @@ mod tests {
             &[],
             &[],
             Duration::from_secs(1),
-            &AtomicBool::new(false),
         );
         assert!(matches!(r.status, RunStatus::SpawnFailed { .. }), "{r:?}");
     }

@@ -124,10 +124,25 @@ fn outcome_text(r: &Report) -> String {
 }
 
 pub fn write(i: &MdInput) -> String {
+    let mut s = String::new();
+    summary(&mut s, i);
+    verdicts(&mut s, i);
+    processes(&mut s, i);
+    goroutines(&mut s, i);
+    output(&mut s, i);
+    go_version(&mut s, i);
+    toolchain(&mut s, i);
+    go_env(&mut s, i);
+    notes(&mut s, i);
+    files(&mut s, i);
+    s
+}
+
+/// The title, who made the bundle, and the summary.
+fn summary(s: &mut String, i: &MdInput) {
     let r = i.report;
     let p = r.primary();
     let what = r.target.command.join(" ");
-    let mut s = String::new();
     let _ = writeln!(s, "# gohang: {} — {}", code(&what), p.kind);
     let _ = writeln!(s);
     let _ = writeln!(
@@ -154,7 +169,11 @@ pub fn write(i: &MdInput) -> String {
     }
     let _ = writeln!(s, "- gohang {} exit code: {}", r.command, r.exit_code);
     let _ = writeln!(s);
+}
 
+/// Every verdict with its evidence and fix.
+fn verdicts(s: &mut String, i: &MdInput) {
+    let r = i.report;
     let _ = writeln!(s, "## Verdicts");
     for (n, v) in r.verdicts.iter().enumerate() {
         let _ = writeln!(s);
@@ -184,7 +203,11 @@ pub fn write(i: &MdInput) -> String {
         }
     }
     let _ = writeln!(s);
+}
 
+/// The processes of the newest sample, as a table.
+fn processes(s: &mut String, i: &MdInput) {
+    let r = i.report;
     if !r.processes.is_empty() {
         let _ = writeln!(s, "## Processes (newest sample)");
         let _ = writeln!(s);
@@ -211,7 +234,10 @@ pub fn write(i: &MdInput) -> String {
         }
         let _ = writeln!(s);
     }
+}
 
+/// The goroutines blocked on something external.
+fn goroutines(s: &mut String, i: &MdInput) {
     if let Some(d) = i.goroutines {
         let _ = writeln!(s, "## Goroutines of pid {}", d.pid);
         let _ = writeln!(s);
@@ -242,7 +268,11 @@ pub fn write(i: &MdInput) -> String {
             let _ = writeln!(s);
         }
     }
+}
 
+/// The last lines of the command's output.
+fn output(s: &mut String, i: &MdInput) {
+    let r = i.report;
     let shown: Vec<(&str, &crate::evidence::StreamTail)> =
         [("stdout", &r.output.stdout), ("stderr", &r.output.stderr)]
             .into_iter()
@@ -270,7 +300,10 @@ pub fn write(i: &MdInput) -> String {
         }
         let _ = writeln!(s);
     }
+}
 
+/// The host and `go version`.
+fn go_version(s: &mut String, i: &MdInput) {
     let _ = writeln!(s, "## Environment");
     let _ = writeln!(s);
     let h = i.host;
@@ -288,6 +321,10 @@ pub fn write(i: &MdInput) -> String {
         let _ = write!(s, "{}", block("text", &text));
     }
     let _ = writeln!(s);
+}
+
+/// The toolchain facts `check` read from files.
+fn toolchain(s: &mut String, i: &MdInput) {
     let analysis = &i.check["analysis"];
     let toolchain = &i.check["toolchain"];
     let field = |v: &serde_json::Value| v.as_str().map(str::to_string);
@@ -310,6 +347,10 @@ pub fn write(i: &MdInput) -> String {
         }
         let _ = writeln!(s);
     }
+}
+
+/// The Go settings: `go env`, or what was read from files.
+fn go_env(s: &mut String, i: &MdInput) {
     let _ = writeln!(s, "{}:", code(&i.go_env.run.command));
     let _ = writeln!(s);
     let mut settings = String::new();
@@ -337,7 +378,11 @@ pub fn write(i: &MdInput) -> String {
     }
     let _ = write!(s, "{}", block("sh", &settings));
     let _ = writeln!(s);
+}
 
+/// The report's notes.
+fn notes(s: &mut String, i: &MdInput) {
+    let r = i.report;
     if !r.notes.is_empty() {
         let _ = writeln!(s, "## Notes");
         let _ = writeln!(s);
@@ -346,7 +391,11 @@ pub fn write(i: &MdInput) -> String {
         }
         let _ = writeln!(s);
     }
+}
 
+/// The files of the bundle, and what to do next.
+fn files(s: &mut String, i: &MdInput) {
+    let p = i.report.primary();
     let _ = writeln!(s, "## Files in this bundle");
     let _ = writeln!(s);
     let _ = writeln!(s, "| file | what it holds |");
@@ -367,7 +416,6 @@ pub fn write(i: &MdInput) -> String {
             "The command finished in time here: if it hangs elsewhere, run the bundle there (`gohang bundle -- CMD`, or `--pid PID` for a process that is stuck now)."
         );
     }
-    s
 }
 
 #[cfg(test)]

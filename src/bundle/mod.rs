@@ -21,22 +21,22 @@ pub mod host;
 pub mod markdown;
 
 use crate::classify::classify;
-use crate::cli::{BundleArgs, Cli};
-use crate::error::{UserError, exit};
+use crate::error::{Exit, UserError};
 use crate::evidence::{Evidence, Mode};
+use crate::output::{Output, verdict_exit};
 use crate::progress::Progress;
 use crate::redact::{Redaction, Redactor};
 use crate::report::Report;
+use crate::sys::clock;
+use crate::sys::signals::Catcher;
 use crate::toolchain::Env;
 use crate::toolchain::timebox::{self, CHECK_LIMIT};
 use archive::{FileEntry, Part, Shrink};
 use collect::Target;
-use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The files of a bundle and what each holds (`report.md` and the manifest list them).
 pub mod names {
@@ -133,307 +133,62 @@ const NEVER_COLLECTED: &[&str] = &[
     "git credentials, ssh keys, the keychain",
 ];
 
-/// Build the bundle. Returns 0 once it is written.
-pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
+/// What `gohang bundle` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Where to write the bundle (a file or a directory; default: the current directory).
+    pub output: Option<PathBuf>,
+    /// Bundle this running process instead of probing a command.
+    pub pid: Option<u32>,
+    /// How long the probed command may run; also the limit of each go run.
+    pub timeout: Duration,
+    /// How long to sample the process tree.
+    pub window: Duration,
+    /// Trace system calls while sampling.
+    pub trace: bool,
+    /// Keep the home directory and user name.
+    pub no_anonymize: bool,
+    /// Largest total size of the files before compression.
+    pub max_size: u64,
+    /// Print the bundle's path and manifest as one JSON object.
+    pub json: bool,
+    /// The command to probe (default: go version).
+    pub command: Vec<String>,
+}
+
+/// Build the bundle: [`Exit::Ok`] once it is written.
+pub fn run(out: &Output, args: &Options) -> Result<Exit, UserError> {
     let started = Instant::now();
-    let created = archive::now_secs();
-    let interactive = !args.json && !cli.quiet && std::io::stderr().is_terminal();
+    let created = clock::now_secs();
+    let interactive = !args.json && !out.quiet && std::io::stderr().is_terminal();
     let path = output_path(args.output.as_deref(), created)?;
-    if args.pid.is_none()
-        && !cli.quiet
-        && let Some(note) = crate::cli::window_note(args.timeout, args.window)
-    {
-        eprintln!("gohang: note: {note}");
-    }
-    let target = match args.pid {
-        Some(pid) => Target::Attach(pid),
-        None if args.command.is_empty() => {
-            Target::Probe(vec!["go".to_string(), "version".to_string()])
-        }
-        None => Target::Probe(args.command.clone()),
-    };
 
     // 1. The target: gohang's own children must be gone before `go` is run again below.
-    let run = collect::target(&target, args.timeout, args.window, args.trace, interactive)?;
-    for w in &run.warnings {
-        if !cli.quiet {
-            eprintln!("gohang: {w}");
-        }
-    }
-    let ev = run.evidence;
+    let run = observe_target(out, args, interactive)?;
+    let ev = &run.evidence;
 
     // 2. go env / go version (side by side, time-boxed), the toolchain and the host.
     let progress = Progress::new(interactive);
-    progress.step(&format!(
-        "running `go env -json` and `go version` ({} s at most) and inspecting the toolchain",
-        args.timeout.as_secs_f64()
-    ));
-    let env = Env::from_process();
-    let cancel = AtomicBool::new(false);
-    let mut interrupts = Interrupts::new()?;
-    let (runs, (host_facts, check), signal) = std::thread::scope(|s| {
-        let runs = s.spawn(|| collect::go_runs(args.timeout, &cancel));
-        let facts = s.spawn(|| {
-            let host = timebox::run("hardware", CHECK_LIMIT, crate::toolchain::hardware::host)
-                .unwrap_or_else(|_| ev.host.clone());
-            let facts = host::gather(&host);
-            let check = collect::check_json(&env);
-            (facts, check)
-        });
-        let signal = interrupts.wait(|| runs.is_finished(), &cancel);
-        (
-            runs.join().expect("go runs"),
-            facts.join().expect("toolchain facts"),
-            signal,
-        )
-    });
-    if let Some(sig) = signal {
-        progress.finish();
-        return Err(UserError::new(
-            128 + sig as u8,
-            format!(
-                "interrupted by {sig}: `go env` and `go version` were stopped and no bundle was written"
-            ),
-        ));
-    }
-    let from_files = collect::go_context_from_files(runs.go.as_deref(), &host_facts.os);
-    let go_env = collect::go_env_doc(&runs.env, from_files);
-    let version_static = if runs.version.succeeded() {
-        None
-    } else {
-        runs.go.as_deref().map(collect::static_version)
-    };
+    let facts = gather_facts(args, ev, &progress)?;
 
     // 3. Everything gohang knows of that must not leave the machine.
     progress.step("removing secrets and writing the bundle");
-    let mut red = Redactor::new(!args.no_anonymize);
-    red.add_env(std::env::vars_os().map(|(k, v)| {
-        (
-            k.to_string_lossy().into_owned(),
-            v.to_string_lossy().into_owned(),
-        )
-    }));
-    let (e, os) = (env.clone(), host_facts.os.clone());
-    if let Ok(f) = timebox::run("go env file", CHECK_LIMIT, move || {
-        crate::toolchain::goenv::findings(&e, &os)
-    }) {
-        red.add_env(f.file_values);
-    }
-    if let Some(obj) = go_env.env.as_ref().and_then(|v| v.as_object()) {
-        red.add_env(
-            obj.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))),
-        );
-    }
-    if ev.target.mode == Mode::Attach
-        && let Some(last) = ev.last_sample()
-    {
-        for p in &last.processes {
-            if let Some(raw) = environ::raw(p.pid) {
-                red.add_environ(&raw);
-                // Its own HOME and user, which may be another user's than gohang's.
-                for (k, v) in raw.split(|&b| b == 0).filter_map(|e| {
-                    let e = std::str::from_utf8(e).ok()?;
-                    e.split_once('=')
-                }) {
-                    match k {
-                        "HOME" => red.add_home(v),
-                        "USER" | "LOGNAME" => red.add_user(v),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    // The owners of the processes in the evidence, from the password database: bundling
-    // another user's process must anonymise their home and name too.
-    let uids: std::collections::BTreeSet<u32> = ev
-        .samples
-        .iter()
-        .flat_map(|s| s.processes.iter().filter_map(|p| p.uid))
-        .collect();
-    for uid in uids {
-        if let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-            red.add_home(&u.dir.display().to_string());
-            red.add_user(&u.name);
-        }
-    }
-    // Secrets given on command lines (`--password v`, `-u user:pw`, a header): also
-    // removed where the command echoes them or passes them on.
-    let mut argvs: std::collections::BTreeSet<&[String]> = std::collections::BTreeSet::new();
-    argvs.insert(&ev.target.command);
-    for s in &ev.samples {
-        argvs.extend(
-            s.processes
-                .iter()
-                .filter_map(|p| p.argv.value().map(Vec::as_slice)),
-        );
-    }
-    for argv in argvs {
-        red.add_argv(argv);
-    }
-    for home in homes(&env) {
-        red.add_home(&home);
-    }
-    for user in users() {
-        red.add_user(&user);
-    }
+    let mut red = redactor(args, ev, &facts);
 
     // 4. The files, each redacted as it is made.
-    let c = classify(&ev);
-    let report_code = crate::app::exit_code(&ev, &c);
-    let report = Report::new(run.mode, &ev, &c, Vec::new(), report_code);
+    let c = classify(ev);
+    let report_code = verdict_exit(ev, &c).code();
+    let report = Report::new(run.mode, ev, &c, Vec::new(), report_code);
     let invocation = invocation();
-    let mut parts = vec![
-        Part::json(
-            names::REPORT_JSON,
-            names::describe(names::REPORT_JSON),
-            &report,
-            Shrink::Json,
-        ),
-        Part::json(
-            names::SAMPLES,
-            names::describe(names::SAMPLES),
-            &ev,
-            Shrink::Json,
-        ),
-        Part::json(
-            names::CHECK,
-            names::describe(names::CHECK),
-            &check,
-            Shrink::Json,
-        ),
-        Part::text(
-            names::HOST_TXT,
-            names::describe(names::HOST_TXT),
-            host::to_text(&host_facts),
-            Shrink::Keep,
-        ),
-        Part::json(
-            names::HOST_JSON,
-            names::describe(names::HOST_JSON),
-            &host_facts,
-            Shrink::Keep,
-        ),
-        Part::json(
-            names::GO_ENV,
-            names::describe(names::GO_ENV),
-            &go_env,
-            Shrink::Json,
-        ),
-        Part::text(
-            names::GO_VERSION,
-            names::describe(names::GO_VERSION),
-            go_version_text(&runs.version, version_static.as_deref()),
-            Shrink::Text,
-        ),
-        Part::text(
-            names::OUTPUT_TAIL,
-            names::describe(names::OUTPUT_TAIL),
-            output_tail_text(&ev),
-            Shrink::Text,
-        ),
-    ];
-    if let Some(d) = &ev.goroutines {
-        parts.push(Part::text(
-            names::GOROUTINES_TXT,
-            names::describe(names::GOROUTINES_TXT),
-            collect::goroutines_text(d, &ev.output.stderr.tail),
-            Shrink::Text,
-        ));
-        parts.push(Part::json(
-            names::GOROUTINES_JSON,
-            names::describe(names::GOROUTINES_JSON),
-            d,
-            Shrink::Json,
-        ));
-    }
-    if let Some(n) = &ev.native_stacks {
-        parts.push(Part::json(
-            names::NATIVE_STACKS,
-            names::describe(names::NATIVE_STACKS),
-            n,
-            Shrink::Json,
-        ));
-    }
-    if let Some(t) = trace_part(trace_file(&ev), args.max_size) {
-        parts.push(t);
-    }
-    let mut listed: Vec<(String, String)> = parts
-        .iter()
-        .map(|p| (p.name.clone(), p.description.clone()))
-        .collect();
-    listed.insert(
-        1,
-        (
-            names::REPORT_MD.to_string(),
-            names::describe(names::REPORT_MD).to_string(),
-        ),
-    );
-    for n in [names::REDACTIONS, names::MANIFEST] {
-        listed.push((n.to_string(), names::describe(n).to_string()));
-    }
-    let md = markdown::write(&markdown::MdInput {
-        report: &report,
-        invocation: &invocation,
-        created: &archive::rfc3339(created),
-        host: &host_facts,
-        go_version: &runs.version,
-        go_version_static: version_static.as_deref(),
-        go_env: &go_env,
-        check: &check,
-        goroutines: ev.goroutines.as_ref(),
-        files: &listed,
-    });
-    parts.insert(
-        1,
-        Part::text(
-            names::REPORT_MD,
-            names::describe(names::REPORT_MD),
-            md,
-            Shrink::Keep,
-        ),
-    );
+    let mut parts = files(args, ev, &report, &facts, &invocation, created);
     for p in &mut parts {
         p.bytes = red.redact(&p.name, &p.bytes);
     }
 
-    // 5. Fit the size: cut the largest, then pass what was cut once more (a cut adds a
-    // note of its own; the pass is a safety net and normally finds nothing).
-    let mut notes: Vec<String> = runs.notes.clone();
-    for r in [&runs.env, &runs.version] {
-        if r.timed_out() {
-            notes.push(format!("`{}` {}", r.command, r.describe()));
-        }
-    }
-    if let Some(n) = archive::bound(&mut parts, args.max_size.saturating_sub(RESERVE)) {
-        notes.push(n);
-    }
-    for p in parts.iter_mut().filter(|p| p.original_size.is_some()) {
-        p.bytes = red.redact(&p.name, &p.bytes);
-        notes.push(format!(
-            "{} was cut from {} to {} bytes to fit --max-size",
-            p.name,
-            p.original_size.unwrap_or(0),
-            p.bytes.len()
-        ));
-    }
+    // 5. Fit the size, then say what was removed.
+    let notes = fit_size(&mut parts, &mut red, &facts.runs, args.max_size);
     let redactions = red.redactions();
-    let doc = RedactionsDoc {
-        schema: "gohang.redactions/1",
-        anonymized: red.anonymizes(),
-        searched_for: red.known_names(),
-        redacted: &redactions,
-        never_collected: NEVER_COLLECTED,
-    };
-    let mut rp = Part::json(
-        names::REDACTIONS,
-        names::describe(names::REDACTIONS),
-        &doc,
-        Shrink::Keep,
-    );
-    rp.bytes = red.redact(&rp.name, &rp.bytes);
-    parts.push(rp);
+    parts.push(redactions_part(&mut red, &redactions));
 
     // 6. The manifest (its strings redacted one by one: its digests must stay as they
     // are) and the archive.
@@ -441,7 +196,7 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
     let primary = report.primary();
     let manifest = Manifest {
         schema: archive::MANIFEST_SCHEMA.to_string(),
-        created: archive::rfc3339(created),
+        created: clock::rfc3339(created),
         gohang_version: env!("CARGO_PKG_VERSION").to_string(),
         command: red.redact_str(names::MANIFEST, &invocation),
         mode: run.mode.to_string(),
@@ -468,58 +223,330 @@ pub fn run(cli: &Cli, args: &BundleArgs) -> Result<u8, UserError> {
     let written = archive::write_tar_gz(&path, &archive::dir_name(&path), &parts, created)
         .map_err(crate::safeio::IoError::into_write_error)?;
     progress.finish();
-    print_result(cli, args, &path, written, &manifest, &redactions)?;
-    Ok(exit::OK)
+    print_result(out, args, &path, written, &manifest, &redactions)?;
+    Ok(Exit::Ok)
 }
 
-/// SIGINT, SIGTERM and SIGHUP, caught from before the go runs start until they end.
-struct Interrupts {
-    rt: tokio::runtime::Runtime,
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl Interrupts {
-    fn new() -> Result<Interrupts, UserError> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let rt = crate::app::runtime()?;
-        let _entered = rt.enter();
-        let mk = |k| {
-            signal(k).map_err(|e| {
-                UserError::new(exit::INTERNAL, format!("installing signal handlers: {e}"))
-            })
-        };
-        let (int, term, hup) = (
-            mk(SignalKind::interrupt())?,
-            mk(SignalKind::terminate())?,
-            mk(SignalKind::hangup())?,
-        );
-        Ok(Interrupts { rt, int, term, hup })
+/// Probe the command or attach to the pid, saying on stderr what the user should know.
+fn observe_target(
+    out: &Output,
+    args: &Options,
+    interactive: bool,
+) -> Result<collect::TargetRun, UserError> {
+    if args.pid.is_none()
+        && !out.quiet
+        && let Some(note) = crate::output::window_note(args.timeout, args.window)
+    {
+        eprintln!("gohang: note: {note}");
     }
-
-    /// Wait until `done()`, or until a signal arrives: then set `cancel` (the go runs kill
-    /// their groups at once) and return the signal.
-    fn wait(&mut self, done: impl Fn() -> bool, cancel: &AtomicBool) -> Option<Signal> {
-        let Interrupts { rt, int, term, hup } = self;
-        let sig = rt.block_on(async {
-            loop {
-                if done() {
-                    break None;
-                }
-                tokio::select! {
-                    _ = int.recv() => break Some(Signal::SIGINT),
-                    _ = term.recv() => break Some(Signal::SIGTERM),
-                    _ = hup.recv() => break Some(Signal::SIGHUP),
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
-                }
-            }
-        });
-        if sig.is_some() {
-            cancel.store(true, Ordering::Relaxed);
+    let target = match args.pid {
+        Some(pid) => Target::Attach(pid),
+        None if args.command.is_empty() => {
+            Target::Probe(vec!["go".to_string(), "version".to_string()])
         }
-        sig
+        None => Target::Probe(args.command.clone()),
+    };
+    let run = collect::target(&target, args.timeout, args.window, args.trace, interactive)?;
+    for w in &run.warnings {
+        if !out.quiet {
+            eprintln!("gohang: {w}");
+        }
     }
+    Ok(run)
+}
+
+/// What the bundle says about the toolchain and the host.
+struct Facts {
+    env: Env,
+    runs: collect::GoRuns,
+    host: host::HostFacts,
+    check: serde_json::Value,
+    go_env: collect::GoEnvDoc,
+    /// `go version` read from files, when running it did not succeed.
+    version_static: Option<String>,
+}
+
+/// Run `go env -json` and `go version` (side by side, each time-boxed) while the host and
+/// the toolchain are read from files. SIGINT, SIGTERM and SIGHUP are caught from before the
+/// go runs start until they end: they stop the runs, and no bundle is written.
+fn gather_facts(args: &Options, ev: &Evidence, progress: &Progress) -> Result<Facts, UserError> {
+    progress.step(&format!(
+        "running `go env -json` and `go version` ({} s at most) and inspecting the toolchain",
+        args.timeout.as_secs_f64()
+    ));
+    let env = Env::from_process();
+    let catcher = Catcher::install()
+        .map_err(|e| UserError::internal(format!("installing signal handlers: {e}")))?;
+    let (runs, (host_facts, check), signal) = std::thread::scope(|s| {
+        let runs = s.spawn(|| collect::go_runs(args.timeout));
+        let facts = s.spawn(|| {
+            let host = timebox::run("hardware", CHECK_LIMIT, crate::toolchain::hardware::host)
+                .unwrap_or_else(|_| ev.host.clone());
+            let facts = host::gather(&host);
+            let check = collect::check_json(&env);
+            (facts, check)
+        });
+        let signal = catcher.wait_until(|| runs.is_finished());
+        (
+            runs.join().expect("go runs"),
+            facts.join().expect("toolchain facts"),
+            signal,
+        )
+    });
+    drop(catcher);
+    if let Some(sig) = signal {
+        progress.finish();
+        return Err(UserError::interrupted(
+            sig,
+            format!(
+                "interrupted by {sig}: `go env` and `go version` were stopped and no bundle was written"
+            ),
+        ));
+    }
+    let from_files = collect::go_context_from_files(runs.go.as_deref(), &host_facts.os);
+    let go_env = collect::go_env_doc(&runs.env, from_files);
+    let version_static = if runs.version.succeeded() {
+        None
+    } else {
+        runs.go.as_deref().map(collect::static_version)
+    };
+    Ok(Facts {
+        env,
+        runs,
+        host: host_facts,
+        check,
+        go_env,
+        version_static,
+    })
+}
+
+/// A redactor that knows every secret gohang knows of: the environment (gohang's, the go
+/// env file's, `go env`'s, and an attached process tree's), the owners' homes and names,
+/// and secrets given on command lines.
+fn redactor(args: &Options, ev: &Evidence, facts: &Facts) -> Redactor {
+    let mut red = Redactor::new(!args.no_anonymize);
+    red.add_env(std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    }));
+    let (e, os) = (facts.env.clone(), facts.host.os.clone());
+    if let Ok(f) = timebox::run("go env file", CHECK_LIMIT, move || {
+        crate::toolchain::goenv::findings(&e, &os)
+    }) {
+        red.add_env(f.file_values);
+    }
+    if let Some(obj) = facts.go_env.env.as_ref().and_then(|v| v.as_object()) {
+        red.add_env(
+            obj.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))),
+        );
+    }
+    if ev.target.mode == Mode::Attach {
+        add_attached_environs(&mut red, ev);
+    }
+    add_owners(&mut red, ev);
+    add_argvs(&mut red, ev);
+    for home in homes(&facts.env) {
+        red.add_home(&home);
+    }
+    for user in users() {
+        red.add_user(&user);
+    }
+    red
+}
+
+/// The environments of the attached processes, with their own HOME and user, which may be
+/// another user's than gohang's.
+fn add_attached_environs(red: &mut Redactor, ev: &Evidence) {
+    let Some(last) = ev.last_sample() else { return };
+    for p in &last.processes {
+        let Some(raw) = environ::raw(p.pid) else {
+            continue;
+        };
+        red.add_environ(&raw);
+        for (k, v) in raw.split(|&b| b == 0).filter_map(|e| {
+            let e = std::str::from_utf8(e).ok()?;
+            e.split_once('=')
+        }) {
+            match k {
+                "HOME" => red.add_home(v),
+                "USER" | "LOGNAME" => red.add_user(v),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The owners of the processes in the evidence, from the password database: bundling
+/// another user's process must anonymise their home and name too.
+fn add_owners(red: &mut Redactor, ev: &Evidence) {
+    let uids: std::collections::BTreeSet<u32> = ev
+        .samples
+        .iter()
+        .flat_map(|s| s.processes.iter().filter_map(|p| p.uid))
+        .collect();
+    for uid in uids {
+        if let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+            red.add_home(&u.dir.display().to_string());
+            red.add_user(&u.name);
+        }
+    }
+}
+
+/// Secrets given on command lines (`--password v`, `-u user:pw`, a header): also removed
+/// where the command echoes them or passes them on.
+fn add_argvs(red: &mut Redactor, ev: &Evidence) {
+    let mut argvs: std::collections::BTreeSet<&[String]> = std::collections::BTreeSet::new();
+    argvs.insert(&ev.target.command);
+    for s in &ev.samples {
+        argvs.extend(
+            s.processes
+                .iter()
+                .filter_map(|p| p.argv.value().map(Vec::as_slice)),
+        );
+    }
+    for argv in argvs {
+        red.add_argv(argv);
+    }
+}
+
+/// Every file of the bundle but `redactions.json` and `manifest.json`, not yet redacted;
+/// `report.md` second.
+fn files(
+    args: &Options,
+    ev: &Evidence,
+    report: &Report,
+    facts: &Facts,
+    invocation: &str,
+    created: u64,
+) -> Vec<Part> {
+    let mut parts = data_parts(args, ev, report, facts);
+    let mut listed: Vec<(String, String)> = parts
+        .iter()
+        .map(|p| (p.name.clone(), p.description.clone()))
+        .collect();
+    listed.insert(
+        1,
+        (
+            names::REPORT_MD.to_string(),
+            names::describe(names::REPORT_MD).to_string(),
+        ),
+    );
+    for n in [names::REDACTIONS, names::MANIFEST] {
+        listed.push((n.to_string(), names::describe(n).to_string()));
+    }
+    let md = markdown::write(&markdown::MdInput {
+        report,
+        invocation,
+        created: &clock::rfc3339(created),
+        host: &facts.host,
+        go_version: &facts.runs.version,
+        go_version_static: facts.version_static.as_deref(),
+        go_env: &facts.go_env,
+        check: &facts.check,
+        goroutines: ev.goroutines.as_ref(),
+        files: &listed,
+    });
+    parts.insert(
+        1,
+        Part::text(
+            names::REPORT_MD,
+            names::describe(names::REPORT_MD),
+            md,
+            Shrink::Keep,
+        ),
+    );
+    parts
+}
+
+/// The files made from the evidence and the facts as they are (JSON or text).
+fn data_parts(args: &Options, ev: &Evidence, report: &Report, facts: &Facts) -> Vec<Part> {
+    fn json<T: Serialize>(name: &str, value: &T, shrink: Shrink) -> Part {
+        Part::json(name, names::describe(name), value, shrink)
+    }
+    fn text(name: &str, text: String, shrink: Shrink) -> Part {
+        Part::text(name, names::describe(name), text, shrink)
+    }
+    let mut parts = vec![
+        json(names::REPORT_JSON, report, Shrink::Json),
+        json(names::SAMPLES, ev, Shrink::Json),
+        json(names::CHECK, &facts.check, Shrink::Json),
+        text(names::HOST_TXT, host::to_text(&facts.host), Shrink::Keep),
+        json(names::HOST_JSON, &facts.host, Shrink::Keep),
+        json(names::GO_ENV, &facts.go_env, Shrink::Json),
+        text(
+            names::GO_VERSION,
+            go_version_text(&facts.runs.version, facts.version_static.as_deref()),
+            Shrink::Text,
+        ),
+        text(names::OUTPUT_TAIL, output_tail_text(ev), Shrink::Text),
+    ];
+    if let Some(d) = &ev.goroutines {
+        parts.push(text(
+            names::GOROUTINES_TXT,
+            collect::goroutines_text(d, &ev.output.stderr.tail),
+            Shrink::Text,
+        ));
+        parts.push(json(names::GOROUTINES_JSON, d, Shrink::Json));
+    }
+    if let Some(n) = &ev.native_stacks {
+        parts.push(json(names::NATIVE_STACKS, n, Shrink::Json));
+    }
+    if let Some(t) = trace_part(trace_file(ev), args.max_size) {
+        parts.push(t);
+    }
+    parts
+}
+
+/// Cut the largest files to fit `max_size` (less [`RESERVE`]), then pass what was cut once
+/// more (a cut adds a note of its own; the pass is a safety net and normally finds
+/// nothing). Returns the manifest's notes.
+fn fit_size(
+    parts: &mut [Part],
+    red: &mut Redactor,
+    runs: &collect::GoRuns,
+    max_size: u64,
+) -> Vec<String> {
+    let mut notes: Vec<String> = runs.notes.clone();
+    for r in [&runs.env, &runs.version] {
+        if r.timed_out() {
+            notes.push(format!("`{}` {}", r.command, r.describe()));
+        }
+    }
+    if let Some(n) = archive::bound(parts, max_size.saturating_sub(RESERVE)) {
+        notes.push(n);
+    }
+    for p in parts.iter_mut().filter(|p| p.original_size.is_some()) {
+        p.bytes = red.redact(&p.name, &p.bytes);
+        notes.push(format!(
+            "{} was cut from {} to {} bytes to fit --max-size",
+            p.name,
+            p.original_size.unwrap_or(0),
+            p.bytes.len()
+        ));
+    }
+    notes
+}
+
+/// `redactions.json`, itself redacted.
+fn redactions_part(red: &mut Redactor, redactions: &[Redaction]) -> Part {
+    let doc = RedactionsDoc {
+        schema: "gohang.redactions/1",
+        anonymized: red.anonymizes(),
+        searched_for: red.known_names(),
+        redacted: redactions,
+        never_collected: NEVER_COLLECTED,
+    };
+    let mut rp = Part::json(
+        names::REDACTIONS,
+        names::describe(names::REDACTIONS),
+        &doc,
+        Shrink::Keep,
+    );
+    rp.bytes = red.redact(&rp.name, &rp.bytes);
+    rp
 }
 
 /// Room kept under `--max-size` for `redactions.json` and `manifest.json`.
@@ -659,8 +686,8 @@ fn output_path(given: Option<&Path>, created: u64) -> Result<PathBuf, UserError>
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return Err(UserError::new(
-            exit::IO_ERROR,
+        return Err(UserError::with(
+            Exit::IoError,
             format!(
                 "cannot write {}: {} is not a directory",
                 path.display(),
@@ -669,29 +696,26 @@ fn output_path(given: Option<&Path>, created: u64) -> Result<PathBuf, UserError>
         ));
     }
     if nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_err() {
-        return Err(UserError::new(
-            exit::NO_PERMISSION,
-            format!(
-                "cannot write {}: no permission to create files in {}",
-                path.display(),
-                dir.display()
-            ),
-        ));
+        return Err(UserError::no_permission(format!(
+            "cannot write {}: no permission to create files in {}",
+            path.display(),
+            dir.display()
+        )));
     }
     Ok(path)
 }
 
 /// `--json`: `{"path": …, "manifest": …}`; else a few lines for a person.
 fn print_result(
-    cli: &Cli,
-    args: &BundleArgs,
+    out: &Output,
+    args: &Options,
     path: &Path,
     size: u64,
     manifest: &Manifest,
     redactions: &[Redaction],
 ) -> Result<(), UserError> {
-    let out = std::io::stdout();
-    let mut w = out.lock();
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
     let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let res = if args.json {
         #[derive(Serialize)]
@@ -710,7 +734,7 @@ fn print_result(
         )
         .map_err(std::io::Error::other)
         .and_then(|_| writeln!(w))
-    } else if cli.quiet {
+    } else if out.quiet {
         writeln!(w, "{}", path.display())
     } else {
         use crate::redact::RedactionKind;
@@ -748,10 +772,9 @@ fn print_result(
         })()
     };
     match res {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
-            exit::INTERNAL,
-            format!("printing the result: {e}"),
-        )),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(UserError::internal(format!("printing the result: {e}")))
+        }
         _ => Ok(()),
     }
 }

@@ -6,9 +6,9 @@
 //! using …"; `src/cmd/dist/build.go` `cmdbootstrap` for the rest). Go 1.20 to 1.26 print
 //! the same lines; an unknown line only means a phase is not shown.
 
-use crate::rebuild::logfile::Log;
-use crate::rebuild::run::{group_gone, group_of, stop_group};
-use crate::rebuild::signals;
+use crate::sys::logfile::Log;
+use crate::sys::run::{group_gone, group_of, stop_group};
+use crate::sys::signals;
 use nix::sys::signal::{Signal, killpg};
 use serde::Serialize;
 use std::ffi::OsString;

@@ -11,13 +11,13 @@
 use crate::rebuild::backup::{self, Manifest, copy_tree, manifest, remove_tree};
 use crate::rebuild::build::{self, BuildRun, PHASES, Stopped};
 use crate::rebuild::display::Display;
-use crate::rebuild::logfile::Log;
 use crate::rebuild::plan::{Plan, human_bytes};
 use crate::rebuild::procs;
-use crate::rebuild::run::run_boxed;
-use crate::rebuild::signals::{self, SignalGuard};
 use crate::rebuild::verify::{Verification, parse_go_version, verify};
 use crate::rebuild::version::GoVersion;
+use crate::sys::logfile::Log;
+use crate::sys::run::run_boxed;
+use crate::sys::signals::{self, Catcher};
 use nix::sys::signal::Signal;
 use serde::Serialize;
 use std::os::unix::fs::MetadataExt;
@@ -148,8 +148,6 @@ impl Failure {
 
 pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult {
     let start = Instant::now();
-    let g = plan.goroot.path.clone();
-    let b = plan.backup.clone();
     let mut result = ExecResult {
         outcome: ExecOutcome::Refused,
         failed_step: Some(Step::Preflight),
@@ -164,39 +162,25 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
         log: plan.log.clone(),
         seconds: 0.0,
     };
-    let finish = |mut r: ExecResult| {
-        r.seconds = start.elapsed().as_secs_f64();
-        r
-    };
-    let _guard = match SignalGuard::install() {
-        Ok(g) => g,
-        Err(e) => {
-            result.summary = format!("cannot install signal handlers: {e}");
-            return finish(result);
-        }
-    };
-    let mut log = match Log::create(&plan.log) {
+    match Catcher::install() {
+        Ok(_catcher) => attempt(plan, opts, display, &mut result),
+        Err(e) => result.summary = format!("cannot install signal handlers: {e}"),
+    }
+    result.seconds = start.elapsed().as_secs_f64();
+    result
+}
+
+/// The procedure, with signals caught: log, preflight, move the original aside, rebuild
+/// and verify; on a failure after the move, roll back. `result` says how far it got.
+fn attempt(plan: &Plan, opts: &ExecOptions, display: &Display, result: &mut ExecResult) {
+    let g = &plan.goroot.path;
+    let mut log = match start_log(plan) {
         Ok(l) => l,
         Err(e) => {
             result.summary = format!("cannot write the log {}: {e}", plan.log.display());
-            return finish(result);
+            return;
         }
     };
-    log.note(&format!(
-        "gohang {} rebuild of {}",
-        env!("CARGO_PKG_VERSION"),
-        g.display()
-    ));
-    log.note(&format!(
-        "the original is to be moved to {} once the checks pass",
-        b.display()
-    ));
-    log.section("plan");
-    log.raw(
-        serde_json::to_string_pretty(plan)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
 
     // Preflight: nothing has changed yet, so a failure here is a refusal.
     log.section("preflight");
@@ -207,60 +191,31 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
         if let Some(sig) = signals::caught() {
             result.interrupted_by = Some(sig.to_string());
         }
-        return finish(result);
+        return;
     }
-    let before = match manifest(&g) {
+    let before = match manifest(g) {
         Ok(m) => m,
         Err(e) => {
             result.summary = format!("cannot read the tree {}: {e}", g.display());
-            return finish(result);
+            return;
         }
     };
     log.note(&format!("the original has {} entries", before.0.len()));
     if let Some(sig) = signals::caught() {
         result.summary = format!("interrupted by {sig} before any change");
         result.interrupted_by = Some(sig.to_string());
-        return finish(result);
+        return;
     }
 
-    log.section("backup");
-    display.step(&format!("moving {} aside", g.display()));
-    // rename(2) would silently replace an empty directory that appeared there since the plan.
-    if std::fs::symlink_metadata(&b).is_ok() {
-        result.failed_step = Some(Step::Backup);
-        result.summary = format!(
-            "{} appeared since the plan was made; nothing was changed",
-            b.display()
-        );
-        log.note(&result.summary);
-        return finish(result);
-    }
-    if let Err(e) = std::fs::rename(&g, &b) {
-        result.failed_step = Some(Step::Backup);
-        result.needs_privilege = matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM));
-        result.summary = format!(
-            "cannot move {} to {}: {e}; nothing was changed",
-            g.display(),
-            b.display()
-        );
-        log.note(&result.summary);
-        return finish(result);
-    }
-    log.note(&format!("renamed {} to {}", g.display(), b.display()));
-    // Only now does the backup exist: from here on, the way back if gohang dies.
-    log.note("if gohang dies before it prints its result, restore the original with:");
-    log.note(&format!("  {}", plan.rollback_commands[0]));
-    let original_inode = std::fs::symlink_metadata(&b)
-        .map(|m| (m.dev(), m.ino()))
-        .ok();
-
-    let attempt = rebuild_steps(plan, opts, display, &mut log);
-    match attempt {
+    let Some(MovedAside(original_inode)) = move_aside(plan, display, &mut log, result) else {
+        return;
+    };
+    match rebuild_steps(plan, opts, display, &mut log) {
         Ok((v, build)) => {
             log.section("done");
             log.note(&format!(
                 "rebuilt and verified; the original is kept at {}",
-                b.display()
+                plan.backup.display()
             ));
             result.outcome = ExecOutcome::Rebuilt;
             result.failed_step = None;
@@ -270,52 +225,122 @@ pub fn execute(plan: &Plan, opts: &ExecOptions, display: &Display) -> ExecResult
                 plan.platform.slash()
             );
             result.verification = Some(v);
-            result.backup = Some(b);
+            result.backup = Some(plan.backup.clone());
             result.build = Some(build);
         }
-        Err(f) => {
-            display.step("rolling back");
-            log.section("rollback");
-            log.note(&format!("failed: {}", f.reason));
-            result.failed_step = Some(f.step);
-            result.summary = f.reason;
-            result.interrupted_by = f.signal.map(|s| s.to_string());
-            result.build = f.build.map(|b| *b);
-            result.verification = f.verification.map(|v| *v);
-            match roll_back(
-                &g,
-                &b,
-                original_inode,
-                &before,
-                &plan.rollback_commands,
-                &mut log,
-            ) {
-                Ok(r) => {
-                    result.outcome = ExecOutcome::RolledBack;
-                    log.note(&format!(
-                        "restored {}: {}",
-                        g.display(),
-                        if r.identical {
-                            "identical to the original".to_string()
-                        } else {
-                            format!("differs: {}", r.differences.join("; "))
-                        }
-                    ));
-                    result.restored = Some(r);
+        Err(f) => recover(plan, f, original_inode, &before, display, &mut log, result),
+    }
+}
+
+/// The log, opened with what is about to happen and the whole plan.
+fn start_log(plan: &Plan) -> std::io::Result<Log> {
+    let mut log = Log::create(&plan.log)?;
+    log.note(&format!(
+        "gohang {} rebuild of {}",
+        env!("CARGO_PKG_VERSION"),
+        plan.goroot.path.display()
+    ));
+    log.note(&format!(
+        "the original is to be moved to {} once the checks pass",
+        plan.backup.display()
+    ));
+    log.section("plan");
+    log.raw(
+        serde_json::to_string_pretty(plan)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    Ok(log)
+}
+
+/// The original, moved aside: the backup's (device, inode), when it could be read back.
+struct MovedAside(Option<(u64, u64)>);
+
+/// Rename the original to the backup path; None when it was not moved (nothing changed).
+fn move_aside(
+    plan: &Plan,
+    display: &Display,
+    log: &mut Log,
+    result: &mut ExecResult,
+) -> Option<MovedAside> {
+    let (g, b) = (&plan.goroot.path, &plan.backup);
+    log.section("backup");
+    display.step(&format!("moving {} aside", g.display()));
+    // rename(2) would silently replace an empty directory that appeared there since the plan.
+    if std::fs::symlink_metadata(b).is_ok() {
+        result.failed_step = Some(Step::Backup);
+        result.summary = format!(
+            "{} appeared since the plan was made; nothing was changed",
+            b.display()
+        );
+        log.note(&result.summary);
+        return None;
+    }
+    if let Err(e) = std::fs::rename(g, b) {
+        result.failed_step = Some(Step::Backup);
+        result.needs_privilege = matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM));
+        result.summary = format!(
+            "cannot move {} to {}: {e}; nothing was changed",
+            g.display(),
+            b.display()
+        );
+        log.note(&result.summary);
+        return None;
+    }
+    log.note(&format!("renamed {} to {}", g.display(), b.display()));
+    // Only now does the backup exist: from here on, the way back if gohang dies.
+    log.note("if gohang dies before it prints its result, restore the original with:");
+    log.note(&format!("  {}", plan.rollback_commands[0]));
+    Some(MovedAside(
+        std::fs::symlink_metadata(b)
+            .map(|m| (m.dev(), m.ino()))
+            .ok(),
+    ))
+}
+
+/// A step after the move failed: put the original back and record how that went.
+fn recover(
+    plan: &Plan,
+    f: Failure,
+    original_inode: Option<(u64, u64)>,
+    before: &Manifest,
+    display: &Display,
+    log: &mut Log,
+    result: &mut ExecResult,
+) {
+    let (g, b) = (&plan.goroot.path, &plan.backup);
+    display.step("rolling back");
+    log.section("rollback");
+    log.note(&format!("failed: {}", f.reason));
+    result.failed_step = Some(f.step);
+    result.summary = f.reason;
+    result.interrupted_by = f.signal.map(|s| s.to_string());
+    result.build = f.build.map(|b| *b);
+    result.verification = f.verification.map(|v| *v);
+    match roll_back(g, b, original_inode, before, &plan.rollback_commands, log) {
+        Ok(r) => {
+            result.outcome = ExecOutcome::RolledBack;
+            log.note(&format!(
+                "restored {}: {}",
+                g.display(),
+                if r.identical {
+                    "identical to the original".to_string()
+                } else {
+                    format!("differs: {}", r.differences.join("; "))
                 }
-                Err(e) => {
-                    result.outcome = ExecOutcome::RollbackFailed;
-                    log.note(&format!("ROLLBACK FAILED: {e}"));
-                    result.summary = format!("{}; and the rollback failed: {e}", result.summary);
-                    result.manual_restore = vec![
-                        format!("# the original is intact at {}", b.display()),
-                        plan.rollback_commands[0].clone(),
-                    ];
-                }
-            }
+            ));
+            result.restored = Some(r);
+        }
+        Err(e) => {
+            result.outcome = ExecOutcome::RollbackFailed;
+            log.note(&format!("ROLLBACK FAILED: {e}"));
+            result.summary = format!("{}; and the rollback failed: {e}", result.summary);
+            result.manual_restore = vec![
+                format!("# the original is intact at {}", b.display()),
+                plan.rollback_commands[0].clone(),
+            ];
         }
     }
-    finish(result)
 }
 
 /// Checks right before the rename: nobody runs a program from the tree, and the bootstrap
@@ -412,13 +437,27 @@ fn rebuild_steps(
     display: &Display,
     log: &mut Log,
 ) -> Result<(Verification, BuildSummary), Failure> {
-    let g = &plan.goroot.path;
-    let b = &plan.backup;
-    let check_signal = |step| match signals::caught() {
+    copy_step(plan, display, log)?;
+    check_signal(Step::Copy)?;
+    clean_step(plan, display, log)?;
+    check_signal(Step::Clean)?;
+    let summary = build_step(plan, opts, display, log)?;
+    check_signal(Step::Build)?;
+    let v = verify_step(plan, opts, display, log, &summary)?;
+    Ok((v, summary))
+}
+
+/// A signal caught during `step` ends the attempt there.
+fn check_signal(step: Step) -> Result<(), Failure> {
+    match signals::caught() {
         Some(sig) => Err(Failure::interrupted(step, sig)),
         None => Ok(()),
-    };
+    }
+}
 
+/// Copy the backup back to the GOROOT's place, to build in.
+fn copy_step(plan: &Plan, display: &Display, log: &mut Log) -> Result<(), Failure> {
+    let (g, b) = (&plan.goroot.path, &plan.backup);
     log.section("copy");
     display.step(&format!(
         "copying the tree to build in ({})",
@@ -439,8 +478,12 @@ fn rebuild_steps(
         e => Failure::new(Step::Copy, format!("copying the tree failed: {e}")),
     })?;
     log.note(&format!("copied {} to {}", b.display(), g.display()));
-    check_signal(Step::Copy)?;
+    Ok(())
+}
 
+/// Remove the foreign tool directories and binaries from the copy.
+fn clean_step(plan: &Plan, display: &Display, log: &mut Log) -> Result<(), Failure> {
+    let g = &plan.goroot.path;
     log.section("clean");
     display.step("removing foreign tool directories and binaries");
     for d in &plan.foreign.foreign_dirs {
@@ -481,8 +524,17 @@ fn rebuild_steps(
             arches.join("+")
         ));
     }
-    check_signal(Step::Clean)?;
+    Ok(())
+}
 
+/// Run make.bash in the copy; its summary, or why it failed.
+fn build_step(
+    plan: &Plan,
+    opts: &ExecOptions,
+    display: &Display,
+    log: &mut Log,
+) -> Result<BuildSummary, Failure> {
+    let g = &plan.goroot.path;
     log.section("make.bash");
     let env = plan
         .environment
@@ -543,8 +595,18 @@ fn rebuild_steps(
         f.build = Some(Box::new(summary));
         return Err(f);
     }
-    check_signal(Step::Build)?;
+    Ok(summary)
+}
 
+/// Verify the new toolchain: native, and the version it should be.
+fn verify_step(
+    plan: &Plan,
+    opts: &ExecOptions,
+    display: &Display,
+    log: &mut Log,
+    summary: &BuildSummary,
+) -> Result<Verification, Failure> {
+    let g = &plan.goroot.path;
     log.section("verify");
     display.step("verifying the new toolchain");
     let v = verify(
@@ -557,7 +619,7 @@ fn rebuild_steps(
     if let Some(sig) = v.interrupted {
         return Err(Failure {
             verification: Some(Box::new(v)),
-            build: Some(Box::new(summary)),
+            build: Some(Box::new(summary.clone())),
             ..Failure::interrupted(Step::Verify, sig)
         });
     }
@@ -567,12 +629,12 @@ fn rebuild_steps(
             v.problems().join("; ")
         );
         return Err(Failure {
-            build: Some(Box::new(summary)),
+            build: Some(Box::new(summary.clone())),
             verification: Some(Box::new(v)),
             ..Failure::new(Step::Verify, reason)
         });
     }
-    Ok((v, summary))
+    Ok(v)
 }
 
 fn summarize(run: &BuildRun) -> BuildSummary {
@@ -580,7 +642,7 @@ fn summarize(run: &BuildRun) -> BuildSummary {
         Some(Stopped::Signal(sig)) => format!("stopped on {sig}"),
         Some(Stopped::Timeout) => "stopped at the time limit".to_string(),
         None => {
-            let out = crate::rebuild::run::RunOutput {
+            let out = crate::sys::run::RunOutput {
                 status: run.status,
                 ..Default::default()
             };

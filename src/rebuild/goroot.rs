@@ -5,7 +5,7 @@
 //! `go` on PATH's own tree. Nothing here runs the tree's `go`, which may be foreign, slow
 //! under emulation, or the very thing that hangs.
 
-use crate::rebuild::run::{RunOutput, run_boxed};
+use crate::sys::run::{RunOutput, run_boxed};
 use crate::toolchain::Env;
 use crate::toolchain::discover::{self, GorootSource};
 use crate::toolchain::goenv::EnvFindings;

@@ -35,17 +35,14 @@ pub mod display;
 pub mod execute;
 pub mod foreign;
 pub mod goroot;
-pub mod logfile;
 pub mod plan;
 pub mod procs;
-pub mod run;
-pub mod signals;
 pub mod verify;
 pub mod version;
 
-use crate::cli::{Cli, RebuildArgs};
-use crate::error::{UserError, exit};
+use crate::error::{Exit, UserError};
 use crate::observe;
+use crate::output::Output;
 use display::Display;
 use execute::{ExecOptions, ExecOutcome, ExecResult};
 use plan::{BlockerKind, Inputs, Plan, human_bytes, sh};
@@ -84,35 +81,51 @@ pub struct Report<'a> {
     pub pruned: Option<Vec<PathBuf>>,
 }
 
-pub fn run(cli: &Cli, args: &RebuildArgs) -> Result<u8, UserError> {
+/// What `gohang rebuild` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The GOROOT to rebuild (default: $GOROOT, else the one of the go on PATH).
+    pub goroot: Option<PathBuf>,
+    /// A native Go tree to build with (default: the best one found).
+    pub bootstrap: Option<PathBuf>,
+    /// Do it; without it only the plan is printed.
+    pub yes: bool,
+    /// One JSON document (gohang.rebuild/1) on stdout.
+    pub json: bool,
+    /// Delete (with `yes`; else list) the backups earlier rebuilds left.
+    pub prune_backup: bool,
+    /// Where the log goes (default: in [`crate::sys::logfile::default_dir`]).
+    pub log: Option<PathBuf>,
+    /// Stop make.bash and roll back when it runs longer than this.
+    pub build_timeout: Duration,
+}
+
+pub fn run(out: &Output, args: &Options) -> Result<Exit, UserError> {
     let host = observe::host_info();
     let inputs = Inputs {
         goroot: args.goroot.as_deref(),
         bootstrap: args.bootstrap.as_deref(),
         log: args.log.as_deref(),
-        stamp: plan::utc_stamp(),
+        stamp: crate::sys::clock::utc_stamp(),
     };
     let search = bootstrap::SearchEnv::from_process();
     let env: Vec<_> = std::env::vars_os().collect();
-    let plan = plan::make_plan(&inputs, &host, &search, &env)
-        .map_err(|e| UserError::new(exit::NO_INPUT, e.0))?;
+    let plan =
+        plan::make_plan(&inputs, &host, &search, &env).map_err(|e| UserError::no_input(e.0))?;
     // The log must not be part of what is moved, copied and compared.
     let log_dir = plan
         .log
         .parent()
         .and_then(|d| std::fs::canonicalize(d).ok());
     if log_dir.is_some_and(|d| d.starts_with(&plan.goroot.path)) {
-        return Err(UserError::new(
-            exit::USAGE,
-            format!(
-                "--log {} is inside the GOROOT being rebuilt; put it elsewhere",
-                plan.log.display()
-            ),
-        ));
+        return Err(UserError::usage(format!(
+            "--log {} is inside the GOROOT being rebuilt; put it elsewhere",
+            plan.log.display()
+        )));
     }
 
     if args.prune_backup {
-        return prune(cli, args, &plan);
+        return prune(out, args, &plan);
     }
     let blocked = !plan.blockers.is_empty() && !plan.nothing_to_do();
     if !args.yes || blocked || plan.nothing_to_do() {
@@ -123,30 +136,30 @@ pub fn run(cli: &Cli, args: &RebuildArgs) -> Result<u8, UserError> {
         } else {
             Status::Ready
         };
-        emit(cli, args, &plan, status, None, None)?;
+        emit(out, args, &plan, status, None, None)?;
         return Ok(match status {
-            Status::Blocked if only_permission(&plan) => exit::NO_PERMISSION,
-            Status::Blocked => exit::UNIDENTIFIED,
-            _ => exit::OK,
+            Status::Blocked if only_permission(&plan) => Exit::NoPermission,
+            Status::Blocked => Exit::Unidentified,
+            _ => Exit::Ok,
         });
     }
 
-    let display = Display::new(std::io::stderr().is_terminal(), args.json || cli.quiet);
+    let display = Display::new(std::io::stderr().is_terminal(), args.json || out.quiet);
     let opts = ExecOptions {
         build_timeout: args.build_timeout,
         command_timeout: COMMAND_TIMEOUT,
     };
     let result = execute::execute(&plan, &opts, &display);
     display.finish();
-    let (status, code) = match result.outcome {
-        ExecOutcome::Rebuilt => (Status::Rebuilt, exit::OK),
-        ExecOutcome::RolledBack => (Status::RolledBack, exit::DIAGNOSED),
-        ExecOutcome::Refused if result.needs_privilege => (Status::Refused, exit::NO_PERMISSION),
-        ExecOutcome::Refused => (Status::Refused, exit::UNIDENTIFIED),
-        ExecOutcome::RollbackFailed => (Status::RollbackFailed, exit::INTERNAL),
+    let (status, exit) = match result.outcome {
+        ExecOutcome::Rebuilt => (Status::Rebuilt, Exit::Ok),
+        ExecOutcome::RolledBack => (Status::RolledBack, Exit::Diagnosed),
+        ExecOutcome::Refused if result.needs_privilege => (Status::Refused, Exit::NoPermission),
+        ExecOutcome::Refused => (Status::Refused, Exit::Unidentified),
+        ExecOutcome::RollbackFailed => (Status::RollbackFailed, Exit::Internal),
     };
-    emit(cli, args, &plan, status, Some(&result), None)?;
-    Ok(code)
+    emit(out, args, &plan, status, Some(&result), None)?;
+    Ok(exit)
 }
 
 fn only_permission(plan: &Plan) -> bool {
@@ -156,70 +169,57 @@ fn only_permission(plan: &Plan) -> bool {
 }
 
 /// `--prune-backup`: list (or, with `--yes`, delete) the backups earlier rebuilds left.
-fn prune(cli: &Cli, args: &RebuildArgs, plan: &Plan) -> Result<u8, UserError> {
+fn prune(out: &Output, args: &Options, plan: &Plan) -> Result<Exit, UserError> {
     let backups = plan.previous_backups.clone();
     if !args.yes {
-        emit(cli, args, plan, Status::PruneReady, None, Some(backups))?;
-        return Ok(exit::OK);
+        emit(out, args, plan, Status::PruneReady, None, Some(backups))?;
+        return Ok(Exit::Ok);
     }
     let mut removed = Vec::new();
     for b in &backups {
         backup::remove_tree(b).map_err(|e| {
-            UserError::new(
-                exit::INTERNAL,
-                format!("cannot remove the backup {}: {e}", b.display()),
-            )
+            UserError::internal(format!("cannot remove the backup {}: {e}", b.display()))
         })?;
         removed.push(b.clone());
     }
-    emit(cli, args, plan, Status::Pruned, None, Some(removed))?;
-    Ok(exit::OK)
+    emit(out, args, plan, Status::Pruned, None, Some(removed))?;
+    Ok(Exit::Ok)
 }
 
 fn emit(
-    cli: &Cli,
-    args: &RebuildArgs,
+    out: &Output,
+    args: &Options,
     plan: &Plan,
     status: Status,
     result: Option<&ExecResult>,
     pruned: Option<Vec<PathBuf>>,
 ) -> Result<(), UserError> {
-    let out = std::io::stdout();
-    let mut w = out.lock();
-    let res = if args.json {
-        let report = Report {
-            schema: SCHEMA,
-            status,
-            plan,
-            result,
-            pruned,
-        };
-        serde_json::to_writer_pretty(&mut w, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|_| writeln!(w))
-    } else {
-        write_human(&mut w, cli, args, plan, status, result, pruned.as_deref())
+    let report = Report {
+        schema: SCHEMA,
+        status,
+        plan,
+        result,
+        pruned,
     };
-    match res {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(UserError::new(
-            exit::INTERNAL,
-            format!("writing the report: {e}"),
-        )),
-        _ => Ok(()),
-    }
+    crate::output::emit(out, args.json, &report, |w, _color| {
+        write_human(w, out, args, &report)
+    })
 }
 
 fn write_human(
     w: &mut dyn Write,
-    cli: &Cli,
-    args: &RebuildArgs,
-    plan: &Plan,
-    status: Status,
-    result: Option<&ExecResult>,
-    pruned: Option<&[PathBuf]>,
+    out: &Output,
+    args: &Options,
+    report: &Report,
 ) -> std::io::Result<()> {
+    let Report {
+        plan,
+        status,
+        result,
+        ..
+    } = *report;
     let g = &plan.goroot.path;
-    if let Some(list) = pruned {
+    if let Some(list) = &report.pruned {
         if list.is_empty() {
             return writeln!(w, "no backups of {} to prune", g.display());
         }
@@ -233,7 +233,7 @@ fn write_human(
         }
         return Ok(());
     }
-    if cli.quiet {
+    if out.quiet {
         let line = match (status, result) {
             (_, Some(r)) => r.summary.clone(),
             (Status::Blocked, _) => plan.blockers[0].message.clone(),
@@ -269,7 +269,7 @@ fn write_human(
         }
         return Ok(());
     }
-    write_plan(w, cli.verbose > 0, plan, status == Status::Ready)?;
+    write_plan(w, out.verbose, plan, status == Status::Ready)?;
     match status {
         Status::Blocked => {
             writeln!(w)?;
@@ -299,6 +299,16 @@ fn write_human(
 
 /// The facts, and with `steps` the backup, log, environment and commands.
 fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std::io::Result<()> {
+    write_tree(w, plan)?;
+    write_bootstrap_and_disk(w, verbose, plan)?;
+    if steps {
+        write_steps(w, plan)?;
+    }
+    Ok(())
+}
+
+/// The GOROOT, the hardware, what in the tree is foreign and what is native.
+fn write_tree(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
     let g = &plan.goroot;
     let version = match (g.version, &g.owner) {
         (Some(v), _) => v.to_string(),
@@ -369,6 +379,11 @@ fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std
         "native     {} binaries",
         plan.foreign.native_binaries.len()
     )?;
+    Ok(())
+}
+
+/// The bootstrap Go chosen (and, verbose or without one, those rejected) and the disk space.
+fn write_bootstrap_and_disk(w: &mut dyn Write, verbose: bool, plan: &Plan) -> std::io::Result<()> {
     let b = &plan.bootstrap;
     let need = match b.required {
         Some(r) => format!("make.bash needs {r} or later ({})", b.required_source),
@@ -407,9 +422,11 @@ fn write_plan(w: &mut dyn Write, verbose: bool, plan: &Plan, steps: bool) -> std
             human_bytes(d.free_bytes)
         )?;
     }
-    if !steps {
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// The backup, the log, the environment, the commands and the way back.
+fn write_steps(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
     writeln!(
         w,
         "backup     {} (the original, renamed; kept after success)",

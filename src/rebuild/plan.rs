@@ -190,10 +190,134 @@ pub fn make_plan(
     process_env: &[(OsString, OsString)],
 ) -> Result<Plan, NotFound> {
     let platform = Platform::native(host);
+    let located = locate(inputs, host, process_env)?;
+    let path = located.path.clone();
+    let mut blockers = Vec::new();
+
+    let version = version::tree_version(&path);
+    let owner = goroot::package_owner(&path);
+    if let Some(o) = &owner {
+        block(
+            &mut blockers,
+            BlockerKind::PackageManaged,
+            format!(
+                "{} belongs to {}: its next update would undo a rebuild, or trip over it",
+                path.display(),
+                o.describe()
+            ),
+        );
+    }
+    let (required, required_source) = source_blockers(&path, version, &mut blockers);
+    let tree = backup::survey(&path).unwrap_or_default();
+    tree_blockers(&tree, &mut blockers);
+    let scan = foreign::scan(&path, &platform);
+    let choice = bootstrap::choose(
+        inputs.bootstrap,
+        search,
+        required,
+        version.map(|(v, _)| v),
+        &path,
+        &platform,
+    );
+    bootstrap_blocker(inputs.bootstrap, &choice, required, &mut blockers);
+    let parent = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    place_blockers(&path, &parent, &mut blockers);
+    let disk = disk_needs(&path, &parent, &tree, &mut blockers);
+    let interpreters: Vec<PathBuf> = host
+        .binfmt
+        .iter()
+        .map(|h| PathBuf::from(goroot_resolve(&h.interpreter)))
+        .collect();
+    let watch_roots = vec![located.given.clone(), path.clone()];
+    let running = procs::running_from(&watch_roots, &interpreters);
+    running_blocker(&running, &mut blockers);
+
+    let backup_path = backup::backup_path(&path, &inputs.stamp);
+    let log = inputs.log.map(Path::to_path_buf).unwrap_or_else(|| {
+        crate::sys::logfile::default_dir().join(format!("rebuild-{}.log", inputs.stamp))
+    });
+    let environment = choice
+        .chosen
+        .as_ref()
+        .map(|c| build::build_env(&c.goroot, process_env));
+    let translated_mac = (host.os == "macos" && host.arch != host.hardware_arch)
+        .then(|| host.hardware_arch.display_for("macos"));
+    let make_bash_argv = build::make_bash_command(&path, translated_mac.as_deref());
+    let commands = commands(
+        &path,
+        &backup_path,
+        &scan,
+        environment.as_ref(),
+        &make_bash_argv,
+    );
+    let rollback_commands = vec![rollback_command(&path, &backup_path)];
+    let install = if blockers.iter().any(|b| b.kind.needs_install()) {
+        install_instead(&platform, version.map(|(v, _)| v), owner.as_ref())
+    } else {
+        Vec::new()
+    };
+    Ok(Plan {
+        host: HostSummary {
+            os: host.os.clone(),
+            arch: host.arch.to_string(),
+            hardware_arch: host.hardware_arch.to_string(),
+            native: platform.dir_name(),
+        },
+        goroot: GorootFacts {
+            path: path.clone(),
+            found_by: located.found_by,
+            env_file: located.env_file,
+            version: version.map(|(v, _)| v),
+            version_source: version.map(|(_, s)| s),
+            owner,
+            tree,
+        },
+        foreign: scan,
+        bootstrap: BootstrapFacts {
+            required,
+            required_source,
+            chosen: choice.chosen,
+            considered: choice.considered,
+        },
+        disk,
+        backup: backup_path,
+        log,
+        environment,
+        commands,
+        rollback_commands,
+        running,
+        previous_backups: backup::existing_backups(&path),
+        blockers,
+        install_instead: install,
+        platform,
+        make_bash_argv,
+        watch_roots,
+        interpreters,
+    })
+}
+
+fn block(blockers: &mut Vec<Blocker>, kind: BlockerKind, message: String) {
+    blockers.push(Blocker { kind, message });
+}
+
+/// The GOROOT to rebuild, as given and resolved.
+struct Located {
+    given: PathBuf,
+    path: PathBuf,
+    found_by: FoundBy,
+    env_file: Option<PathBuf>,
+}
+
+/// Find the GOROOT (`--goroot`, else the search `gohang check` makes on the same
+/// environment) and make sure it is a Go tree gohang may rebuild.
+fn locate(
+    inputs: &Inputs,
+    host: &HostInfo,
+    process_env: &[(OsString, OsString)],
+) -> Result<Located, NotFound> {
     let (given, found_by, env_file) = match inputs.goroot {
         Some(p) => (p.to_path_buf(), FoundBy::Flag, None),
         None => {
-            // The same search as `gohang check`, on the same environment.
             let env = Env::from_pairs(
                 process_env
                     .iter()
@@ -258,34 +382,36 @@ pub fn make_plan(
             set_but_wrong.unwrap_or_default()
         )));
     }
-    let mut blockers = Vec::new();
-    let mut block = |kind, message: String| blockers.push(Blocker { kind, message });
+    Ok(Located {
+        given,
+        path,
+        found_by,
+        env_file,
+    })
+}
 
-    let version = version::tree_version(&path);
-    let owner = goroot::package_owner(&path);
-    if let Some(o) = &owner {
-        block(
-            BlockerKind::PackageManaged,
-            format!(
-                "{} belongs to {}: its next update would undo a rebuild, or trip over it",
-                path.display(),
-                o.describe()
-            ),
-        );
-    }
-
-    let make_bash = build::make_bash_path(&path);
+/// What the sources allow: make.bash and what cmd/dist reads must be there, and the tree
+/// must be Go 1.5 or later. Returns the bootstrap Go make.bash needs, and where that
+/// was read.
+fn source_blockers(
+    path: &Path,
+    version: Option<(GoVersion, VersionSource)>,
+    blockers: &mut Vec<Blocker>,
+) -> (Option<GoVersion>, String) {
+    let make_bash = build::make_bash_path(path);
     let make_text = crate::safeio::read_text(&make_bash, crate::safeio::SOURCE_FILE).ok();
     if make_text.is_none() {
         block(
+            blockers,
             BlockerKind::NoSource,
             format!(
                 "{} has no src/make.bash: there are no sources to build from",
                 path.display()
             ),
         );
-    } else if dist_needs_zoneinfo(&path) && !path.join("lib/time/zoneinfo.zip").is_file() {
+    } else if dist_needs_zoneinfo(path) && !path.join("lib/time/zoneinfo.zip").is_file() {
         block(
+            blockers,
             BlockerKind::IncompleteSource,
             "lib/time/zoneinfo.zip is missing, and cmd/dist reads it to generate time/tzdata \
              (src/cmd/dist/buildgo.go mktzdata): make.bash would fail"
@@ -302,19 +428,25 @@ pub fn make_plan(
     };
     match version {
         Some((v, _)) if v.major == 1 && v.minor < 5 => block(
+            blockers,
             BlockerKind::TooOld,
             format!(
                 "{v} predates Go 1.5 and is built with a C toolchain; gohang rebuilds Go 1.5 and later"
             ),
         ),
         None if required.is_none() => block(
+            blockers,
             BlockerKind::UnknownVersion,
             "the tree's version cannot be read (no VERSION file, no src/internal/goversion, no Go build info in bin/go)".into(),
         ),
         _ => {}
     }
+    (required, required_source)
+}
 
-    let tree = backup::survey(&path).unwrap_or_default();
+/// What the backup cannot hold: symlinks out of the tree where the build writes, and
+/// FIFOs, sockets or devices.
+fn tree_blockers(tree: &TreeSurvey, blockers: &mut Vec<Blocker>) {
     for l in &tree.escaping_links {
         if l.to_dir
             || l.path.starts_with("bin/")
@@ -323,6 +455,7 @@ pub fn make_plan(
             || l.path == "pkg"
         {
             block(
+                blockers,
                 BlockerKind::EscapingSymlink,
                 format!(
                     "{} is a symlink to {}, outside the GOROOT: the build would write through it, and the backup cannot hold what is there",
@@ -333,6 +466,7 @@ pub fn make_plan(
     }
     if !tree.special.is_empty() {
         block(
+            blockers,
             BlockerKind::SpecialFiles,
             format!(
                 "the tree holds FIFOs, sockets or devices, which are not copied: {}",
@@ -340,40 +474,43 @@ pub fn make_plan(
             ),
         );
     }
+}
 
-    let scan = foreign::scan(&path, &platform);
-
-    let choice = bootstrap::choose(
-        inputs.bootstrap,
-        search,
-        required,
-        version.map(|(v, _)| v),
-        &path,
-        &platform,
-    );
-    if choice.chosen.is_none() {
-        let need = required
-            .map(|r| format!("{r} or later"))
-            .unwrap_or_else(|| "Go".into());
-        let msg = match inputs.bootstrap {
-            Some(b) => format!(
-                "--bootstrap {} cannot be used: {}",
-                b.display(),
-                choice.considered[0].rejected.clone().unwrap_or_default()
-            ),
-            None => format!(
-                "no native {need} found to build with ({} Go trees looked at); name one with --bootstrap DIR",
-                choice.considered.len()
-            ),
-        };
-        block(BlockerKind::NoBootstrap, msg);
+/// No native Go to build with: the one named with `--bootstrap` and why it cannot be
+/// used, or how many were looked at.
+fn bootstrap_blocker(
+    named: Option<&Path>,
+    choice: &bootstrap::BootstrapChoice,
+    required: Option<GoVersion>,
+    blockers: &mut Vec<Blocker>,
+) {
+    if choice.chosen.is_some() {
+        return;
     }
+    let need = required
+        .map(|r| format!("{r} or later"))
+        .unwrap_or_else(|| "Go".into());
+    let msg = match named {
+        Some(b) => format!(
+            "--bootstrap {} cannot be used: {}",
+            b.display(),
+            choice.considered[0].rejected.clone().unwrap_or_default()
+        ),
+        None => format!(
+            "no native {need} found to build with ({} Go trees looked at); name one with --bootstrap DIR",
+            choice.considered.len()
+        ),
+    };
+    block(blockers, BlockerKind::NoBootstrap, msg);
+}
 
-    let parent = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-    if let (Ok(a), Ok(b)) = (backup::device_of(&path), backup::device_of(&parent))
+/// The tree must be renamable: not a mount point, and it and its parent writable.
+fn place_blockers(path: &Path, parent: &Path, blockers: &mut Vec<Blocker>) {
+    if let (Ok(a), Ok(b)) = (backup::device_of(path), backup::device_of(parent))
         && a != b
     {
         block(
+            blockers,
             BlockerKind::MountPoint,
             format!(
                 "{} is a mount point: gohang backs a GOROOT up by renaming it, which a mount point refuses",
@@ -382,26 +519,35 @@ pub fn make_plan(
         );
     }
     use nix::unistd::{AccessFlags, access};
-    for dir in [&parent, &path] {
-        if let Err(e) = access(dir.as_path(), AccessFlags::W_OK) {
+    for dir in [parent, path] {
+        if let Err(e) = access(dir, AccessFlags::W_OK) {
             let how = if e == nix::errno::Errno::EROFS {
                 "it is on a read-only file system".to_string()
             } else {
                 "run gohang as the tree's owner (or with sudo)".to_string()
             };
             block(
+                blockers,
                 BlockerKind::NotWritable,
                 format!("{} is not writable ({e}): {how}", dir.display()),
             );
         }
     }
+}
 
+/// The space the copy and the build need beside the tree, and whether it is free.
+fn disk_needs(
+    path: &Path,
+    parent: &Path,
+    tree: &TreeSurvey,
+    blockers: &mut Vec<Blocker>,
+) -> Option<Disk> {
     let src_bytes = backup::survey(&path.join("src"))
         .map(|s| s.bytes)
         .unwrap_or(0);
     let build_bytes = (src_bytes * BUILD_SPACE_PER_SRC_BYTE).max(MIN_BUILD_SPACE);
-    let disk = backup::free_space(&parent).ok().map(|free| Disk {
-        filesystem_of: parent.clone(),
+    let disk = backup::free_space(parent).ok().map(|free| Disk {
+        filesystem_of: parent.to_path_buf(),
         copy_bytes: tree.bytes,
         build_bytes,
         needed_bytes: tree.bytes + build_bytes,
@@ -411,6 +557,7 @@ pub fn make_plan(
         && d.free_bytes < d.needed_bytes
     {
         block(
+            blockers,
             BlockerKind::DiskSpace,
             format!(
                 "not enough free space on the file system of {}: {} needed ({} for the copy, {} for the build), {} free",
@@ -422,99 +569,38 @@ pub fn make_plan(
             ),
         );
     }
+    disk
+}
 
-    let interpreters: Vec<PathBuf> = host
-        .binfmt
-        .iter()
-        .map(|h| PathBuf::from(goroot_resolve(&h.interpreter)))
-        .collect();
-    let watch_roots = vec![given.clone(), path.clone()];
-    let running = procs::running_from(&watch_roots, &interpreters);
-    if !running.is_empty() {
-        let list: Vec<String> = running
-            .iter()
-            .map(|r| format!("pid {} ({})", r.pid, r.exe.display()))
-            .collect();
-        block(
-            BlockerKind::GoRunning,
-            format!(
-                "programs from this GOROOT are running: {}; let them finish (or stop them) first",
-                list.join(", ")
-            ),
-        );
+/// Programs running from the tree would lose their files under them.
+fn running_blocker(running: &[RunningTool], blockers: &mut Vec<Blocker>) {
+    if running.is_empty() {
+        return;
     }
-
-    let backup_path = backup::backup_path(&path, &inputs.stamp);
-    let log = inputs.log.map(Path::to_path_buf).unwrap_or_else(|| {
-        crate::rebuild::logfile::default_dir().join(format!("rebuild-{}.log", inputs.stamp))
-    });
-    let environment = choice
-        .chosen
-        .as_ref()
-        .map(|c| build::build_env(&c.goroot, process_env));
-    let translated_mac = (host.os == "macos" && host.arch != host.hardware_arch)
-        .then(|| host.hardware_arch.display_for("macos"));
-    let make_bash_argv = build::make_bash_command(&path, translated_mac.as_deref());
-    let commands = commands(
-        &path,
-        &backup_path,
-        &scan,
-        environment.as_ref(),
-        &make_bash_argv,
-    );
-    // `test -d BACKUP` first: pasted while the backup does not exist (gohang killed before
-    // it moved the original aside), the line removes nothing.
-    let rollback_commands = vec![format!(
-        "test -d {} && rm -rf {} && mv {} {}",
-        sh(&backup_path),
-        sh(&path),
-        sh(&backup_path),
-        sh(&path)
-    )];
-
-    let install = if blockers.iter().any(|b| b.kind.needs_install()) {
-        install_instead(&platform, version.map(|(v, _)| v), owner.as_ref())
-    } else {
-        Vec::new()
-    };
-    Ok(Plan {
-        host: HostSummary {
-            os: host.os.clone(),
-            arch: host.arch.to_string(),
-            hardware_arch: host.hardware_arch.to_string(),
-            native: platform.dir_name(),
-        },
-        goroot: GorootFacts {
-            path: path.clone(),
-            found_by,
-            env_file,
-            version: version.map(|(v, _)| v),
-            version_source: version.map(|(_, s)| s),
-            owner,
-            tree,
-        },
-        foreign: scan,
-        bootstrap: BootstrapFacts {
-            required,
-            required_source,
-            chosen: choice.chosen,
-            considered: choice.considered,
-        },
-        disk,
-        backup: backup_path,
-        log,
-        environment,
-        commands,
-        rollback_commands,
-        running,
-        previous_backups: backup::existing_backups(&path),
+    let list: Vec<String> = running
+        .iter()
+        .map(|r| format!("pid {} ({})", r.pid, r.exe.display()))
+        .collect();
+    block(
         blockers,
-        install_instead: install,
-        platform,
-        make_bash_argv,
-        watch_roots,
-        interpreters,
-    })
+        BlockerKind::GoRunning,
+        format!(
+            "programs from this GOROOT are running: {}; let them finish (or stop them) first",
+            list.join(", ")
+        ),
+    );
+}
+
+/// `test -d BACKUP` first: pasted while the backup does not exist (gohang killed before it
+/// moved the original aside), the line removes nothing.
+fn rollback_command(path: &Path, backup_path: &Path) -> String {
+    format!(
+        "test -d {} && rm -rf {} && mv {} {}",
+        sh(backup_path),
+        sh(path),
+        sh(backup_path),
+        sh(path)
+    )
 }
 
 /// Does this tree's cmd/dist read lib/time/zoneinfo.zip (its `mktzdata` generates
@@ -613,37 +699,6 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// `20250110-164459`, in UTC, from the system clock.
-pub fn utc_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,10 +712,6 @@ mod tests {
 
     #[test]
     fn dates_and_sizes() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_098), (2025, 1, 10));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(utc_stamp().len(), 15);
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(239_461_458), "239.5 MB");
     }

@@ -7,9 +7,9 @@
 
 use crate::rebuild::build::{CLEARED, CLEARED_PREFIXES};
 use crate::rebuild::foreign::{Platform, scan};
-use crate::rebuild::logfile::Log;
-use crate::rebuild::run::{RunOutput, run_boxed};
 use crate::rebuild::version::GoVersion;
+use crate::sys::logfile::Log;
+use crate::sys::run::{RunOutput, run_boxed};
 use nix::sys::signal::Signal;
 use serde::Serialize;
 use std::path::{Path, PathBuf};

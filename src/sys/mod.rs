@@ -1,8 +1,14 @@
 //! Process plumbing shared by every command: finding programs, signalling and killing one
-//! exact process, reaping. It talks to the OS and decides nothing about a hang; it imports
-//! no command module and nothing of the classifier.
+//! exact process, reaping, running helpers under a deadline, catching signals, the clock
+//! and log files. It talks to the OS and decides nothing about a hang; it imports no
+//! command module and nothing of the classifier.
 
+pub mod clock;
+pub mod logfile;
 pub mod process;
+pub mod run;
+pub mod runtime;
+pub mod signals;
 
 /// Declares the OS backend of a seam (`observe`, `trace`) — the invoking module's `linux`,
 /// `macos` or `unsupported` submodule, chosen by `target_os` — as `os`, and re-exports its

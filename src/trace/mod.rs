@@ -97,9 +97,9 @@ pub enum Finish {
 /// Where a new trace file goes: `trace-STAMP-PID.txt` in gohang's state directory
 /// (`$XDG_STATE_HOME/gohang`, `~/.local/state/gohang`, `~/Library/Logs/gohang`).
 pub fn new_trace_path() -> PathBuf {
-    crate::rebuild::logfile::default_dir().join(format!(
+    crate::sys::logfile::default_dir().join(format!(
         "trace-{}-{}.txt",
-        crate::rebuild::plan::utc_stamp(),
+        crate::sys::clock::utc_stamp(),
         std::process::id()
     ))
 }

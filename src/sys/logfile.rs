@@ -1,5 +1,6 @@
-//! The rebuild log: every step, every command with its full output, the result. Written
-//! as it goes (a crash leaves all but the last line), and flushed after each write.
+//! The log-file helper: where gohang keeps its logs and traces ([`default_dir`]), and a log
+//! written as it goes (`rebuild`: every step, every command with its full output, the
+//! result): a crash leaves all but the last line, as it is flushed after each write.
 
 use std::fs::File;
 use std::io::Write;

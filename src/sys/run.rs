@@ -1,10 +1,19 @@
-//! Running a helper command with a deadline, in its own process group, and leaving nothing
-//! behind: on timeout or interruption the whole group is killed and the child reaped.
+//! The one runner for a helper command under a deadline: in a process group of its own,
+//! stdin from /dev/null, each output stream captured up to [`MAX_CAPTURE`] bytes, and
+//! nothing left behind. On the deadline, or on a signal caught by a
+//! [`crate::sys::signals::Catcher`], the whole group is killed and the child reaped; when
+//! it ends by itself, whatever it left in its group is killed too. The group id is the
+//! child's pid, which cannot be reused before gohang reaps it.
 //!
-//! Used for everything `rebuild` runs except make.bash itself (which streams; see
-//! `build.rs`): `go version`, `go env -json`, `go tool compile -V=full`, `dpkg -S`.
+//! Output is read by helper threads into bounded buffers; a reader still blocked after the
+//! end (a grandchild that left the group holds the pipe) is abandoned, not waited for.
+//!
+//! Used for `go version`, `go env -json`, `go tool compile -V=full` and the package
+//! managers' owner queries (`rebuild`, `bundle`, `check`); make.bash, which streams, uses
+//! [`stop_group`] and [`group_gone`] (`rebuild/build.rs`). The program and its environment
+//! are the caller's `Command`.
 
-use crate::rebuild::signals;
+use crate::sys::signals;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -14,15 +23,17 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// At most this much of each stream is kept.
-const MAX_CAPTURE: usize = 1 << 20;
-/// How long to wait for the pipes to close once the process is gone.
+/// At most this much of each stream is kept (`go env -json` prints a few kilobytes).
+pub const MAX_CAPTURE: usize = 1 << 20;
+/// How long to wait for the pipes to close once the process (and its group) is gone.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
 pub struct RunOutput {
     /// None when the process had to be killed.
     pub status: Option<ExitStatus>,
+    /// Decoded lossily: the helpers run print UTF-8 (Go's `encoding/json` never emits
+    /// anything else).
     pub stdout: String,
     pub stderr: String,
     pub timed_out: bool,
@@ -58,54 +69,40 @@ impl RunOutput {
     }
 }
 
-/// Run `cmd` (stdin from /dev/null, output captured) for at most `timeout`. A signal
-/// caught by the rebuild (Ctrl-C) stops it early too.
+/// Run `cmd` (stdin from /dev/null, output captured) for at most `timeout`, or until a
+/// signal is caught by the [`signals::Catcher`] held meanwhile (Ctrl-C). Err when it
+/// could not be started.
 pub fn run_boxed(cmd: &mut Command, timeout: Duration) -> std::io::Result<RunOutput> {
+    run_until(cmd, timeout, signals::caught)
+}
+
+/// [`run_boxed`], stopped early when `stop` returns a signal.
+pub fn run_until(
+    cmd: &mut Command,
+    timeout: Duration,
+    stop: impl Fn() -> Option<Signal>,
+) -> std::io::Result<RunOutput> {
     cmd.process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn()?;
-    let (tx, rx) = mpsc::channel();
-    for (i, stream) in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let Some(mut stream) = stream else { continue };
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            let mut buf = [0u8; 8192];
-            loop {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let room = MAX_CAPTURE.saturating_sub(kept.len());
-                        kept.extend_from_slice(&buf[..n.min(room)]);
-                    }
-                }
-            }
-            let _ = tx.send((i, kept));
-        });
-    }
-    drop(tx);
-
+    let rx = capture(&mut child);
     let mut out = RunOutput::default();
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s);
+    let ended = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) => {}
+            Err(e) => {
+                stop_group(&mut child, Duration::ZERO);
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("waiting for it: {e}"),
+                ));
+            }
         }
-        if let Some(sig) = signals::caught() {
+        if let Some(sig) = stop() {
             out.interrupted = Some(sig);
             break None;
         }
@@ -115,7 +112,7 @@ pub fn run_boxed(cmd: &mut Command, timeout: Duration) -> std::io::Result<RunOut
         }
         std::thread::sleep(poll_interval(start.elapsed()));
     };
-    let status = match status {
+    out.status = match ended {
         Some(s) => {
             // Whatever the command left in its group goes too.
             let _ = killpg(group_of(&child), Signal::SIGKILL);
@@ -126,7 +123,6 @@ pub fn run_boxed(cmd: &mut Command, timeout: Duration) -> std::io::Result<RunOut
             None
         }
     };
-    out.status = status;
     out.elapsed = start.elapsed();
     let deadline = Instant::now() + DRAIN_DEADLINE;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -137,6 +133,44 @@ pub fn run_boxed(cmd: &mut Command, timeout: Duration) -> std::io::Result<RunOut
         }
     }
     Ok(out)
+}
+
+/// Read the child's stdout (0) and stderr (1) to their ends on helper threads, keeping the
+/// first [`MAX_CAPTURE`] bytes of each.
+fn capture(child: &mut Child) -> mpsc::Receiver<(usize, Vec<u8>)> {
+    let (tx, rx) = mpsc::channel();
+    let streams = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ];
+    for (i, stream) in streams.into_iter().enumerate() {
+        let Some(mut stream) = stream else { continue };
+        let tx = tx.clone();
+        // Without a thread that stream stays empty.
+        let _ = std::thread::Builder::new()
+            .name("gohang-run-output".into())
+            .spawn(move || {
+                let mut kept = Vec::new();
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let room = MAX_CAPTURE.saturating_sub(kept.len());
+                            kept.extend_from_slice(&buf[..n.min(room)]);
+                        }
+                    }
+                }
+                let _ = tx.send((i, kept));
+            });
+    }
+    rx
 }
 
 /// Short polls at first (most helpers finish in milliseconds), then a steadier pace.
@@ -225,5 +259,44 @@ mod tests {
             assert!(Instant::now() < deadline, "sleep {grandchild} survived");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn the_callers_environment_reaches_the_helper() {
+        let mut c = Command::new("/bin/sh");
+        c.args(["-c", "echo \"$GOHANG_RUN_TEST\""])
+            .env("GOHANG_RUN_TEST", "seen");
+        let o = run_boxed(&mut c, Duration::from_secs(10)).unwrap();
+        assert_eq!(o.stdout, "seen\n");
+        assert!(o.success());
+    }
+
+    #[test]
+    fn a_stop_signal_kills_the_group_at_once() {
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let t = Instant::now();
+        let o = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(200));
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let mut c = Command::new("/bin/sh");
+            c.args(["-c", "echo started; sleep 60 & sleep 60"]);
+            run_until(&mut c, Duration::from_secs(60), || {
+                stop.load(std::sync::atomic::Ordering::Relaxed)
+                    .then_some(Signal::SIGINT)
+            })
+            .unwrap()
+        });
+        assert_eq!(o.interrupted, Some(Signal::SIGINT), "{o:?}");
+        assert_eq!(o.stdout, "started\n");
+        assert_eq!(o.describe(), "interrupted by SIGINT");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error() {
+        let mut c = Command::new("/nonexistent/go");
+        assert!(run_boxed(&mut c, Duration::from_secs(1)).is_err());
     }
 }

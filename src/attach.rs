@@ -307,7 +307,8 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
         evidence.goroutines = dump;
     } else if evidence.outcome == Outcome::Attached {
         // By default the goroutines are read from memory: no signal, the target runs on.
-        match crate::gomem::evidence::read(&evidence, crate::gomem::evidence::DEADLINE) {
+        let chain = crate::classify::classify(&evidence).chain;
+        match crate::gomem::evidence::read(&evidence, &chain, crate::gomem::evidence::DEADLINE) {
             Ok(dump) => evidence.goroutines = Some(dump),
             Err(note) => notes.extend(note),
         }

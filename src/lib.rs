@@ -30,6 +30,7 @@ pub mod redact;
 pub mod report;
 pub mod safeio;
 pub mod scan;
+pub mod shell;
 pub mod supervisor;
 pub mod syscalls;
 pub mod terminal;

@@ -339,7 +339,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         partial.target.pid = Some(root);
         partial.samples = samples.clone();
         partial.own_pids = own_pids.clone();
-        match crate::gomem::evidence::read(&partial, crate::gomem::evidence::DEADLINE) {
+        let chain = crate::classify::classify(&partial).chain;
+        match crate::gomem::evidence::read(&partial, &chain, crate::gomem::evidence::DEADLINE) {
             Ok(dump) => goroutines = Some(dump),
             Err(note) => notes.extend(note),
         }

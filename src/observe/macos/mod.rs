@@ -286,7 +286,7 @@ impl Sampler {
         };
         let go_version = exe
             .value()
-            .and_then(|p| binary::go_build_info(Path::new(p)).ok().flatten())
+            .and_then(|p| crate::inspect::go_build_info(Path::new(p)).ok().flatten())
             .map(|b| b.version);
         Static {
             exe,

@@ -326,7 +326,9 @@ fn take_goroutines(
         evidence.goroutines = dump;
         return;
     }
-    match crate::gomem::evidence::read(evidence, crate::gomem::evidence::DEADLINE) {
+    // By default the goroutines are read from memory: no signal, the target runs on.
+    let chain = crate::classify::classify(evidence).chain;
+    match crate::gomem::evidence::read(evidence, &chain, crate::gomem::evidence::DEADLINE) {
         Ok(dump) => evidence.goroutines = Some(dump),
         Err(note) => notes.extend(note),
     }

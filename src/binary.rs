@@ -8,10 +8,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-/// Full inspection (slices, platform, signature, Go build info) lives in `crate::inspect`;
-/// the observer asks "is this a Go program, and which Go?" through this.
-pub use crate::inspect::{GoBuildInfo, go_build_info};
-
 /// ELF `e_machine` values (`elf.h`).
 mod em {
     pub const X86: u16 = 3;

@@ -483,17 +483,16 @@ fn native_go_fix(f: &Facts) -> String {
     if let Some(i) = native {
         lines.push(format!(
             "export PATH={}:\"$PATH\"    # a native {} ({}) already installed",
-            goenv::shell_quote(&format!("{}/bin", i.goroot)),
+            crate::shell::quote(&format!("{}/bin", i.goroot)),
             i.go.go_version().unwrap_or("go"),
             i.source.label()
         ));
     }
     if h.os == "macos" && h.hardware_arch == Arch::Aarch64 {
-        lines.push(
-            "or install an arm64 Go: the darwin-arm64 archive or .pkg from https://go.dev/dl/, \
-             or /opt/homebrew/bin/brew install go"
-                .to_string(),
-        );
+        lines.push(format!(
+            "or install an arm64 Go: {}",
+            crate::classify::advice::MAC_ARM64_GO
+        ));
     } else {
         lines.push(format!(
             "or install Go for this machine: the {goos}-{goarch} archive from https://go.dev/dl/"
@@ -689,7 +688,7 @@ fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) 
         guard::TreeJudgement::Refused(why) => return guard::refused_replacement(goroot, &why),
         guard::TreeJudgement::Replaceable(tree) => tree,
     };
-    let q = goenv::shell_quote(&tree.path().display().to_string());
+    let q = crate::shell::quote(&tree.path().display().to_string());
     let mut lines = Vec::new();
     if rebuild {
         lines.push(
@@ -1048,7 +1047,7 @@ fn stale_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
                 .stale_dirs
                 .iter()
                 .filter(|d| Path::new(d).parent() == Some(tool_root.as_path()))
-                .map(|d| format!("rm -rf {}", goenv::shell_quote(d)))
+                .map(|d| format!("rm -rf {}", crate::shell::quote(d)))
                 .collect();
             (rms.len() == a.stale_dirs.len()).then(|| {
                 format!(

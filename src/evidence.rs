@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod binary;
+pub mod guard;
+pub mod toolchain;
 mod trace;
 pub use trace::{TraceSummary, TracedCall, TracedThread};
 
@@ -1032,7 +1035,7 @@ pub struct Evidence {
     pub goroutines: Option<GoroutineDump>,
     /// The toolchain the command runs, inspected from its files (`probe` of a go command).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub toolchain: Option<crate::toolchain::ToolchainEvidence>,
+    pub toolchain: Option<toolchain::ToolchainEvidence>,
     /// A system call trace (`--trace`), when taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceSummary>,
@@ -1177,6 +1180,23 @@ impl Evidence {
     pub fn last_sample(&self) -> Option<&Sample> {
         self.samples.last()
     }
+}
+
+/// Is this process the go command (natively or translated)?
+pub fn is_go_command(p: &ProcessSnapshot) -> bool {
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    if let Translation::Binfmt {
+        program: Some(prog),
+        ..
+    } = &p.translation
+    {
+        return base(prog) == "go";
+    }
+    p.comm == "go"
+        || p.argv
+            .value()
+            .and_then(|a| a.first())
+            .is_some_and(|a0| base(a0) == "go")
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! file, then GOROOT/go.env), the running go's version, the go.mod or go.work that governs
 //! the command, and the addresses of the network endpoints the settings name.
 
+use crate::evidence::is_go_command;
 use crate::evidence::{
     Endpoint, GoContext, ModuleFile, ProcessSnapshot, RunState, Sample, Setting, Translation,
 };
@@ -30,23 +31,6 @@ pub const SETTINGS: &[&str] = &[
 
 /// How long name resolution of all endpoints may take together.
 const RESOLVE_LIMIT: Duration = Duration::from_secs(1);
-
-/// Is this process the go command (natively or translated)?
-pub fn is_go_command(p: &ProcessSnapshot) -> bool {
-    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-    if let Translation::Binfmt {
-        program: Some(prog),
-        ..
-    } = &p.translation
-    {
-        return base(prog) == "go";
-    }
-    p.comm == "go"
-        || p.argv
-            .value()
-            .and_then(|a| a.first())
-            .is_some_and(|a0| base(a0) == "go")
-}
 
 /// Collect the context of the first go command in the newest sample.
 pub fn collect(samples: &[Sample], os: &str) -> Option<GoContext> {

@@ -31,6 +31,7 @@ pub mod redact;
 pub mod report;
 pub mod safeio;
 pub mod scan;
+pub mod shell;
 pub mod supervisor;
 pub mod sys;
 pub mod syscalls;

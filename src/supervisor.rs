@@ -634,7 +634,9 @@ async fn take_goroutines(
     progress: &Progress,
 ) -> Result<GoroutineDump, Option<String>> {
     if !opts.goroutines {
-        return crate::gomem::evidence::read(&partial, crate::gomem::evidence::DEADLINE);
+        // By default the goroutines are read from memory, before the kill: no signal.
+        let chain = crate::classify::classify(&partial).chain;
+        return crate::gomem::evidence::read(&partial, &chain, crate::gomem::evidence::DEADLINE);
     }
     partial.go = window.go.clone();
     let Some(p) = dump_target(&partial) else {

@@ -135,7 +135,7 @@ fn go_tools_cross_compiled_and_native() {
         // Go's std commands have no main module.
         assert_eq!(go.module, None);
         assert_eq!(
-            gohang::binary::go_build_info(&path)
+            gohang::inspect::go_build_info(&path)
                 .unwrap()
                 .unwrap()
                 .version,
@@ -256,7 +256,7 @@ fn truncated_copies_are_not_valid() {
     let p = dir.path().join("truncated");
     std::fs::write(&p, &arm[..arm.len() / 3]).unwrap();
     expect_invalid(inspect_path(&p), "truncated file");
-    assert!(gohang::binary::go_build_info(&p).is_err());
+    assert!(gohang::inspect::go_build_info(&p).is_err());
 }
 
 /// A small deterministic generator (xorshift), so a failure replays.
@@ -320,7 +320,7 @@ fn scripts_and_data_are_not_binaries() {
     assert!(
         matches!(inspect_path(&script), Err(InspectError::NotBinary(s)) if s.contains("script"))
     );
-    assert_eq!(gohang::binary::go_build_info(&script), Ok(None));
+    assert_eq!(gohang::inspect::go_build_info(&script), Ok(None));
     assert!(matches!(
         inspect_path(dir.path()),
         Err(InspectError::NotBinary(s)) if s.contains("directory")
@@ -331,7 +331,7 @@ fn scripts_and_data_are_not_binaries() {
     ));
     // A valid binary that Go did not link: no build info, no error.
     let sh = Path::new("/bin/sh");
-    assert_eq!(gohang::binary::go_build_info(sh), Ok(None));
+    assert_eq!(gohang::inspect::go_build_info(sh), Ok(None));
 }
 
 /// A source that counts what it is asked for.

@@ -153,7 +153,7 @@ fn no_goroot_fix_deletes_a_directory_gohang_did_not_verify() {
     go_layout(&tree);
     fs::write(tree.join("VERSION"), "go1.22.0\n").unwrap();
     let fixes = check_fixes(&tree, &home).join("\n");
-    let q = goenv::shell_quote(&fs::canonicalize(&tree).unwrap().display().to_string());
+    let q = gohang::shell::quote(&fs::canonicalize(&tree).unwrap().display().to_string());
     assert!(
         fixes.contains(&format!("rm -rf {q} && mv ")),
         "a verified tree keeps its fix: {fixes}"

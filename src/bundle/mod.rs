@@ -663,7 +663,7 @@ fn invocation() -> String {
         .chain(
             std::env::args_os()
                 .skip(1)
-                .map(|a| crate::toolchain::goenv::shell_quote(&a.to_string_lossy())),
+                .map(|a| crate::shell::quote(&a.to_string_lossy())),
         )
         .collect::<Vec<_>>()
         .join(" ")

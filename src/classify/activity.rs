@@ -512,7 +512,7 @@ fn tool_setting(tree: &Tree, chain: &[u32]) -> Option<String> {
     let go = tree
         .procs
         .iter()
-        .find(|q| crate::gocontext::is_go_command(q.last))?;
+        .find(|q| crate::evidence::is_go_command(q.last))?;
     for var in ["CC", "CXX", "GIT_SSH_COMMAND", "GIT_ASKPASS", "PKG_CONFIG"] {
         let Some(val) = go.last.env.get(var).filter(|v| !v.is_empty()) else {
             continue;

@@ -359,7 +359,7 @@ fn verdict_for(
         .iter()
         .rev()
         .filter_map(|pid| tree.get(*pid))
-        .find(|q| crate::gocontext::is_go_command(q.last))
+        .find(|q| crate::evidence::is_go_command(q.last))
         .map(|q| q.last.command_line())
         .unwrap_or_else(|| p.last.command_line());
     let v = v.remedy(remedy::output_blocked(&end, &command));

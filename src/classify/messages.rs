@@ -29,8 +29,8 @@ fn translated_in_play(tree: &Tree) -> bool {
         || tree.ev.toolchain.as_ref().is_some_and(|t| {
             t.go.binary.as_ref().is_some_and(|b| {
                 matches!(
-                    crate::toolchain::analysis::fit(b, host),
-                    crate::toolchain::analysis::Fit::Translated { .. }
+                    crate::classify::analysis::fit(b, host),
+                    crate::classify::analysis::Fit::Translated { .. }
                 )
             })
         })

@@ -10,6 +10,8 @@
 //! outranks `spinning` and `idle`.
 
 mod activity;
+pub mod advice;
+pub mod analysis;
 mod descriptors;
 mod frames;
 mod messages;

@@ -2,8 +2,9 @@
 //! together by a test. Each is true for the case it is given for; where a command is
 //! printed it is meant to be pasted as is.
 
+use crate::classify::advice::MAC_ARM64_GO;
+use crate::evidence::guard;
 use crate::evidence::{Arch, CgroupInfo, CgroupVersion, Mode, Translation};
-use crate::guard;
 
 /// Resume a process (or its whole process group) stopped by a signal.
 /// Only a group and a pid `guard` lets a command name are named.
@@ -277,11 +278,11 @@ fn threads_advice(l: &LookCloser, busy: bool) -> String {
 /// A program that is translated (Rosetta 2, qemu-user, Rosetta for Linux).
 pub fn translated(t: &Translation, host_os: &str) -> String {
     match t {
-        Translation::Rosetta { .. } => "install a native arm64 Go (the darwin-arm64 archive from go.dev/dl, or \
-             `brew install go` from an arm64 Homebrew in /opt/homebrew) and run it from a native shell; \
+        Translation::Rosetta { .. } => format!(
+            "install a native arm64 Go ({MAC_ARM64_GO}) and run it from a native shell; \
              until then GODEBUG=asyncpreemptoff=1 avoids the known Rosetta stalls of Go programs \
              (golang/go#42700, #68485); `gohang rebuild` rebuilds a GOROOT natively"
-            .to_string(),
+        ),
         Translation::Binfmt { .. } if host_os == "linux" => "run a native toolchain instead of an emulated one: in a container build use \
              `FROM --platform=$BUILDPLATFORM golang` and cross-compile with GOOS/GOARCH (Go needs no \
              emulator to cross-compile); for a GOROOT with foreign binaries, `gohang rebuild`"
@@ -329,10 +330,10 @@ pub fn arch_mismatch(
     if slices.is_empty() || slices.iter().any(native) {
         // Which binary failed, or why a fitting slice was refused, is not known here.
         return if apple_silicon {
-            "use a Go built for this Mac (the darwin-arm64 archive from go.dev/dl, or `brew install go` \
-             from /opt/homebrew); an x86_64-only binary needs Rosetta 2: \
-             softwareupdate --install-rosetta --agree-to-license"
-                .to_string()
+            format!(
+                "use a Go built for this Mac ({MAC_ARM64_GO}); an x86_64-only binary needs \
+                 Rosetta 2: softwareupdate --install-rosetta --agree-to-license"
+            )
         } else {
             "use a Go built for this Intel Mac (the darwin-amd64 archive from go.dev/dl); an \
              arm64-only binary cannot run on it"
@@ -340,8 +341,7 @@ pub fn arch_mismatch(
         };
     }
     if apple_silicon && slices.contains(&Arch::X86_64) {
-        let go = "better, use an arm64 build (for Go itself, the darwin-arm64 archive from go.dev/dl, or \
-                  `brew install go` from /opt/homebrew)";
+        let go = format!("better, use an arm64 build (for Go itself, {MAC_ARM64_GO})");
         return match rosetta_installed {
             Some(true) => format!(
                 "Rosetta 2 looks installed, yet this x86_64 program could not start: check that it runs \

@@ -14,13 +14,13 @@
 //! `arch-mismatch` verdict that exec failures already produced.
 
 use super::Classification;
+use crate::classify::advice::install_instead;
+use crate::classify::analysis::{self, Analysis, ArchState, Fit};
+use crate::evidence::guard;
+use crate::evidence::toolchain::Platform;
+use crate::evidence::toolchain::ToolchainEvidence;
 use crate::evidence::{Evidence, Outcome};
-use crate::guard;
-use crate::rebuild::advice::install_instead;
-use crate::rebuild::foreign::Platform;
-use crate::rebuild::version::GoVersion;
-use crate::toolchain::analysis::{self, Analysis, ArchState, Fit};
-use crate::toolchain::{ToolchainEvidence, goenv};
+use crate::gover::GoVersion;
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 
 /// Files listed one by one before "and N more".
@@ -157,7 +157,7 @@ fn verdict(ev: &Evidence, t: &ToolchainEvidence, a: &Analysis) -> Verdict {
     let release = a
         .go_version
         .as_deref()
-        .and_then(crate::rebuild::version::GoVersion::parse)
+        .and_then(crate::gover::GoVersion::parse)
         .filter(|g| g.is_release());
     v.remedy(remedy(ev, t, a, &root, release))
 }
@@ -200,14 +200,14 @@ fn remedy(
         }
         guard::TreeJudgement::Refused(why) => return guard::refused_replacement(root, &why),
     };
-    let q = goenv::shell_quote(&tree.path().display().to_string());
+    let q = crate::shell::quote(&tree.path().display().to_string());
     if a.state == ArchState::Native && go_native_or_none(a) {
         match release {
             Some(v) => format!(
                 "reinstall {v} into an empty directory: a release unpacked over another leaves stale tools. \
                  This line downloads first and removes the old tree only once the new one is unpacked \
                  (put sudo before each step if the directory is not yours): {}",
-                crate::rebuild::advice::replace_with_archive(
+                crate::classify::advice::replace_with_archive(
                     &tree,
                     &v.go_name(),
                     &platform.goos,
@@ -223,8 +223,8 @@ fn remedy(
         }
     } else if os == "macos" {
         format!(
-            "use a Go built for this Mac: the darwin-arm64 archive from go.dev/dl, or \
-             /opt/homebrew/bin/brew install go; or rebuild this one natively: gohang rebuild --goroot {q}"
+            "use a Go built for this Mac: {}; or rebuild this one natively: gohang rebuild --goroot {q}",
+            crate::classify::advice::MAC_ARM64_GO
         )
     } else {
         format!(

@@ -745,7 +745,7 @@ fn prompt_settings(tree: &Tree, p: &ProcView) -> Vec<String> {
     let go = chain
         .iter()
         .filter_map(|pid| tree.get(*pid))
-        .find(|q| crate::gocontext::is_go_command(q.last));
+        .find(|q| crate::evidence::is_go_command(q.last));
     let Some(go) = go else { return notes };
     let env = &go.last.env;
     if env.get("GIT_TERMINAL_PROMPT").is_some_and(|v| v != "0") {
@@ -1726,7 +1726,7 @@ fn from_message(tree: &Tree, m: &Downloading, f: &mut Findings) {
         .or_else(|| {
             tree.procs
                 .iter()
-                .find(|q| crate::gocontext::is_go_command(q.last))
+                .find(|q| crate::evidence::is_go_command(q.last))
         })
         .or_else(|| tree.root.and_then(|r| tree.get(r)));
     let Some(go) = go else {

@@ -16,11 +16,11 @@ pub const DEADLINE: Duration = Duration::from_secs(2);
 pub const SOURCE: &str = "memory";
 
 /// The process whose goroutines explain the evidence: the Go program nearest the end of
-/// the wait chain (the leaf when it is a Go program, else the stuck go above it).
-pub fn target(ev: &Evidence) -> Option<(u32, String)> {
-    let c = crate::classify::classify(ev);
+/// the wait chain (the leaf when it is a Go program, else the stuck go above it). `chain` is
+/// the classifier's wait chain (`Classification::chain`): the caller classifies, gomem reads.
+pub fn target(ev: &Evidence, chain: &[u32]) -> Option<(u32, String)> {
     let last = ev.samples.last()?;
-    c.chain
+    chain
         .iter()
         .rev()
         .filter_map(|pid| last.process(*pid))
@@ -31,8 +31,12 @@ pub fn target(ev: &Evidence) -> Option<(u32, String)> {
 
 /// Read the goroutines of the Go program `target` picks, within `deadline`. Returns the
 /// dump, or a note saying why there is none (None: no Go program in the tree).
-pub fn read(ev: &Evidence, deadline: Duration) -> Result<GoroutineDump, Option<String>> {
-    let (pid, name) = target(ev).ok_or(None)?;
+pub fn read(
+    ev: &Evidence,
+    chain: &[u32],
+    deadline: Duration,
+) -> Result<GoroutineDump, Option<String>> {
+    let (pid, name) = target(ev, chain).ok_or(None)?;
     read_pid(pid, deadline).map_err(|why| {
         Some(format!(
             "goroutines of pid {pid} ({name}) not read from memory: {why}"
@@ -122,8 +126,9 @@ mod tests {
                 p.go_version = None;
             }
         }
-        assert_eq!(read(&not_go, DEADLINE).unwrap_err(), None);
-        let note = read(&ev, DEADLINE).unwrap_err().unwrap();
+        let chain = |e: &Evidence| crate::classify::classify(e).chain;
+        assert_eq!(read(&not_go, &chain(&not_go), DEADLINE).unwrap_err(), None);
+        let note = read(&ev, &chain(&ev), DEADLINE).unwrap_err().unwrap();
         assert!(
             note.starts_with("goroutines of pid 4194305 (")
                 && note.contains("not read from memory"),

@@ -10,33 +10,13 @@
 //! framed by two 16-byte sentinels (cmd/go `modload.infoStart`/`infoEnd`) and is a list of
 //! tab-separated lines: `path`, `mod`, `dep`, `build KEY=VALUE`.
 
-use serde::{Deserialize, Serialize};
+pub use crate::evidence::binary::GoBuildInfo;
 
 pub(super) const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
 const HEADER_LEN: usize = 32;
 const ALIGN: usize = 16;
 /// The most a build-info string may claim; real module infos are a few KiB.
 pub(super) const MAX_STRING: u64 = 1 << 20;
-
-/// What a Go program says about its own build.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GoBuildInfo {
-    /// The toolchain that linked it: `go1.23.5`, `devel go1.24-…`.
-    pub version: String,
-    /// The main package (`cmd/compile`, `example.com/hello`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// The main module's path and version, for programs built in module mode outside std.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub module: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub module_version: Option<String>,
-    /// `build GOOS=` / `build GOARCH=` (Go ≥ 1.18).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goos: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goarch: Option<String>,
-}
 
 /// The blob's header, decoded.
 #[derive(Debug, PartialEq, Eq)]

@@ -5,61 +5,10 @@
 //! Reads headers only (`binary::exe_info`); runs nothing.
 
 use crate::binary;
-use crate::evidence::{Arch, HostInfo};
+use crate::evidence::Arch;
+pub use crate::evidence::toolchain::Platform;
 use serde::Serialize;
 use std::path::Path;
-
-/// A Go platform, `GOOS_GOARCH` as used in `pkg/tool/<os>_<arch>/`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Platform {
-    pub goos: String,
-    pub goarch: String,
-    /// The hardware architecture, as gohang names it.
-    #[serde(skip)]
-    pub hardware: Arch,
-}
-
-impl Platform {
-    /// The machine's own platform: its OS and its hardware architecture (not the one a
-    /// translated gohang sees).
-    pub fn native(host: &HostInfo) -> Platform {
-        let goos = match host.os.as_str() {
-            "macos" => "darwin",
-            other => other,
-        };
-        Platform {
-            goos: goos.to_string(),
-            goarch: host.hardware_arch.goarch().to_string(),
-            hardware: host.hardware_arch.clone(),
-        }
-    }
-
-    /// `linux_amd64`.
-    pub fn dir_name(&self) -> String {
-        format!("{}_{}", self.goos, self.goarch)
-    }
-
-    /// `linux/amd64`, as `go version` prints it.
-    pub fn slash(&self) -> String {
-        format!("{}/{}", self.goos, self.goarch)
-    }
-
-    /// The executable formats this OS loads.
-    fn formats(&self) -> &'static [&'static str] {
-        match self.goos.as_str() {
-            "darwin" | "ios" => &["mach-o", "mach-o-fat"],
-            "windows" => &["pe"],
-            _ => &["elf"],
-        }
-    }
-
-    /// Does this machine run a binary of this format and these architectures natively?
-    /// A universal binary is native when one of its slices is.
-    pub fn runs_natively(&self, format: &str, arches: &[Arch]) -> bool {
-        self.formats().contains(&format)
-            && arches.iter().any(|a| a.runs_natively_on(&self.hardware))
-    }
-}
 
 /// `linux_arm64` -> true: a name shaped like a Go platform directory.
 fn is_platform_dir_name(name: &str) -> bool {

@@ -5,11 +5,12 @@
 //! `go` on PATH's own tree. Nothing here runs the tree's `go`, which may be foreign, slow
 //! under emulation, or the very thing that hangs.
 
+pub use crate::evidence::guard::Owner;
 use crate::sys::run::{RunOutput, run_boxed};
 use crate::toolchain::Env;
 use crate::toolchain::discover::{self, GorootSource};
 use crate::toolchain::goenv::EnvFindings;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -107,37 +108,6 @@ pub fn locate_goroot(env: &Env, envf: &EnvFindings, os: &str) -> Result<Located,
                      with --goroot DIR"
                 .to_string(),
         }),
-    }
-}
-
-/// A package manager (or the go command itself) that owns the tree: a rebuild would fight
-/// it, and its next upgrade would undo or corrupt the rebuild.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Owner {
-    /// `dpkg`, `rpm`, `pacman`, `homebrew`, `macports`, `nix`, `snap`, `go-toolchain-cache`.
-    pub manager: String,
-    /// The package, when the manager names one (`golang-1.23-go:arm64`, `go@1.22`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub package: Option<String>,
-}
-
-impl Owner {
-    pub fn describe(&self) -> String {
-        let what = match self.manager.as_str() {
-            "dpkg" => "the Debian package",
-            "rpm" => "the RPM package",
-            "pacman" => "the pacman package",
-            "homebrew" => "the Homebrew formula",
-            "macports" => "MacPorts",
-            "nix" => "the Nix store",
-            "snap" => "a snap",
-            "go-toolchain-cache" => "the go command's toolchain cache (GOTOOLCHAIN downloads)",
-            _ => "a package manager",
-        };
-        match &self.package {
-            Some(p) => format!("{what} {p}"),
-            None => what.to_string(),
-        }
     }
 }
 

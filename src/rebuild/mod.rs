@@ -27,7 +27,7 @@
 //! `blockers` (`kind`, `message`), `install_instead`); `result` (after `--yes`: the
 //! [`execute::ExecResult`]); `pruned` (with `--prune-backup`).
 
-pub mod advice;
+pub use crate::classify::advice;
 pub mod backup;
 pub mod bootstrap;
 pub mod build;
@@ -43,9 +43,10 @@ pub mod version;
 use crate::error::{Exit, UserError};
 use crate::observe;
 use crate::output::Output;
+use crate::shell::quote_path as sh;
 use display::Display;
 use execute::{ExecOptions, ExecOutcome, ExecResult};
-use plan::{BlockerKind, Inputs, Plan, human_bytes, sh};
+use plan::{BlockerKind, Inputs, Plan, human_bytes};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

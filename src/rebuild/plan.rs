@@ -14,6 +14,7 @@ use crate::rebuild::foreign::{self, Platform, TreeScan};
 use crate::rebuild::goroot::{self, FoundBy, Owner};
 use crate::rebuild::procs::{self, RunningTool};
 use crate::rebuild::version::{self, GoVersion, VersionSource};
+use crate::shell::quote_path as sh;
 use crate::toolchain::{Env, goenv};
 use serde::Serialize;
 use std::ffi::OsString;
@@ -668,19 +669,6 @@ fn commands(
     ));
     v.push(format!("{go} tool compile -V=full"));
     v
-}
-
-/// Quote a path for a POSIX shell when it needs it.
-pub fn sh(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./,:=@%+".contains(c))
-    {
-        s.into_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// `239.5 MB`.

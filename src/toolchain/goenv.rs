@@ -178,22 +178,10 @@ pub fn removal(s: &Setting, os: &str) -> String {
             format!(
                 "{inplace} '/^{}=/d' {}    # or: go env -u {}",
                 s.name,
-                shell_quote(path),
+                crate::shell::quote(path),
                 s.name
             )
         }
-    }
-}
-
-/// Quote for a POSIX shell when needed.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:@%,".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
@@ -254,6 +242,5 @@ mod tests {
             "sed -i '/^GOOS=/d' /cfg/go/env    # or: go env -u GOOS"
         );
         assert_eq!(removal(&f.settings[1], "linux"), "unset GOARCH");
-        assert_eq!(shell_quote("/a b/c"), "'/a b/c'");
     }
 }

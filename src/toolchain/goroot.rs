@@ -9,45 +9,9 @@
 //! on an arm64 Mac uses `pkg/tool/darwin_amd64`.
 
 use super::FileReport;
-use serde::{Deserialize, Serialize};
+pub use crate::evidence::toolchain::{GorootScan, ToolDir};
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// One `pkg/tool/<goos>_<goarch>/` directory.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ToolDir {
-    /// `linux_amd64`
-    pub name: String,
-    pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goos: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goarch: Option<String>,
-    pub files: Vec<FileReport>,
-}
-
-/// The binaries of one GOROOT.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GorootScan {
-    pub root: String,
-    /// First line of `GOROOT/VERSION` (release archives have it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_file: Option<String>,
-    pub bin: Vec<FileReport>,
-    pub tool_dirs: Vec<ToolDir>,
-}
-
-impl GorootScan {
-    pub fn tool_dir(&self, name: &str) -> Option<&ToolDir> {
-        self.tool_dirs.iter().find(|d| d.name == name)
-    }
-    /// Every file scanned, `bin/` first.
-    pub fn files(&self) -> impl Iterator<Item = &FileReport> {
-        self.bin
-            .iter()
-            .chain(self.tool_dirs.iter().flat_map(|d| d.files.iter()))
-    }
-}
 
 /// The go command's own test (`isGOROOT`): the directory has `pkg/tool`.
 pub fn has_tool_root(dir: &Path) -> bool {

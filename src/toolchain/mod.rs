@@ -10,7 +10,7 @@
 //! Everything here reads files and kernel state only; the slow parts run under
 //! [`timebox::run`], so a dead NFS mount in PATH cannot hang gohang.
 
-pub mod analysis;
+pub use crate::classify::analysis;
 pub mod discover;
 #[cfg(test)]
 pub(crate) mod fake;
@@ -19,8 +19,8 @@ pub mod goroot;
 pub mod hardware;
 pub mod timebox;
 
-use crate::inspect::{self, BinaryInfo, InspectError};
-use serde::{Deserialize, Serialize};
+pub use crate::evidence::toolchain::{FileKind, FileReport, ToolchainEvidence};
+use crate::inspect::{self, InspectError};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -69,34 +69,6 @@ impl Env {
     }
 }
 
-/// What kind of thing a file turned out to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileKind {
-    Binary,
-    /// A script or data: not something the architecture question applies to.
-    NotBinary,
-    /// A truncated or malformed binary.
-    Invalid,
-    /// It could not be read.
-    Unreadable,
-}
-
-/// One file and what it is.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FileReport {
-    pub path: String,
-    /// The path with symlinks resolved, when it differs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolved: Option<String>,
-    pub kind: FileKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub binary: Option<BinaryInfo>,
-    /// Why there is no `binary`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
-}
-
 impl FileReport {
     pub fn of(path: &Path) -> FileReport {
         let symlink = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
@@ -125,49 +97,6 @@ impl FileReport {
             problem,
         }
     }
-    /// The Go version the binary was linked by.
-    pub fn go_version(&self) -> Option<&str> {
-        self.binary
-            .as_ref()
-            .and_then(|b| b.go())
-            .map(|g| g.version.as_str())
-    }
-    /// The real file: `resolved`, else `path`.
-    pub fn real_path(&self) -> &str {
-        self.resolved.as_deref().unwrap_or(&self.path)
-    }
-    /// The file name.
-    pub fn name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
-    }
-}
-
-/// Static findings about the toolchain a command runs: the `go` binary, the GOROOT it
-/// uses, and the binaries of that GOROOT. Part of the probe's evidence; `check` shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ToolchainEvidence {
-    /// The `go` as the command names it (on PATH).
-    pub go_path: String,
-    /// That file, symlinks resolved, inspected.
-    pub go: FileReport,
-    /// The GOROOT the go command would use, found as it finds it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goroot: Option<String>,
-    /// Where that GOROOT came from ("GOROOT environment variable", "location of the go binary").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goroot_source: Option<String>,
-    /// `<goos>_<goarch>` of `pkg/tool/` the go command uses: its own GOOS/GOARCH.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_dir: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scan: Option<goroot::GorootScan>,
-    /// What a fix that replaced the GOROOT would act on (`guard`): its layout, where it
-    /// sits, who owns it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tree: Option<crate::guard::TreeFacts>,
-    /// What could not be found out, in plain words.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
 }
 
 /// Inspect the toolchain of the `go` at `go_path` (as PATH names it): the binary, the

@@ -429,7 +429,7 @@ impl Backend {
             _ => Some(dir.join("exe")),
         };
         let go_version = program
-            .and_then(|p| binary::go_build_info(&p).ok().flatten())
+            .and_then(|p| crate::inspect::go_build_info(&p).ok().flatten())
             .map(|b| b.version);
         Static {
             exe,

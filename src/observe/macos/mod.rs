@@ -289,7 +289,7 @@ impl Backend {
         };
         let go_version = exe
             .value()
-            .and_then(|p| binary::go_build_info(Path::new(p)).ok().flatten())
+            .and_then(|p| crate::inspect::go_build_info(Path::new(p)).ok().flatten())
             .map(|b| b.version);
         Static {
             exe,

@@ -7,9 +7,9 @@
 //! (`-goversion`), and `compile` exits with `compile: version "…" does not match go tool
 //! version "…"` when they differ (`cmd/compile/internal/base/flag.go`).
 
-use super::{FileKind, FileReport, ToolchainEvidence};
+use crate::evidence::binary::{self, BinaryInfo, Format, Slice};
+use crate::evidence::toolchain::{FileKind, FileReport, ToolchainEvidence};
 use crate::evidence::{Arch, Emulator, HostInfo};
-use crate::inspect::{self, BinaryInfo, Format, Slice};
 use serde::{Deserialize, Serialize};
 
 /// How a binary runs on this machine.
@@ -133,7 +133,7 @@ pub fn tool_dir_name(slice: &Slice) -> Option<String> {
     let os = slice.os.as_deref()?;
     Some(format!(
         "{}_{}",
-        inspect::goos_from_os(os),
+        binary::goos_from_os(os),
         slice.arch.goarch()
     ))
 }

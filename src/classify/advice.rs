@@ -4,9 +4,9 @@
 //! what fixes it for good), then the official archive for the hardware architecture.
 
 use crate::evidence::Arch;
-use crate::rebuild::foreign::Platform;
-use crate::rebuild::goroot::Owner;
-use crate::rebuild::version::GoVersion;
+use crate::evidence::guard::Owner;
+use crate::evidence::toolchain::Platform;
+use crate::gover::GoVersion;
 use std::path::Path;
 
 /// Debian's name for an architecture (`dpkg --print-architecture`).
@@ -23,6 +23,11 @@ fn dpkg_arch(a: &Arch) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Where a Mac with Apple silicon gets a native (arm64) Go: every fix that says so prints
+/// this one text. An x86_64 Homebrew lives in /usr/local and runs under Rosetta, so the arm64
+/// one is named by its place.
+pub const MAC_ARM64_GO: &str = "the darwin-arm64 archive from go.dev/dl, or `brew install go` from an arm64 Homebrew in /opt/homebrew";
 
 /// Paste-ready lines (comments start with `#`).
 pub fn install_instead(
@@ -118,7 +123,7 @@ pub fn archive_name(v: &str, goos: &str, goarch: &str) -> String {
 /// removed. go.dev/doc/install: never unpack an archive over an existing tree.
 pub fn fresh_archive_install(dir: &Path, v: &str, goos: &str, goarch: &str, sudo: bool) -> String {
     let file = archive_name(v, goos, goarch);
-    let d = crate::rebuild::plan::sh(dir);
+    let d = crate::shell::quote_path(dir);
     let su = if sudo { "sudo " } else { "" };
     format!(
         "curl -fLO https://go.dev/dl/{file} && {su}mkdir {d} && \
@@ -134,7 +139,7 @@ pub fn fresh_archive_install(dir: &Path, v: &str, goos: &str, goarch: &str, sudo
 /// download or unpacking leaves the old tree untouched. go.dev/doc/install: never unpack
 /// an archive over an existing tree. Only a tree `guard` verified can be named.
 pub fn replace_with_archive(
-    tree: &crate::guard::VerifiedTree,
+    tree: &crate::evidence::guard::VerifiedTree,
     v: &str,
     goos: &str,
     goarch: &str,
@@ -142,8 +147,8 @@ pub fn replace_with_archive(
 ) -> String {
     let dir = tree.path();
     let file = archive_name(v, goos, goarch);
-    let d = crate::rebuild::plan::sh(dir);
-    let new = crate::rebuild::plan::sh(Path::new(&format!("{}.new", dir.display())));
+    let d = crate::shell::quote_path(dir);
+    let new = crate::shell::quote_path(Path::new(&format!("{}.new", dir.display())));
     let su = if sudo { "sudo " } else { "" };
     format!(
         "curl -fLO https://go.dev/dl/{file} && {su}mkdir {new} && \

@@ -32,7 +32,7 @@ pub fn redact_urls(v: &str) -> String {
             .unwrap_or(authority_and_path.len());
         match authority_and_path[..auth_end].rfind('@') {
             Some(at) => {
-                out.push_str("REDACTED");
+                out.push_str(URL_MARK);
                 out.push_str(&authority_and_path[at..]);
             }
             None => out.push_str(authority_and_path),
@@ -117,8 +117,12 @@ pub fn filter_environ(raw: &[u8]) -> BTreeMap<String, String> {
     out
 }
 
-/// Replaces a secret found by a pattern rule.
+/// Replaces a secret found by a pattern rule, in every file of a bundle and in every line
+/// of a trace; a rule that knows the secret's name writes `[REDACTED:NAME]`.
 pub const MARK: &str = "[REDACTED]";
+/// Replaces the userinfo of a URL (`https://REDACTED@host`): brackets are not allowed
+/// there (RFC 3986, section 3.2.1), and the URL stays one that tools can read.
+pub const URL_MARK: &str = "REDACTED";
 /// Replaces a home directory when anonymizing.
 pub const HOME_PLACEHOLDER: &str = "$HOME";
 /// Replaces the user name when anonymizing.
@@ -453,57 +457,69 @@ impl Redactor {
 
     /// The bytes of `file` with every secret replaced.
     pub fn redact(&mut self, file: &str, input: &[u8]) -> Vec<u8> {
-        // URLs first: a known password inside one must not hide its user from the rule.
         let mut buf = input.to_vec();
-        let spans = url_userinfo_spans(&buf);
-        buf = self.apply(file, &buf, spans);
-        let literals = self.literals.clone();
-        for l in &literals {
-            let spans = literal_spans(&buf, &l.needle, |_| {
+        self.redact_in_place(file, &mut buf);
+        buf
+    }
+
+    /// [`Redactor::redact`] on a buffer, which is left alone (not copied) while no rule
+    /// finds anything: most lines of a trace.
+    fn redact_in_place(&mut self, file: &str, buf: &mut Vec<u8>) {
+        // URLs first: a known password inside one must not hide its user from the rule.
+        let spans = url_userinfo_spans(buf);
+        self.apply(file, buf, spans);
+        for i in 0..self.literals.len() {
+            let l = &self.literals[i];
+            let spans = literal_spans(buf, &l.needle, |_| {
                 (
                     format!("[REDACTED:{}]", l.name),
                     l.kind,
                     Some(l.name.clone()),
                 )
             });
-            buf = self.apply(file, &buf, spans);
+            self.apply(file, buf, spans);
         }
-        let rules: [Rule; 9] = [
-            private_key_spans,
-            url_userinfo_spans,
-            authorization_spans,
-            credential_spans,
-            jwt_spans,
-            assignment_spans,
-            argument_spans,
-            netrc_line_spans,
-            netrc_path_spans,
+        // Each rule but two needs a word that one pass finds (replacing never makes one).
+        let has = Triggers::of(buf);
+        let rules: [(bool, Rule); 9] = [
+            (has.pem, private_key_spans),
+            (has.url, url_userinfo_spans),
+            (has.authorization, authorization_spans),
+            (has.credential, credential_spans),
+            (has.jwt, jwt_spans),
+            (true, assignment_spans),
+            (true, argument_spans),
+            (has.netrc_text, netrc_line_spans),
+            (has.netrc_path, netrc_path_spans),
         ];
-        for rule in rules {
-            let spans = rule(&buf);
-            buf = self.apply(file, &buf, spans);
+        for (may, rule) in rules {
+            if may {
+                let spans = rule(buf);
+                self.apply(file, buf, spans);
+            }
         }
         if self.anonymize {
-            for h in self.homes.clone() {
-                let spans = literal_spans(&buf, h.as_bytes(), |_| {
+            for i in 0..self.homes.len() {
+                let h = self.homes[i].as_bytes();
+                let spans = literal_spans(buf, h, |_| {
                     (HOME_PLACEHOLDER.to_string(), RedactionKind::HomeDir, None)
                 })
                 .into_iter()
-                .filter(|s| stands_alone(&buf, s, is_path_char))
+                .filter(|s| stands_alone(buf, s, is_path_char))
                 .collect();
-                buf = self.apply(file, &buf, spans);
+                self.apply(file, buf, spans);
             }
-            for u in self.users.clone() {
-                let spans = literal_spans(&buf, u.as_bytes(), |_| {
+            for i in 0..self.users.len() {
+                let u = self.users[i].as_bytes();
+                let spans = literal_spans(buf, u, |_| {
                     (USER_PLACEHOLDER.to_string(), RedactionKind::UserName, None)
                 })
                 .into_iter()
-                .filter(|s| stands_alone(&buf, s, is_word))
+                .filter(|s| stands_alone(buf, s, is_word))
                 .collect();
-                buf = self.apply(file, &buf, spans);
+                self.apply(file, buf, spans);
             }
         }
-        buf
     }
 
     /// [`Redactor::redact`] for text.
@@ -524,9 +540,10 @@ impl Redactor {
             .collect()
     }
 
-    fn apply(&mut self, file: &str, buf: &[u8], spans: Vec<Span>) -> Vec<u8> {
+    /// Replace `spans` in `buf` and count them.
+    fn apply(&mut self, file: &str, buf: &mut Vec<u8>, spans: Vec<Span>) {
         if spans.is_empty() {
-            return buf.to_vec();
+            return;
         }
         let mut out = Vec::with_capacity(buf.len());
         let mut at = 0;
@@ -542,7 +559,45 @@ impl Redactor {
             e.1.insert(file.to_string());
         }
         out.extend_from_slice(&buf[at..]);
-        out
+        *buf = out;
+    }
+}
+
+/// Which of the words the pattern rules start from a text holds, found in one pass: a
+/// rule whose word is missing cannot find anything, and is not run (most lines of a trace
+/// hold none).
+#[derive(Clone, Copy, Debug, Default)]
+struct Triggers {
+    url: bool,
+    pem: bool,
+    authorization: bool,
+    credential: bool,
+    jwt: bool,
+    netrc_text: bool,
+    netrc_path: bool,
+}
+
+impl Triggers {
+    fn of(b: &[u8]) -> Triggers {
+        let mut t = Triggers::default();
+        let at = |i: usize, w: &[u8]| b[i..].starts_with(w);
+        let at_ci = |i: usize, w: &[u8]| {
+            b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w)
+        };
+        for (i, &c) in b.iter().enumerate() {
+            match c {
+                b':' => t.url |= at(i, b"://"),
+                b'-' => t.pem |= at(i, PEM_BEGIN),
+                b'a' | b'A' => t.authorization |= at_ci(i, b"authorization"),
+                b'b' | b'B' => t.credential |= at_ci(i, b"bearer") || at_ci(i, b"basic"),
+                b'e' => t.jwt |= at(i, b"eyJ"),
+                b'm' => t.netrc_text |= at(i, b"machine"),
+                b'd' => t.netrc_text |= at(i, b"default"),
+                b'.' | b'_' => t.netrc_path |= at(i + 1, b"netrc"),
+                _ => {}
+            }
+        }
+        t
     }
 }
 
@@ -577,8 +632,11 @@ fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
         return None;
     }
-    (from..=hay.len() - needle.len())
-        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    let first = needle[0].to_ascii_lowercase();
+    (from..=hay.len() - needle.len()).find(|&i| {
+        hay[i].to_ascii_lowercase() == first
+            && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
+    })
 }
 
 fn literal_spans(
@@ -646,12 +704,12 @@ fn url_userinfo_spans(b: &[u8]) -> Vec<Span> {
             && b[p - 1].is_ascii_alphanumeric()
             && let Some(at) = b[start..end].iter().rposition(|&c| c == b'@')
             && at > 0
-            && &b[start..start + at] != b"REDACTED"
+            && &b[start..start + at] != URL_MARK.as_bytes()
         {
             out.push(Span {
                 start,
                 end: start + at,
-                with: "REDACTED".to_string(),
+                with: URL_MARK.to_string(),
                 kind: RedactionKind::UrlUserinfo,
                 name: None,
             });
@@ -664,7 +722,7 @@ fn url_userinfo_spans(b: &[u8]) -> Vec<Span> {
 /// Already redacted (by a more precise rule: a value with a marker inside is left as it
 /// is), or a placeholder that says only that something is set.
 fn is_marked(v: &[u8]) -> bool {
-    v == b"REDACTED" || v == b"<set>" || find(v, b"[REDACTED", 0).is_some()
+    v == URL_MARK.as_bytes() || v == b"<set>" || find(v, b"[REDACTED", 0).is_some()
 }
 
 /// Does the value end here? At a line end (also an escaped `\n` in JSON or strace
@@ -956,6 +1014,11 @@ fn assignment_at(b: &[u8], s: usize) -> (usize, Option<Span>) {
         i += 1;
     }
     let name_end = i;
+    // Only a name followed by one of these can be assigned (see the arms below); most words
+    // are not, and cost no more.
+    if !matches!(b.get(i), Some(b'"' | b'\\' | b'=' | b':')) {
+        return (name_end, None);
+    }
     let name = String::from_utf8_lossy(&b[s..i]).into_owned();
     if !is_secret_name(&name) {
         return (name_end, None);
@@ -1148,42 +1211,6 @@ fn private_key_spans(b: &[u8]) -> Vec<Span> {
         from = end.max(start + 1);
     }
     out
-}
-
-/// `"NAME": "value"` members only (at any depth of escaping), not `NAME=value`.
-fn json_member_spans(b: &[u8]) -> Vec<Span> {
-    assignment_spans(b)
-        .into_iter()
-        .filter(|s| {
-            let before = b[..s.start]
-                .iter()
-                .rev()
-                .find(|&&c| !matches!(c, b'"' | b'\\' | b' ' | b'\t'));
-            before == Some(&b':')
-        })
-        .collect()
-}
-
-/// Text with the pattern rules that need no knowledge applied: private keys, netrc
-/// values and `"NAME": "value"`. For the trace's lines, which are written to a file before
-/// any bundle exists (its own rules take `NAME=value`).
-pub fn pattern_redact(text: &str) -> std::borrow::Cow<'_, str> {
-    let mut r = Redactor::new(false);
-    let b = text.as_bytes();
-    let mut buf = b.to_vec();
-    for rule in [
-        private_key_spans as Rule,
-        netrc_line_spans,
-        json_member_spans,
-    ] {
-        let spans = rule(&buf);
-        buf = r.apply("trace", &buf, spans);
-    }
-    if buf == b {
-        std::borrow::Cow::Borrowed(text)
-    } else {
-        std::borrow::Cow::Owned(String::from_utf8_lossy(&buf).into_owned())
-    }
 }
 
 /// What the argument of an option holds.
@@ -1477,8 +1504,19 @@ const NETRC_VALUE_KEYS: &[&[u8]] = &[b"login", b"password", b"passwd", b"account
 /// HOST` is followed by one of those keywords (or ends the line), or when it continues such
 /// a line with a keyword.
 fn netrc_line_spans(b: &[u8]) -> Vec<Span> {
+    // Netrc text starts at `machine` or `default`: without either, nothing to read.
+    if find(b, b"machine", 0).is_none() && find(b, b"default", 0).is_none() {
+        return Vec::new();
+    }
+    netrc_scan(b, false).0
+}
+
+/// [`netrc_line_spans`], from a state: `continuing` when the text goes on from netrc text
+/// (a trace's earlier line). Also says whether its last line with words was netrc text,
+/// to go on with in the next.
+fn netrc_scan(b: &[u8], mut continuing: bool) -> (Vec<Span>, bool) {
     let mut out = Vec::new();
-    let mut continuing = false;
+    let mut last = continuing;
     let lines = logical_lines(b);
     // Does the line after `n` start with a value keyword (`machine h` then `  login u`)?
     let keyed_next = |n: usize| {
@@ -1522,8 +1560,11 @@ fn netrc_line_spans(b: &[u8]) -> Vec<Span> {
             }
         }
         continuing = netrc;
+        if !toks.is_empty() {
+            last = netrc;
+        }
     }
-    out
+    (out, last)
 }
 
 /// Lines, split at newlines and at the escape `\n` of JSON and strace strings, escaped
@@ -1611,9 +1652,308 @@ fn netrc_path_spans(b: &[u8]) -> Vec<Span> {
     out
 }
 
+/// How many lines a block left open may go on over: a PEM key written or read 64
+/// characters a line (an 8192-bit RSA key is about 100 lines), a netrc file printed a line
+/// at a time. Past it the next lines are read as new text again.
+pub const MAX_CARRIED_LINES: u32 = 512;
+
+/// What a line of a trace leaves open for the next data of the same descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Open {
+    /// A private key's body: everything up to its `-----END` line goes.
+    PrivateKey,
+    /// Netrc text: a line that goes on with a keyword is netrc text too.
+    Netrc,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Carried {
+    open: Open,
+    lines: u32,
+}
+
+/// Calls whose result is a new descriptor: a block left open on that number is over.
+const NEW_FD_CALLS: &[&str] = &["open", "openat", "openat2", "creat", "accept", "accept4"];
+
+/// The parts of a tracer's line that say what continues what: strace's `1234
+/// 12:00:00.000001 read(3, "…", 4096) = 60`, `1234 … read(3, <unfinished ...>` then `1234 …
+/// <... read resumed>"…", 4096) = 60`; dtruss's `1234/0x5678:  read(0x3, "…", 0x1000) = 60 0`.
+#[derive(Debug, Default)]
+struct TraceLine<'a> {
+    /// The pid (strace -f) or pid/thread (dtruss) the line starts with; empty when none.
+    thread: &'a str,
+    call: Option<&'a str>,
+    /// The first argument, when it is a number (a descriptor) on this line.
+    fd: Option<&'a str>,
+    /// The call goes on in a later `<... NAME resumed>` line.
+    unfinished: bool,
+    /// What the call returned, when the line has it.
+    result: Option<&'a str>,
+    /// The bytes of the call's first string, without its quotes (to the end of the line
+    /// when it is cut there).
+    data: Option<(usize, usize)>,
+}
+
+fn trace_line(text: &str) -> TraceLine<'_> {
+    let b = text.as_bytes();
+    let lead = text.trim_start();
+    let thread = if lead.starts_with("[pid") {
+        lead.split(']').next().unwrap_or("")
+    } else if lead.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        lead.split_ascii_whitespace().next().unwrap_or("")
+    } else {
+        ""
+    };
+    let mut t = TraceLine {
+        thread,
+        ..TraceLine::default()
+    };
+    let after = if let Some(r) = text.find("<... ")
+        && let Some(e) = text[r + 5..].find(" resumed>")
+    {
+        t.call = Some(&text[r + 5..r + 5 + e]);
+        r + 5 + e + 9
+    } else if let Some(open) = text.find('(') {
+        let name_start = text[..open]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let name = &text[name_start..open];
+        t.call = (!name.is_empty()).then_some(name);
+        let first = text[open + 1..]
+            .split([',', ')'])
+            .next()
+            .unwrap_or("")
+            .trim();
+        t.fd = (!first.is_empty() && first.bytes().all(|c| c.is_ascii_alphanumeric()))
+            .then_some(first);
+        open + 1
+    } else {
+        return t;
+    };
+    t.unfinished = text.ends_with("<unfinished ...>");
+    t.result = text
+        .rfind(") = ")
+        .and_then(|i| text[i + 4..].split_ascii_whitespace().next());
+    t.data = b[after.min(b.len())..]
+        .iter()
+        .position(|&c| c == b'"')
+        .map(|q| {
+            let start = after + q + 1;
+            let mut end = start;
+            while end < b.len() && b[end] != b'"' {
+                end += if b[end] == b'\\' { 2 } else { 1 };
+            }
+            (start, end.min(b.len()))
+        });
+    t
+}
+
+/// Does a private key block open in `data` and not end there?
+fn leaves_key_open(data: &[u8]) -> bool {
+    let spans = private_key_spans(data);
+    spans
+        .last()
+        .is_some_and(|s| !data[s.end..].starts_with(PEM_END))
+}
+
+/// A [`Redactor`] for text that comes a line at a time: a tracer's output, redacted as
+/// it streams, before it is parsed or written. Each line gets every rule of
+/// [`Redactor::redact`], with the same mark. What a rule reads over several lines of a
+/// file — a private key's body, netrc text — goes on over the lines of a trace where the
+/// data of one descriptor goes on: a key or a netrc file read in pieces (`read(3, …)`, then
+/// `read(3, …)`, also resumed), or written a line at a time (`write(1, …)` after
+/// `write(1, …)`), by any thread (a Go program's goroutine moves between threads). The
+/// block a line leaves open is removed from the next data of the same call and descriptor,
+/// up to its end (`-----END`, a line that is not netrc), the end of the file (a read of
+/// nothing), a new file on that descriptor (`openat(…) = 3`), or [`MAX_CARRIED_LINES`]. It
+/// may remove more than needed there (another process's descriptor of the same number),
+/// never less.
+#[derive(Debug)]
+pub struct LineRedactor {
+    red: Redactor,
+    /// Blocks left open, by call and descriptor (`read 3`).
+    carried: BTreeMap<String, Carried>,
+    /// The descriptor of each thread's call in progress, for its `resumed` line.
+    pending: BTreeMap<String, String>,
+}
+
+impl LineRedactor {
+    /// What it counts its redactions under.
+    const FILE: &str = "trace";
+
+    pub fn new(red: Redactor) -> LineRedactor {
+        LineRedactor {
+            red,
+            carried: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The next line, with every secret removed.
+    pub fn line<'a>(&mut self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.redact_line(text, true)
+    }
+
+    /// A line still being written (a call in progress): redacted as the next line would be,
+    /// and forgotten (the whole line comes again through [`LineRedactor::line`]).
+    pub fn peek<'a>(&mut self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.redact_line(text, false)
+    }
+
+    /// The redactor with its knowledge, for text that is not a line of the stream.
+    pub fn redactor(&mut self) -> &mut Redactor {
+        &mut self.red
+    }
+
+    fn redact_line<'a>(&mut self, text: &'a str, commit: bool) -> std::borrow::Cow<'a, str> {
+        let b = text.as_bytes();
+        let t = trace_line(text);
+        // Looked up only while a block is open somewhere: most of the time none is.
+        let key = if self.carried.is_empty() {
+            None
+        } else {
+            self.key_of(&t)
+        };
+        let mut buf = b.to_vec();
+        // The block this descriptor's data left open.
+        let carried = key.as_ref().and_then(|k| self.carried.get(k).copied());
+        let mut still = None;
+        if let (Some(c), Some((s, e))) = (carried, t.data) {
+            let data = &b[s..e];
+            let (spans, open) = match c.open {
+                Open::PrivateKey => {
+                    let end = find(data, PEM_END, 0);
+                    let end_at = s + end.unwrap_or(data.len());
+                    let spans = (end_at > s)
+                        .then(|| Span {
+                            start: s,
+                            end: end_at,
+                            with: "[REDACTED:private-key]".to_string(),
+                            kind: RedactionKind::PrivateKey,
+                            name: None,
+                        })
+                        .into_iter()
+                        .collect();
+                    // A read of nothing is the end of the file.
+                    (spans, end.is_none() && e > s)
+                }
+                Open::Netrc => {
+                    let (mut spans, open) = netrc_scan(data, true);
+                    for sp in &mut spans {
+                        sp.start += s;
+                        sp.end += s;
+                    }
+                    (spans, open)
+                }
+            };
+            self.red.apply(Self::FILE, &mut buf, spans);
+            still = Some(open);
+        }
+        self.red.redact_in_place(Self::FILE, &mut buf);
+        if commit {
+            self.remember(&t, b, key, carried, still);
+        }
+        if buf == b {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            std::borrow::Cow::Owned(String::from_utf8_lossy(&buf).into_owned())
+        }
+    }
+
+    /// `read 3`: the call and the descriptor of a line (of the call it resumes).
+    fn key_of(&self, t: &TraceLine) -> Option<String> {
+        let call = t.call?;
+        let fd = match t.fd {
+            Some(fd) => fd,
+            None => self.pending.get(t.thread)?.as_str(),
+        };
+        Some(format!("{call} {fd}"))
+    }
+
+    /// Remember what this line leaves open, and the descriptor of a call in progress.
+    fn remember(
+        &mut self,
+        t: &TraceLine,
+        b: &[u8],
+        key: Option<String>,
+        carried: Option<Carried>,
+        still: Option<bool>,
+    ) {
+        let key = key.or_else(|| {
+            let data = &b[t.data?.0..t.data?.1];
+            // Only a line that may open a block needs one.
+            let may_open = find(data, PEM_BEGIN, 0).is_some()
+                || find(data, b"machine", 0).is_some()
+                || find(data, b"default", 0).is_some();
+            may_open.then(|| self.key_of(t)).flatten()
+        });
+        match (t.unfinished, t.fd) {
+            (true, Some(fd)) => match self.pending.get_mut(t.thread) {
+                Some(p) => {
+                    p.clear();
+                    p.push_str(fd);
+                }
+                None => {
+                    self.pending.insert(t.thread.to_string(), fd.to_string());
+                }
+            },
+            (false, None) if t.call.is_some() && !self.pending.is_empty() => {
+                self.pending.remove(t.thread);
+            }
+            _ => {}
+        }
+        // A new file on a descriptor ends what was open on it.
+        if let (Some(call), Some(fd)) = (t.call, t.result)
+            && NEW_FD_CALLS.contains(&call)
+            && !self.carried.is_empty()
+        {
+            let suffix = format!(" {fd}");
+            self.carried.retain(|k, _| !k.ends_with(&suffix));
+        }
+        let (Some(key), Some((s, e))) = (key, t.data) else {
+            return;
+        };
+        let data = &b[s..e];
+        let mut next = match (carried, still) {
+            (Some(mut c), Some(true)) => {
+                c.lines += 1;
+                (c.lines < MAX_CARRIED_LINES).then_some(c)
+            }
+            _ => None,
+        };
+        let netrc_before = next.is_some_and(|c| c.open == Open::Netrc);
+        let opens = if leaves_key_open(data) {
+            Some(Open::PrivateKey)
+        } else if (netrc_before
+            || find(data, b"machine", 0).is_some()
+            || find(data, b"default", 0).is_some())
+            && netrc_scan(data, netrc_before).1
+        {
+            Some(Open::Netrc)
+        } else {
+            None
+        };
+        next = match (opens, next) {
+            (Some(open), Some(c)) if c.open == open => Some(c),
+            (Some(open), _) => Some(Carried { open, lines: 0 }),
+            (None, Some(c)) if c.open == Open::PrivateKey => Some(c),
+            (None, _) => None,
+        };
+        match next {
+            Some(c) => {
+                self.carried.insert(key, c);
+            }
+            None => {
+                self.carried.remove(&key);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     fn red(s: &str) -> String {
         Redactor::new(true).redact_str("t", s)
@@ -2189,5 +2529,204 @@ mod tests {
         r.add_environ(b"A=1\0MY_API_KEY=key-0123456\0broken\0");
         assert_eq!(r.known_names(), vec!["MY_API_KEY".to_string()]);
         assert_eq!(redact(&mut r, "x key-0123456"), "x [REDACTED:MY_API_KEY]");
+    }
+
+    fn stream() -> LineRedactor {
+        LineRedactor::new(Redactor::new(false))
+    }
+
+    #[test]
+    fn a_trace_line_gets_the_rules_and_mark_of_a_file() {
+        let mut t = stream();
+        let l = r#"1234 12:00:00.000001 write(7, "GET /example.com/m/@v/list HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAuthorization: Basic YWxpY2U6czNjcmV0\r\nUser-Agent: Go-http-client/1.1\r\n\r\n", 140) = 140"#;
+        let r = t.line(l);
+        assert!(!r.contains("YWxpY2U6czNjcmV0"), "{r}");
+        assert!(
+            r.contains(r"Authorization: Basic [REDACTED]\r\nUser-Agent"),
+            "{r}"
+        );
+        assert!(
+            r.contains("Host: 127.0.0.1:8080") && r.ends_with(") = 140"),
+            "{r}"
+        );
+        // Line by line as a whole file: the same rules, the same mark.
+        let mut whole = Redactor::new(false);
+        for l in [
+            l,
+            r#"sendto(3, "proxy-authorization: bearer abcdefghijkl"..., 256, 0, NULL, 0) = 256"#,
+            r#"write(5, "cookie: session=xyz\r\n", 21) = 21"#,
+            r#"write(1, "protocol=https\nhost=git.example.com\nusername=user\npassword=hunter22\n", 70) = 70"#,
+            r#"read(3, "GET /x?access_token=abc123&y=1", 64) = 33"#,
+            r#"execve("/usr/bin/git", ["git", "clone", "https://user:tok3n@git.example.com/r"], 0x7ffd /* 30 vars */) = 0"#,
+            r#"execve("/usr/bin/curl", ["curl", "--password", "pw1", "-u", "u:pw2"], 0x7ffd /* 3 vars */) = 0"#,
+            "write(1, \"GITHUB_TOKEN=ghp_abcdef\\n\", 24) = 24",
+            r#"write(1, "{\"client_secret\": \"tr-cs-3\"}\n", 30) = 30"#,
+        ] {
+            let r = t.line(l);
+            assert_eq!(r, whole.redact_str("t", l), "{l}");
+            assert_ne!(r, l, "something went: {l}");
+            for secret in [
+                "abcdefghijkl",
+                "xyz",
+                "hunter22",
+                "abc123",
+                "tok3n",
+                "pw1",
+                "pw2",
+                "ghp_abcdef",
+                "tr-cs-3",
+            ] {
+                assert!(!r.contains(secret), "{secret} in {r}");
+            }
+        }
+        assert!(
+            t.line(r#"write(1, "username=user\npassword=hunter22\n", 30) = 30"#)
+                .contains(r"username=user\npassword=[REDACTED]\n"),
+            "a user name is not a secret"
+        );
+    }
+
+    #[test]
+    fn ordinary_trace_lines_are_untouched_and_not_copied() {
+        let mut t = stream();
+        for l in [
+            r#"1234 12:00:00.000001 connect(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EINPROGRESS (Operation now in progress)"#,
+            r#"1234 12:00:00.000002 flock(3, LOCK_EX <unfinished ...>"#,
+            r#"openat(AT_FDCWD, "/home/user/go/pkg/mod/cache/download/x/@v/v1.0.0.lock", O_RDWR|O_CREAT|O_CLOEXEC, 0666) = 3"#,
+            r#"write(2, "go: downloading example.com/dep v1.0.0\n", 40) = 40"#,
+            r#"read(4, "module example.com/m\n\ngo 1.23\n\nrequire example.com/dep v1.0.0\n", 512) = 60"#,
+            "",
+        ] {
+            assert!(matches!(t.line(l), Cow::Borrowed(_)), "{l}");
+        }
+    }
+
+    #[test]
+    fn what_the_environment_and_command_line_tell_goes_from_a_trace() {
+        let mut red = Redactor::new(false);
+        red.add_env([("MY_API_KEY", "plantedKey-123")]);
+        red.add_argv(&["sh", "-c", "x", "--password", "pwsep12345"]);
+        let mut t = LineRedactor::new(red);
+        let r = t.line(r#"write(1, "plantedKey-123 and pwsep12345\n", 27) = 27"#);
+        assert_eq!(
+            r,
+            r#"write(1, "[REDACTED:MY_API_KEY] and [REDACTED:argv:--password]\n", 27) = 27"#
+        );
+    }
+
+    const PEM_LINES: [&str; 6] = [
+        r#"100 12:00:00.000001 write(1, "-----BEGIN EC PRIVATE KEY-----\n", 31) = 31"#,
+        r#"101 12:00:00.000002 read(4, "unrelated MHcCtext\n", 64) = 19"#,
+        r#"100 12:00:00.000003 write(1, "MHcCAQEEcarriedOne\n", 19) = 19"#,
+        r#"100 12:00:00.000004 write(1, "AwEHoUQDcarriedTwo\n", 19) = 19"#,
+        r#"100 12:00:00.000005 write(1, "-----END EC PRIVATE KEY-----\n", 29) = 29"#,
+        r#"100 12:00:00.000006 write(1, "after the key\n", 14) = 14"#,
+    ];
+
+    #[test]
+    fn a_private_key_written_line_by_line_goes_to_its_end() {
+        let mut t = stream();
+        let out: Vec<String> = PEM_LINES.iter().map(|l| t.line(l).into_owned()).collect();
+        let all = out.join("\n");
+        assert!(
+            !all.contains("carriedOne") && !all.contains("carriedTwo"),
+            "{all}"
+        );
+        assert!(
+            out[2].contains(r#"write(1, "[REDACTED:private-key]", 19)"#),
+            "{all}"
+        );
+        // Another thread, the END line and what follows the key stay.
+        assert_eq!(out[1], PEM_LINES[1]);
+        assert_eq!(out[4], PEM_LINES[4]);
+        assert_eq!(out[5], PEM_LINES[5]);
+        let kinds: Vec<RedactionKind> = t.redactor().redactions().iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, vec![RedactionKind::PrivateKey]);
+    }
+
+    #[test]
+    fn a_private_key_read_in_pieces_cut_or_resumed_goes() {
+        let mut t = stream();
+        for (l, secret) in [
+            (
+                r#"7 read(3, "-----BEGIN RSA PRIVATE KEY-----\nMIIEcutHere"..., 4096) = 4096"#,
+                "cutHere",
+            ),
+            (r#"7 read(3, <unfinished ...>"#, ""),
+            (r#"8 write(2, "other thread\n", 13) = 13"#, ""),
+            (
+                r#"7 <... read resumed>"restOfBody\n-----END RSA PRIVATE KEY-----\n", 4096) = 40"#,
+                "restOfBody",
+            ),
+            (r#"7 read(3, "plain text after\n", 4096) = 17"#, ""),
+        ] {
+            let r = t.line(l);
+            if secret.is_empty() {
+                assert_eq!(r, l);
+            } else {
+                assert!(!r.contains(secret), "{l} -> {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_ends_with_its_file_and_at_the_bound() {
+        let mut t = stream();
+        let begin = r#"7 read(3, "-----BEGIN PRIVATE KEY-----\nMIIEcut"..., 4096) = 1700"#;
+        let body = r#"7 read(3, "MIIEnext\n", 4096) = 9"#;
+        // Another thread goes on reading (a goroutine moved); other calls between do not end it.
+        t.line(begin);
+        assert_ne!(
+            t.line(r#"9 fcntl(3, F_GETFL) = 0x8000 (flags O_RDONLY)"#),
+            ""
+        );
+        assert!(!t.line(&body.replace("7 ", "9 ")).contains("MIIEnext"));
+        // The end of the file ends it; so does a new file on the descriptor.
+        assert_eq!(
+            t.line(r#"7 read(3, "", 4096) = 0"#),
+            r#"7 read(3, "", 4096) = 0"#
+        );
+        assert_eq!(t.line(body), body);
+        t.line(begin);
+        let open = r#"7 openat(AT_FDCWD, "/etc/hosts", O_RDONLY|O_CLOEXEC) = 3"#;
+        assert_eq!(t.line(open), open);
+        assert_eq!(t.line(body), body);
+        // A key with no END line (cut by the tracer) holds for a bounded number of lines.
+        t.line(begin);
+        for _ in 1..MAX_CARRIED_LINES {
+            assert_ne!(t.line(body), body);
+        }
+        assert_ne!(t.line(body), body);
+        assert_eq!(t.line(body), body);
+    }
+
+    #[test]
+    fn netrc_printed_a_line_at_a_time_goes() {
+        let mut t = stream();
+        let lines = [
+            r#"55 write(1, "machine h.example\n", 18) = 18"#,
+            r#"55 write(1, "  login nl-login-5\n", 19) = 19"#,
+            r#"56 write(2, "  password other-file\n", 22) = 22"#,
+            r#"55 write(1, "  password nl-pass-5\n", 21) = 21"#,
+            r#"55 write(1, "done: password reset\n", 21) = 21"#,
+            r#"55 read(3, "machine h2 login nl-login-6\n", 64) = 28"#,
+            r#"55 read(3, "  password nl-pass-6\n", 64) = 21"#,
+        ];
+        let out: Vec<String> = lines.iter().map(|l| t.line(l).into_owned()).collect();
+        let all = out.join("\n");
+        for s in ["nl-login-5", "nl-pass-5", "nl-login-6", "nl-pass-6"] {
+            assert!(!all.contains(s), "{s}: {all}");
+        }
+        assert_eq!(out[2], lines[2], "another descriptor's text is not netrc");
+        assert_eq!(out[4], lines[4], "netrc ended");
+    }
+
+    #[test]
+    fn a_line_in_progress_is_redacted_and_forgotten() {
+        let mut t = stream();
+        assert_eq!(t.peek(PEM_LINES[0]), stream().line(PEM_LINES[0]));
+        assert_eq!(t.line(PEM_LINES[2]), PEM_LINES[2], "peek opened nothing");
+        t.line(PEM_LINES[0]);
+        assert!(!t.peek(PEM_LINES[2]).contains("carriedOne"));
     }
 }

@@ -323,9 +323,11 @@ fn credentials_never_reach_the_trace_file() {
     }
     let _s = serial();
     let state = tempfile::tempdir().unwrap();
-    // printf is a shell builtin: sh itself writes these bytes with write(2).
-    let script = r#"printf 'GET / HTTP/1.1\r\nAuthorization: Basic c2VjcmV0LXRva2Vu\r\n\r\n' >/dev/null; printf 'username=u\npassword=hunter22\n' >/dev/null; sleep 60"#;
-    let c = gohang_in(
+    // printf is a shell builtin: sh itself writes these bytes with write(2). A key and a
+    // netrc written a line at a time (one write each), and a value only the environment
+    // tells is secret.
+    let script = r#"printf 'GET / HTTP/1.1\r\nAuthorization: Basic c2VjcmV0LXRva2Vu\r\n\r\n' >/dev/null; printf 'username=u\npassword=hunter22\n' >/dev/null; { printf -- '-----BEGIN EC PRIVATE KEY-----\n'; printf 'MHcCAQEEsplitPemBody61\n'; printf -- '-----END EC PRIVATE KEY-----\n'; printf 'machine h.example\n'; printf '  login splitLogin62\n'; printf '  password splitPass62\n'; printf '%s\n' "$GOHANG_T_DEPLOY_TOKEN"; } >/dev/null; sleep 60"#;
+    let mut c = gohang_in(
         state.path(),
         &[
             "probe",
@@ -341,10 +343,12 @@ fn credentials_never_reach_the_trace_file() {
             script,
         ],
     );
+    c.env("GOHANG_T_DEPLOY_TOKEN", "envOnlyValue63");
     let (r, _, out) = finish(c);
     let text = std::fs::read_to_string(trace_file(&r)).unwrap();
-    assert!(text.contains("Authorization: REDACTED"), "{text}");
-    assert!(text.contains("password=REDACTED"), "{text}");
+    assert!(text.contains("Authorization: Basic [REDACTED"), "{text}");
+    assert!(text.contains("password=[REDACTED"), "{text}");
+    assert!(text.contains("-----END EC PRIVATE KEY-----"), "{text}");
     // Nor does the evidence taken from it (the command line itself is the user's own).
     let from_trace: Vec<&String> = r
         .verdicts
@@ -352,7 +356,14 @@ fn credentials_never_reach_the_trace_file() {
         .flat_map(|v| v.evidence.iter())
         .chain(r.notes.iter())
         .collect();
-    for secret in ["c2VjcmV0LXRva2Vu", "hunter22"] {
+    for secret in [
+        "c2VjcmV0LXRva2Vu",
+        "hunter22",
+        "splitPemBody61",
+        "splitLogin62",
+        "splitPass62",
+        "envOnlyValue63",
+    ] {
         assert!(!text.contains(secret), "{secret} in the trace file");
         assert!(
             from_trace.iter().all(|l| !l.contains(secret)),

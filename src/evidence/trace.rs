@@ -3,7 +3,7 @@
 //! the last one when the trace ended — then that call is where the thread sits.
 //!
 //! Filled by `crate::trace`, read by `classify::trace`. Every string in it has gone through
-//! `trace::redact` (no `Authorization:` value, password or URL credential is kept).
+//! `redact::LineRedactor` (no `Authorization:` value, password or URL credential is kept).
 
 use serde::{Deserialize, Serialize};
 

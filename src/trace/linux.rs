@@ -201,16 +201,24 @@ impl Read for FifoReader {
     }
 }
 
-/// Start reading the FIFO into a new trace file.
-fn open_stream(reader: FifoReader, notes: &mut Vec<String>) -> Stream {
-    Stream::start(reader, Format::Strace, super::new_sink(notes))
+/// Start reading the FIFO into a new trace file, redacted with what `argv` and the
+/// environments of `pids` tell (`super::line_redactor`).
+fn open_stream(
+    reader: FifoReader,
+    notes: &mut Vec<String>,
+    argv: &[String],
+    pids: &[u32],
+) -> Stream {
+    let redactor = super::line_redactor(argv, pids);
+    Stream::start(reader, Format::Strace, super::new_sink(notes), redactor)
 }
 
 /// The command line as evidence: the program's own arguments with credentials removed.
-fn describe_command(program: &Path, args: &[String]) -> Vec<String> {
-    std::iter::once(program.display().to_string())
-        .chain(args.iter().map(|a| super::redact::line(a).into_owned()))
-        .collect()
+fn describe_command(stream: &Stream, program: &Path, args: &[String]) -> Vec<String> {
+    let argv: Vec<String> = std::iter::once(program.display().to_string())
+        .chain(args.iter().cloned())
+        .collect();
+    stream.redact_argv(&argv)
 }
 
 /// A trace being taken.
@@ -253,7 +261,10 @@ impl SpawnTrace {
         let strace = strace_path()?;
         let (fifo, reader) = Fifo::create()?;
         let mut notes = Vec::new();
-        let stream = open_stream(reader, &mut notes);
+        let argv: Vec<String> = std::iter::once(path.display().to_string())
+            .chain(args.iter().cloned())
+            .collect();
+        let stream = open_stream(reader, &mut notes, &argv, &[]);
         let mut a = vec!["-D".to_string()];
         a.extend(common_args(&fifo.path));
         if !keep {
@@ -288,7 +299,7 @@ impl SpawnTrace {
                 tracee: root,
                 tracer: Mutex::new(None),
             },
-            command: describe_command(&self.program, &self.args),
+            command: describe_command(&self.stream, &self.program, &self.args),
             stream: self.stream,
             fifo: self.fifo,
             started: Instant::now(),
@@ -333,7 +344,8 @@ impl Tracer {
             });
         }
         let mut notes = Vec::new();
-        let stream = open_stream(reader, &mut notes);
+        let stream = open_stream(reader, &mut notes, &[], pids);
+        let command = describe_command(&stream, &strace, &args);
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("--trace: cannot run {}: {e}", strace.display()))?;
@@ -357,7 +369,7 @@ impl Tracer {
             stream,
             fifo,
             started: Instant::now(),
-            command: describe_command(&strace, &args),
+            command,
             notes,
         };
         tracer.wait_attached(first)
@@ -477,7 +489,7 @@ impl Tracer {
                         .map(str::trim)
                         .filter(|l| !l.is_empty())
                         .take(8)
-                        .map(|l| super::redact::line(l).into_owned()),
+                        .map(|l| self.stream.redact_text(l)),
                 );
             }
             How::Spawned { .. } => {

@@ -126,7 +126,12 @@ impl Tracer {
         // Our copies of the pipe's write end go with `cmd`: the reader sees its end when
         // dtruss exits.
         drop(cmd);
-        let stream = Stream::start(reader, Format::Dtruss, sink);
+        let stream = Stream::start(
+            reader,
+            Format::Dtruss,
+            sink,
+            super::line_redactor(&[], pids),
+        );
         Ok(Tracer {
             child,
             stream,

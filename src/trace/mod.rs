@@ -1,9 +1,9 @@
 //! `--trace`: a system call trace of the target, as evidence of where each thread sits.
 //!
 //! The tracer is the OS's own — `strace` on Linux, `dtruss` on macOS — run by gohang, its
-//! output read as it comes (`stream`): every line redacted (`redact`: no credential is ever
-//! kept), written to a bounded file for the bundle (`sink`), folded into per-thread state
-//! (`collect`). The result is a [`TraceSummary`] in the evidence; `classify::trace` reads it.
+//! output read as it comes (`stream`): every line redacted (`crate::redact::LineRedactor`,
+//! the bundle's rules applied line by line: no credential is ever kept), written to a
+//! bounded file for the bundle (`sink`), folded into per-thread state (`collect`). The result is a [`TraceSummary`] in the evidence; `classify::trace` reads it.
 //!
 //! Linux (`linux.rs`):
 //! - spawn mode (`probe --trace`): the command runs under `strace -D -f`, so it stays
@@ -30,7 +30,6 @@
 
 mod collect;
 mod dtruss;
-pub mod redact;
 mod sink;
 mod strace;
 mod stream;
@@ -42,6 +41,7 @@ crate::sys::os_backend!();
 pub use collect::Format;
 
 use crate::evidence::{Sample, SyscallState, TraceSummary};
+use crate::redact::{LineRedactor, Redactor};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -118,6 +118,28 @@ pub(crate) fn new_sink(notes: &mut Vec<String>) -> Option<sink::Sink> {
             None
         }
     }
+}
+
+/// The redactor of a trace: the rules of every redaction, and the secrets of the
+/// environments the traced processes run with — gohang's own, which a command it starts
+/// inherits, and each attached process's (`pids`) — and of the command line it starts
+/// (`argv`), so that a value is removed also where it stands alone.
+pub(crate) fn line_redactor(argv: &[String], pids: &[u32]) -> LineRedactor {
+    let mut red = Redactor::new(false);
+    red.add_env(std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    }));
+    for &pid in pids {
+        // Time-boxed by the backend: a process in uninterruptible sleep can block the read.
+        if let Some(raw) = crate::observe::raw_environ(pid) {
+            red.add_environ(&raw);
+        }
+    }
+    red.add_argv(argv);
+    LineRedactor::new(red)
 }
 
 /// Build the evidence from the state of a stream.

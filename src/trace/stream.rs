@@ -3,8 +3,8 @@
 //! caller can look at any time (`snapshot`) while the trace goes on.
 
 use super::collect::{Collector, Format};
-use super::redact;
 use super::sink::{Kept, Sink};
+use crate::redact::LineRedactor;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 /// Longest line kept; the rest of a longer one is dropped (strace already cuts strings).
 const MAX_LINE: usize = 16 * 1024;
 
-#[derive(Default)]
 struct Shared {
     collector: Collector,
+    /// Every line passes through it before it is kept or read.
+    redactor: LineRedactor,
     /// The line being written (no newline yet): with strace, a call still in progress.
     pending: Vec<u8>,
     /// Dropping the rest of an over-long line.
@@ -36,9 +37,19 @@ pub struct Snapshot {
 }
 
 impl Stream {
-    /// Start reading `src` until its end.
-    pub fn start<R: Read + Send + 'static>(src: R, format: Format, sink: Option<Sink>) -> Stream {
-        let shared = Arc::new(Mutex::new(Shared::default()));
+    /// Start reading `src` until its end, each line redacted by `redactor`.
+    pub fn start<R: Read + Send + 'static>(
+        src: R,
+        format: Format,
+        sink: Option<Sink>,
+        redactor: LineRedactor,
+    ) -> Stream {
+        let shared = Arc::new(Mutex::new(Shared {
+            collector: Collector::default(),
+            redactor,
+            pending: Vec::new(),
+            skipping: false,
+        }));
         let calls = Arc::new(AtomicU64::new(0));
         let reader = {
             let shared = shared.clone();
@@ -63,13 +74,27 @@ impl Stream {
 
     /// The state now; a line still being written counts as a call in progress.
     pub fn snapshot(&self) -> Snapshot {
-        let s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let s = &mut *s;
         let mut collector = s.collector.clone();
         if !s.pending.is_empty() && !s.skipping {
             let text = String::from_utf8_lossy(&s.pending);
-            collector.line(self.format, &redact::line(&text));
+            collector.line(self.format, &s.redactor.peek(&text));
         }
         Snapshot { collector }
+    }
+
+    /// A command line with the secrets the trace's redactor knows or finds removed (read as
+    /// one list: an option and its argument together).
+    pub fn redact_argv(&self, argv: &[String]) -> Vec<String> {
+        let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        s.redactor.redactor().redact_argv("trace", argv)
+    }
+
+    /// Text of the tracer's own (its error messages) with secrets removed.
+    pub fn redact_text(&self, text: &str) -> String {
+        let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        s.redactor.redactor().redact_str("trace", text)
     }
 
     /// Wait up to `limit` for the output to end; the file kept, None when it did not end.
@@ -91,11 +116,12 @@ pub fn finish_with_state(stream: Stream, limit: Duration) -> (Snapshot, Option<K
     let shared = stream.shared.clone();
     let format = stream.format;
     let kept = stream.finish(limit);
-    let s = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let s = &mut *s;
     let mut collector = s.collector.clone();
     if !s.pending.is_empty() && !s.skipping {
         let text = String::from_utf8_lossy(&s.pending);
-        collector.line(format, &redact::line(&text));
+        collector.line(format, &s.redactor.peek(&text));
     }
     (Snapshot { collector }, kept)
 }
@@ -128,7 +154,7 @@ fn pump<R: Read>(
                     s.skipping = false;
                     let text = String::from_utf8_lossy(&s.pending).into_owned();
                     s.pending.clear();
-                    let line = redact::line(&text);
+                    let line = s.redactor.line(&text);
                     if let Some(sink) = sink.as_mut() {
                         sink.line(&line);
                     }
@@ -149,13 +175,14 @@ fn pump<R: Read>(
         calls.store(s.collector.calls(), Ordering::Relaxed);
     }
     // The output ended inside a line: the tracer stopped while a call was in progress.
-    let s = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let s = &mut *guard;
     if !s.pending.is_empty()
         && let Some(sink) = sink.as_mut()
     {
-        sink.line(&redact::line(&String::from_utf8_lossy(&s.pending)));
+        sink.line(&s.redactor.line(&String::from_utf8_lossy(&s.pending)));
     }
-    drop(s);
+    drop(guard);
     match sink {
         Some(sink) => sink.finish(),
         None => Kept::default(),
@@ -165,6 +192,11 @@ fn pump<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::Redactor;
+
+    fn redactor() -> LineRedactor {
+        LineRedactor::new(Redactor::new(false))
+    }
 
     /// A source that hands out its chunks one read at a time.
     struct Chunks(Vec<Vec<u8>>);
@@ -190,7 +222,7 @@ mod tests {
         let path = dir.join("trace.txt");
         let _ = std::fs::remove_file(&path);
         let sink = Sink::create(&path).unwrap();
-        let stream = Stream::start(Chunks(chunks), Format::Strace, Some(sink));
+        let stream = Stream::start(Chunks(chunks), Format::Strace, Some(sink), redactor());
         let (snap, kept) = finish_with_state(stream, Duration::from_secs(5));
         let kept = kept.expect("the reader ended");
         assert_eq!(kept.path.as_deref(), Some(path.as_path()));
@@ -211,7 +243,7 @@ mod tests {
         let mut big = b"10 1.0 write(1, \"".to_vec();
         big.extend(std::iter::repeat_n(b'x', MAX_LINE * 3));
         big.extend_from_slice(b"\", 1) = 1\n10 1.1 read(0, \"\", 1) = 0\n");
-        let stream = Stream::start(Chunks(vec![big]), Format::Strace, None);
+        let stream = Stream::start(Chunks(vec![big]), Format::Strace, None, redactor());
         let (snap, _) = finish_with_state(stream, Duration::from_secs(5));
         let (threads, _) = snap.collector.threads();
         let t = &threads[0];

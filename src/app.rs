@@ -132,8 +132,9 @@ fn probe(cli: &Cli, args: &ProbeArgs) -> Result<u8, UserError> {
         timeout: args.timeout,
         window: args.window,
         keep: args.keep,
-        // SIGQUIT ends the process: not by default when it is to be kept.
-        goroutines: args.goroutines || (!args.no_goroutines && !args.keep),
+        // SIGQUIT ends the process: only when asked. By default the goroutines are read
+        // from memory (src/gomem/evidence.rs) and the program keeps running.
+        goroutines: args.goroutines && !args.no_goroutines,
         trace: args.trace,
         stream_output: !args.json && !cli.quiet,
         progress: !args.json && !cli.quiet && std::io::stderr().is_terminal(),

@@ -170,8 +170,9 @@ fn probe(out: &Output, args: &ProbeArgs) -> Result<Exit, UserError> {
         timeout: args.timeout,
         window: args.window,
         keep: args.keep,
-        // SIGQUIT ends the process: not by default when it is to be kept.
-        goroutines: args.goroutines || (!args.no_goroutines && !args.keep),
+        // SIGQUIT ends the process: only when asked. By default the goroutines are read
+        // from memory (src/gomem/evidence.rs) and the program keeps running.
+        goroutines: args.goroutines && !args.no_goroutines,
         trace: args.trace,
         stream_output: !args.json && !out.quiet,
         progress: !args.json && !out.quiet && std::io::stderr().is_terminal(),

@@ -91,11 +91,12 @@ pub struct ProbeArgs {
     /// stopped) instead of killing them.
     #[arg(long)]
     pub keep: bool,
-    /// Ask the stuck Go process for its goroutines (SIGQUIT) before stopping it (default,
-    /// except with --keep).
+    /// Send the stuck Go process SIGQUIT for a goroutine dump before stopping it: the Go
+    /// runtime prints every goroutine and the process exits. Without it the goroutines are
+    /// read from its memory (no signal; the program keeps running until it is stopped).
     #[arg(long, overrides_with = "no_goroutines")]
     pub goroutines: bool,
-    /// Do not send SIGQUIT for a goroutine dump (the goroutines are then read from memory).
+    /// Send no SIGQUIT (the default; the goroutines are read from memory).
     #[arg(long, overrides_with = "goroutines")]
     pub no_goroutines: bool,
     /// Run the command under a system call tracer (strace; dtruss on macOS as root when SIP

@@ -636,9 +636,15 @@ fn stuck_module_download_bundle_holds_the_verdict_and_the_samples() {
             .any(|p| p["comm"] == "go"),
         "the go process is in the samples"
     );
-    // The goroutine dump was taken and kept, raw and parsed.
-    assert!(text(&files, "goroutines.txt").contains("goroutine "));
+    // The goroutines were read from memory (no SIGQUIT: the go kept running until the
+    // bundle stopped it) and kept, as text and parsed.
+    let gtxt = text(&files, "goroutines.txt");
+    assert!(gtxt.starts_with("# goroutines of pid "), "{gtxt}");
+    assert!(gtxt.contains("(source: memory;"), "{gtxt}");
+    assert!(gtxt.contains("goroutine "), "{gtxt}");
     assert!(json(&files, "goroutines.json")["answered"] == true);
+    assert_eq!(json(&files, "goroutines.json")["source"], "memory");
+    assert!(!text(&files, "output-tail.txt").contains("SIGQUIT: quit"));
     let md = text(&files, "report.md");
     assert!(
         md.starts_with("# gohang: `go mod download` — network-wait\n"),

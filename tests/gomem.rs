@@ -195,7 +195,7 @@ fn pclntab_parser_reads_real_binaries() {
             assert_eq!(img.pclntab_candidates.len(), 1, "{what}");
             check_pclntab(&img, minor, &what);
             // Without section headers, the header is found by its magic in read-only data.
-            let mut bytes = img.bytes.clone();
+            let mut bytes = img.bytes.to_vec();
             bytes[0x28..0x30].fill(0); // e_shoff
             bytes[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
             let bare = Image::parse(bytes).unwrap();

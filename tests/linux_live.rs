@@ -153,8 +153,77 @@ fn idle_go_program_in_futex() {
     assert!(p.evidence.iter().any(|e| e.contains("futex")), "{p:#?}");
     assert_eq!(code, 2, "an idle stall with no cause is exit 2");
     assert!(r.output.stderr.tail.contains("sleeper: started"));
-    // probe took the goroutine dump itself (the default): it quotes it instead of asking
-    // for one.
+    // By default probe reads the goroutines from memory: no SIGQUIT, so the program kept
+    // running until probe stopped it, and its stderr holds no runtime dump.
+    assert!(
+        p.evidence.iter().any(|e| e.starts_with(&format!(
+            "Go runtime of pid {} (read from memory): goroutine",
+            p.pid.unwrap()
+        ))),
+        "{p:#?}"
+    );
+    assert!(
+        !r.output.stderr.tail.contains("SIGQUIT"),
+        "{}",
+        r.output.stderr.tail
+    );
+    let remedy = p.remedy.as_deref().unwrap();
+    assert!(
+        remedy.starts_with("its goroutines were read from its memory (no signal)"),
+        "{remedy}"
+    );
+}
+
+/// `--keep`: the goroutines are read from memory and the program is left running.
+#[test]
+fn kept_go_program_lives_after_its_goroutines_are_read() {
+    if !need(have("go"), "a go on PATH") {
+        return;
+    }
+    let _s = serial();
+    let sleeper = go_fixture("sleeper", "amd64");
+    let (r, _code) = probe(
+        &["--keep", "--timeout", "1s", "--window", "500ms"],
+        &[sleeper.to_str().unwrap()],
+    );
+    let p = r.primary();
+    let pid = p.pid.unwrap();
+    // The kept program is ours to clean up: kill it (by pid) whatever the assertions say.
+    struct Kill(i32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // SAFETY: kill(2) on the pid of the program this test started through probe.
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+    let _k = Kill(pid as i32);
+    assert!(
+        p.evidence
+            .iter()
+            .any(|e| e.starts_with(&format!("Go runtime of pid {pid} (read from memory)"))),
+        "{p:#?}"
+    );
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z ")),
+        "the program whose goroutines were read is alive"
+    );
+}
+
+/// `--goroutines` asks for the runtime's own dump (SIGQUIT, which ends the program).
+#[test]
+fn idle_go_program_with_explicit_sigquit() {
+    if !need(have("go"), "a go on PATH") {
+        return;
+    }
+    let _s = serial();
+    let sleeper = go_fixture("sleeper", "amd64");
+    let (r, code) = probe(
+        &["--goroutines", "--timeout", "1s", "--window", "1s"],
+        &[sleeper.to_str().unwrap()],
+    );
+    let p = r.primary();
+    assert_eq!(p.kind, VerdictKind::Idle, "{r:#?}");
+    assert_eq!(code, 2, "an idle stall with no cause is exit 2");
     assert!(
         p.evidence
             .iter()
@@ -940,7 +1009,7 @@ fn probe_deadlocked_test(cmd: &[&str]) -> (Report, util::gomod::Module) {
     (parse_report(&out.stdout), m)
 }
 
-/// Without SIGQUIT (`--no-goroutines`), probe reads the goroutines of the stuck test
+/// Without SIGQUIT (`--no-goroutines`, the default), probe reads the goroutines of the stuck test
 /// binary from its memory before stopping it, and the parked test is named.
 #[test]
 fn probe_without_sigquit_reads_goroutines_from_memory_and_names_the_test() {

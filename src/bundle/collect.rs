@@ -51,7 +51,8 @@ pub fn target(
                 timeout,
                 window,
                 keep: false,
-                goroutines: true,
+                // Read from memory, as probe does by default: no signal.
+                goroutines: false,
                 trace,
                 stream_output: false,
                 progress,
@@ -324,7 +325,7 @@ pub fn goroutines_text(dump: &GoroutineDump, stderr_tail: &str) -> String {
     if let Some(i) = stderr_tail.find("SIGQUIT: quit") {
         return stderr_tail[i..].to_string();
     }
-    let mut s = String::new();
+    let mut s = crate::gomem::evidence::source_line(dump);
     if let Some(n) = &dump.note {
         s.push_str(&format!("# {n}\n\n"));
     }

@@ -613,7 +613,7 @@ mod tests {
     fn a_go_program_under_probe_is_told_to_let_probe_take_the_dump() {
         let r = remedy(&sleeper());
         assert!(
-            r.contains("run the command again under `gohang probe -- …` without --keep"),
+            r.contains("run the command again under `gohang probe --goroutines -- …`"),
             "{r}"
         );
         assert!(
@@ -713,7 +713,7 @@ mod tests {
 
         // A dump of another process says nothing about this one.
         ev.goroutines.as_mut().unwrap().pid = 1;
-        assert!(remedy(&ev).contains("gohang probe -- …"));
+        assert!(remedy(&ev).contains("gohang probe --goroutines -- …"));
     }
 
     #[test]

@@ -123,8 +123,8 @@ pub enum Program {
 /// in this run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dump {
-    /// Not asked (`--no-goroutines`, `--keep`, attach without `--goroutines`, or another
-    /// process was asked).
+    /// Neither read from memory nor asked (the read failed, and no `--goroutines`; or
+    /// another process was asked).
     NotTaken,
     /// The runtime printed its goroutines and gohang parsed them.
     Answered,
@@ -226,9 +226,9 @@ fn go_advice(l: &LookCloser, busy: bool) -> String {
             threads_advice(l, busy)
         ),
         (Dump::NotTaken, Mode::Spawn) => format!(
-            "ask the Go runtime {what}: run the command again under `gohang probe -- …` without --keep or \
-             --no-goroutines; probe then sends SIGQUIT before it stops the command and adds the \
-             runtime's answer to the report"
+            "ask the Go runtime {what}: run the command again under `gohang probe --goroutines -- …`; \
+             probe then sends SIGQUIT before it stops the command and adds the runtime's answer \
+             to the report"
         ),
         (Dump::NotTaken, Mode::Attach) if !guard::may_name_pid(pid) => format!(
             "its goroutines cannot be asked for from here: {}",

@@ -64,6 +64,19 @@ pub fn read_pid(pid: u32, deadline: Duration) -> Result<GoroutineDump, String> {
     }
 }
 
+/// The first line of a bundle's goroutines.txt: where the goroutines came from (empty for
+/// a SIGQUIT dump, whose text is the runtime's own).
+pub fn source_line(d: &GoroutineDump) -> String {
+    if d.source.as_deref() == Some(SOURCE) {
+        format!(
+            "# goroutines of pid {} read from its memory by gohang (source: memory; no signal, the program kept running)\n\n",
+            d.pid
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// A dump of `gohang dump` in the evidence's terms (the shape SIGQUIT dumps are parsed to).
 pub fn convert(d: &model::Dump) -> GoroutineDump {
     let goroutines: Vec<Goroutine> = d

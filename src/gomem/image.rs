@@ -4,8 +4,9 @@
 //! symbols worth a look-up when `.symtab` survived, and the architecture. ELF and Mach-O
 //! through goblin; no process access here.
 
+use super::filemap::FileBytes;
+use super::le::{u32_at, u64_at};
 use super::pclntab;
-use goblin::Object;
 use std::collections::HashMap;
 
 /// Go architectures gohang can unwind.
@@ -59,7 +60,8 @@ const MAX_FILE: u64 = 2 << 30;
 
 #[derive(Debug)]
 pub struct Image {
-    pub bytes: Vec<u8>,
+    /// The file, mapped: only the pages a dump touches are read.
+    pub bytes: FileBytes,
     pub arch: GoArch,
     pub segments: Vec<Segment>,
     /// Position-independent (ELF ET_DYN, or any Mach-O executable).
@@ -71,6 +73,9 @@ pub struct Image {
     pub pclntab_candidates: Vec<u64>,
     /// End (file vaddr) of the pclntab section when known.
     pub pclntab_end: Option<u64>,
+    /// File offset and size of the build-info section (`.go.buildinfo`,
+    /// `__go_buildinfo`) when section headers name it.
+    pub buildinfo: Option<(u64, u64)>,
     pub symbols: HashMap<&'static str, u64>,
     /// Sizes of those symbols (ELF `st_size`), where known.
     pub symbol_sizes: HashMap<&'static str, u64>,
@@ -79,32 +84,48 @@ pub struct Image {
 
 impl Image {
     pub fn read(path: &std::path::Path) -> Result<Image, String> {
-        let len = std::fs::metadata(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?
-            .len();
-        if len > MAX_FILE {
-            return Err(format!("{} is larger than 2 GiB", path.display()));
-        }
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = FileBytes::map(path, MAX_FILE)?;
         Image::parse(bytes).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    pub fn parse(bytes: Vec<u8>) -> Result<Image, String> {
-        let mut img = match Object::parse(&bytes).map_err(|e| format!("not an executable ({e})"))? {
-            Object::Elf(elf) => from_elf(&elf)?,
-            Object::Mach(goblin::mach::Mach::Binary(m)) => from_macho(&m)?,
-            Object::Mach(_) => {
-                return Err(
-                    "a universal binary: gohang reads the running slice's file only".into(),
-                );
+    pub fn parse(bytes: impl Into<FileBytes>) -> Result<Image, String> {
+        let bytes: FileBytes = bytes.into();
+        let mut img = if bytes.starts_with(b"\x7fELF") {
+            from_elf(&bytes)?
+        } else {
+            match goblin::Object::parse(&bytes).map_err(|e| format!("not an executable ({e})"))? {
+                goblin::Object::Mach(goblin::mach::Mach::Binary(m)) => from_macho(&m)?,
+                goblin::Object::Mach(_) => {
+                    return Err(
+                        "a universal binary: gohang reads the running slice's file only".into(),
+                    );
+                }
+                _ => return Err("not an ELF or Mach-O executable".into()),
             }
-            _ => return Err("not an ELF or Mach-O executable".into()),
         };
         if img.pclntab_candidates.is_empty() {
             img.pclntab_candidates = search_magic(&bytes, &img.segments, img.arch.min_lc());
         }
         img.bytes = bytes;
         Ok(img)
+    }
+
+    /// The file bytes that hold the build info: its section when named, otherwise the
+    /// writable segments (the linker puts it at the start of the data).
+    pub fn buildinfo_bytes(&self) -> Vec<&[u8]> {
+        let file = |off: u64, len: u64| {
+            let start = usize::try_from(off).ok()?;
+            let end = start.checked_add(usize::try_from(len).ok()?)?;
+            self.bytes.get(start..end.min(self.bytes.len()))
+        };
+        if let Some(b) = self.buildinfo.and_then(|(off, len)| file(off, len)) {
+            return vec![b];
+        }
+        self.segments
+            .iter()
+            .filter(|s| s.writable)
+            .filter_map(|s| file(s.offset, s.filesz))
+            .collect()
     }
 
     /// File bytes from file-vaddr `vaddr` to the end of its segment's file-backed part.
@@ -128,68 +149,164 @@ impl Image {
     }
 }
 
-fn from_elf(elf: &goblin::elf::Elf) -> Result<Image, String> {
-    use goblin::elf::header::{EM_AARCH64, EM_X86_64, ET_DYN};
-    use goblin::elf::program_header::{PF_W, PF_X, PT_LOAD};
-    if !elf.is_64 || !elf.little_endian {
+/// The ELF headers gohang needs, read by hand: program headers, section names, and the
+/// handful of `.symtab` entries in [`WANTED_SYMBOLS`]. (A general parser builds a table
+/// of every string of `.strtab` first: tens of thousands for the official `go`, which
+/// cost more than the rest of a dump.)
+fn from_elf(b: &[u8]) -> Result<Image, String> {
+    const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
+    const PF_W: u32 = 2;
+    const ET_DYN: u16 = 3;
+    const EM_X86_64: u16 = 62;
+    const EM_AARCH64: u16 = 183;
+    const SHT_SYMTAB: u32 = 2;
+    const SHT_NOBITS: u32 = 8;
+    const MAX_HEADERS: usize = 1 << 16;
+    let short = || "the ELF header is cut short".to_string();
+    if b.len() < 64 || b[..4] != *b"\x7fELF" {
+        return Err("not an ELF file".into());
+    }
+    if b[4] != 2 || b[5] != 1 {
         return Err("not a 64-bit little-endian program".into());
     }
-    let arch = match elf.header.e_machine {
+    let u16_at = |off: usize| -> Option<u16> {
+        Some(u16::from_le_bytes(b.get(off..off + 2)?.try_into().ok()?))
+    };
+    let e_type = u16_at(16).ok_or_else(short)?;
+    let arch = match u16_at(18).ok_or_else(short)? {
         EM_X86_64 => GoArch::Amd64,
         EM_AARCH64 => GoArch::Arm64,
         m => return Err(format!("ELF machine {m} is not amd64 or arm64")),
     };
-    let segments: Vec<Segment> = elf
-        .program_headers
-        .iter()
-        .filter(|p| p.p_type == PT_LOAD)
-        .map(|p| Segment {
-            vaddr: p.p_vaddr,
-            memsz: p.p_memsz,
-            offset: p.p_offset,
-            filesz: p.p_filesz,
-            writable: p.p_flags & PF_W != 0,
-            exec: p.p_flags & PF_X != 0,
-        })
-        .collect();
+    let word = |off: usize| u64_at(b, off).and_then(|v| usize::try_from(v).ok());
+    let (phoff, shoff) = (word(32).ok_or_else(short)?, word(40).ok_or_else(short)?);
+    let (phentsize, phnum) = (
+        usize::from(u16_at(54).ok_or_else(short)?),
+        usize::from(u16_at(56).ok_or_else(short)?),
+    );
+    let (shentsize, shnum, shstrndx) = (
+        usize::from(u16_at(58).ok_or_else(short)?),
+        usize::from(u16_at(60).ok_or_else(short)?),
+        usize::from(u16_at(62).ok_or_else(short)?),
+    );
+    if phentsize < 56 || phnum > MAX_HEADERS {
+        return Err("the ELF program headers are malformed".into());
+    }
+    let mut segments = Vec::new();
+    for i in 0..phnum {
+        let at = phoff
+            .checked_add(i * phentsize)
+            .ok_or("the ELF program headers are malformed")?;
+        let p = b
+            .get(at..at.saturating_add(56))
+            .ok_or("the ELF program headers lie outside the file")?;
+        if u32_at(p, 0) != Some(PT_LOAD) {
+            continue;
+        }
+        let flags = u32_at(p, 4).unwrap_or(0);
+        segments.push(Segment {
+            offset: u64_at(p, 8).unwrap_or(0),
+            vaddr: u64_at(p, 16).unwrap_or(0),
+            filesz: u64_at(p, 32).unwrap_or(0),
+            memsz: u64_at(p, 40).unwrap_or(0),
+            writable: flags & PF_W != 0,
+            exec: flags & PF_X != 0,
+        });
+    }
     let base_vaddr = segments
         .iter()
         .find(|s| s.offset == 0)
         .map(|s| s.vaddr)
         .ok_or("no segment maps the start of the file")?;
     let mut img = Image {
-        bytes: Vec::new(),
+        bytes: FileBytes::Owned(Vec::new()),
         arch,
         segments,
-        pie: elf.header.e_type == ET_DYN,
+        pie: e_type == ET_DYN,
         base_vaddr,
         pclntab_candidates: Vec::new(),
         pclntab_end: None,
+        buildinfo: None,
         symbols: HashMap::new(),
         symbol_sizes: HashMap::new(),
         has_dwarf: false,
     };
-    for sh in &elf.section_headers {
-        let name = elf.shdr_strtab.get_at(sh.sh_name).unwrap_or("");
+    // Section headers are optional (a stripped-by-hand binary may lack them).
+    if shoff == 0 || shnum == 0 || shentsize < 64 || shnum > MAX_HEADERS {
+        return Ok(img);
+    }
+    let shdr = |i: usize| -> Option<&[u8]> {
+        let at = shoff.checked_add(i.checked_mul(shentsize)?)?;
+        b.get(at..at.checked_add(64)?)
+    };
+    let range = |s: &[u8]| -> Option<&[u8]> {
+        let (off, size) = (word_in(s, 24)?, word_in(s, 32)?);
+        b.get(off..off.checked_add(size)?)
+    };
+    let Some(names) = shdr(shstrndx).and_then(range) else {
+        return Ok(img);
+    };
+    let mut symtab = None;
+    for i in 0..shnum {
+        let Some(s) = shdr(i) else { break };
+        let name = u32_at(s, 0)
+            .and_then(|n| names.get(n as usize..))
+            .map(|n| &n[..n.iter().position(|&c| c == 0).unwrap_or(n.len())])
+            .unwrap_or(b"");
+        let (addr, size) = (u64_at(s, 16).unwrap_or(0), u64_at(s, 32).unwrap_or(0));
         match name {
-            ".gopclntab" | ".data.rel.ro.gopclntab" => {
-                img.pclntab_candidates = vec![sh.sh_addr];
-                img.pclntab_end = sh.sh_addr.checked_add(sh.sh_size);
+            b".gopclntab" | b".data.rel.ro.gopclntab" => {
+                img.pclntab_candidates = vec![addr];
+                img.pclntab_end = addr.checked_add(size);
             }
-            ".debug_info" | ".zdebug_info" => img.has_dwarf = true,
+            b".go.buildinfo" if u32_at(s, 4) != Some(SHT_NOBITS) => {
+                img.buildinfo = Some((u64_at(s, 24).unwrap_or(0), size));
+            }
+            b".debug_info" | b".zdebug_info" => img.has_dwarf = true,
             _ => {}
         }
+        if u32_at(s, 4) == Some(SHT_SYMTAB) {
+            symtab = Some(s);
+        }
     }
-    for sym in elf.syms.iter() {
-        let Some(name) = elf.strtab.get_at(sym.st_name) else {
-            continue;
-        };
-        if let Some(w) = WANTED_SYMBOLS.iter().find(|w| **w == name) {
-            img.symbols.insert(w, sym.st_value);
-            img.symbol_sizes.insert(w, sym.st_size);
+    if let Some(st) = symtab {
+        let strtab = u32_at(st, 40)
+            .and_then(|link| shdr(link as usize))
+            .and_then(range);
+        if let (Some(syms), Some(strtab)) = (range(st), strtab) {
+            find_symbols(&mut img, syms, strtab);
         }
     }
     Ok(img)
+}
+
+fn word_in(s: &[u8], off: usize) -> Option<usize> {
+    u64_at(s, off).and_then(|v| usize::try_from(v).ok())
+}
+
+/// The [`WANTED_SYMBOLS`] among ELF64 symbols `syms` (24 bytes each) named in `strtab`.
+fn find_symbols(img: &mut Image, syms: &[u8], strtab: &[u8]) {
+    for sym in syms.chunks_exact(24) {
+        let Some(name) = u32_at(sym, 0).and_then(|n| strtab.get(n as usize..)) else {
+            continue;
+        };
+        // Every wanted name starts with "runtime.": most symbols fail at the first byte.
+        if !name.starts_with(b"runtime.") {
+            continue;
+        }
+        let Some(w) = WANTED_SYMBOLS
+            .iter()
+            .find(|w| name.get(..w.len()) == Some(w.as_bytes()) && name.get(w.len()) == Some(&0))
+        else {
+            continue;
+        };
+        img.symbols.insert(w, u64_at(sym, 8).unwrap_or(0));
+        img.symbol_sizes.insert(w, u64_at(sym, 16).unwrap_or(0));
+        if img.symbols.len() == WANTED_SYMBOLS.len() {
+            break;
+        }
+    }
 }
 
 fn from_macho(m: &goblin::mach::MachO) -> Result<Image, String> {
@@ -205,13 +322,14 @@ fn from_macho(m: &goblin::mach::MachO) -> Result<Image, String> {
     const VM_PROT_WRITE: u32 = 2;
     const VM_PROT_EXECUTE: u32 = 4;
     let mut img = Image {
-        bytes: Vec::new(),
+        bytes: FileBytes::Owned(Vec::new()),
         arch,
         segments: Vec::new(),
         pie: true,
         base_vaddr: 0,
         pclntab_candidates: Vec::new(),
         pclntab_end: None,
+        buildinfo: None,
         symbols: HashMap::new(),
         symbol_sizes: HashMap::new(),
         has_dwarf: false,
@@ -236,9 +354,15 @@ fn from_macho(m: &goblin::mach::MachO) -> Result<Image, String> {
             img.has_dwarf = true;
         }
         for (sect, _) in seg.sections().map_err(|e| e.to_string())? {
-            if sect.name().ok() == Some("__gopclntab") {
-                img.pclntab_candidates = vec![sect.addr];
-                img.pclntab_end = sect.addr.checked_add(sect.size);
+            match sect.name().ok() {
+                Some("__gopclntab") => {
+                    img.pclntab_candidates = vec![sect.addr];
+                    img.pclntab_end = sect.addr.checked_add(sect.size);
+                }
+                Some("__go_buildinfo") => {
+                    img.buildinfo = Some((u64::from(sect.offset), sect.size));
+                }
+                _ => {}
             }
         }
     }

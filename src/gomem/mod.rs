@@ -8,6 +8,7 @@
 
 pub mod dwarf;
 pub mod evidence;
+pub mod filemap;
 pub mod image;
 pub mod layout;
 pub mod le;
@@ -85,7 +86,8 @@ pub fn label_style(
     }
 }
 
-/// `build\tDefaultGODEBUG=…` from the module info embedded in the file.
+/// `build\tDefaultGODEBUG=…` from the module info embedded in the file (`bytes`: where
+/// the build info lies, see [`image::Image::buildinfo_bytes`]).
 fn default_godebug(bytes: &[u8]) -> Option<String> {
     const KEY: &[u8] = b"build\tDefaultGODEBUG=";
     let at = bytes.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
@@ -281,7 +283,11 @@ pub fn dump_pid(pid: u32, lock: bool) -> Result<Dump, DumpError> {
     }
     let style = label_style(
         minor,
-        default_godebug(&image.bytes).as_deref(),
+        image
+            .buildinfo_bytes()
+            .into_iter()
+            .find_map(default_godebug)
+            .as_deref(),
         env_godebug(pid).as_deref(),
     );
     let summary = model::summarize(&goroutines);

@@ -251,6 +251,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let mut samples = Vec::new();
     let mut native_stacks = None;
     let mut go_context = None;
+    let mut remotes = Vec::new();
     let mut goroutines = None;
     let mut notes = Vec::new();
     let mut own_pids: Vec<u32> = Vec::new();
@@ -284,7 +285,10 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
                     &progress,
                 );
                 let stacks = observe::native_stacks(&samples, &cancel);
-                let go = crate::gocontext::collect(&samples, &host_os);
+                let go = (
+                    crate::gocontext::collect(&samples, &host_os),
+                    crate::remote::collect(&samples),
+                );
                 (sampler, (samples, stacks, go))
             })
         };
@@ -298,7 +302,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
             }
         };
         sampler = s;
-        (samples, native_stacks, go_context) = taken;
+        (samples, native_stacks, (go_context, remotes)) = taken;
         if samples.iter().all(|s| s.process(root).is_none()) {
             notes.push("the command exited as sampling began".to_string());
             outcome = Outcome::Vanished {
@@ -461,6 +465,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     evidence.notes = notes;
     evidence.native_stacks = native_stacks;
     evidence.go = go_context;
+    evidence.remotes = remotes;
     evidence.goroutines = goroutines;
     evidence.own_pids = own_pids;
     evidence.trace = trace_summary;

@@ -1182,7 +1182,7 @@ fn slow_transfer(
 }
 
 /// `20 B/s`, `3.1 KiB/s`, `2.0 MiB/s`.
-fn rate_text(bytes_per_s: f64) -> String {
+pub(crate) fn rate_text(bytes_per_s: f64) -> String {
     if bytes_per_s < 1024.0 {
         format!("{bytes_per_s:.0} B/s")
     } else if bytes_per_s < 1024.0 * 1024.0 {

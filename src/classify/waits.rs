@@ -2110,6 +2110,70 @@ mod tests {
     }
 
     #[test]
+    fn the_fix_fits_the_leaf_a_test_binary_or_a_toolexec_program() {
+        let with_argv = |mut p: ProcessSnapshot, argv: &[&str]| {
+            p.argv = Probe::Collected(argv.iter().map(|s| s.to_string()).collect());
+            p
+        };
+        let go = |args: &[&str]| with_argv(asleep_in(100, 1, "go", 1, ("wait4", 61, 200)), args);
+        let leaf =
+            |argv: &[&str]| with_argv(asleep_in(200, 100, "leaf", 2, ("futex", 202, 0)), argv);
+        let ev = evidence(vec![
+            go(&["go", "test", "./..."]),
+            leaf(&[
+                "/tmp/go-build1/b001/x.test",
+                "-test.paniconexit0",
+                "-test.timeout=10m0s",
+            ]),
+        ]);
+        let (v, chain, _) = primary(&ev);
+        assert_eq!(chain, vec![100, 200]);
+        assert_eq!(v.kind, VerdictKind::ChildWait);
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.starts_with("it is the test binary `go test` built and runs")),
+            "{:#?}",
+            v.evidence
+        );
+        let fix = v.remedy.unwrap();
+        assert!(
+            fix.starts_with("a test hangs: `go test -run 'NAME' -timeout 30s`"),
+            "{fix}"
+        );
+        assert!(!fix.contains("GOPROXY") && !fix.contains("go mod download"));
+
+        let ev = evidence(vec![
+            go(&["go", "build", "-toolexec=/opt/bin/wrap -v", "./..."]),
+            leaf(&[
+                "/opt/bin/wrap",
+                "-v",
+                "/usr/lib/go/pkg/tool/linux_amd64/compile",
+                "-o",
+                "x.a",
+            ]),
+        ]);
+        let (v, _, _) = primary(&ev);
+        assert!(v.evidence.iter().any(|e| e == "it is the -toolexec program `/opt/bin/wrap -v` (from the go command's arguments), which go runs in front of every tool"), "{:#?}", v.evidence);
+        assert!(
+            v.remedy
+                .unwrap()
+                .starts_with("the -toolexec program `/opt/bin/wrap -v` is what hangs")
+        );
+
+        let ev = evidence(vec![
+            go(&["go", "generate", "./..."]),
+            leaf(&["stringer", "-type=Pill"]),
+        ]);
+        let (v, _, _) = primary(&ev);
+        assert!(
+            v.remedy
+                .unwrap()
+                .starts_with("the generator `stringer` hangs, not go")
+        );
+    }
+
+    #[test]
     fn a_wait_for_one_pid_or_group_picks_nothing() {
         // wait4(101): the older child, named.
         let ev = evidence(vec![sh(101), sleep(101, 100, 5), sleep(102, 100, 6)]);

@@ -686,13 +686,13 @@ mod tests {
     #[test]
     fn gitdir_conditions() {
         assert!(gitdir_matches(
-            "gitdir:~/work/",
-            Some("/h/work/a/.git"),
+            "gitdir:~/src/",
+            Some("/h/src/a/.git"),
             Some("/h"),
             "/h"
         ));
         assert!(!gitdir_matches(
-            "gitdir:~/work/",
+            "gitdir:~/src/",
             Some("/h/play/.git"),
             Some("/h"),
             "/h"

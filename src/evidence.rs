@@ -1039,6 +1039,10 @@ pub struct Evidence {
     /// A system call trace (`--trace`), when taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceSummary>,
+    /// The remotes that ssh or `git-remote-*` processes of the tree serve, read from the
+    /// processes' own git and ssh configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remotes: Vec<RemoteContext>,
 }
 
 /// Where a go setting's value came from, in the go command's order of precedence
@@ -1172,6 +1176,7 @@ impl Evidence {
             goroutines: None,
             toolchain: None,
             trace: None,
+            remotes: Vec::new(),
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {
@@ -1248,5 +1253,86 @@ mod tests {
             Emulator::from_interpreter("/usr/bin/box64"),
             Emulator::Other
         );
+    }
+}
+
+/// A value and where it was set: `FILE line N`, `the ssh command line`, `GIT_CONFIG_KEY_0`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sourced {
+    pub value: String,
+    pub origin: String,
+}
+
+/// What an ssh or `git-remote-*` process fetches: the module and repository it serves, the
+/// URL as asked for and as git's `url.<base>.insteadOf` rewrote it, and the real host and
+/// port ssh's configuration gives the destination.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteContext {
+    /// The ssh or `git-remote-*` process.
+    pub pid: u32,
+    /// `ssh`, `git-remote-https`, …
+    pub program: String,
+    /// The git process that started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_pid: Option<u32>,
+    /// The module the go command above asked for (`example.com/m@v1.2.3`), from its arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// The go command's repository directory (`GOMODCACHE/cache/vcs/<hash>`), git's cwd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The URL as git was asked for it, and where that was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Sourced>,
+    /// The URL after git's rewriting (the same as `asked` when no rule applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The `url.<base>.insteadOf` rule applied: `base`, the prefix it replaced, its origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<UrlRewrite>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshHost>,
+    /// The config files read, in the order the program reads them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One `url.<base>.insteadOf` rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlRewrite {
+    pub base: String,
+    pub instead_of: String,
+    pub origin: String,
+}
+
+/// What ssh's configuration makes of a destination.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshHost {
+    /// The destination as given to ssh (often an alias).
+    pub destination: String,
+    /// `HostName`, when a config line or option set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<Sourced>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<Sourced>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Sourced>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_command: Option<Sourced>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_jump: Option<Sourced>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Sourced>,
+}
+
+impl SshHost {
+    /// The host ssh really connects to.
+    pub fn host(&self) -> &str {
+        self.hostname
+            .as_ref()
+            .map(|h| h.value.as_str())
+            .unwrap_or(&self.destination)
     }
 }

@@ -243,6 +243,7 @@ impl Spawned {
         evidence.output = self.output.tails();
         evidence.native_stacks = window.native_stacks;
         evidence.go = window.go;
+        evidence.remotes = window.remotes;
         evidence.own_pids = self.own_pids.clone();
         evidence
     }
@@ -578,6 +579,8 @@ struct Window {
     samples: Vec<Sample>,
     native_stacks: Option<NativeStacks>,
     go: Option<GoContext>,
+    /// What each `ssh` or `git-remote-*` of the tree serves, from its own git and ssh config.
+    remotes: Vec<crate::evidence::RemoteContext>,
 }
 
 /// Sample the stuck tree over the window on a blocking thread, then its native stacks and
@@ -600,10 +603,12 @@ async fn sample_stuck(
                 sampler.sample_over(&roots, &[], &schedule, &cancel, || progress.sampled());
             let native_stacks = observe::native_stacks(&samples, &cancel);
             let go = crate::gocontext::collect(&samples, &host_os);
+            let remotes = crate::remote::collect(&samples);
             let window = Window {
                 samples,
                 native_stacks,
                 go,
+                remotes,
             };
             (sampler, window)
         })

@@ -490,7 +490,15 @@ fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
     if let Some(t) = &tool {
         v = v.fact(format!("it was started as the tool named by {t}"));
     }
-    let v = v.remedy(remedy::child_wait(p.pid(), &command, tool.as_deref()));
+    let role = leaf_role(tree, p);
+    if let Some((fact, _)) = &role {
+        v = v.fact(fact.clone());
+    }
+    let mut fix = remedy::child_wait(p.pid(), &command, tool.as_deref());
+    if let Some((_, advice)) = &role {
+        fix = format!("{advice}; {fix}");
+    }
+    let v = v.remedy(fix);
     f.add(
         v,
         // Below every leaf of the main chain.
@@ -528,6 +536,105 @@ fn tool_setting(tree: &Tree, chain: &[u32]) -> Option<String> {
         if used {
             return Some(format!("{var}={val}"));
         }
+    }
+    None
+}
+
+/// What the waiting leaf is to the go command above it, and advice about that program
+/// rather than about modules: a test binary `go test` runs, a generator `go generate`
+/// runs for a `//go:generate` directive, the `-toolexec` program (from go's arguments or
+/// GOFLAGS, with where that was set), or one of the toolchain's own tools
+/// (`pkg/tool/GOOS_GOARCH/compile`, `asm`, `link`, `cgo`, `vet`; `cmd/go/internal/work`).
+fn leaf_role(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
+    let argv = p.last.argv.value().cloned().unwrap_or_default();
+    let argv0 = argv.first().cloned().unwrap_or_else(|| p.last.comm.clone());
+    let base = argv0.rsplit('/').next().unwrap_or(&argv0).to_string();
+    let chain = tree.chain_to(p.pid());
+    let go = chain
+        .iter()
+        .rev()
+        .skip(1)
+        .filter_map(|pid| tree.get(*pid))
+        .find(|q| crate::evidence::is_go_command(q.last))?;
+    let go_args: Vec<String> = go.last.argv.value().cloned().unwrap_or_default();
+    let sub = go_args
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .cloned()
+        .unwrap_or_default();
+    // -toolexec: on go's command line, else in GOFLAGS (with its source).
+    let ctx = tree.ev.go.as_ref();
+    let toolexec = go_args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| {
+            a.strip_prefix("-toolexec=")
+                .or_else(|| a.strip_prefix("--toolexec="))
+                .map(str::to_string)
+                .or_else(|| {
+                    (a == "-toolexec" || a == "--toolexec")
+                        .then(|| go_args.get(i + 1).cloned())
+                        .flatten()
+                })
+                .map(|v| (v, "the go command's arguments".to_string()))
+        })
+        .or_else(|| {
+            let flags = ctx?.settings.get("GOFLAGS")?;
+            flags.value.split_whitespace().find_map(|f| {
+                f.strip_prefix("-toolexec=")
+                    .map(|v| (v.to_string(), format!("GOFLAGS, set in {}", flags.source)))
+            })
+        });
+    if let Some((prog, origin)) = toolexec {
+        let first = prog.split_whitespace().next().unwrap_or(&prog).to_string();
+        let fb = first.rsplit('/').next().unwrap_or(&first);
+        if argv0 == first || base == fb {
+            return Some((
+                format!(
+                    "it is the -toolexec program `{prog}` (from {origin}), which go runs in front of every tool"
+                ),
+                format!(
+                    "the -toolexec program `{prog}` is what hangs, not the build: run the build once without -toolexec (remove it from {origin}) to confirm, then look at `{first}` itself"
+                ),
+            ));
+        }
+    }
+    if base.ends_with(".test") || (sub == "test" && argv.iter().any(|a| a.starts_with("-test."))) {
+        return Some((
+            format!(
+                "it is the test binary `go test` built and runs ({argv0}): the hang is in the tests, not in go"
+            ),
+            format!(
+                "a test hangs: `go test -run 'NAME' -timeout 30s` makes the test binary print every goroutine's stack and exit when the time is up (the default -timeout is 10m), and `gohang attach {} --goroutines` reads them now without ending it",
+                p.pid()
+            ),
+        ));
+    }
+    if sub == "generate" {
+        return Some((
+            format!(
+                "it is a generator that `go generate` runs for a //go:generate directive (`{}`); the generator's GOFILE and GOLINE environment variables name the file and line",
+                p.last.command_line()
+            ),
+            format!(
+                "the generator `{base}` hangs, not go: `go generate -x -run '{base}'` prints the directive's command so you can run it alone; check what it reads (a generator that reads its stdin waits for ever under go generate)"
+            ),
+        ));
+    }
+    let in_tooldir = argv0.contains("/pkg/tool/");
+    if in_tooldir
+        && matches!(
+            base.as_str(),
+            "compile" | "asm" | "link" | "cgo" | "vet" | "cover"
+        )
+    {
+        return Some((
+            format!("it is the Go toolchain's own `{base}` ({argv0}), run by go {sub}"),
+            format!(
+                "the toolchain's {base} hangs, not a download: `go {sub} -x` prints its command line to run alone; a {base} asleep may wait on a file it reads (a FIFO or a device among the sources or -I/-L paths) or on its parent's pipe"
+            ),
+        ));
     }
     None
 }

@@ -68,6 +68,13 @@ fn persistence(p: &ProcView, w: &DescriptorWait) -> usize {
         .count()
 }
 
+/// Bytes the process read over the window (`rchar` growth), when known at both ends.
+fn read_over_window(p: &ProcView) -> Option<u64> {
+    let first = p.history.first()?.1.io?;
+    let last = p.last.io?;
+    Some(last.rchar.saturating_sub(first.rchar))
+}
+
 /// Bytes the process wrote over the window (`wchar` growth), when known at both ends.
 fn written(p: &ProcView) -> Option<u64> {
     let first = p.history.first()?.1.io?;
@@ -512,6 +519,46 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 "start the program that should open {} from the other side{end_it}; a FIFO needs both ends open before either open returns",
                 w.target
             ));
+        } else if let (Some(x), Some(n)) = (writer, read_over_window(p).filter(|n| *n > 0)) {
+            // Blocked in read at every sample, yet reading: the writer writes, slowly, and
+            // the reader is back in read(2) before each sample. Progress, not a stall.
+            let rate = n as f64 * 1000.0 / p.span_ms().max(1) as f64;
+            v = Verdict::new(
+                VerdictKind::ChildWait,
+                Confidence::Low,
+                Some(p.pid()),
+                format!(
+                    "{} reads slowly from pid {} ({}) through {}: {n} bytes in {} ({}): it makes progress, nothing is stuck",
+                    p.label(),
+                    x.pid,
+                    x.comm,
+                    w.file_type.describe(),
+                    secs(p.span_ms()),
+                    super::waits::rate_text(rate)
+                ),
+            )
+            .fact(format!(
+                "/proc/{}/io rchar grew by {n} bytes over {}, although {} was in {} on {} → {} at each of {} samples: data arrives between samples",
+                p.pid(),
+                secs(p.span_ms()),
+                thread(w),
+                w.call,
+                w.descriptor(),
+                w.target,
+                p.samples()
+            ))
+            .remedy(format!(
+                "nothing is stuck: pid {} ({}) feeds pid {} at {}; if that is too slow, look at what the writer waits for between writes (gohang attach {})",
+                x.pid,
+                x.comm,
+                p.pid(),
+                super::waits::rate_text(rate),
+                x.pid
+            ));
+            if !chain.contains(&x.pid) {
+                chain.push(x.pid);
+            }
+            f.explain(p.pid());
         } else if let Some(x) = writer {
             v = Verdict::new(
                 VerdictKind::ChildWait,
@@ -929,7 +976,7 @@ mod tests {
             waits_in: vec!["clock_nanosleep".into()],
             io: None,
         }]));
-        let c = classify(&one_asleep(w, "[]"));
+        let c = classify(&one_asleep(w.clone(), "[]"));
         let v = &c.verdicts[0];
         assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
         assert_eq!(v.pid, Some(77));
@@ -944,5 +991,26 @@ mod tests {
         );
         assert!(v.remedy.as_deref().unwrap().contains("kill 77"));
         assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Idle));
+
+        // The same read, with bytes arriving between samples: slow, not stuck.
+        let mut ev = one_asleep(w, "[]");
+        for (i, sample) in ev.samples.iter_mut().enumerate() {
+            for p in sample.processes.iter_mut().filter(|p| p.pid == 500) {
+                p.io.as_mut().unwrap().rchar = 100 * i as u64;
+            }
+        }
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
+        assert_eq!(v.confidence, Confidence::Low);
+        assert_eq!(v.pid, Some(500));
+        assert!(
+            v.summary
+                .contains("reads slowly from pid 77 (sleep) through a pipe: ")
+                && v.summary.contains("it makes progress, nothing is stuck"),
+            "{}",
+            v.summary
+        );
+        assert!(!v.summary.contains("does not write"));
     }
 }

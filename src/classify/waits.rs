@@ -17,7 +17,9 @@
 //!   switch (`cmd/go/internal/toolchain/select.go`): a toolchain download.
 
 use super::{Findings, remedy, secs, tree::ProcView, tree::Tree};
-use crate::evidence::{Endpoint, GoContext, LockInfo, ProcessSnapshot, RunState, SocketInfo};
+use crate::evidence::{
+    Endpoint, GoContext, LockInfo, ProcessSnapshot, RemoteContext, RunState, SocketInfo,
+};
 use crate::gover;
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 use std::cmp::Ordering;
@@ -1001,9 +1003,15 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     let role = role_of(ctx, &remote);
     let vcs = vcs_of(p.last);
     let ssh = ssh_target(p.last);
+    let served = tree.ev.remotes.iter().find(|r| r.pid == p.pid());
     let whose = match (&role, &vcs, &ssh) {
         (Some(e), _, _) => format!(" ({}={})", e.setting, setting_text(ctx, e)),
-        (None, _, Some(t)) => format!(" (the ssh server {}{})", t.host_port(), t.repo_text()),
+        (None, _, Some(t)) => format!(
+            " (the ssh server {}{}{})",
+            real_host_port(t, served),
+            t.repo_text(),
+            alias_text(served)
+        ),
         (None, Some(host), None) => format!(" (the VCS server {host})"),
         _ => String::new(),
     };
@@ -1096,13 +1104,19 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
             for fact in ssh_facts(tree, p, t) {
                 v = v.fact(fact);
             }
-            v.remedy(remedy::ssh_wait(&t.host, t.port.as_deref()))
+            let (host, port) = real_target(t, served);
+            v.remedy(remedy::ssh_wait(&host, port.as_deref()))
         }
-        _ => v.remedy(remedy::network_wait(
-            setting,
-            current.as_deref(),
-            vcs.as_deref(),
-        )),
+        _ => served
+            .map(served_facts)
+            .unwrap_or_default()
+            .into_iter()
+            .fold(v, |v, fact| v.fact(fact))
+            .remedy(remedy::network_wait(
+                setting,
+                current.as_deref(),
+                vcs.as_deref(),
+            )),
     };
     f.add(
         v,
@@ -1168,7 +1182,7 @@ fn slow_transfer(
 }
 
 /// `20 B/s`, `3.1 KiB/s`, `2.0 MiB/s`.
-fn rate_text(bytes_per_s: f64) -> String {
+pub(crate) fn rate_text(bytes_per_s: f64) -> String {
     if bytes_per_s < 1024.0 {
         format!("{bytes_per_s:.0} B/s")
     } else if bytes_per_s < 1024.0 * 1024.0 {
@@ -1276,6 +1290,13 @@ fn ssh_facts(tree: &Tree, p: &ProcView, t: &SshTarget) -> Vec<String> {
             .map(|r| format!(" to run git-upload-pack {r}"))
             .unwrap_or_default()
     )];
+    if let Some(r) = tree.ev.remotes.iter().find(|r| r.pid == p.pid()) {
+        out.extend(served_facts(r));
+        if r.asked.is_some() {
+            out.extend(timeout_fact(p));
+            return out;
+        }
+    }
     let chain = tree.chain_to(p.pid());
     let url = chain
         .iter()
@@ -1314,16 +1335,128 @@ fn ssh_facts(tree: &Tree, p: &ProcView, t: &SshTarget) -> Vec<String> {
             t.host, t.host
         ));
     }
-    if p.last
+    out.extend(timeout_fact(p));
+    out
+}
+
+fn timeout_fact(p: &ProcView) -> Option<String> {
+    p.last
         .env
         .get("GIT_SSH_COMMAND")
         .is_none_or(|c| !c.contains("ConnectTimeout"))
-    {
-        out.push(
+        .then(|| {
             "no ConnectTimeout in GIT_SSH_COMMAND (the go command's default, `ssh -o ControlMaster=no -o BatchMode=yes`, sets none; ~/.ssh/config may): without one ssh waits for the server's banner as long as the connection stays open"
-                .to_string(),
-        );
+                .to_string()
+        })
+}
+
+/// The host and port ssh really connects to: its configuration's HostName and Port for
+/// the destination (which the command line's `-p` overrides), else its arguments.
+fn real_target(t: &SshTarget, r: Option<&RemoteContext>) -> (String, Option<String>) {
+    match r.and_then(|r| r.ssh.as_ref()) {
+        Some(s) => (
+            s.host().to_string(),
+            s.port.as_ref().map(|p| p.value.clone()).or(t.port.clone()),
+        ),
+        None => (t.host.clone(), t.port.clone()),
     }
+}
+
+fn real_host_port(t: &SshTarget, r: Option<&RemoteContext>) -> String {
+    match real_target(t, r) {
+        (h, Some(p)) => format!("{h} port {p}"),
+        (h, None) => h,
+    }
+}
+
+/// `, host alias gohost (~/.ssh/config line 5)` when ssh's configuration renamed the host.
+fn alias_text(r: Option<&RemoteContext>) -> String {
+    let Some(s) = r.and_then(|r| r.ssh.as_ref()) else {
+        return String::new();
+    };
+    match &s.hostname {
+        Some(h) if h.value != s.destination => {
+            format!(
+                ", host alias {} (HostName set in {})",
+                s.destination, h.origin
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// What the gathering layer found about the remote a process serves (`remote.rs`): the
+/// module, the repository, the URL as asked and as rewritten by which rule, and what ssh's
+/// configuration made of the destination, each with the file and line that set it.
+fn served_facts(r: &RemoteContext) -> Vec<String> {
+    let mut out = Vec::new();
+    match (&r.module, &r.repository) {
+        (Some(m), Some(d)) => out.push(format!(
+            "it serves module {m} (the go command's argument), repository {d} (git's directory in the go command's VCS cache)"
+        )),
+        (Some(m), None) => out.push(format!("it serves module {m} (the go command's argument)")),
+        (None, Some(d)) => out.push(format!(
+            "it serves the repository {d} (git's directory in the go command's VCS cache)"
+        )),
+        (None, None) => {}
+    }
+    let git = r
+        .git_pid
+        .map(|g| format!("git (pid {g})"))
+        .unwrap_or_else(|| "git".to_string());
+    match (&r.asked, &r.rewrite, &r.url) {
+        (Some(a), Some(w), Some(u)) => {
+            let to = if u.starts_with("ssh://")
+                || u.starts_with("git+ssh://")
+                || (!u.contains("://") && u.contains('@'))
+            {
+                "ssh"
+            } else {
+                "this URL"
+            };
+            out.push(format!(
+                "{git} was asked for {}, and git rewrote it to {to}: url.{}.insteadOf={} at {} makes it {u} (the URL asked for is from {})",
+                a.value, w.base, w.instead_of, w.origin, a.origin
+            ));
+        }
+        (Some(a), None, _) => out.push(format!(
+            "{git} was asked for {} ({}); no url.<base>.insteadOf in its git config rewrites it",
+            a.value, a.origin
+        )),
+        (None, _, Some(u)) => out.push(format!("{} was given {u}", r.program)),
+        _ => {}
+    }
+    if let Some(s) = &r.ssh {
+        let mut parts = Vec::new();
+        for (name, v) in [
+            ("HostName", &s.hostname),
+            ("Port", &s.port),
+            ("User", &s.user),
+            ("ProxyCommand", &s.proxy_command),
+            ("ProxyJump", &s.proxy_jump),
+            ("ConnectTimeout", &s.connect_timeout),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{name} {} ({})", v.value, v.origin));
+            }
+        }
+        if parts.is_empty() {
+            out.push(format!(
+                "ssh's configuration sets nothing for {}: it connects to that name, port 22",
+                s.destination
+            ));
+        } else {
+            out.push(format!(
+                "ssh destination {}: {}",
+                s.destination,
+                parts.join(", ")
+            ));
+        }
+    }
+    if !r.files.is_empty() {
+        out.push(format!("config files read: {}", r.files.join(", ")));
+    }
+    out.extend(r.notes.iter().cloned());
     out
 }
 
@@ -1977,6 +2110,70 @@ mod tests {
     }
 
     #[test]
+    fn the_fix_fits_the_leaf_a_test_binary_or_a_toolexec_program() {
+        let with_argv = |mut p: ProcessSnapshot, argv: &[&str]| {
+            p.argv = Probe::Collected(argv.iter().map(|s| s.to_string()).collect());
+            p
+        };
+        let go = |args: &[&str]| with_argv(asleep_in(100, 1, "go", 1, ("wait4", 61, 200)), args);
+        let leaf =
+            |argv: &[&str]| with_argv(asleep_in(200, 100, "leaf", 2, ("futex", 202, 0)), argv);
+        let ev = evidence(vec![
+            go(&["go", "test", "./..."]),
+            leaf(&[
+                "/tmp/go-build1/b001/x.test",
+                "-test.paniconexit0",
+                "-test.timeout=10m0s",
+            ]),
+        ]);
+        let (v, chain, _) = primary(&ev);
+        assert_eq!(chain, vec![100, 200]);
+        assert_eq!(v.kind, VerdictKind::ChildWait);
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.starts_with("it is the test binary `go test` built and runs")),
+            "{:#?}",
+            v.evidence
+        );
+        let fix = v.remedy.unwrap();
+        assert!(
+            fix.starts_with("a test hangs: `go test -run 'NAME' -timeout 30s`"),
+            "{fix}"
+        );
+        assert!(!fix.contains("GOPROXY") && !fix.contains("go mod download"));
+
+        let ev = evidence(vec![
+            go(&["go", "build", "-toolexec=/opt/bin/wrap -v", "./..."]),
+            leaf(&[
+                "/opt/bin/wrap",
+                "-v",
+                "/usr/lib/go/pkg/tool/linux_amd64/compile",
+                "-o",
+                "x.a",
+            ]),
+        ]);
+        let (v, _, _) = primary(&ev);
+        assert!(v.evidence.iter().any(|e| e == "it is the -toolexec program `/opt/bin/wrap -v` (from the go command's arguments), which go runs in front of every tool"), "{:#?}", v.evidence);
+        assert!(
+            v.remedy
+                .unwrap()
+                .starts_with("the -toolexec program `/opt/bin/wrap -v` is what hangs")
+        );
+
+        let ev = evidence(vec![
+            go(&["go", "generate", "./..."]),
+            leaf(&["stringer", "-type=Pill"]),
+        ]);
+        let (v, _, _) = primary(&ev);
+        assert!(
+            v.remedy
+                .unwrap()
+                .starts_with("the generator `stringer` hangs, not go")
+        );
+    }
+
+    #[test]
     fn a_wait_for_one_pid_or_group_picks_nothing() {
         // wait4(101): the older child, named.
         let ev = evidence(vec![sh(101), sleep(101, 100, 5), sleep(102, 100, 6)]);
@@ -2144,6 +2341,91 @@ mod tests {
 
     /// `rx_queue` 0 means nothing unread, not nothing received: silence is claimed only
     /// when the received-byte count did not grow; a trickle is a slow transfer, with its rate.
+    #[test]
+    fn an_ssh_alias_is_named_by_its_real_host_and_the_rewrite_by_its_rule() {
+        use crate::evidence::{RemoteContext, Sourced, SshHost, UrlRewrite};
+        let mut ev: Evidence = serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_silent_goproxy_network_wait/evidence.json"
+        ))
+        .unwrap();
+        ev.go = None;
+        let pid = classify(&ev).verdicts[0].pid.unwrap();
+        for sample in &mut ev.samples {
+            for p in sample.processes.iter_mut().filter(|p| p.pid == pid) {
+                p.comm = "ssh".into();
+                p.argv = Probe::Collected(
+                    [
+                        "ssh",
+                        "-o",
+                        "BatchMode=yes",
+                        "gohost",
+                        "git-upload-pack '/org/r.git'",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                );
+            }
+        }
+        let at = |v: &str, o: &str| Sourced {
+            value: v.into(),
+            origin: o.into(),
+        };
+        ev.remotes = vec![RemoteContext {
+            pid,
+            program: "ssh".into(),
+            git_pid: Some(7),
+            module: Some("git.example.com/org/r.git@latest".into()),
+            repository: Some("/m/cache/vcs/ab12".into()),
+            asked: Some(at(
+                "https://git.example.com/org/r.git",
+                "remote.origin.url in /m/cache/vcs/ab12/config line 5",
+            )),
+            url: Some("ssh://gohost/org/r.git".into()),
+            rewrite: Some(UrlRewrite {
+                base: "ssh://gohost/".into(),
+                instead_of: "https://git.example.com/".into(),
+                origin: "/home/u/.gitconfig line 2".into(),
+            }),
+            ssh: Some(SshHost {
+                destination: "gohost".into(),
+                hostname: Some(at("127.0.0.1", "/home/u/.ssh/config line 5")),
+                port: Some(at("2222", "/home/u/.ssh/config line 6")),
+                ..Default::default()
+            }),
+            files: vec!["/home/u/.gitconfig".into(), "/home/u/.ssh/config".into()],
+            notes: Vec::new(),
+        }];
+        let v = classify(&ev).verdicts.remove(0);
+        assert_eq!(v.kind, VerdictKind::NetworkWait);
+        assert!(
+            v.summary.contains("(the ssh server 127.0.0.1 port 2222, repository /org/r.git, host alias gohost (HostName set in /home/u/.ssh/config line 5))"),
+            "{}",
+            v.summary
+        );
+        let has = |want: &str| v.evidence.iter().any(|e| e.contains(want));
+        assert!(
+            has(
+                "it serves module git.example.com/org/r.git@latest (the go command's argument), repository /m/cache/vcs/ab12"
+            ),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(
+            has(
+                "git (pid 7) was asked for https://git.example.com/org/r.git, and git rewrote it to ssh: url.ssh://gohost/.insteadOf=https://git.example.com/ at /home/u/.gitconfig line 2 makes it ssh://gohost/org/r.git (the URL asked for is from remote.origin.url in /m/cache/vcs/ab12/config line 5)"
+            ),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(!has("looks like a host alias"));
+        assert!(
+            v.remedy.as_deref().unwrap().contains("127.0.0.1"),
+            "{:?}",
+            v.remedy
+        );
+    }
+
     #[test]
     fn a_trickling_peer_is_slow_not_silent() {
         let fixture = || -> Evidence {

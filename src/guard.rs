@@ -18,8 +18,13 @@
 //! classifier and `check` decide from the same record.
 
 pub use crate::evidence::guard::*;
-use crate::rebuild::goroot::package_owner;
-use std::path::{Path, PathBuf};
+use crate::sys::run::{RunOutput, run_boxed};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// How long a package manager may take to say who owns a file.
+const OWNER_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl TreeFacts {
     /// Look at `dir` (its real path): its layout, where it sits, and who owns it. `home`
@@ -50,9 +55,149 @@ impl TreeFacts {
     }
 }
 
+/// A package database query: the tool, its arguments before the file, and the parser of
+/// its answer.
+type OwnerQuery = (
+    &'static str,
+    &'static [&'static str],
+    fn(&str) -> Option<String>,
+);
+
+/// Who owns `goroot` (already canonical): path conventions first, then the package
+/// databases that are installed (each query time-boxed).
+pub fn package_owner(goroot: &Path) -> Option<Owner> {
+    if let Some(o) = owner_from_path(goroot) {
+        return Some(o);
+    }
+    let probe = ["bin/go", "VERSION", "src/make.bash"]
+        .iter()
+        .map(|f| goroot.join(f))
+        .find(|p| p.exists())?;
+    let probe = probe.to_string_lossy().into_owned();
+    let queries: [OwnerQuery; 3] = [
+        ("dpkg", &["-S"], parse_dpkg_s),
+        ("rpm", &["-qf"], first_line),
+        ("pacman", &["-Qqo"], first_line),
+    ];
+    for (tool, args, parse) in queries {
+        let Some(exe) = crate::sys::process::find_program(tool) else {
+            continue;
+        };
+        let mut cmd = Command::new(exe);
+        cmd.args(args).arg(&probe).env("LC_ALL", "C");
+        if let Ok(RunOutput {
+            status: Some(s),
+            stdout,
+            ..
+        }) = run_boxed(&mut cmd, OWNER_QUERY_TIMEOUT)
+            && s.success()
+            && let Some(package) = parse(&stdout)
+        {
+            return Some(Owner {
+                manager: tool.to_string(),
+                package: Some(package),
+            });
+        }
+    }
+    None
+}
+
+/// Homebrew kegs (`…/Cellar/go/1.23.5/libexec`), the Nix store, snaps, MacPorts, and the
+/// toolchains the go command downloads into the module cache (`golang.org/toolchain@v0.0.1-go1.23.5.linux-amd64`).
+pub fn owner_from_path(goroot: &Path) -> Option<Owner> {
+    let parts: Vec<String> = goroot
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let s = goroot.to_string_lossy();
+    if let Some(i) = parts.iter().position(|p| p == "Cellar") {
+        return Some(Owner {
+            manager: "homebrew".into(),
+            package: parts.get(i + 1).cloned(),
+        });
+    }
+    let owner = |m: &str| {
+        Some(Owner {
+            manager: m.into(),
+            package: None,
+        })
+    };
+    if s.starts_with("/nix/store/") {
+        return owner("nix");
+    }
+    if s.starts_with("/snap/") {
+        return owner("snap");
+    }
+    if s.starts_with("/opt/local/") {
+        return owner("macports");
+    }
+    if parts.iter().any(|p| p.starts_with("toolchain@v0.0.1-go")) {
+        return owner("go-toolchain-cache");
+    }
+    None
+}
+
+/// `golang-1.23-go:arm64: /usr/lib/go-1.23/bin/go` -> `golang-1.23-go:arm64`; with several
+/// owners (`a, b: path`) the first.
+pub fn parse_dpkg_s(out: &str) -> Option<String> {
+    let line = out.lines().find(|l| !l.starts_with("diversion"))?;
+    let (pkgs, _) = line.split_once(": ")?;
+    let first = pkgs.split(", ").next()?.trim();
+    (!first.is_empty()).then(|| first.to_string())
+}
+
+fn first_line(out: &str) -> Option<String> {
+    let l = out.lines().next()?.trim();
+    (!l.is_empty()).then(|| l.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dpkg_output() {
+        assert_eq!(
+            parse_dpkg_s("golang-1.23-go: /usr/lib/go-1.23/bin/go\n").as_deref(),
+            Some("golang-1.23-go")
+        );
+        assert_eq!(
+            parse_dpkg_s("golang-1.23-go:arm64: /usr/lib/go-1.23/bin/go\n").as_deref(),
+            Some("golang-1.23-go:arm64")
+        );
+        assert_eq!(
+            parse_dpkg_s("diversion by x from: /a\ngolang-go, golang-src: /usr/lib/go\n")
+                .as_deref(),
+            Some("golang-go")
+        );
+        assert_eq!(parse_dpkg_s(""), None);
+    }
+
+    #[test]
+    fn owners_by_path() {
+        let o = owner_from_path(Path::new("/usr/local/Cellar/go/1.23.5/libexec")).unwrap();
+        assert_eq!(
+            (o.manager.as_str(), o.package.as_deref()),
+            ("homebrew", Some("go"))
+        );
+        let o = owner_from_path(Path::new(
+            "/home/u/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.23.5.linux-amd64",
+        ))
+        .unwrap();
+        assert_eq!(o.manager, "go-toolchain-cache");
+        assert_eq!(
+            owner_from_path(Path::new("/nix/store/abc-go-1.23.5/share/go"))
+                .unwrap()
+                .manager,
+            "nix"
+        );
+        assert_eq!(owner_from_path(Path::new("/usr/local/go")), None);
+        assert_eq!(owner_from_path(Path::new("/home/u/sdk/go1.23.5")), None);
+    }
+
     use std::fs;
 
     fn tree(dir: &Path) {

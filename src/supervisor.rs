@@ -50,7 +50,7 @@ pub struct ProbeOptions {
 }
 
 /// Re-exported for `bundle/collect.rs` until its call site names `sys::process`.
-pub use crate::sys::process::find_program;
+use crate::sys::process::find_program;
 
 /// What a probe produced.
 pub struct ProbeRun {

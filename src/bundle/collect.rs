@@ -125,7 +125,7 @@ pub const GO_VERSION_COMMAND: &str = "GOTOOLCHAIN=local go version";
 /// Run both with `limit` each (both end at once on a caught signal). Must not overlap a
 /// probe (see `gorun`).
 pub fn go_runs(limit: Duration) -> GoRuns {
-    let Some(go) = supervisor::find_program("go") else {
+    let Some(go) = crate::sys::process::find_program("go") else {
         return GoRuns {
             go: None,
             env: gorun::not_found(GO_ENV_COMMAND, limit),

@@ -196,7 +196,7 @@ pub fn make_plan(
     let mut blockers = Vec::new();
 
     let version = version::tree_version(&path);
-    let owner = goroot::package_owner(&path);
+    let owner = crate::guard::package_owner(&path);
     if let Some(o) = &owner {
         block(
             &mut blockers,

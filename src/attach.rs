@@ -357,7 +357,7 @@ fn carry_restarted_calls(samples: &mut [Sample]) -> Option<String> {
                             if !tids.contains(&t.tid) {
                                 tids.push(t.tid);
                             }
-                            t.syscall = crate::evidence::Probe::Collected(state.clone());
+                            t.syscall = crate::evidence::Fact::Collected(state.clone());
                             t.wchan = wchan.clone();
                         }
                     }
@@ -546,7 +546,7 @@ fn goroutines(ev: &Evidence) -> (Option<GoroutineDump>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::Probe;
+    use crate::evidence::Fact;
 
     /// A sample at `at_ms` of the processes `(pid, start_time, state, threads)`, each thread
     /// `(tid, syscall number and name, wchan)`.
@@ -673,7 +673,7 @@ mod tests {
                 name: "x".into(),
                 state: RunState::Sleeping,
                 wchan: None,
-                syscall: Probe::unavailable("permission denied"),
+                syscall: Fact::unavailable("permission denied"),
                 utime_ms: 0,
                 stime_ms: 0,
             });

@@ -5,7 +5,7 @@
 //! is classified on Linux in the tests, and the other way round.
 //!
 //! Missing facts are data, not errors: a field that could not be read is
-//! [`Probe::Unavailable`] with the reason, and never aborts a sample.
+//! [`Fact::Unavailable`] with the reason, and never aborts a sample.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,43 +24,43 @@ pub const EVIDENCE_SCHEMA: &str = "gohang.evidence/1";
 /// `{"unavailable": "reason"}` when it could not be collected.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum Probe<T> {
+pub enum Fact<T> {
     Unavailable { unavailable: String },
     Collected(T),
 }
 
-impl<T> Probe<T> {
+impl<T> Fact<T> {
     pub fn unavailable(reason: impl Into<String>) -> Self {
-        Probe::Unavailable {
+        Fact::Unavailable {
             unavailable: reason.into(),
         }
     }
     pub fn value(&self) -> Option<&T> {
         match self {
-            Probe::Collected(v) => Some(v),
-            Probe::Unavailable { .. } => None,
+            Fact::Collected(v) => Some(v),
+            Fact::Unavailable { .. } => None,
         }
     }
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Probe::Collected(_) => None,
-            Probe::Unavailable { unavailable } => Some(unavailable),
+            Fact::Collected(_) => None,
+            Fact::Unavailable { unavailable } => Some(unavailable),
         }
     }
 }
 
-impl<T> From<Result<T, String>> for Probe<T> {
+impl<T> From<Result<T, String>> for Fact<T> {
     fn from(r: Result<T, String>) -> Self {
         match r {
-            Ok(v) => Probe::Collected(v),
-            Err(e) => Probe::unavailable(e),
+            Ok(v) => Fact::Collected(v),
+            Err(e) => Fact::unavailable(e),
         }
     }
 }
 
-impl<T> Default for Probe<T> {
+impl<T> Default for Fact<T> {
     fn default() -> Self {
-        Probe::unavailable("not collected")
+        Fact::unavailable("not collected")
     }
 }
 
@@ -470,7 +470,7 @@ pub struct ThreadSample {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wchan: Option<String>,
     #[serde(default)]
-    pub syscall: Probe<SyscallState>,
+    pub syscall: Fact<SyscallState>,
     /// CPU time in user and kernel mode, milliseconds since the thread started.
     pub utime_ms: u64,
     pub stime_ms: u64,
@@ -760,7 +760,7 @@ pub struct DescriptorWait {
     /// writers of a read, either of an open), found across all processes; unavailable
     /// when the search could not be done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peers: Option<Probe<Vec<PeerProcess>>>,
+    pub peers: Option<Fact<Vec<PeerProcess>>>,
     /// For an open: whether it opens for writing (`O_WRONLY`/`O_RDWR`), when the flags
     /// could be read; a FIFO's open for reading waits for a writer and the other way round.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -833,9 +833,9 @@ pub struct ProcessSnapshot {
     pub uid: Option<u32>,
     pub comm: String,
     #[serde(default)]
-    pub exe: Probe<String>,
+    pub exe: Fact<String>,
     #[serde(default)]
-    pub argv: Probe<Vec<String>>,
+    pub argv: Fact<Vec<String>>,
     /// The process-level state (Linux: the thread-group leader's; see `threads` for all).
     pub state: RunState,
     /// The pid of a tracer or debugger holding it (`TracerPid`, `P_TRACED`).
@@ -845,13 +845,13 @@ pub struct ProcessSnapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracer_comm: Option<String>,
     #[serde(default)]
-    pub signals: Probe<SignalMasks>,
+    pub signals: Fact<SignalMasks>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<Tty>,
     /// The architecture of the executable (under binfmt translation: the interpreter's;
     /// the foreign program's is in `translation`).
     #[serde(default)]
-    pub binary: Probe<ExeInfo>,
+    pub binary: Fact<ExeInfo>,
     #[serde(default)]
     pub translation: Translation,
     /// For a Go program, the Go version that built it (from its build info); None for
@@ -859,7 +859,7 @@ pub struct ProcessSnapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub go_version: Option<String>,
     #[serde(default)]
-    pub cgroup: Probe<CgroupInfo>,
+    pub cgroup: Fact<CgroupInfo>,
     /// Total CPU time of the process (all threads, live and exited), milliseconds.
     #[serde(default)]
     pub cpu_ms: u64,
@@ -1210,14 +1210,14 @@ mod tests {
 
     #[test]
     fn probe_round_trips_both_shapes() {
-        let a: Probe<String> = Probe::Collected("x".into());
-        let b: Probe<String> = Probe::unavailable("EACCES");
+        let a: Fact<String> = Fact::Collected("x".into());
+        let b: Fact<String> = Fact::unavailable("EACCES");
         let ja = serde_json::to_string(&a).unwrap();
         let jb = serde_json::to_string(&b).unwrap();
         assert_eq!(ja, "\"x\"");
         assert_eq!(jb, r#"{"unavailable":"EACCES"}"#);
-        assert_eq!(serde_json::from_str::<Probe<String>>(&ja).unwrap(), a);
-        assert_eq!(serde_json::from_str::<Probe<String>>(&jb).unwrap(), b);
+        assert_eq!(serde_json::from_str::<Fact<String>>(&ja).unwrap(), a);
+        assert_eq!(serde_json::from_str::<Fact<String>>(&jb).unwrap(), b);
     }
 
     #[test]

@@ -681,7 +681,7 @@ fn thread_state_counts(p: &crate::evidence::ProcessSnapshot) -> String {
 #[cfg(test)]
 mod tests {
     use crate::classify::classify;
-    use crate::evidence::{Evidence, GoroutineDump, Mode, Probe};
+    use crate::evidence::{Evidence, Fact, GoroutineDump, Mode};
     use crate::verdict::VerdictKind;
 
     /// A real idle Go program (tests/go/sleeper.go) as probe recorded it: pid 22143.
@@ -780,7 +780,7 @@ mod tests {
         let mut ev = sleeper();
         not_go(&mut ev);
         each_process(&mut ev, |p| {
-            p.binary = Probe::unavailable("permission denied")
+            p.binary = Fact::unavailable("permission denied")
         });
         let r = remedy(&ev);
         assert!(r.contains("whether it is a Go program is unknown"), "{r}");
@@ -880,7 +880,7 @@ mod tests {
         let n = ev.samples.len() as u64;
         for (i, s) in ev.samples.iter_mut().enumerate() {
             for p in &mut s.processes {
-                p.cgroup = crate::evidence::Probe::Collected(crate::evidence::CgroupInfo {
+                p.cgroup = crate::evidence::Fact::Collected(crate::evidence::CgroupInfo {
                     version: crate::evidence::CgroupVersion::V2,
                     path: "/ci/job".into(),
                     state_file: None,
@@ -917,7 +917,7 @@ mod tests {
         // Counters that do not move: no throttling seen.
         for s in &mut ev.samples {
             for p in &mut s.processes {
-                if let crate::evidence::Probe::Collected(c) = &mut p.cgroup {
+                if let crate::evidence::Fact::Collected(c) = &mut p.cgroup {
                     c.cpu_quota.as_mut().unwrap().nr_throttled = 40;
                 }
             }

@@ -697,7 +697,7 @@ pub(super) fn unexplained(p: &ProcView) -> Vec<String> {
 mod tests {
     use crate::classify::classify;
     use crate::evidence::{
-        DescriptorOp, DescriptorWait, Evidence, FileType, IoCounters, PeerProcess, Probe,
+        DescriptorOp, DescriptorWait, Evidence, Fact, FileType, IoCounters, PeerProcess,
         ProcessSnapshot, RunState,
     };
     use crate::verdict::{Confidence, VerdictKind};
@@ -786,7 +786,7 @@ mod tests {
             .unwrap()
             .clone();
         for p in procs_mut(&mut ev, 11304) {
-            p.descriptor_waits[0].peers = Some(Probe::Collected(vec![PeerProcess {
+            p.descriptor_waits[0].peers = Some(Fact::Collected(vec![PeerProcess {
                 pid: 11349,
                 start_time: tb.start_time,
                 comm: tb.comm.clone(),
@@ -829,7 +829,7 @@ mod tests {
         let mut ev = chain_fixture();
         for p in procs_mut(&mut ev, 11304) {
             let w = &mut p.descriptor_waits[0];
-            w.peers = Some(Probe::Collected(Vec::new()));
+            w.peers = Some(Fact::Collected(Vec::new()));
             w.peers_partial = true;
         }
         let c = classify(&ev);
@@ -860,7 +860,7 @@ mod tests {
             name: "srv".into(),
             state: RunState::Sleeping,
             wchan: None,
-            syscall: Probe::Collected(crate::evidence::SyscallState::InSyscall {
+            syscall: Fact::Collected(crate::evidence::SyscallState::InSyscall {
                 nr: -1,
                 name: Some(wait.call.clone()),
                 args: [3, 0, 0, 0, 0, 0],
@@ -966,7 +966,7 @@ mod tests {
             "pipe:[42]",
             FileType::Pipe,
         );
-        w.peers = Some(Probe::Collected(vec![PeerProcess {
+        w.peers = Some(Fact::Collected(vec![PeerProcess {
             pid: 77,
             start_time: 5,
             comm: "sleep".into(),

@@ -440,7 +440,7 @@ mod tests {
             name: "go".into(),
             state: RunState::Sleeping,
             wchan: None,
-            syscall: crate::evidence::Probe::unavailable("permission denied"),
+            syscall: crate::evidence::Fact::unavailable("permission denied"),
             utime_ms: 0,
             stime_ms: 0,
         }

@@ -1965,7 +1965,7 @@ mod tests {
     use super::*;
     use crate::classify::classify;
     use crate::evidence::{
-        Evidence, HostInfo, Mode, Outcome, Probe, Sample, SyscallState, Target, ThreadSample, Tty,
+        Evidence, Fact, HostInfo, Mode, Outcome, Sample, SyscallState, Target, ThreadSample, Tty,
     };
 
     /// A process asleep in one syscall (`nr` and `args` as x86_64 /proc shows them).
@@ -1981,7 +1981,7 @@ mod tests {
         ))
         .unwrap();
         p.pgrp = 100;
-        p.binary = Probe::Collected(crate::evidence::ExeInfo {
+        p.binary = Fact::Collected(crate::evidence::ExeInfo {
             format: "elf".into(),
             arches: vec![crate::evidence::Arch::X86_64],
         });
@@ -1990,7 +1990,7 @@ mod tests {
             name: comm.into(),
             state: RunState::Sleeping,
             wchan: None,
-            syscall: Probe::Collected(SyscallState::InSyscall {
+            syscall: Fact::Collected(SyscallState::InSyscall {
                 nr: call.1,
                 name: Some(call.0.into()),
                 args: [call.2, 0, 0, 0, 0, 0],
@@ -2112,7 +2112,7 @@ mod tests {
     #[test]
     fn the_fix_fits_the_leaf_a_test_binary_or_a_toolexec_program() {
         let with_argv = |mut p: ProcessSnapshot, argv: &[&str]| {
-            p.argv = Probe::Collected(argv.iter().map(|s| s.to_string()).collect());
+            p.argv = Fact::Collected(argv.iter().map(|s| s.to_string()).collect());
             p
         };
         let go = |args: &[&str]| with_argv(asleep_in(100, 1, "go", 1, ("wait4", 61, 200)), args);
@@ -2353,7 +2353,7 @@ mod tests {
         for sample in &mut ev.samples {
             for p in sample.processes.iter_mut().filter(|p| p.pid == pid) {
                 p.comm = "ssh".into();
-                p.argv = Probe::Collected(
+                p.argv = Fact::Collected(
                     [
                         "ssh",
                         "-o",
@@ -2493,7 +2493,7 @@ mod tests {
         ev.go = None;
         for s in &mut ev.samples {
             for p in &mut s.processes {
-                p.exe = Probe::Collected(
+                p.exe = Fact::Collected(
                     "/home/gopher/go/pkg/mod/golang.org/toolchain@v0.0.1-go1.99.0.linux-amd64/bin/go".into(),
                 );
             }
@@ -2702,9 +2702,9 @@ mod tests {
     #[test]
     fn an_asleep_credential_helper_is_prompt_wait_and_the_cache_daemon_is_not() {
         let mut git = asleep_in(100, 1, "git-remote-http", 1, ("wait4", 61, 101));
-        git.argv = Probe::Collected(vec!["git-remote-https".into(), "origin".into()]);
+        git.argv = Fact::Collected(vec!["git-remote-https".into(), "origin".into()]);
         let mut helper = asleep_in(101, 100, "git", 2, ("read", 0, 0));
-        helper.argv = Probe::Collected(vec![
+        helper.argv = Fact::Collected(vec![
             "git".into(),
             "credential-libsecret".into(),
             "get".into(),
@@ -2718,7 +2718,7 @@ mod tests {
             "{}",
             v.summary
         );
-        helper.argv = Probe::Collected(vec!["git".into(), "credential-cache--daemon".into()]);
+        helper.argv = Fact::Collected(vec!["git".into(), "credential-cache--daemon".into()]);
         let ev = evidence(vec![git, helper]);
         assert_ne!(primary(&ev).0.kind, VerdictKind::PromptWait);
     }
@@ -2727,7 +2727,7 @@ mod tests {
     fn ssh_destinations_from_arguments() {
         let mut p: ProcessSnapshot =
             serde_json::from_str(r#"{"pid":1,"ppid":0,"comm":"ssh","state":"sleeping"}"#).unwrap();
-        p.argv = crate::evidence::Probe::Collected(
+        p.argv = crate::evidence::Fact::Collected(
             [
                 "ssh",
                 "-o",
@@ -2750,7 +2750,7 @@ mod tests {
             ),
             (Some("git"), "gitalias", Some("2222"), Some("/org/r.git"))
         );
-        p.argv = crate::evidence::Probe::Collected(
+        p.argv = crate::evidence::Fact::Collected(
             [
                 "ssh",
                 "-oPort=22",
@@ -2794,20 +2794,20 @@ mod tests {
             r#"{"pid":1,"ppid":0,"comm":"git-remote-http","state":"sleeping"}"#,
         )
         .unwrap();
-        p.argv = crate::evidence::Probe::Collected(vec![
+        p.argv = crate::evidence::Fact::Collected(vec![
             "git-remote-https".into(),
             "origin".into(),
             "https://git.example.com/org/repo".into(),
         ]);
         assert_eq!(vcs_of(&p).as_deref(), Some("git.example.com"));
-        p.argv = crate::evidence::Probe::Collected(vec![
+        p.argv = crate::evidence::Fact::Collected(vec![
             "ssh".into(),
             "-o".into(),
             "BatchMode=yes".into(),
             "git@github.example:org/repo".into(),
         ]);
         assert_eq!(vcs_of(&p).as_deref(), Some("github.example"));
-        p.argv = crate::evidence::Probe::Collected(vec!["go".into(), "build".into()]);
+        p.argv = crate::evidence::Fact::Collected(vec!["go".into(), "build".into()]);
         assert_eq!(vcs_of(&p), None);
     }
 }

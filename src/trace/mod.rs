@@ -324,12 +324,12 @@ mod tests {
         assert_eq!(exec_error("strace: exec: Something new\n"), None);
     }
 
-    use crate::evidence::{Probe, TracedCall, TracedThread};
+    use crate::evidence::{Fact, TracedCall, TracedThread};
 
     /// Pid 50 with its threads 50 and 51, in these calls before strace attached.
-    fn before(calls: [Probe<SyscallState>; 2]) -> Sample {
+    fn before(calls: [Fact<SyscallState>; 2]) -> Sample {
         let [a, b] = calls;
-        let thread = |tid: u32, syscall: Probe<SyscallState>| {
+        let thread = |tid: u32, syscall: Fact<SyscallState>| {
             serde_json::json!({
                 "tid": tid, "state": "sleeping", "syscall": syscall, "utime_ms": 0, "stime_ms": 0
             })
@@ -344,8 +344,8 @@ mod tests {
         }
     }
 
-    fn in_call(name: &str, nr: i64) -> Probe<SyscallState> {
-        Probe::Collected(SyscallState::InSyscall {
+    fn in_call(name: &str, nr: i64) -> Fact<SyscallState> {
+        Fact::Collected(SyscallState::InSyscall {
             nr,
             name: Some(name.to_string()),
             args: [0; 6],
@@ -425,7 +425,7 @@ mod tests {
             // Before: unreadable (no ptrace access).
             traced(51, &[("restart_syscall", RESUMING_READ)]),
         ]);
-        let b = before([in_call("read", 0), Probe::unavailable("permission denied")]);
+        let b = before([in_call("read", 0), Fact::unavailable("permission denied")]);
         name_resumed_calls(&mut t, &b);
         assert!(t.sitting().all(|(_, c)| c.name == "restart_syscall"));
         assert_eq!(t.notes.len(), 1, "{:?}", t.notes);

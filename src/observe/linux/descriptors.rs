@@ -21,7 +21,7 @@
 use super::files::pipe_inode;
 use crate::evidence::{
     Arch, DescriptorOp, DescriptorWait, FdInfo, FileType, IoCounters, PeerProcess, PipeBuffer,
-    Probe, RunState, ThreadSample,
+    Fact, RunState, ThreadSample,
 };
 use crate::syscalls;
 use std::collections::HashMap;
@@ -394,7 +394,7 @@ pub fn find_peers(
                     peers.push(p);
                 }
             }
-            w.peers = Some(Probe::Collected(peers));
+            w.peers = Some(Fact::Collected(peers));
             w.peers_partial = partial_of.get(&k).copied().unwrap_or(true);
         }
     }
@@ -521,7 +521,7 @@ fn sleeps_in(dir: &Path, arch: &Arch) -> Vec<String> {
             .ok()
             .map(|b| super::parse_syscall(&b, arch))
         {
-            Some(Probe::Collected(crate::evidence::SyscallState::InSyscall { nr, name, args })) => {
+            Some(Fact::Collected(crate::evidence::SyscallState::InSyscall { nr, name, args })) => {
                 let name = name.unwrap_or_else(|| format!("syscall {nr}"));
                 match syscalls::descriptor_call(&name) {
                     Some((DescriptorOp::Open, _)) | None => {
@@ -536,7 +536,7 @@ fn sleeps_in(dir: &Path, arch: &Arch) -> Vec<String> {
                     }
                 }
             }
-            Some(Probe::Collected(crate::evidence::SyscallState::Running)) => {
+            Some(Fact::Collected(crate::evidence::SyscallState::Running)) => {
                 (1, "running".to_string())
             }
             _ => match fs::read_to_string(tdir.join("wchan")) {

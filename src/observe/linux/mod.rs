@@ -22,7 +22,7 @@ pub use mounts::remote_fs_at;
 use crate::binary;
 use crate::error::ObserveError;
 use crate::evidence::{
-    Arch, CgroupInfo, CgroupVersion, Emulator, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState,
+    Arch, CgroupInfo, CgroupVersion, Emulator, ExeInfo, HostInfo, Fact, ProcessSnapshot, RunState,
     SignalMasks, SyscallState, ThreadSample, Translation, Tty,
 };
 use crate::syscalls;
@@ -47,9 +47,9 @@ const HOLDER_PROCS: usize = 32;
 /// Facts about a process that do not change while it lives, read once.
 #[derive(Clone)]
 struct Static {
-    exe: Probe<String>,
-    argv: Probe<Vec<String>>,
-    binary: Probe<ExeInfo>,
+    exe: Fact<String>,
+    argv: Fact<Vec<String>>,
+    binary: Fact<ExeInfo>,
     translation: Translation,
     env: BTreeMap<String, String>,
     cwd: Option<String>,
@@ -247,13 +247,13 @@ impl Backend {
         let st = self.statics[&key].clone();
 
         let signals = match &status {
-            Some(s) => Probe::Collected(SignalMasks {
+            Some(s) => Fact::Collected(SignalMasks {
                 pending: s.sigpnd | s.shdpnd,
                 blocked: s.sigblk,
                 ignored: s.sigign,
                 caught: s.sigcgt,
             }),
-            None => Probe::unavailable("status unreadable"),
+            None => Fact::unavailable("status unreadable"),
         };
         let tracer_pid = status
             .as_ref()
@@ -265,17 +265,17 @@ impl Backend {
             name: tty_name(stat.tty_nr as u32),
             foreground_pgrp: (stat.tpgid > 0).then_some(stat.tpgid),
         });
-        let cgroup: Probe<CgroupInfo> = match read_into(&dir.join("cgroup"), &mut self.buf) {
+        let cgroup: Fact<CgroupInfo> = match read_into(&dir.join("cgroup"), &mut self.buf) {
             Ok(()) => {
                 let mounts = self.cgroups.get_or_init(cgroup::Mounts::read);
                 let quota = mounts.cpu_quota_of(&self.buf);
                 match (mounts.state_of(&self.buf), quota) {
                     (Ok(mut c), q) => {
                         c.cpu_quota = q;
-                        Probe::Collected(c)
+                        Fact::Collected(c)
                     }
                     // No freezer state to read, but a CPU limit: that much is known.
-                    (Err(_), Some(q)) => Probe::Collected(CgroupInfo {
+                    (Err(_), Some(q)) => Fact::Collected(CgroupInfo {
                         version: if q.file.ends_with("cpu.cfs_quota_us") {
                             CgroupVersion::V1
                         } else {
@@ -288,10 +288,10 @@ impl Backend {
                         frozen_by: None,
                         cpu_quota: Some(q),
                     }),
-                    (Err(e), None) => Probe::unavailable(e),
+                    (Err(e), None) => Fact::unavailable(e),
                 }
             }
-            Err(e) => Probe::unavailable(e.to_string()),
+            Err(e) => Fact::unavailable(e.to_string()),
         };
         let fds = files::fds(&dir);
         let sockets = ctx.net.sockets(&dir, &fds);
@@ -367,10 +367,10 @@ impl Backend {
                 .filter(|w| !w.is_empty() && w != "0");
             let syscall = match read_into(&tdir.join("syscall"), &mut self.buf) {
                 Ok(()) => parse_syscall(&self.buf, &self.host.arch),
-                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Probe::unavailable(
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Fact::unavailable(
                     "permission denied (needs ptrace access to the process: root, or the same user with kernel.yama.ptrace_scope=0)",
                 ),
-                Err(e) => Probe::unavailable(e.to_string()),
+                Err(e) => Fact::unavailable(e.to_string()),
             };
             out.push(ThreadSample {
                 tid,
@@ -386,11 +386,11 @@ impl Backend {
     }
 
     fn read_static(&self, pid: u32, dir: &Path, stuck_io: bool) -> Static {
-        let exe: Probe<String> = fs::read_link(dir.join("exe"))
+        let exe: Fact<String> = fs::read_link(dir.join("exe"))
             .map(|p| p.to_string_lossy().into_owned())
             .map_err(|e| describe(&e, "exe"))
             .into();
-        let argv: Probe<Vec<String>> = read_timeboxed(dir.join("cmdline"), SLOW_READ_LIMIT)
+        let argv: Fact<Vec<String>> = read_timeboxed(dir.join("cmdline"), SLOW_READ_LIMIT)
             .map(|b| split_nul(&b))
             .into();
         // Not a path the process may be stuck on (see `mounts`).
@@ -404,8 +404,8 @@ impl Backend {
         };
         let exe_risk = exe.value().and_then(|e| unsafe_path(e));
         // Opening /proc/PID/exe opens the executable itself, even if it was deleted.
-        let binary: Probe<ExeInfo> = match &exe_risk {
-            Some(why) => Probe::unavailable(why.clone()),
+        let binary: Fact<ExeInfo> = match &exe_risk {
+            Some(why) => Fact::unavailable(why.clone()),
             None => binary::exe_info(&dir.join("exe")).into(),
         };
         let translation = match &exe_risk {
@@ -555,18 +555,18 @@ pub fn parse_stat_ppid(stat: &[u8]) -> Option<u32> {
 /// `/proc/PID/task/TID/syscall`: `running`, `-1 sp pc` (blocked outside a syscall), or
 /// `nr arg0 … arg5 sp pc` with the arguments in hex (`proc(5)`). Parsed here because
 /// procfs 0.18 rejects the three-field `-1` form.
-pub fn parse_syscall(bytes: &[u8], arch: &Arch) -> Probe<SyscallState> {
+pub fn parse_syscall(bytes: &[u8], arch: &Arch) -> Fact<SyscallState> {
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim();
     if text == "running" {
-        return Probe::Collected(SyscallState::Running);
+        return Fact::Collected(SyscallState::Running);
     }
     let mut fields = text.split_ascii_whitespace();
     let Some(nr) = fields.next().and_then(|f| f.parse::<i64>().ok()) else {
-        return Probe::unavailable(format!("unparsable syscall file: {text:?}"));
+        return Fact::unavailable(format!("unparsable syscall file: {text:?}"));
     };
     if nr < 0 {
-        return Probe::Collected(SyscallState::NotInSyscall);
+        return Fact::Collected(SyscallState::NotInSyscall);
     }
     let mut args = [0u64; 6];
     for a in args.iter_mut() {
@@ -574,11 +574,11 @@ pub fn parse_syscall(bytes: &[u8], arch: &Arch) -> Probe<SyscallState> {
             .next()
             .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
         else {
-            return Probe::unavailable(format!("unparsable syscall file: {text:?}"));
+            return Fact::unavailable(format!("unparsable syscall file: {text:?}"));
         };
         *a = v;
     }
-    Probe::Collected(SyscallState::InSyscall {
+    Fact::Collected(SyscallState::InSyscall {
         nr,
         name: syscalls::name(arch, nr).map(str::to_string),
         args,
@@ -676,14 +676,14 @@ mod tests {
         let a = Arch::X86_64;
         assert_eq!(
             parse_syscall(b"running\n", &a),
-            Probe::Collected(SyscallState::Running)
+            Fact::Collected(SyscallState::Running)
         );
         assert_eq!(
             parse_syscall(b"-1 0x7ffc 0x4567\n", &a),
-            Probe::Collected(SyscallState::NotInSyscall)
+            Fact::Collected(SyscallState::NotInSyscall)
         );
         match parse_syscall(b"202 0xc000 0x80 0x0 0x0 0x0 0x0 0x7ffe 0x46\n", &a) {
-            Probe::Collected(SyscallState::InSyscall { nr, name, args }) => {
+            Fact::Collected(SyscallState::InSyscall { nr, name, args }) => {
                 assert_eq!(nr, 202);
                 assert_eq!(name.as_deref(), Some("futex"));
                 assert_eq!(args[0], 0xc000);

@@ -20,7 +20,7 @@
 
 use super::libproc;
 use crate::evidence::{
-    DescriptorOp, DescriptorWait, FileType, PeerProcess, PipeBuffer, Probe, RunState,
+    DescriptorOp, DescriptorWait, FileType, PeerProcess, PipeBuffer, Fact, RunState,
 };
 use libc::c_int;
 use std::mem::{MaybeUninit, size_of};
@@ -191,7 +191,7 @@ pub fn write_waits(pid: u32) -> Vec<DescriptorWait> {
             target: format!("pipe:[{:#x}]", e.handle),
             file_type: FileType::Pipe,
             buffer: (capacity > 0).then_some(PipeBuffer { queued, capacity }),
-            peers: Some(Probe::Collected(peers)),
+            peers: Some(Fact::Collected(peers)),
             for_writing: None,
             peers_partial: partial,
         });

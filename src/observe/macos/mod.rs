@@ -36,7 +36,7 @@ use crate::darwin::ticks::TickRate;
 use crate::darwin::{self, permission, rosetta, state};
 use crate::error::ObserveError;
 use crate::evidence::{
-    Arch, ExeInfo, HostInfo, Probe, ProcessSnapshot, RunState, ThreadSample, Translation,
+    Arch, ExeInfo, HostInfo, Fact, ProcessSnapshot, RunState, ThreadSample, Translation,
     Tty,
 };
 use super::tree::ParentMap;
@@ -186,9 +186,9 @@ pub(crate) fn run_timeboxed(
 /// Facts about a process that do not change until it execs.
 #[derive(Clone)]
 struct Static {
-    exe: Probe<String>,
-    argv: Probe<Vec<String>>,
-    binary: Probe<ExeInfo>,
+    exe: Fact<String>,
+    argv: Fact<Vec<String>>,
+    binary: Fact<ExeInfo>,
     env: std::collections::BTreeMap<String, String>,
     /// Set when macOS withheld the environment.
     env_withheld: bool,
@@ -273,7 +273,7 @@ impl Backend {
     }
 
     fn read_static(&self, pid: u32) -> Static {
-        let exe: Probe<String> = libproc::pid_path(pid)
+        let exe: Fact<String> = libproc::pid_path(pid)
             .map_err(|e| format!("executable path: {e}"))
             .into();
         let args = sysctl::procargs(pid);
@@ -282,10 +282,10 @@ impl Backend {
             Ok((_, _, Environ::Withheld)) => (Default::default(), true),
             Err(_) => (Default::default(), false),
         };
-        let argv: Probe<Vec<String>> = args.map(|(_, a, _)| a).into();
-        let binary: Probe<ExeInfo> = match exe.value() {
+        let argv: Fact<Vec<String>> = args.map(|(_, a, _)| a).into();
+        let binary: Fact<ExeInfo> = match exe.value() {
             Some(p) => binary::exe_info(Path::new(p)).into(),
-            None => Probe::unavailable("executable path unknown"),
+            None => Fact::unavailable("executable path unknown"),
         };
         let go_version = exe
             .value()
@@ -364,7 +364,7 @@ impl Backend {
                         name: darwin::c_str(&name),
                         state: state::thread_state(ti.pth_run_state, ti.pth_flags, 0),
                         wchan: None,
-                        syscall: Probe::unavailable(NO_SYSCALL),
+                        syscall: Fact::unavailable(NO_SYSCALL),
                         utime_ms: ti.pth_user_time / 1_000_000,
                         stime_ms: ti.pth_system_time / 1_000_000,
                     },
@@ -410,7 +410,7 @@ impl Backend {
                             name: String::new(),
                             state: state::thread_state(m.run_state, m.flags, m.suspend_count),
                             wchan: None,
-                            syscall: Probe::unavailable(NO_SYSCALL),
+                            syscall: Fact::unavailable(NO_SYSCALL),
                             utime_ms: m.user_us / 1000,
                             stime_ms: m.system_us / 1000,
                         },
@@ -500,7 +500,7 @@ impl Backend {
             state: run_state,
             tracer_pid,
             tracer_comm,
-            signals: Probe::unavailable(NO_SIGNALS),
+            signals: Fact::unavailable(NO_SIGNALS),
             tty,
             binary: st.binary,
             translation: if facts.translated() {
@@ -509,7 +509,7 @@ impl Backend {
                 Translation::Native
             },
             go_version: st.go_version,
-            cgroup: Probe::unavailable(NO_CGROUPS),
+            cgroup: Fact::unavailable(NO_CGROUPS),
             cpu_ms,
             threads,
             sockets,

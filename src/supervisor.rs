@@ -19,6 +19,7 @@ use crate::evidence::{
 use crate::observe::{self, Sampler, Schedule};
 use crate::progress::Progress;
 use crate::sys::process::{Reaped, become_subreaper, kill_exact, reap_exited, signal_exact};
+use crate::sys::signals::Catcher;
 use crate::terminal::{self, JobControl};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -29,7 +30,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
-use tokio::signal::unix::{SignalKind, signal};
 
 /// How long to wait for killed processes to disappear.
 const REAP_DEADLINE: Duration = Duration::from_secs(3);
@@ -102,7 +102,8 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     };
 
     become_subreaper();
-    let mut signals = Signals::new()?;
+    let signals = Catcher::install()
+        .map_err(|e| UserError::new(exit::INTERNAL, format!("installing signal handlers: {e}")))?;
     let jobs = JobControl::setup();
     let mut warnings = Vec::new();
     let (mut child, started, tracer) = match start(opts, &path, &jobs, &mut warnings)? {
@@ -126,7 +127,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
         own_pids,
     };
 
-    let (mut outcome, mut interrupted) = run.wait(opts.timeout, &mut signals).await?;
+    let (mut outcome, mut interrupted) = run.wait(opts.timeout, &signals).await?;
     let mut sampler = Sampler::new(&host);
     let mut window = Window::default();
     let mut goroutines = None;
@@ -135,7 +136,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     if stuck(&outcome, interrupted) {
         let tracer = tracer.as_ref();
         let (s, w, signal) = run
-            .sample(sampler, opts.window, &host, tracer, &progress, &mut signals)
+            .sample(sampler, opts.window, &host, tracer, &progress, &signals)
             .await?;
         (sampler, window) = (s, w);
         interrupted = interrupted.or(signal);
@@ -252,7 +253,7 @@ impl Spawned {
     async fn wait(
         &mut self,
         timeout: Duration,
-        signals: &mut Signals,
+        signals: &Catcher,
     ) -> Result<(Outcome, Option<Signal>), UserError> {
         let owns_terminal = self.jobs.active();
         wait_or_deadline(
@@ -275,7 +276,7 @@ impl Spawned {
         host: &HostInfo,
         tracer: Option<&crate::trace::Tracer>,
         progress: &Progress,
-        signals: &mut Signals,
+        signals: &Catcher,
     ) -> Result<(Sampler, Window, Option<Signal>), UserError> {
         let schedule = Schedule::new(window, self.started);
         match tracer {
@@ -548,7 +549,7 @@ async fn wait_or_deadline(
     child: &mut tokio::process::Child,
     timeout: Duration,
     owns_terminal: bool,
-    signals: &mut Signals,
+    signals: &Catcher,
     started: Instant,
 ) -> Result<(Outcome, Option<Signal>), UserError> {
     let mut interrupted = None;
@@ -591,7 +592,7 @@ async fn sample_stuck(
     schedule: Schedule,
     host: &HostInfo,
     progress: &Progress,
-    signals: &mut Signals,
+    signals: &Catcher,
 ) -> Result<(Sampler, Window, Option<Signal>), UserError> {
     let cancel = Arc::new(AtomicBool::new(false));
     let job = {
@@ -1178,33 +1179,4 @@ where
             }
         }
     })
-}
-
-/// SIGINT, SIGTERM and SIGHUP, as one stream.
-struct Signals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Signals, UserError> {
-        let mk = |k| {
-            signal(k).map_err(|e| {
-                UserError::new(exit::INTERNAL, format!("installing signal handlers: {e}"))
-            })
-        };
-        Ok(Signals {
-            int: mk(SignalKind::interrupt())?,
-            term: mk(SignalKind::terminate())?,
-            hup: mk(SignalKind::hangup())?,
-        })
-    }
-    async fn next(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.int.recv() => Signal::SIGINT,
-            _ = self.term.recv() => Signal::SIGTERM,
-            _ = self.hup.recv() => Signal::SIGHUP,
-        }
-    }
 }

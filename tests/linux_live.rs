@@ -975,7 +975,7 @@ fn process_held_by_a_tracer_is_traced() {
 }
 
 /// A module whose one test deadlocks on a mutex, and `gohang probe --json` of `cmd` in it.
-fn probe_deadlocked_test(cmd: &[&str]) -> (Report, util::gomod::Module) {
+fn probe_deadlocked_test(flags: &[&str], cmd: &[&str]) -> (Report, util::gomod::Module) {
     let m = util::gomod::Module::new("1.21", None);
     std::fs::write(
         m.app().join("stuck_test.go"),
@@ -984,19 +984,13 @@ fn probe_deadlocked_test(cmd: &[&str]) -> (Report, util::gomod::Module) {
     )
     .unwrap();
     let mut c = gohang();
-    c.args([
-        "probe",
-        "--json",
-        "--timeout",
-        "15s",
-        "--window",
-        "1s",
-        "--",
-    ])
-    .args(cmd)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    c.args(["probe", "--json", "--timeout", "15s", "--window", "1s"])
+        .args(flags)
+        .arg("--")
+        .args(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     util::gomod::isolated_go_env(&mut c, &m);
     // The test binary must be running when the deadline passes: build it first.
     let mut warm = std::process::Command::new("go");
@@ -1064,7 +1058,7 @@ fn go_test_relays_the_dump_of_its_stuck_test_binary() {
         return;
     }
     let _s = serial();
-    let (r, _m) = probe_deadlocked_test(&["go", "test", "-count=1", "."]);
+    let (r, _m) = probe_deadlocked_test(&[], &["go", "test", "-count=1", "."]);
     let p = r.primary();
     assert_eq!(p.kind, VerdictKind::ChildWait, "{r:#?}");
     // go test passes the test binary's output on; the dump is found there and names the
@@ -1086,7 +1080,9 @@ fn a_go_whose_stderr_is_the_users_file_is_not_sent_sigquit() {
     let _s = serial();
     let log = tempfile::NamedTempFile::new().unwrap();
     let script = format!("go test -count=1 . >{} 2>&1", log.path().display());
-    let (r, _m) = probe_deadlocked_test(&["sh", "-c", &script]);
+    // SIGQUIT is sent only when asked for (by default the goroutines are read from memory):
+    // asked for, it must still not be sent to a go whose dump would land in the user's file.
+    let (r, _m) = probe_deadlocked_test(&["--goroutines"], &["sh", "-c", &script]);
     let p = r.primary();
     assert!(
         p.evidence

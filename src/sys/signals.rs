@@ -133,6 +133,10 @@ mod tests {
     }
 
     fn in_child() {
+        // A known disposition to come back to: the test may run under nohup (SIGHUP ignored).
+        let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: SIG_DFL has no handler code.
+        unsafe { sigaction(Signal::SIGHUP, &dfl) }.unwrap();
         let catcher = Catcher::install().unwrap();
         assert_eq!(catcher.caught(), None);
         nix::sys::signal::raise(Signal::SIGTERM).unwrap();

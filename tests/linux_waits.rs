@@ -392,17 +392,6 @@ fn a_shell_waiting_for_any_child_is_followed_to_its_foreground_command() {
     }
 }
 
-/// `gohang attach PID --json` with a short window.
-fn attach_json(pid: u32) -> Report {
-    let out = run(&["attach", &pid.to_string(), "--json", "--window", "1s"]);
-    assert!(
-        !out.stdout.is_empty(),
-        "no report: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_report(&out.stdout)
-}
-
 /// Is `pid` listed in /proc/locks, waiting (`->`) or holding?
 fn in_proc_locks(pid: u32, waiting: bool) -> bool {
     std::fs::read_to_string("/proc/locks").is_ok_and(|l| {

@@ -6,21 +6,10 @@
 
 mod util;
 
-use gohang::report::Report;
 use gohang::verdict::VerdictKind;
 use std::process::Stdio;
 use std::time::Duration;
 use util::*;
-
-fn attach_json(pid: u32) -> Report {
-    let out = run(&["attach", &pid.to_string(), "--json", "--window", "1s"]);
-    assert!(
-        !out.stdout.is_empty(),
-        "no report: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_report(&out.stdout)
-}
 
 fn find_child(root: u32, name: &str) -> Option<u32> {
     wait_for(Duration::from_secs(30), || {

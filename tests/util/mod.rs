@@ -167,6 +167,17 @@ pub fn parse_report(stdout: &[u8]) -> Report {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not a gohang report ({e}):\n{text}"))
 }
 
+/// `gohang attach PID --json` with a short window.
+pub fn attach_json(pid: u32) -> Report {
+    let out = run(&["attach", &pid.to_string(), "--json", "--window", "1s"]);
+    assert!(
+        !out.stdout.is_empty(),
+        "no report: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_report(&out.stdout)
+}
+
 /// Run `gohang <args>` to completion (with a generous limit) and return its output.
 pub fn run(args: &[&str]) -> Output {
     let mut c = gohang();

@@ -328,7 +328,11 @@ fn goroutines_of_a_stuck_go_are_read_from_memory_without_a_signal() {
     let quoted = p
         .evidence
         .iter()
-        .find(|e| e.starts_with(&format!("Go runtime of pid {pid}: goroutine ")))
+        .find(|e| {
+            e.starts_with(&format!(
+                "Go runtime of pid {pid} (read from memory): goroutine "
+            ))
+        })
         .unwrap_or_else(|| panic!("no goroutine quoted: {:#?}", p.evidence));
     assert!(
         quoted.contains("waits on the network (in net/http.") || quoted.contains("(in net."),

@@ -133,13 +133,9 @@ pub(super) fn amend(ev: &Evidence, mut c: Classification) -> Classification {
 
 /// "Go runtime of pid 42 (read from memory): goroutine 7 [select]: … (in net.(*Resolver)…)".
 fn frame_line(dump: &GoroutineDump, g: &Goroutine, f: &GoFrame) -> String {
-    let from = match dump.source.as_deref() {
-        Some(s) => format!(" (read from {s})"),
-        None => String::new(),
-    };
     format!(
-        "Go runtime of pid {}{from}: {} (in {})",
-        dump.pid,
+        "{}: {} (in {})",
+        super::runtime_of(dump),
         crate::goroutines::describe(g),
         f.function
     )

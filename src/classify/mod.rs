@@ -247,8 +247,8 @@ fn goroutine_evidence(ev: &Evidence, primary: &mut Verdict, reasons: &mut Vec<St
 }
 
 /// The goroutine of an answered dump that matters most for a verdict of `kind`, as one
-/// evidence line: "Go runtime of pid 42: goroutine 7 [syscall]: … waits for a file lock
-/// (in …)".
+/// evidence line: "Go runtime of pid 42 (read from memory): goroutine 7 [syscall]: … waits
+/// for a file lock (in …)".
 pub(crate) fn goroutine_line(
     dump: &crate::evidence::GoroutineDump,
     kind: VerdictKind,
@@ -265,18 +265,23 @@ pub(crate) fn goroutine_line(
     let (g, cause) = crate::goroutines::blocking(dump, preferred)?;
     Some(match cause {
         Some((c, frame)) => format!(
-            "Go runtime of pid {}: {} {} (in {})",
-            dump.pid,
+            "{}: {} {} (in {})",
+            runtime_of(dump),
             crate::goroutines::describe(g),
             c.describe(),
             frame.function
         ),
-        None => format!(
-            "Go runtime of pid {}: {}",
-            dump.pid,
-            crate::goroutines::describe(g)
-        ),
+        None => format!("{}: {}", runtime_of(dump), crate::goroutines::describe(g)),
     })
+}
+
+/// "Go runtime of pid 42", and where the goroutines came from when it was not the runtime's
+/// own answer to SIGQUIT: "Go runtime of pid 42 (read from memory)".
+pub(crate) fn runtime_of(dump: &crate::evidence::GoroutineDump) -> String {
+    match dump.source.as_deref() {
+        Some(s) => format!("Go runtime of pid {} (read from {s})", dump.pid),
+        None => format!("Go runtime of pid {}", dump.pid),
+    }
 }
 
 /// Milliseconds as seconds for people: "2.0 s", "0.35 s".

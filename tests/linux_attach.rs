@@ -455,11 +455,16 @@ fn go_waiting_for_a_c_compiler_is_child_wait() {
 fn pty_reader(background: bool) -> Guard {
     let helper = format!(
         r#"
-import os, pty, sys, time
+import ctypes, os, pty, sys, time
+# pty.fork puts the child in a session of its own, out of reach of the guard's group
+# kill: each child dies with its parent (PR_SET_PDEATHSIG = 1, SIGKILL = 9).
+die_with_parent = lambda: ctypes.CDLL(None).prctl(1, 9)
 pid, master = pty.fork()
 if pid == 0:
+    die_with_parent()
     reader = os.fork()
     if reader == 0:
+        die_with_parent()
         if {background}:
             os.setpgid(0, 0)
         os.write(1, b"Password: ")

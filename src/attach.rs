@@ -18,7 +18,7 @@
 //! each thread sits in, and from then on `/proc` shows a sleep or a futex wait as
 //! `restart_syscall` (`carry_restarted_calls`, `trace::name_resumed_calls`).
 
-use crate::error::{ObserveError, UserError, exit};
+use crate::error::{ObserveError, UserError};
 use crate::evidence::{
     Evidence, GoroutineDump, Mode, Outcome, ProcessSnapshot, RunState, Sample, SyscallState, Target,
 };
@@ -54,18 +54,14 @@ pub struct AttachRun {
 /// Check that `pid` can and should be attached to; returns its first snapshot.
 pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, UserError> {
     if pid == 0 {
-        return Err(UserError::new(
-            exit::USAGE,
+        return Err(UserError::usage(
             "pid 0 is not a process: give the pid of the stuck go command (pgrep -a go)",
         ));
     }
     if pid == std::process::id() {
-        return Err(UserError::new(
-            exit::USAGE,
-            format!(
-                "pid {pid} is gohang itself: give the pid of the stuck go command (pgrep -a go)"
-            ),
-        ));
+        return Err(UserError::usage(format!(
+            "pid {pid} is gohang itself: give the pid of the stuck go command (pgrep -a go)"
+        )));
     }
     // /proc/TID answers for a thread as for a process: without this check a thread would
     // be reported as a process of its own.
@@ -73,55 +69,42 @@ pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, User
         return Err(not_a_process(pid, tgid, sampler));
     }
     if pid == 1 {
-        return Err(UserError::new(
-            exit::USAGE,
+        return Err(UserError::usage(
             "pid 1 is the init process, whose tree is the whole system: give the pid of the stuck go command (pgrep -a go)",
         ));
     }
     let snap = match sampler.snapshot(pid) {
         Ok(s) => s,
         Err(ObserveError::NoSuchProcess { .. }) => {
-            return Err(UserError::new(
-                exit::NO_INPUT,
-                format!(
-                    "no process with pid {pid} (it may have exited): list candidates with pgrep -a go"
-                ),
-            ));
+            return Err(UserError::no_input(format!(
+                "no process with pid {pid} (it may have exited): list candidates with pgrep -a go"
+            )));
         }
         Err(e) => return Err(e.into()),
     };
     if matches!(snap.state, RunState::Zombie | RunState::Dead) {
-        return Err(UserError::new(
-            exit::NO_INPUT,
-            format!(
-                "pid {pid} ({}) has exited and is a zombie waiting for its parent to reap it: look at the parent instead: gohang attach {}",
-                snap.comm, snap.ppid
-            ),
-        ));
+        return Err(UserError::no_input(format!(
+            "pid {pid} ({}) has exited and is a zombie waiting for its parent to reap it: look at the parent instead: gohang attach {}",
+            snap.comm, snap.ppid
+        )));
     }
     let kernel_thread = snap.state == RunState::Idle
         || (snap.exe.value().is_none()
             && snap.argv.value().is_some_and(|a| a.is_empty())
             && matches!(snap.ppid, 0 | 2));
     if kernel_thread {
-        return Err(UserError::new(
-            exit::USAGE,
-            format!(
-                "pid {pid} ({}) is a kernel thread, not a program: give the pid of the stuck go command",
-                snap.comm
-            ),
-        ));
+        return Err(UserError::usage(format!(
+            "pid {pid} ({}) is a kernel thread, not a program: give the pid of the stuck go command",
+            snap.comm
+        )));
     }
     if let Some(uid) = snap.uid {
         let me = nix::unistd::geteuid().as_raw();
         if me != 0 && uid != me {
-            return Err(UserError::new(
-                exit::NO_PERMISSION,
-                format!(
-                    "pid {pid} ({}) belongs to user {uid}, not to you (user {me}): reading its threads, files and sockets needs root — run: sudo gohang attach {pid}",
-                    snap.comm
-                ),
-            ));
+            return Err(UserError::no_permission(format!(
+                "pid {pid} ({}) belongs to user {uid}, not to you (user {me}): reading its threads, files and sockets needs root — run: sudo gohang attach {pid}",
+                snap.comm
+            )));
         }
     }
     Ok(snap)
@@ -132,12 +115,9 @@ pub fn validate(pid: u32, sampler: &mut Sampler) -> Result<ProcessSnapshot, User
 /// than the one asked for; the message gives the command to run.
 fn not_a_process(tid: u32, tgid: u32, sampler: &mut Sampler) -> UserError {
     if tgid == std::process::id() {
-        return UserError::new(
-            exit::USAGE,
-            format!(
-                "pid {tid} is a thread of gohang itself: give the pid of the stuck go command (pgrep -a go)"
-            ),
-        );
+        return UserError::usage(format!(
+            "pid {tid} is a thread of gohang itself: give the pid of the stuck go command (pgrep -a go)"
+        ));
     }
     let process = sampler.snapshot(tgid).ok();
     let thread = process
@@ -149,12 +129,9 @@ fn not_a_process(tid: u32, tgid: u32, sampler: &mut Sampler) -> UserError {
         .as_ref()
         .map(|p| format!(" ({})", p.comm))
         .unwrap_or_default();
-    UserError::new(
-        exit::USAGE,
-        format!(
-            "pid {tid} is a thread{thread} of pid {tgid}{comm}, not a process: attach to the process: gohang attach {tgid}"
-        ),
-    )
+    UserError::usage(format!(
+        "pid {tid} is a thread{thread} of pid {tgid}{comm}, not a process: attach to the process: gohang attach {tgid}"
+    ))
 }
 
 /// What limits a non-root attach on this machine (Linux Yama), as a note for the report.
@@ -328,8 +305,7 @@ fn take_goroutines(
         return;
     }
     // By default the goroutines are read from memory: no signal, the target runs on.
-    let chain = crate::classify::classify(evidence).chain;
-    match crate::gomem::evidence::read(evidence, &chain, crate::gomem::evidence::DEADLINE) {
+    match crate::gomem::evidence::read(evidence) {
         Ok(dump) => evidence.goroutines = Some(dump),
         Err(note) => notes.extend(note),
     }

@@ -11,7 +11,7 @@
 //!   `--keep`, and then their pids are reported.
 
 use crate::capture::{DEFAULT_TAIL, TailBuffer};
-use crate::error::{UserError, exit};
+use crate::error::UserError;
 use crate::evidence::{
     Evidence, GoContext, GoroutineDump, HostInfo, Mode, NativeStacks, Outcome, OutputTail,
     ProcessSnapshot, Sample, Target,
@@ -67,16 +67,12 @@ pub struct ProbeRun {
 
 fn not_found(program: &str) -> UserError {
     if program == "go" {
-        UserError::new(
-            exit::NO_INPUT,
+        UserError::no_input(
             "no `go` on PATH: install Go (https://go.dev/dl/, or `apt install golang-go`, `brew install go`) \
              or name the command after `--`",
         )
     } else {
-        UserError::new(
-            exit::NO_INPUT,
-            format!("`{program}`: no such command on PATH"),
-        )
+        UserError::no_input(format!("`{program}`: no such command on PATH"))
     }
 }
 
@@ -92,7 +88,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     let program = opts
         .command
         .first()
-        .ok_or_else(|| UserError::new(exit::USAGE, "no command to probe"))?;
+        .ok_or_else(|| UserError::usage("no command to probe"))?;
     let path = find_program(program).ok_or_else(|| not_found(program))?;
     let target = Target {
         mode: Mode::Spawn,
@@ -103,7 +99,7 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
 
     become_subreaper();
     let signals = Catcher::install()
-        .map_err(|e| UserError::new(exit::INTERNAL, format!("installing signal handlers: {e}")))?;
+        .map_err(|e| UserError::internal(format!("installing signal handlers: {e}")))?;
     let jobs = JobControl::setup();
     let mut warnings = Vec::new();
     let (mut child, started, tracer) = match start(opts, &path, &jobs, &mut warnings)? {
@@ -182,22 +178,10 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeRun, UserError> {
     }
     notes.extend(warnings.iter().cloned());
 
-    // strace reports an exec it could not do on the command's stderr: report the exec
-    // failure the command would have had without a tracer.
-    if trace_summary.is_some()
-        && matches!(outcome, Outcome::Exited { code: Some(1), .. })
-        && let Some((_, errno)) =
-            crate::trace::exec_error(&run.output.stderr.lock().unwrap().to_stream_tail().tail)
-    {
-        let mut run = spawn_failed(
-            &path,
-            program,
-            std::io::Error::from_raw_os_error(errno),
-            host,
-            target,
-        )?;
-        run.evidence.trace = trace_summary;
-        run.evidence.notes = notes;
+    if let Some(errno) = exec_error_under_trace(trace_summary.is_some(), &outcome, &run.output) {
+        let e = std::io::Error::from_raw_os_error(errno);
+        let mut run = spawn_failed(&path, program, e, host, target)?;
+        (run.evidence.trace, run.evidence.notes) = (trace_summary, notes);
         run.warnings = warnings;
         return Ok(run);
     }
@@ -373,6 +357,16 @@ fn end_trace(
 ) {
     let done = tracer.finish(how);
     *trace = Some(merge_trace(trace.take(), done));
+}
+
+/// strace reports an exec it could not do on the command's stderr: the errno of the exec
+/// failure the command would have had without a tracer, if that is how it ended.
+fn exec_error_under_trace(traced: bool, outcome: &Outcome, output: &Output) -> Option<i32> {
+    if !traced || !matches!(outcome, Outcome::Exited { code: Some(1), .. }) {
+        return None;
+    }
+    let tail = output.stderr.lock().unwrap().to_stream_tail().tail;
+    crate::trace::exec_error(&tail).map(|(_, errno)| errno)
 }
 
 /// The progress line while gohang waits for the command (and counts the tracer's calls).
@@ -565,7 +559,7 @@ async fn wait_or_deadline(
                     }
                     Outcome::Exited { code: s.code(), signal: s.signal(), elapsed_ms }
                 }
-                Err(e) => return Err(UserError::new(exit::INTERNAL, format!("waiting for the command: {e}"))),
+                Err(e) => return Err(UserError::internal(format!("waiting for the command: {e}"))),
             }
         }
         _ = tokio::time::sleep(timeout) => Outcome::TimedOut { elapsed_ms: started.elapsed().as_millis() as u64 },
@@ -615,7 +609,7 @@ async fn sample_stuck(
         })
     };
     tokio::pin!(job);
-    let failed = |e| UserError::new(exit::INTERNAL, format!("sampler failed: {e}"));
+    let failed = |e| UserError::internal(format!("sampler failed: {e}"));
     let mut interrupted = None;
     let (sampler, window) = tokio::select! {
         r = &mut job => r.map_err(failed)?,
@@ -641,8 +635,7 @@ async fn take_goroutines(
 ) -> Result<GoroutineDump, Option<String>> {
     if !opts.goroutines {
         // By default the goroutines are read from memory, before the kill: no signal.
-        let chain = crate::classify::classify(&partial).chain;
-        return crate::gomem::evidence::read(&partial, &chain, crate::gomem::evidence::DEADLINE);
+        return crate::gomem::evidence::read(&partial);
     }
     partial.go = window.go.clone();
     let Some(p) = dump_target(&partial) else {
@@ -737,19 +730,16 @@ fn spawn_failed(
     if let Some(n) = errno
         && let Some(problem) = crate::binary::exec_problem(path, n, &host.hardware_arch)
     {
-        return Err(UserError::new(exit::NO_INPUT, problem.message(path)));
+        return Err(UserError::no_input(problem.message(path)));
     }
     match errno {
         Some(libc::ENOENT) => return Err(not_found(program)),
         Some(libc::EACCES) => {
-            return Err(UserError::new(
-                exit::NO_PERMISSION,
-                format!(
-                    "cannot execute {}: permission denied (is it executable? chmod +x {})",
-                    path.display(),
-                    path.display()
-                ),
-            ));
+            return Err(UserError::no_permission(format!(
+                "cannot execute {}: permission denied (is it executable? chmod +x {})",
+                path.display(),
+                path.display()
+            )));
         }
         _ => {}
     }
@@ -1080,7 +1070,7 @@ impl Exec {
     fn new(path: &Path, arg0: &str, args: &[String]) -> Result<Exec, UserError> {
         use std::ffi::CString;
         use std::os::unix::ffi::OsStrExt;
-        let bad = |what: &str| UserError::new(exit::USAGE, format!("{what} contains a NUL byte"));
+        let bad = |what: &str| UserError::usage(format!("{what} contains a NUL byte"));
         let mut strings =
             vec![CString::new(path.as_os_str().as_bytes()).map_err(|_| bad("the program path"))?];
         let mut argv_idx = Vec::new();

@@ -29,15 +29,14 @@ pub fn target(ev: &Evidence, chain: &[u32]) -> Option<(u32, String)> {
         .map(|p| (p.pid, p.display_name()))
 }
 
-/// Read the goroutines of the Go program `target` picks, within `deadline`. Returns the
-/// dump, or a note saying why there is none (None: no Go program in the tree).
-pub fn read(
-    ev: &Evidence,
-    chain: &[u32],
-    deadline: Duration,
-) -> Result<GoroutineDump, Option<String>> {
-    let (pid, name) = target(ev, chain).ok_or(None)?;
-    read_pid(pid, deadline).map_err(|why| {
+/// Read the goroutines of the Go program that explains `ev`: the classifier names the wait
+/// chain, [`target`] picks the Go program on it, and the read has [`DEADLINE`]. The one
+/// place `probe` and `attach` take goroutines from memory. Returns the dump, or a note
+/// saying why there is none (None: no Go program in the tree).
+pub fn read(ev: &Evidence) -> Result<GoroutineDump, Option<String>> {
+    let chain = crate::classify::classify(ev).chain;
+    let (pid, name) = target(ev, &chain).ok_or(None)?;
+    read_pid(pid, DEADLINE).map_err(|why| {
         Some(format!(
             "goroutines of pid {pid} ({name}) not read from memory: {why}"
         ))

@@ -138,9 +138,8 @@ mod tests {
                 p.go_version = None;
             }
         }
-        let chain = |e: &Evidence| crate::classify::classify(e).chain;
-        assert_eq!(read(&not_go, &chain(&not_go), DEADLINE).unwrap_err(), None);
-        let note = read(&ev, &chain(&ev), DEADLINE).unwrap_err().unwrap();
+        assert_eq!(read(&not_go).unwrap_err(), None);
+        let note = read(&ev).unwrap_err().unwrap();
         assert!(
             note.starts_with("goroutines of pid 4194305 (")
                 && note.contains("not read from memory"),

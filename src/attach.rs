@@ -652,6 +652,7 @@ mod tests {
                 syscall: Fact::unavailable("permission denied"),
                 utime_ms: 0,
                 stime_ms: 0,
+                run_delay_ms: None,
             });
         assert_eq!(carry_restarted_calls(&mut none), None);
     }

@@ -474,6 +474,11 @@ pub struct ThreadSample {
     /// CPU time in user and kernel mode, milliseconds since the thread started.
     pub utime_ms: u64,
     pub stime_ms: u64,
+    /// Time spent runnable but waiting for a CPU, milliseconds since the thread started
+    /// (Linux `/proc/PID/task/TID/schedstat`, second field). On a loaded machine a busy
+    /// thread's CPU time grows slowly, but CPU plus this wait still covers the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_delay_ms: Option<u64>,
 }
 
 impl ThreadSample {

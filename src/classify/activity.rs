@@ -18,6 +18,10 @@ const SPIN_SHARE: f64 = 0.5;
 /// a fifth of a core with a thread in R in this share of the samples is busy too.
 const STARVED_SHARE: f64 = 0.2;
 const RUNNABLE_SAMPLES: f64 = 0.8;
+/// Where the kernel counts run-queue waits (Linux schedstat), the direct measure: a thread
+/// running or waiting for a CPU this share of the window never sleeps, whatever CPU share
+/// the loaded machine leaves it.
+const CPU_BOUND_DEMAND: f64 = 0.8;
 /// Below 5 % of a core, the process is asleep.
 const IDLE_SHARE: f64 = 0.05;
 /// Shorter windows do not tell spinning from a burst.
@@ -111,8 +115,9 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
         if throttled(p, share, runnable, f) {
             continue;
         }
-        let starved =
-            n >= 3 && share >= STARVED_SHARE && runnable as f64 >= RUNNABLE_SAMPLES * n as f64;
+        let demand = p.busiest_demand().filter(|(_, d)| *d >= CPU_BOUND_DEMAND);
+        let starved = demand.is_some()
+            || (n >= 3 && share >= STARVED_SHARE && runnable as f64 >= RUNNABLE_SAMPLES * n as f64);
         if measured.is_some() && (share >= SPIN_SHARE || starved) {
             let busiest: Vec<String> = p
                 .thread_deltas()
@@ -146,9 +151,15 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
             .fact(format!("used {} ms of CPU in {} ms", p.cpu_delta_ms(), span))
             .fact(format!("thread states: {states}"));
             if share < SPIN_SHARE {
-                v = v.fact(format!(
-                    "a thread was runnable (R) in {runnable}/{n} samples: it wants more CPU than the loaded machine gives it"
-                ));
+                v = v.fact(match demand {
+                    Some((tid, d)) => format!(
+                        "tid {tid} was running or waiting for a CPU {:.0} % of the window (schedstat): it wants more CPU than the loaded machine gives it",
+                        d.min(1.0) * 100.0
+                    ),
+                    None => format!(
+                        "a thread was runnable (R) in {runnable}/{n} samples: it wants more CPU than the loaded machine gives it"
+                    ),
+                });
             }
             if !busiest.is_empty() {
                 v = v.fact(format!("busiest threads: {}", busiest.join(", ")));
@@ -978,5 +989,58 @@ mod tests {
             "{:#?}",
             c.reasons
         );
+    }
+
+    /// A spinner given a tenth of a core and seen runnable in only two samples of five: the
+    /// sampled states cannot tell it from a sleeper, its run-queue wait (schedstat) can.
+    fn spinner_behind_a_run_queue(waiting_share: f64) -> Evidence {
+        let mut ev = starved_spinner(0.1);
+        let t0 = ev.samples[0].at_ms;
+        for (i, s) in ev.samples.iter_mut().enumerate() {
+            let elapsed = s.at_ms - t0;
+            for p in &mut s.processes {
+                for (k, t) in p.threads.iter_mut().enumerate() {
+                    t.state = if k == 0 && i % 2 == 1 {
+                        crate::evidence::RunState::Running
+                    } else {
+                        crate::evidence::RunState::Sleeping
+                    };
+                    if k == 0 {
+                        (t.utime_ms, t.stime_ms) = (500 + elapsed / 10, 0);
+                        t.run_delay_ms = Some(40 + (elapsed as f64 * waiting_share) as u64);
+                    } else {
+                        t.run_delay_ms = Some(3);
+                    }
+                }
+            }
+        }
+        ev
+    }
+
+    #[test]
+    fn a_thread_that_is_running_or_queued_all_the_window_is_spinning() {
+        let ev = spinner_behind_a_run_queue(0.88);
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Spinning, "{:#?}", c.reasons);
+        let tid = ev.samples[0].processes[0].threads[0].tid;
+        assert!(
+            v.evidence.iter().any(|e| e.starts_with(&format!(
+                "tid {tid} was running or waiting for a CPU 98 % of the window (schedstat)"
+            ))),
+            "{:#?}",
+            v.evidence
+        );
+        // Without the run-queue wait the same samples are not busy enough to say so.
+        let mut unknown = ev.clone();
+        each_process(&mut unknown, |p| {
+            for t in &mut p.threads {
+                t.run_delay_ms = None;
+            }
+        });
+        assert_ne!(classify(&unknown).verdicts[0].kind, VerdictKind::Spinning);
+        // A thread that mostly sleeps is not CPU-bound, whatever it waited for a CPU.
+        let sleeper = spinner_behind_a_run_queue(0.3);
+        assert_ne!(classify(&sleeper).verdicts[0].kind, VerdictKind::Spinning);
     }
 }

@@ -867,6 +867,7 @@ mod tests {
             }),
             utime_ms: 0,
             stime_ms: 0,
+            run_delay_ms: None,
         }];
         p.descriptor_waits = vec![wait];
         p.io = Some(IoCounters::default());

@@ -443,6 +443,7 @@ mod tests {
             syscall: crate::evidence::Fact::unavailable("permission denied"),
             utime_ms: 0,
             stime_ms: 0,
+            run_delay_ms: None,
         }
     }
 

@@ -62,6 +62,33 @@ impl<'a> ProcView<'a> {
         v
     }
 
+    /// The busiest thread's demand for a CPU over the span: its CPU time plus its time
+    /// runnable but waiting for a CPU (`run_delay_ms`), per wall-clock time, with its tid.
+    /// A thread that never sleeps is near 1.0 however loaded the machine is; None where the
+    /// wait is not known (macOS, a single snapshot, a thread born during the window).
+    pub fn busiest_demand(&self) -> Option<(u32, f64)> {
+        let span = self.span_ms();
+        let (_, first) = self.history.first()?;
+        if span == 0 {
+            return None;
+        }
+        let before: HashMap<u32, (u64, u64)> = first
+            .threads
+            .iter()
+            .filter_map(|t| Some((t.tid, (t.cpu_ms(), t.run_delay_ms?))))
+            .collect();
+        self.last
+            .threads
+            .iter()
+            .filter_map(|t| {
+                let (cpu0, wait0) = before.get(&t.tid)?;
+                let used = t.cpu_ms().saturating_sub(*cpu0);
+                let waited = t.run_delay_ms?.saturating_sub(*wait0);
+                Some((t.tid, (used + waited) as f64 / span as f64))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+    }
+
     /// The states of all threads in one snapshot (the process state when no threads were read).
     pub fn states_of(p: &ProcessSnapshot) -> Vec<RunState> {
         if p.threads.is_empty() {

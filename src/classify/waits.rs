@@ -1997,6 +1997,7 @@ mod tests {
             }),
             utime_ms: 0,
             stime_ms: 0,
+            run_delay_ms: None,
         }];
         p
     }

@@ -380,6 +380,9 @@ impl Backend {
                 syscall,
                 utime_ms: self.ticks_ms(ts.utime),
                 stime_ms: self.ticks_ms(ts.stime),
+                run_delay_ms: read_into(&tdir.join("schedstat"), &mut self.buf)
+                    .ok()
+                    .and_then(|()| parse_run_delay_ms(&self.buf)),
             });
         }
         out
@@ -607,6 +610,16 @@ fn split_nul(b: &[u8]) -> Vec<String> {
 }
 
 /// Read a whole small file into `buf` (reused between reads).
+/// The run-queue wait of `/proc/PID/task/TID/schedstat` ("<on-cpu ns> <waiting ns>
+/// <timeslices>", Documentation/scheduler/sched-stats.rst), in milliseconds.
+fn parse_run_delay_ms(b: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(b).ok()?;
+    let mut fields = text.split_ascii_whitespace();
+    let _on_cpu: u64 = fields.next()?.parse().ok()?;
+    let waiting: u64 = fields.next()?.parse().ok()?;
+    Some(waiting / 1_000_000)
+}
+
 fn read_into(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.clear();
     File::open(path)?.read_to_end(buf)?;
@@ -669,6 +682,19 @@ mod tests {
         assert_eq!(parse_stat_ppid(b"123 (\xff\xfe) S 11 1"), Some(11));
         assert_eq!(parse_stat_ppid(b"123 (go"), None);
         assert_eq!(parse_stat_ppid(b""), None);
+    }
+
+    #[test]
+    fn schedstat_run_delay() {
+        assert_eq!(parse_run_delay_ms(b"8812345678 2500000000 1234\n"), Some(2500));
+        assert_eq!(parse_run_delay_ms(b"0 999999 0\n"), Some(0));
+        assert_eq!(parse_run_delay_ms(b"12\n"), None);
+        assert_eq!(parse_run_delay_ms(b""), None);
+        // This thread's own file parses.
+        let own = std::fs::read(format!("/proc/self/task/{}/schedstat", nix::unistd::gettid()));
+        if let Ok(b) = own {
+            assert!(parse_run_delay_ms(&b).is_some(), "{:?}", String::from_utf8_lossy(&b));
+        }
     }
 
     #[test]

@@ -367,6 +367,7 @@ impl Backend {
                         syscall: Fact::unavailable(NO_SYSCALL),
                         utime_ms: ti.pth_user_time / 1_000_000,
                         stime_ms: ti.pth_system_time / 1_000_000,
+                        run_delay_ms: None,
                     },
                 ));
             }
@@ -413,6 +414,7 @@ impl Backend {
                             syscall: Fact::unavailable(NO_SYSCALL),
                             utime_ms: m.user_us / 1000,
                             stime_ms: m.system_us / 1000,
+                            run_delay_ms: None,
                         },
                     )),
                     None => {}

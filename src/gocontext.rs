@@ -153,7 +153,8 @@ fn goroot_of(p: &ProcessSnapshot) -> Option<String> {
 
 /// The first line of GOROOT/VERSION (`go1.23.5`).
 pub fn read_version(goroot: &Path) -> Option<String> {
-    let text = crate::safeio::read_text(&goroot.join("VERSION"), crate::safeio::SMALL_TEXT).ok()?;
+    let text =
+        crate::safeio::read_found_text(&goroot.join("VERSION"), crate::safeio::SMALL_TEXT).ok()?;
     text.lines()
         .next()
         .map(str::trim)
@@ -183,7 +184,7 @@ fn user_env_file(env: &BTreeMap<String, String>, os: &str) -> Option<PathBuf> {
 /// Read `KEY=VALUE` lines of a go env file (cmd/go's `readEnvFile`: a line whose first
 /// byte is not `A`–`Z` or that has no `=` is ignored), overriding what is there.
 fn merge_file(settings: &mut BTreeMap<String, Setting>, file: &Path) {
-    let Ok(text) = crate::safeio::read_text(file, crate::safeio::ENV_FILE) else {
+    let Ok(text) = crate::safeio::read_found_text(file, crate::safeio::ENV_FILE) else {
         return;
     };
     for (k, v) in parse_env_file(&text) {
@@ -251,7 +252,7 @@ fn find_module(
 }
 
 fn read_module_file(path: &Path) -> Option<ModuleFile> {
-    let text = crate::safeio::read_text(path, crate::safeio::MODULE_FILE).ok()?;
+    let text = crate::safeio::read_found_text(path, crate::safeio::MODULE_FILE).ok()?;
     let (go, toolchain) = parse_module_lines(&text);
     Some(ModuleFile {
         path: path.display().to_string(),

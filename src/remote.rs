@@ -199,7 +199,7 @@ fn under(root: &Path, path: &str) -> PathBuf {
 }
 
 fn read(root: &Path, path: &str) -> Option<String> {
-    crate::safeio::read_text(&under(root, path), crate::safeio::ENV_FILE).ok()
+    crate::safeio::read_found_text(&under(root, path), crate::safeio::ENV_FILE).ok()
 }
 
 /// The repository git works in: `GIT_DIR`, else its cwd or a parent that is a bare

@@ -236,31 +236,8 @@ fn open_read(path: &Path) -> Result<(File, std::fs::Metadata), IoError> {
 /// read as it comes (see the module comment).
 pub fn read(path: &Path, limit: Limit) -> Result<Vec<u8>, IoError> {
     let (mut file, meta) = open_read(path)?;
-    let too_large = || {
-        IoError::new(
-            path,
-            IoErrorKind::TooLarge,
-            format!(
-                "{} is larger than {} MiB, too large for {}; name the right file",
-                path.display(),
-                limit.bytes >> 20,
-                limit.what
-            ),
-        )
-    };
     if meta.is_file() {
-        if meta.len() > limit.bytes {
-            return Err(too_large());
-        }
-        let mut buf = Vec::with_capacity(meta.len() as usize);
-        (&mut file)
-            .take(limit.bytes + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| IoError::from_io(path, "cannot read", e))?;
-        if buf.len() as u64 > limit.bytes {
-            return Err(too_large());
-        }
-        return Ok(buf);
+        return read_regular(file, &meta, path, limit);
     }
     // A FIFO, a pipe or a character device: no size to trust, and no promise data comes.
     // A FIFO opened without a writer reads as empty at once; wait for one first (poll
@@ -276,7 +253,7 @@ pub fn read(path: &Path, limit: Limit) -> Result<Vec<u8>, IoError> {
             Ok(n) => {
                 buf.extend_from_slice(&chunk[..n]);
                 if buf.len() as u64 > limit.bytes {
-                    return Err(too_large());
+                    return Err(too_large(path, limit));
                 }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -289,11 +266,74 @@ pub fn read(path: &Path, limit: Limit) -> Result<Vec<u8>, IoError> {
 
 /// [`read`] as UTF-8 text (invalid sequences replaced).
 pub fn read_text(path: &Path, limit: Limit) -> Result<String, IoError> {
-    let bytes = read(path, limit)?;
-    Ok(match String::from_utf8(bytes) {
+    Ok(lossy(read(path, limit)?))
+}
+
+/// Read a file gohang found, not one the user named to it — a go env file, a go.mod, a
+/// git or ssh config, a Go tree's VERSION — as UTF-8 text, only when it is a regular file.
+/// A FIFO or a device there is refused without reading it: reading would take bytes meant
+/// for the process being observed, or wake a writer waiting for a reader, and wait on it.
+/// Its type is checked before it is opened (opening a FIFO's read end would release a
+/// writer blocked in open(2); opening a device can act on the device), and again on the
+/// open file.
+pub fn read_found_text(path: &Path, limit: Limit) -> Result<String, IoError> {
+    let not_regular = || {
+        IoError::new(
+            path,
+            IoErrorKind::WrongType,
+            format!("{} is not a regular file; not read", path.display()),
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(|e| IoError::from_io(path, "cannot read", e))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let (file, meta) = open_read(path)?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    Ok(lossy(read_regular(file, &meta, path, limit)?))
+}
+
+/// Read the regular file `file` (opened from `path`), at most `limit.bytes`.
+fn read_regular(
+    mut file: File,
+    meta: &std::fs::Metadata,
+    path: &Path,
+    limit: Limit,
+) -> Result<Vec<u8>, IoError> {
+    if meta.len() > limit.bytes {
+        return Err(too_large(path, limit));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    (&mut file)
+        .take(limit.bytes + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| IoError::from_io(path, "cannot read", e))?;
+    if buf.len() as u64 > limit.bytes {
+        return Err(too_large(path, limit));
+    }
+    Ok(buf)
+}
+
+fn too_large(path: &Path, limit: Limit) -> IoError {
+    IoError::new(
+        path,
+        IoErrorKind::TooLarge,
+        format!(
+            "{} is larger than {} MiB, too large for {}; name the right file",
+            path.display(),
+            limit.bytes >> 20,
+            limit.what
+        ),
+    )
+}
+
+fn lossy(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    }
 }
 
 /// The last `cap` bytes of the regular file at `path` and its full size; a FIFO or device
@@ -592,6 +632,40 @@ fn clear_nonblock(f: &File) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_found_fifo_is_not_opened_and_its_writer_stays_blocked() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("env");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // A writer blocked in open(2) until some reader opens the FIFO.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let opened = std::fs::OpenOptions::new().write(true).open(&path);
+            let _ = tx.send(opened.is_ok());
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        let e = read_found_text(&fifo, ENV_FILE).unwrap_err();
+        assert_eq!(e.kind, IoErrorKind::WrongType, "{}", e.message);
+        assert!(e.message.contains("not a regular file"), "{}", e.message);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        // Had it been opened for reading, the writer's open would have returned.
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        // Release the writer.
+        let _reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(true));
+        // A regular file reads as text; a directory is refused.
+        let f = d.path().join("go.env");
+        std::fs::write(&f, "GOPROXY=off\n").unwrap();
+        assert_eq!(read_found_text(&f, ENV_FILE).unwrap(), "GOPROXY=off\n");
+        assert!(read_found_text(d.path(), ENV_FILE).is_err());
+    }
 
     #[test]
     fn a_regular_file_is_replaced_and_a_symlink_kept() {

@@ -139,7 +139,7 @@ fn container() -> Option<String> {
 /// Gather the host facts. Slow parts are time-boxed.
 pub fn gather(host: &HostInfo) -> HostFacts {
     let (os_name, os_version, os_build, os_source) = if host.os == "macos" {
-        let (n, v, b) = crate::safeio::read_text(
+        let (n, v, b) = crate::safeio::read_found_text(
             std::path::Path::new(MACOS_VERSION_PLIST),
             crate::safeio::SMALL_TEXT,
         )
@@ -150,8 +150,10 @@ pub fn gather(host: &HostInfo) -> HostFacts {
         let found = ["/etc/os-release", "/usr/lib/os-release"]
             .iter()
             .find_map(|p| {
-                let text =
-                    crate::safeio::read_text(std::path::Path::new(p), crate::safeio::SMALL_TEXT);
+                let text = crate::safeio::read_found_text(
+                    std::path::Path::new(p),
+                    crate::safeio::SMALL_TEXT,
+                );
                 Some((text.ok()?, *p))
             });
         match found {

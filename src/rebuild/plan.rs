@@ -400,7 +400,7 @@ fn source_blockers(
     blockers: &mut Vec<Blocker>,
 ) -> (Option<GoVersion>, String) {
     let make_bash = build::make_bash_path(path);
-    let make_text = crate::safeio::read_text(&make_bash, crate::safeio::SOURCE_FILE).ok();
+    let make_text = crate::safeio::read_found_text(&make_bash, crate::safeio::SOURCE_FILE).ok();
     if make_text.is_none() {
         block(
             blockers,
@@ -607,7 +607,7 @@ fn rollback_command(path: &Path, backup_path: &Path) -> String {
 /// Does this tree's cmd/dist read lib/time/zoneinfo.zip (its `mktzdata` generates
 /// time/tzdata's zzipdata.go from it; Go 1.23's does)?
 fn dist_needs_zoneinfo(goroot: &Path) -> bool {
-    crate::safeio::read_text(
+    crate::safeio::read_found_text(
         &goroot.join("src/cmd/dist/buildgo.go"),
         crate::safeio::SOURCE_FILE,
     )

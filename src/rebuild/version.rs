@@ -30,12 +30,13 @@ pub enum VersionSource {
 /// goversion.go, else the build info of `bin/go` (a tree without either, such as a
 /// bootstrap copied without its VERSION file).
 pub fn tree_version(goroot: &Path) -> Option<(GoVersion, VersionSource)> {
-    if let Ok(text) = crate::safeio::read_text(&goroot.join("VERSION"), crate::safeio::SMALL_TEXT)
+    if let Ok(text) =
+        crate::safeio::read_found_text(&goroot.join("VERSION"), crate::safeio::SMALL_TEXT)
         && let Some(v) = text.lines().next().and_then(GoVersion::parse)
     {
         return Some((v, VersionSource::VersionFile));
     }
-    if let Ok(gv) = crate::safeio::read_text(
+    if let Ok(gv) = crate::safeio::read_found_text(
         &goroot.join("src/internal/goversion/goversion.go"),
         crate::safeio::SOURCE_FILE,
     ) && let Some(minor) = parse_goversion_const(&gv)

@@ -109,7 +109,7 @@ pub fn findings(env: &Env, os: &str) -> EnvFindings {
     let path = env_file_path(env, os);
     let read = path
         .as_ref()
-        .map(|p| crate::safeio::read_text(p, crate::safeio::ENV_FILE));
+        .map(|p| crate::safeio::read_found_text(p, crate::safeio::ENV_FILE));
     let (file, file_error) = match read {
         Some(Ok(t)) => (parse_env_file(&t), None),
         Some(Err(e)) if e.kind != crate::safeio::IoErrorKind::NotFound => (

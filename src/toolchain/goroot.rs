@@ -65,7 +65,8 @@ fn reports_in(dir: &Path) -> Vec<FileReport> {
 }
 
 pub fn read_version_file(root: &Path) -> Option<String> {
-    let text = crate::safeio::read_text(&root.join("VERSION"), crate::safeio::SMALL_TEXT).ok()?;
+    let text =
+        crate::safeio::read_found_text(&root.join("VERSION"), crate::safeio::SMALL_TEXT).ok()?;
     let first = text.lines().next()?.trim();
     (!first.is_empty()).then(|| first.to_string())
 }

@@ -414,6 +414,10 @@ fn search(want: &[Wanted]) -> (HashMap<Wanted, Vec<Holder>>, bool) {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
+        // gohang's own descriptors are never the other end the observed process waits for.
+        if pid == std::process::id() {
+            continue;
+        }
         if start.elapsed() > SEARCH_LIMIT || links > SEARCH_MAX_LINKS {
             partial = true;
             break;

@@ -312,18 +312,10 @@ pub fn to_nameserver(s: &SocketInfo) -> bool {
 }
 
 /// `resolv.conf` through the process's own root (`/proc/PID/root`, proc(5)): a container
-/// or mount namespace has its own. At most 64 KiB are read.
+/// or mount namespace has its own. Only a regular file is read, at most 1 MiB.
 pub fn resolver_of(dir: &Path) -> Option<ResolverConf> {
-    use std::io::Read;
-    let read = |p: &Path| -> Option<String> {
-        let mut b = Vec::new();
-        fs::File::open(p)
-            .ok()?
-            .take(64 * 1024)
-            .read_to_end(&mut b)
-            .ok()?;
-        Some(String::from_utf8_lossy(&b).into_owned())
-    };
+    let read =
+        |p: &Path| crate::safeio::read_found_text(p, crate::safeio::SMALL_TEXT).ok();
     let text = read(&dir.join("root/etc/resolv.conf"))?;
     let mut conf = parse_resolv_conf(&text);
     conf.differs_from_host = read(Path::new("/etc/resolv.conf")).is_none_or(|h| h != text);

@@ -241,6 +241,7 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     let mut evidence = Evidence::new(host.clone(), target, outcome);
     evidence.go = crate::gocontext::collect(&kept, &host.os);
     evidence.remotes = crate::remote::collect(&kept);
+    evidence.git_started = crate::gitstarted::collect(&kept);
     evidence.native_stacks = observe::native_stacks(&kept, &cancel);
     evidence.samples = kept;
     evidence.own_pids = own_pids;

@@ -1048,6 +1048,26 @@ pub struct Evidence {
     /// processes' own git and ssh configuration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remotes: Vec<RemoteContext>,
+    /// Processes of the tree that git started because its configuration names them (a
+    /// hook, core.fsmonitor, a filter driver, …), read from that git's own configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub git_started: Vec<GitStarted>,
+}
+
+/// A process git started because a setting of its configuration names the program.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitStarted {
+    /// The started process (the program itself, not a `sh -c` in between).
+    pub pid: u32,
+    /// The git process that started it.
+    pub git_pid: u32,
+    /// The setting: `core.fsmonitor`, `filter.lfs.process`, or `hook pre-push` for a hook
+    /// found in the hooks directory.
+    pub setting: String,
+    /// Its value, URL passwords removed.
+    pub value: String,
+    /// Where it was set: `FILE line N`, `GIT_CONFIG_PARAMETERS`, the hooks directory.
+    pub origin: String,
 }
 
 /// Where a go setting's value came from, in the go command's order of precedence
@@ -1182,6 +1202,7 @@ impl Evidence {
             toolchain: None,
             trace: None,
             remotes: Vec::new(),
+            git_started: Vec::new(),
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {

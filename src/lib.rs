@@ -17,6 +17,7 @@ pub mod dump;
 pub mod error;
 pub mod evidence;
 pub mod gitconfig;
+pub mod gitstarted;
 pub mod gocontext;
 pub mod gomem;
 pub mod goroutines;

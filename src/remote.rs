@@ -120,11 +120,11 @@ fn remote_of(sample: &Sample, leaf: &ProcessSnapshot, program: String) -> Remote
     r
 }
 
-fn redact(s: &str) -> String {
+pub(crate) fn redact(s: &str) -> String {
     crate::redact::redact_urls(s)
 }
 
-fn base0(p: &ProcessSnapshot) -> String {
+pub(crate) fn base0(p: &ProcessSnapshot) -> String {
     p.argv
         .value()
         .and_then(|a| a.first())
@@ -172,7 +172,7 @@ pub fn module_of(go: &ProcessSnapshot) -> Option<String> {
 
 /// A process's environment, read within a time limit (the read can block while the
 /// process holds its mmap lock, LINUX.md).
-fn environ(pid: u32) -> BTreeMap<String, String> {
+pub(crate) fn environ(pid: u32) -> BTreeMap<String, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let _ = std::thread::Builder::new()
         .name("gohang-environ".into())
@@ -194,7 +194,7 @@ fn environ(pid: u32) -> BTreeMap<String, String> {
 }
 
 /// A path as the process sees it, read through its root.
-fn under(root: &Path, path: &str) -> PathBuf {
+pub(crate) fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
 }
 
@@ -204,7 +204,11 @@ fn read(root: &Path, path: &str) -> Option<String> {
 
 /// The repository git works in: `GIT_DIR`, else its cwd or a parent that is a bare
 /// repository or holds `.git`.
-fn repo_dir(root: &Path, git: &ProcessSnapshot, env: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn repo_dir(
+    root: &Path,
+    git: &ProcessSnapshot,
+    env: &BTreeMap<String, String>,
+) -> Option<String> {
     let cwd = git.cwd.clone()?;
     if let Some(d) = env.get("GIT_DIR").filter(|d| !d.is_empty()) {
         return Some(if d.starts_with('/') {
@@ -238,7 +242,7 @@ fn truthy(v: Option<&String>) -> bool {
 }
 
 /// Every config entry git would see, in git's order, includes expanded.
-fn git_entries(
+pub(crate) fn git_entries(
     root: &Path,
     git: &ProcessSnapshot,
     env: &BTreeMap<String, String>,

@@ -229,6 +229,7 @@ impl Spawned {
         evidence.native_stacks = window.native_stacks;
         evidence.go = window.go;
         evidence.remotes = window.remotes;
+        evidence.git_started = window.git_started;
         evidence.own_pids = self.own_pids.clone();
         evidence
     }
@@ -576,6 +577,7 @@ struct Window {
     go: Option<GoContext>,
     /// What each `ssh` or `git-remote-*` of the tree serves, from its own git and ssh config.
     remotes: Vec<crate::evidence::RemoteContext>,
+    git_started: Vec<crate::evidence::GitStarted>,
 }
 
 /// Sample the stuck tree over the window on a blocking thread, then its native stacks and
@@ -599,11 +601,13 @@ async fn sample_stuck(
             let native_stacks = observe::native_stacks(&samples, &cancel);
             let go = crate::gocontext::collect(&samples, &host_os);
             let remotes = crate::remote::collect(&samples);
+            let git_started = crate::gitstarted::collect(&samples);
             let window = Window {
                 samples,
                 native_stacks,
                 go,
                 remotes,
+                git_started,
             };
             (sampler, window)
         })

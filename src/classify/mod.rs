@@ -19,6 +19,7 @@ mod native;
 mod observer;
 mod outcome;
 pub mod remedy;
+mod started;
 mod stopped;
 mod toolchain;
 mod trace;
@@ -146,10 +147,8 @@ pub fn classify(ev: &Evidence) -> Classification {
         trace::rules(&tree, &mut f);
         waits::across(&tree, &mut f);
     }
-    observer::amend(
-        ev,
-        toolchain::amend(ev, frames::amend(ev, finish(&tree, f))),
-    )
+    let c = frames::amend(ev, finish(&tree, f));
+    observer::amend(ev, toolchain::amend(ev, started::amend(ev, c)))
 }
 
 /// Order the candidates: highest rank first; among equals, the deepest process (the end of

@@ -242,6 +242,7 @@ pub fn attach(opts: &AttachOptions) -> Result<AttachRun, UserError> {
     evidence.go = crate::gocontext::collect(&kept, &host.os);
     evidence.remotes = crate::remote::collect(&kept);
     evidence.git_started = crate::gitstarted::collect(&kept);
+    evidence.access_monitors = crate::observe::access_monitors(&kept);
     evidence.native_stacks = observe::native_stacks(&kept, &cancel);
     evidence.samples = kept;
     evidence.own_pids = own_pids;

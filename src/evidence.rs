@@ -1052,6 +1052,30 @@ pub struct Evidence {
     /// hook, core.fsmonitor, a filter driver, …), read from that git's own configuration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub git_started: Vec<GitStarted>,
+    /// The processes answering file access permission events (Linux fanotify), looked
+    /// for when a thread of the tree waits for such an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_monitors: Option<AccessMonitors>,
+}
+
+/// The processes that hold a fanotify group: they decide whether a watched open or exec
+/// may go on (an antivirus or endpoint-security agent scanning on access).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessMonitors {
+    pub listeners: Vec<AccessMonitor>,
+    /// Some processes' descriptors could not be read (not root), or the search was cut
+    /// short: there may be others.
+    #[serde(default)]
+    pub partial: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessMonitor {
+    pub pid: u32,
+    pub comm: String,
+    pub command: String,
+    /// Its fanotify descriptors.
+    pub fds: Vec<i32>,
 }
 
 /// A process git started because a setting of its configuration names the program.
@@ -1203,6 +1227,7 @@ impl Evidence {
             trace: None,
             remotes: Vec::new(),
             git_started: Vec::new(),
+            access_monitors: None,
         }
     }
     pub fn first_sample(&self) -> Option<&Sample> {

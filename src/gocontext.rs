@@ -50,8 +50,21 @@ pub fn collect(samples: &[Sample], os: &str) -> Option<GoContext> {
         .processes
         .iter()
         .any(|p| p.threads.iter().any(|t| t.state == RunState::DiskSleep));
+    // A file access monitor (fanotify) that holds a process's opens may hold gohang's too,
+    // on any file system: then no file is read at all.
+    let monitored = last.processes.iter().any(|p| {
+        p.threads
+            .iter()
+            .any(|t| t.wchan.as_deref().is_some_and(|w| w.contains("fanotify")))
+    });
     let pid = go.pid;
     let guard = move |path: &Path| -> Option<String> {
+        if monitored {
+            return Some(format!(
+                "{} not read: a file access monitor (fanotify) holds the opens of a process of the tree, and would hold gohang's",
+                path.display()
+            ));
+        }
         let fs = stuck_io
             .then(|| crate::observe::remote_fs_at(pid, path))
             .flatten()?;

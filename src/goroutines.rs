@@ -99,6 +99,9 @@ pub enum Cause {
     Child,
     /// A terminal or pipe read.
     Read,
+    /// Opening a file (`syscall.openat`): a FIFO without its other end, a device, a file
+    /// held by a dead network mount or a file access monitor.
+    Open,
 }
 
 impl Cause {
@@ -109,6 +112,7 @@ impl Cause {
             Cause::Network => "waits on the network",
             Cause::Child => "waits for a child process",
             Cause::Read => "waits to read input",
+            Cause::Open => "waits to open a file",
         }
     }
 }
@@ -132,10 +136,23 @@ const PATTERNS: &[(&str, Cause)] = &[
     ("os/exec.(*Cmd).writerDescriptor", Cause::Read),
 ];
 
-/// The cause a goroutine's frames show, and the frame that shows it.
+/// The frames of an open(2) in progress (`os.OpenFile` ends in `syscall.openat`; Go 1.21
+/// on Linux calls `syscall.Open`).
+const OPENING: &[&str] = &["syscall.openat", "syscall.Open", "os.openFileNolog"];
+
+/// The cause a goroutine's frames show, and the frame that shows it. A goroutine inside an
+/// open call waits for the open, whatever the frames above it are for: lockedfile opens a
+/// file before it locks it.
 pub fn cause_of(g: &Goroutine) -> Option<(Cause, &GoFrame)> {
     for (pat, cause) in PATTERNS {
-        if let Some(f) = g.frames.iter().find(|f| f.function.contains(pat)) {
+        if let Some(i) = g.frames.iter().position(|f| f.function.contains(pat)) {
+            let f = &g.frames[i];
+            if let Some(open) = g.frames[..i]
+                .iter()
+                .find(|f| OPENING.contains(&f.function.as_str()))
+            {
+                return Some((Cause::Open, open));
+            }
             // A read on a network connection is network, not input.
             if *cause == Cause::Read && g.state == "IO wait" {
                 return Some((Cause::Network, f));
@@ -224,6 +241,43 @@ pub fn describe(g: &Goroutine) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_under_lockedfile_is_an_open_not_a_lock() {
+        let frames = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| GoFrame {
+                    function: n.to_string(),
+                    ..Default::default()
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut g = Goroutine {
+            id: 1,
+            state: "syscall".into(),
+            minutes: None,
+            locked_to_thread: false,
+            frames: frames(&[
+                "syscall.Syscall6",
+                "syscall.openat",
+                "syscall.Open",
+                "os.openFileNolog",
+                "os.OpenFile",
+                "cmd/go/internal/lockedfile.openFile",
+                "cmd/go/internal/lockedfile.Open",
+            ]),
+        };
+        let (c, f) = cause_of(&g).unwrap();
+        assert_eq!((c, f.function.as_str()), (Cause::Open, "syscall.openat"));
+        g.frames = frames(&[
+            "syscall.Syscall",
+            "syscall.Flock",
+            "cmd/go/internal/lockedfile/internal/filelock.lock",
+            "cmd/go/internal/lockedfile.openFile",
+        ]);
+        assert_eq!(cause_of(&g).unwrap().0, Cause::Lock);
+    }
 
     const DUMP: &str = "SIGQUIT: quit\nPC=0x46f0ac m=0 sigcode=0\n\n\
 goroutine 1 gp=0xc0000061c0 m=0 mp=0x556900 [semacquire, 2 minutes]:\n\

@@ -230,6 +230,7 @@ impl Spawned {
         evidence.go = window.go;
         evidence.remotes = window.remotes;
         evidence.git_started = window.git_started;
+        evidence.access_monitors = window.access_monitors;
         evidence.own_pids = self.own_pids.clone();
         evidence
     }
@@ -578,6 +579,7 @@ struct Window {
     /// What each `ssh` or `git-remote-*` of the tree serves, from its own git and ssh config.
     remotes: Vec<crate::evidence::RemoteContext>,
     git_started: Vec<crate::evidence::GitStarted>,
+    access_monitors: Option<crate::evidence::AccessMonitors>,
 }
 
 /// Sample the stuck tree over the window on a blocking thread, then its native stacks and
@@ -602,12 +604,14 @@ async fn sample_stuck(
             let go = crate::gocontext::collect(&samples, &host_os);
             let remotes = crate::remote::collect(&samples);
             let git_started = crate::gitstarted::collect(&samples);
+            let access_monitors = observe::access_monitors(&samples);
             let window = Window {
                 samples,
                 native_stacks,
                 go,
                 remotes,
                 git_started,
+                access_monitors,
             };
             (sampler, window)
         })

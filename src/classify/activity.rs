@@ -50,6 +50,10 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 d_threads.iter().filter_map(|t| t.wchan.clone()).collect();
             wchans.sort();
             wchans.dedup();
+            if let Some(v) = super::monitor::permission_wait(tree, p, &d_threads, (d_in, n)) {
+                f.add(v, p.depth, format!("{}: D in fanotify", p.label()));
+                continue;
+            }
             let conf = if n >= 2 && p.span_ms() >= MIN_SPAN_MS {
                 Confidence::Medium
             } else {

@@ -87,12 +87,19 @@ pub(super) fn amend(ev: &Evidence, mut c: Classification) -> Classification {
     let found = [Shown::Lock, Shown::Resolution, Shown::Child]
         .into_iter()
         .find_map(|want| {
-            blocked().find_map(|g| {
-                g.frames
-                    .iter()
-                    .find(|f| shown(f) == Some(want))
-                    .map(|f| (want, g, f))
-            })
+            blocked()
+                // A goroutine in an open call waits for the open, not for what follows it
+                // (lockedfile opens, then locks).
+                .filter(|g| {
+                    crate::goroutines::cause_of(g).map(|c| c.0)
+                        != Some(crate::goroutines::Cause::Open)
+                })
+                .find_map(|g| {
+                    g.frames
+                        .iter()
+                        .find(|f| shown(f) == Some(want))
+                        .map(|f| (want, g, f))
+                })
         });
     if let Some((what, g, f)) = found {
         let v = verdict(dump, what, g, f, &c.verdicts[0]);

@@ -15,6 +15,7 @@ pub mod analysis;
 mod descriptors;
 mod frames;
 mod messages;
+mod monitor;
 mod native;
 mod observer;
 mod outcome;

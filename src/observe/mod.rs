@@ -30,6 +30,14 @@ pub fn remote_fs_at(_pid: u32, _path: &std::path::Path) -> Option<String> {
     None
 }
 
+/// fanotify is Linux's; elsewhere no wait names a file access monitor.
+#[cfg(not(target_os = "linux"))]
+pub fn access_monitors(
+    _samples: &[crate::evidence::Sample],
+) -> Option<crate::evidence::AccessMonitors> {
+    None
+}
+
 /// Elsewhere a pid names a process, never one of its threads (macOS thread ids are not
 /// pids).
 #[cfg(not(target_os = "linux"))]

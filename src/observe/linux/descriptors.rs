@@ -57,7 +57,12 @@ pub fn waits(
 ) -> Vec<DescriptorWait> {
     let mut out = Vec::new();
     for t in threads {
-        if t.state != RunState::Sleeping {
+        // A thread in D is left alone (its memory may not be readable without blocking),
+        // except one in an open that waits for a fanotify permission answer: a system call
+        // at its start, holding no lock of its memory.
+        let permission_wait = t.state == RunState::DiskSleep
+            && t.wchan.as_deref().is_some_and(|w| w.contains("fanotify"));
+        if t.state != RunState::Sleeping && !permission_wait {
             continue;
         }
         let Some(crate::evidence::SyscallState::InSyscall { nr, name, args }) = t.syscall.value()
@@ -414,10 +419,6 @@ fn search(want: &[Wanted]) -> (HashMap<Wanted, Vec<Holder>>, bool) {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        // gohang's own descriptors are never the other end the observed process waits for.
-        if pid == std::process::id() {
-            continue;
-        }
         if start.elapsed() > SEARCH_LIMIT || links > SEARCH_MAX_LINKS {
             partial = true;
             break;

@@ -11,6 +11,7 @@
 
 mod cgroup;
 mod descriptors;
+mod fanotify;
 mod files;
 mod host;
 mod mounts;
@@ -18,6 +19,17 @@ mod tcpdiag;
 
 pub use host::{binfmt_handlers, host_info};
 pub use mounts::remote_fs_at;
+
+/// The fanotify listeners of the machine, when a thread of the newest sample sleeps in the
+/// kernel's fanotify code (waiting for a permission decision); None otherwise.
+pub fn access_monitors(samples: &[crate::evidence::Sample]) -> Option<crate::evidence::AccessMonitors> {
+    let waits = samples.last()?.processes.iter().any(|p| {
+        p.threads
+            .iter()
+            .any(|t| t.wchan.as_deref().is_some_and(|w| w.contains("fanotify")))
+    });
+    waits.then(fanotify::listeners)
+}
 
 use crate::binary;
 use crate::error::ObserveError;

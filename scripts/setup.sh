@@ -92,7 +92,7 @@ want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok ins
 ensure_packages() {
   local cn; cn=$(codename)
   want qemu-user-static; want binfmt-support; want strace; want git; want procps; want util-linux
-  want file; want gcc; want python3
+  want file; want gcc; want python3; want openssh-client
   if ((${#need_pkgs[@]})); then
     log "installing ${need_pkgs[*]}"
     apt-get update -qq

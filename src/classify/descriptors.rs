@@ -445,20 +445,24 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     let children: Vec<u32> = tree.children_of(p.pid()).iter().map(|c| c.pid()).collect();
     for w in &p.last.descriptor_waits {
         let is_pipe = matches!(w.file_type, FileType::Pipe | FileType::Fifo);
-        let named = match w.op {
-            DescriptorOp::Read => is_pipe,
-            DescriptorOp::Open => w.file_type == FileType::Fifo,
-            _ => false,
-        };
-        if !named || persistence(p, w) < p.samples() {
-            continue;
-        }
         let peers: &[PeerProcess] = w
             .peers
             .as_ref()
             .and_then(|x| x.value())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
+        // A unix socket is named by the process holding its peer (sock_diag); without one
+        // it is left to the network and idle rules.
+        let is_socket = w.file_type == FileType::Socket && !peers.is_empty();
+        let named = match w.op {
+            DescriptorOp::Read => is_pipe || is_socket,
+            DescriptorOp::Open => w.file_type == FileType::Fifo,
+            _ => false,
+        };
+        if !named || persistence(p, w) < p.samples() {
+            continue;
+        }
+        let other_end = if is_socket { "other end" } else { "write end" };
         // A child it reads from: the wait graph's edge already explains it.
         if peers.iter().any(|x| children.contains(&x.pid)) {
             continue;
@@ -565,7 +569,7 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 if p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
                 Some(x.pid),
                 format!(
-                    "{} waits for input on its {} from {}: the write end is held by pid {} ({}), which does not write ({})",
+                    "{} waits for input on its {} from {}: the {other_end} is held by pid {} ({}), which does not write ({})",
                     p.label(),
                     w.descriptor(),
                     w.file_type.describe(),
@@ -586,7 +590,7 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
             ));
             for x in peers {
                 v = v.fact(format!(
-                    "write end: pid {} ({}) as fd {}, {}",
+                    "{other_end}: pid {} ({}) as fd {}, {}",
                     x.pid,
                     x.comm,
                     x.fds
@@ -607,7 +611,7 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 )
             };
             v = v.remedy(format!(
-                "pid {} (`{cmd}`) holds the write end and does not write: look at what it is waiting for (gohang attach {}){end_it}",
+                "pid {} (`{cmd}`) holds the {other_end} and does not write: look at what it is waiting for (gohang attach {}){end_it}",
                 x.pid, x.pid
             ));
             // A writer above the reader (its parent feeding it) is in the chain already.

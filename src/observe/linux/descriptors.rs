@@ -268,18 +268,42 @@ pub fn parse_io(text: &str) -> Option<IoCounters> {
     })
 }
 
-/// What one holder search looks for: a pipe by its link text, or a FIFO by its path and
-/// identity.
+/// What one holder search looks for: an object by the text of its `/proc/PID/fd` link (a
+/// pipe, or the peer of a unix socket), or a FIFO by its path and identity.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Wanted {
-    Pipe(String),
+    Link(String),
     Fifo { path: String, dev: u64, ino: u64 },
 }
 
+/// The link text of the socket each unix socket of `waits` is connected to (sock_diag),
+/// by the waiting socket's own link text.
+fn socket_peers(waits: &[(u32, &mut Vec<DescriptorWait>)]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for w in waits.iter().flat_map(|(_, ws)| ws.iter()) {
+        if w.file_type != FileType::Socket || out.contains_key(&w.target) {
+            continue;
+        }
+        let Some(inode) = w
+            .target
+            .strip_prefix("socket:[")
+            .and_then(|t| t.strip_suffix(']'))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if let Some(peer) = super::unixdiag::query(inode).and_then(|u| u.peer) {
+            out.insert(w.target.clone(), format!("socket:[{peer}]"));
+        }
+    }
+    out
+}
+
 /// The identity of a wait's object, for the search; None when there is nothing to search.
-fn wanted(pid: u32, w: &DescriptorWait) -> Option<Wanted> {
+fn wanted(pid: u32, w: &DescriptorWait, sockets: &HashMap<String, String>) -> Option<Wanted> {
     match w.file_type {
-        FileType::Pipe => pipe_inode(&w.target).map(|_| Wanted::Pipe(w.target.clone())),
+        FileType::Pipe => pipe_inode(&w.target).map(|_| Wanted::Link(w.target.clone())),
+        FileType::Socket => sockets.get(&w.target).cloned().map(Wanted::Link),
         FileType::Fifo => {
             let proc_dir = PathBuf::from(format!("/proc/{pid}"));
             let path = match w.fd {
@@ -323,10 +347,11 @@ pub fn find_peers(
     arch: &Arch,
     cache: &mut PeerCache,
 ) {
+    let sockets = socket_peers(waits);
     let mut want: Vec<Wanted> = Vec::new();
     for (pid, ws) in waits.iter() {
         for w in ws.iter() {
-            if let Some(k) = wanted(*pid, w)
+            if let Some(k) = wanted(*pid, w, &sockets)
                 && !want.contains(&k)
             {
                 want.push(k);
@@ -357,7 +382,7 @@ pub fn find_peers(
             fs::read_link(format!("/proc/{}/fd/{}", h.pid, h.fd)).is_ok_and(|t| {
                 let t = t.to_string_lossy();
                 match k {
-                    Wanted::Pipe(text) => *t == **text,
+                    Wanted::Link(text) => *t == **text,
                     Wanted::Fifo { path, .. } => *t == **path,
                 }
             })
@@ -368,7 +393,9 @@ pub fn find_peers(
     let mut described: HashMap<u32, Option<PeerProcess>> = HashMap::new();
     for (pid, ws) in waits.iter_mut() {
         for w in ws.iter_mut() {
-            let Some(k) = wanted(*pid, w) else { continue };
+            let Some(k) = wanted(*pid, w, &sockets) else {
+                continue;
+            };
             let empty = Vec::new();
             let found = holders.get(&k).unwrap_or(&empty);
             let mut peers: Vec<PeerProcess> = Vec::new();
@@ -443,7 +470,7 @@ fn search(want: &[Wanted]) -> (HashMap<Wanted, Vec<Holder>>, bool) {
             let t = t.to_string_lossy();
             for k in want {
                 let hit = match k {
-                    Wanted::Pipe(text) => *t == **text,
+                    Wanted::Link(text) => *t == **text,
                     // The same path, confirmed by identity (another mount namespace may
                     // show another file under the same name).
                     Wanted::Fifo { path, dev, ino } => {

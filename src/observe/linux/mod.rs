@@ -16,6 +16,7 @@ mod files;
 mod host;
 mod mounts;
 mod tcpdiag;
+mod unixdiag;
 
 pub use host::{binfmt_handlers, host_info};
 pub use mounts::remote_fs_at;

@@ -1,8 +1,11 @@
-//! Live test of a build held by a file access monitor: this test process takes a fanotify
-//! group with FAN_OPEN_PERM on the module's directory and never answers, as a stuck
-//! antivirus or endpoint-security agent would. `go build` then sleeps in D in the kernel's
-//! fanotify code opening go.mod. The verdict names the monitor (this process), the file,
-//! and gohang itself does not block on the same monitor. Needs root (CAP_SYS_ADMIN).
+//! Live tests of waits on local servers that do not answer:
+//! - a file access monitor: this test process takes a fanotify group with FAN_OPEN_PERM on
+//!   the module's directory and never answers, as a stuck antivirus or endpoint-security
+//!   agent would. `go build` then sleeps in D in the kernel's fanotify code opening go.mod.
+//!   The verdict names the monitor (this process) and the file, and gohang itself does not
+//!   block on the same monitor. Needs root (CAP_SYS_ADMIN).
+//! - a unix socket server that accepted the connection and never answers (an ssh-agent,
+//!   gpg-agent or nscd that hangs): the verdict names the process holding the other end.
 #![cfg(target_os = "linux")]
 
 mod util;
@@ -118,4 +121,69 @@ fn a_build_held_by_a_file_access_monitor_names_the_monitor() {
     );
     // gohang read none of the monitored files itself: it was not held past its window.
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
+
+/// A unix socket server on `path` that accepts every connection and never answers; it
+/// stops by itself after `secs`.
+fn silent_unix_server(path: &Path, secs: u32) -> Guard {
+    let script = format!(
+        "import socket, time\n\
+         s = socket.socket(socket.AF_UNIX)\n\
+         s.bind({path:?})\n\
+         s.listen(4)\n\
+         s.settimeout(0.2)\n\
+         held, end = [], time.time() + {secs}\n\
+         while time.time() < end:\n\
+         \x20   try: held.append(s.accept()[0])\n\
+         \x20   except socket.timeout: pass\n",
+        path = path.to_str().unwrap()
+    );
+    let mut c = std::process::Command::new("python3");
+    c.args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let g = Guard::spawn_group(&mut c);
+    wait_for(Duration::from_secs(10), || path.exists().then_some(()))
+        .expect("the unix socket server listens");
+    g
+}
+
+#[test]
+fn a_client_of_a_unix_socket_server_that_never_answers_names_the_server() {
+    if !need(have("python3") && have("ssh-add"), "python3 and ssh-add") {
+        return;
+    }
+    let _s = serial();
+    let d = tempfile::tempdir().unwrap();
+    let sock = d.path().join("agent.sock");
+    let server = silent_unix_server(&sock, 60);
+    let out = gohang()
+        .args([
+            "probe",
+            "--json",
+            "--timeout",
+            "2s",
+            "--window",
+            "1s",
+            "--",
+            "ssh-add",
+            "-l",
+        ])
+        .env("SSH_AUTH_SOCK", &sock)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let r = parse_report(&out.stdout);
+    let p = r.primary();
+    assert_eq!(p.pid, Some(server.pid()), "{r:#?}");
+    assert!(
+        p.summary.contains("waits for input on its fd ")
+            && p.summary
+                .contains("from a socket: the other end is held by pid ")
+            && p.summary
+                .contains(&format!("pid {} (python3)", server.pid())),
+        "{}",
+        p.summary
+    );
 }

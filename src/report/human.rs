@@ -38,7 +38,50 @@ impl Style {
     }
 }
 
+/// `s` with every control character shown as an escape (`\n`, `\t`, `\x1b`, `\u{9b}`):
+/// a command line, a path or a process name comes from the observed processes, and one
+/// with a newline would break the report's lines, one with an escape sequence would drive
+/// the user's terminal.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The report with every string it prints made [`visible`].
+fn printable(r: &Report) -> Report {
+    let v = |s: &String| visible(s).into_owned();
+    let mut r = r.clone();
+    r.target.command = r.target.command.iter().map(v).collect();
+    for verdict in &mut r.verdicts {
+        verdict.summary = v(&verdict.summary);
+        verdict.evidence = verdict.evidence.iter().map(v).collect();
+        verdict.remedy = verdict.remedy.as_ref().map(v);
+    }
+    for q in &mut r.processes {
+        q.command = v(&q.command);
+    }
+    r.notes = r.notes.iter().map(v).collect();
+    r.reasons = r.reasons.iter().map(v).collect();
+    r
+}
+
 pub fn write<W: Write + ?Sized>(w: &mut W, r: &Report, style: &Style) -> io::Result<()> {
+    let r = &printable(r);
     let what = r.target.command.join(" ");
     match &r.outcome {
         Outcome::TimedOut { elapsed_ms } => writeln!(
@@ -216,4 +259,45 @@ fn window_text(r: &Report) -> String {
         r.samples,
         if r.samples == 1 { "" } else { "s" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Evidence, Fact};
+
+    #[test]
+    fn control_characters_from_the_processes_are_shown_not_sent() {
+        let mut ev: Evidence = serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_idle_go_sleeper/evidence.json"
+        ))
+        .unwrap();
+        for s in &mut ev.samples {
+            for p in &mut s.processes {
+                p.argv = Fact::Collected(vec![
+                    "./sleeper".into(),
+                    "line one\nline two".into(),
+                    "\x1b[2J\u{9b}31m".into(),
+                ]);
+            }
+        }
+        let c = crate::classify::classify(&ev);
+        let r = Report::new("probe", &ev, &c, Vec::new(), 2);
+        let mut out = Vec::new();
+        let style = Style {
+            verbose: true,
+            color: false,
+        };
+        write(&mut out, &r, &style).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.lines().all(|l| !l.chars().any(char::is_control)),
+            "{text}"
+        );
+        assert!(
+            text.contains("./sleeper line one\\nline two \\x1b[2J\\u{9b}31m"),
+            "{text}"
+        );
+        assert_eq!(visible("plain"), "plain");
+    }
 }

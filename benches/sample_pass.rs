@@ -1,5 +1,5 @@
 //! The cost of one sampling pass over a ~12-thread Go process against the floor: reading
-//! the same /proc files (stat, status, cgroup and freezer state, every thread's stat, wchan
+//! the same /proc files (stat, status, cgroup and freezer state, every thread's stat, wchan, schedstat
 //! and syscall, the descriptor links, /proc/locks) with no parsing at all. Alternates the two in one process.
 //! Target: a warm snapshot ≤ 1.5× the floor.
 //!
@@ -50,7 +50,7 @@ fn main() {
         {
             let t = e.file_name();
             let t = t.to_str().unwrap();
-            for f in ["stat", "wchan", "syscall"] {
+            for f in ["stat", "wchan", "syscall", "schedstat"] {
                 rd(&format!("/proc/{pid}/task/{t}/{f}"), data);
             }
         }

@@ -774,6 +774,23 @@ pub struct DescriptorWait {
     /// search's time or size bound): an empty `peers` then proves nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub peers_partial: bool,
+    /// For a unix socket: what the kernel (sock_diag) says of its other end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix: Option<UnixPeer>,
+}
+
+/// The other end of a connected unix socket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnixPeer {
+    /// False: connected, but the server has not accepted the connection (accept(2)).
+    pub accepted: bool,
+    /// The path the server's socket is bound to; an abstract name starts with `@`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The server was taken to be the only listening socket with connections waiting to be
+    /// accepted: the kernel does not say which listener an unaccepted connection is for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guessed: bool,
 }
 
 impl DescriptorWait {

@@ -179,11 +179,69 @@ fn a_client_of_a_unix_socket_server_that_never_answers_names_the_server() {
     assert_eq!(p.pid, Some(server.pid()), "{r:#?}");
     assert!(
         p.summary.contains("waits for input on its fd ")
-            && p.summary
-                .contains("from a socket: the other end is held by pid ")
+            && p.summary.contains(&format!(
+                "from the unix socket {}: the other end is held by pid ",
+                sock.display()
+            ))
             && p.summary
                 .contains(&format!("pid {} (python3)", server.pid())),
         "{}",
         p.summary
     );
+}
+
+/// An ssh-agent stopped by SIGSTOP before it accepts: the client's connection has no peer
+/// inode yet, and the agent is found as the only listener with connections waiting.
+#[test]
+fn a_client_of_a_stopped_ssh_agent_names_the_agent_and_how_to_resume_it() {
+    if !need(
+        have("ssh-agent") && have("ssh-add"),
+        "ssh-agent and ssh-add",
+    ) {
+        return;
+    }
+    let _s = serial();
+    let d = tempfile::tempdir().unwrap();
+    let sock = d.path().join("agent.sock");
+    let mut c = std::process::Command::new("ssh-agent");
+    c.arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let agent = Guard::spawn_group(&mut c);
+    wait_for(Duration::from_secs(10), || sock.exists().then_some(())).expect("ssh-agent listens");
+    let pid = agent.pid();
+    // SAFETY: stops the agent this test started, by its pid.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGSTOP) }, 0);
+    let out = gohang()
+        .args([
+            "probe",
+            "--json",
+            "--timeout",
+            "2s",
+            "--window",
+            "1s",
+            "--",
+            "ssh-add",
+            "-l",
+        ])
+        .env("SSH_AUTH_SOCK", &sock)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let r = parse_report(&out.stdout);
+    let p = r.primary();
+    assert_eq!(p.pid, Some(pid), "{r:#?}");
+    assert!(
+        p.summary.contains(&format!(
+            "from the unix socket {}, whose server pid {pid} (ssh-agent) has not even accepted the connection",
+            sock.display()
+        )),
+        "{}",
+        p.summary
+    );
+    let fix = p.remedy.as_deref().unwrap_or_default();
+    assert!(fix.contains(&format!("`kill -CONT {pid}`")), "{fix}");
 }

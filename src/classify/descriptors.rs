@@ -564,30 +564,53 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
             }
             f.explain(p.pid());
         } else if let Some(x) = writer {
-            v = Verdict::new(
-                VerdictKind::ChildWait,
-                if p.samples() >= 2 { Confidence::High } else { Confidence::Medium },
-                Some(x.pid),
+            let unix = w.unix.as_ref();
+            let from = match unix.and_then(|u| u.path.as_deref()) {
+                Some(path) => format!("the unix socket {path}"),
+                None if unix.is_some() => "a unix socket".to_string(),
+                None => w.file_type.describe().to_string(),
+            };
+            let summary = if unix.is_some_and(|u| !u.accepted) {
                 format!(
-                    "{} waits for input on its {} from {}: the {other_end} is held by pid {} ({}), which does not write ({})",
+                    "{} waits for an answer on its {} from {from}, whose server pid {} ({}) has not even accepted the connection ({})",
                     p.label(),
                     w.descriptor(),
-                    w.file_type.describe(),
                     x.pid,
                     x.comm,
                     reader_state(x)
+                )
+            } else {
+                format!(
+                    "{} waits for input on its {} from {from}: the {other_end} is held by pid {} ({}), which does not write ({})",
+                    p.label(),
+                    w.descriptor(),
+                    x.pid,
+                    x.comm,
+                    reader_state(x)
+                )
+            };
+            let confidence = if unix.is_some_and(|u| u.guessed) || p.samples() < 2 {
+                Confidence::Medium
+            } else {
+                Confidence::High
+            };
+            v = Verdict::new(VerdictKind::ChildWait, confidence, Some(x.pid), summary).fact(
+                format!(
+                    "{} is blocked in {} on {} → {} in {}/{} samples over {}",
+                    thread(w),
+                    w.call,
+                    w.descriptor(),
+                    w.target,
+                    p.samples(),
+                    p.samples(),
+                    secs(p.span_ms())
                 ),
-            )
-            .fact(format!(
-                "{} is blocked in {} on {} → {} in {}/{} samples over {}",
-                thread(w),
-                w.call,
-                w.descriptor(),
-                w.target,
-                p.samples(),
-                p.samples(),
-                secs(p.span_ms())
-            ));
+            );
+            if unix.is_some_and(|u| u.guessed) {
+                v = v.fact(
+                    "the connection is not accepted yet (the kernel gives its other end no inode until accept(2)); its server is taken to be the only listening unix socket with connections waiting",
+                );
+            }
             for x in peers {
                 v = v.fact(format!(
                     "{other_end}: pid {} ({}) as fd {}, {}",
@@ -610,8 +633,19 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                     x.pid
                 )
             };
+            let resume = if x.state == crate::evidence::RunState::Stopped
+                && x.pid > 1
+                && x.start_time > 0
+            {
+                format!(
+                    "pid {} is stopped (by a signal or a job-control stop): resume it with `kill -CONT {}` if it should run; ",
+                    x.pid, x.pid
+                )
+            } else {
+                String::new()
+            };
             v = v.remedy(format!(
-                "pid {} (`{cmd}`) holds the {other_end} and does not write: look at what it is waiting for (gohang attach {}){end_it}",
+                "{resume}pid {} (`{cmd}`) holds the {other_end} and does not write: look at what it is waiting for (gohang attach {}){end_it}",
                 x.pid, x.pid
             ));
             // A writer above the reader (its parent feeding it) is in the chain already.
@@ -910,6 +944,7 @@ mod tests {
             peers: None,
             for_writing: None,
             peers_partial: false,
+            unix: None,
         }
     }
 

@@ -20,7 +20,7 @@
 
 use super::files::pipe_inode;
 use crate::evidence::{
-    Arch, DescriptorOp, DescriptorWait, FdInfo, FileType, IoCounters, PeerProcess, PipeBuffer,
+    Arch, DescriptorOp, DescriptorWait, FdInfo, FileType, IoCounters, PeerProcess, PipeBuffer, UnixPeer,
     Fact, RunState, ThreadSample,
 };
 use crate::syscalls;
@@ -142,6 +142,7 @@ fn fd_wait(
         peers: None,
         for_writing: None,
         peers_partial: false,
+        unix: None,
     })
 }
 
@@ -185,6 +186,7 @@ fn open_wait(
         peers: None,
         for_writing,
         peers_partial: false,
+        unix: None,
     })
 }
 
@@ -276,10 +278,15 @@ enum Wanted {
     Fifo { path: String, dev: u64, ino: u64 },
 }
 
-/// The link text of the socket each unix socket of `waits` is connected to (sock_diag),
-/// by the waiting socket's own link text.
-fn socket_peers(waits: &[(u32, &mut Vec<DescriptorWait>)]) -> HashMap<String, String> {
+/// For each unix socket of `waits` (by its link text): the link text of the socket that
+/// serves it, when known, and what sock_diag says of its other end. An accepted
+/// connection names its peer; one not yet accepted has no peer inode, and is taken to be
+/// for the listener with connections waiting when there is exactly one such listener.
+fn socket_peers(
+    waits: &[(u32, &mut Vec<DescriptorWait>)],
+) -> HashMap<String, (Option<String>, UnixPeer)> {
     let mut out = HashMap::new();
+    let mut pending: Option<Option<Vec<super::unixdiag::PendingListener>>> = None;
     for w in waits.iter().flat_map(|(_, ws)| ws.iter()) {
         if w.file_type != FileType::Socket || out.contains_key(&w.target) {
             continue;
@@ -292,18 +299,54 @@ fn socket_peers(waits: &[(u32, &mut Vec<DescriptorWait>)]) -> HashMap<String, St
         else {
             continue;
         };
-        if let Some(peer) = super::unixdiag::query(inode).and_then(|u| u.peer) {
-            out.insert(w.target.clone(), format!("socket:[{peer}]"));
-        }
+        let Some(u) = super::unixdiag::query(inode) else {
+            continue;
+        };
+        let found = match u.peer {
+            Some(peer) => (
+                Some(format!("socket:[{peer}]")),
+                UnixPeer {
+                    accepted: true,
+                    path: super::unixdiag::query(peer).and_then(|p| p.path),
+                    guessed: false,
+                },
+            ),
+            None if u.state == super::unixdiag::STATE_ESTABLISHED => {
+                let listeners = pending
+                    .get_or_insert_with(super::unixdiag::pending_listeners)
+                    .as_deref()
+                    .unwrap_or_default();
+                match listeners {
+                    [one] => (
+                        Some(format!("socket:[{}]", one.inode)),
+                        UnixPeer {
+                            accepted: false,
+                            path: one.path.clone(),
+                            guessed: true,
+                        },
+                    ),
+                    _ => (None, UnixPeer::default()),
+                }
+            }
+            None => continue,
+        };
+        out.insert(w.target.clone(), found);
     }
     out
 }
 
 /// The identity of a wait's object, for the search; None when there is nothing to search.
-fn wanted(pid: u32, w: &DescriptorWait, sockets: &HashMap<String, String>) -> Option<Wanted> {
+fn wanted(
+    pid: u32,
+    w: &DescriptorWait,
+    sockets: &HashMap<String, (Option<String>, UnixPeer)>,
+) -> Option<Wanted> {
     match w.file_type {
         FileType::Pipe => pipe_inode(&w.target).map(|_| Wanted::Link(w.target.clone())),
-        FileType::Socket => sockets.get(&w.target).cloned().map(Wanted::Link),
+        FileType::Socket => sockets
+            .get(&w.target)
+            .and_then(|(link, _)| link.clone())
+            .map(Wanted::Link),
         FileType::Fifo => {
             let proc_dir = PathBuf::from(format!("/proc/{pid}"));
             let path = match w.fd {
@@ -348,6 +391,13 @@ pub fn find_peers(
     cache: &mut PeerCache,
 ) {
     let sockets = socket_peers(waits);
+    for (_, ws) in waits.iter_mut() {
+        for w in ws.iter_mut() {
+            if let Some((_, u)) = sockets.get(&w.target) {
+                w.unix = Some(u.clone());
+            }
+        }
+    }
     let mut want: Vec<Wanted> = Vec::new();
     for (pid, ws) in waits.iter() {
         for w in ws.iter() {

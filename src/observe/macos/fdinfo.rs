@@ -194,6 +194,7 @@ pub fn write_waits(pid: u32) -> Vec<DescriptorWait> {
             peers: Some(Fact::Collected(peers)),
             for_writing: None,
             peers_partial: partial,
+            unix: None,
         });
     }
     out

@@ -11,7 +11,7 @@
 //! git reads it, as that git process sees it (`remote::git_entries`: its own environment,
 //! root and repository). Nothing here decides a verdict.
 
-use crate::evidence::{GitStarted, ProcessSnapshot, RunState, Sample};
+use crate::evidence::{GitStarted, ProcessSnapshot, Sample};
 use crate::gitconfig::Entry;
 use crate::remote;
 use std::path::{Path, PathBuf};
@@ -21,17 +21,9 @@ const MAX_LOOKED_AT: usize = 8;
 
 /// Every process of the newest sample that git started for a setting or as a hook.
 pub fn collect(samples: &[Sample]) -> Vec<GitStarted> {
-    let Some(last) = samples.last() else {
+    let Some(last) = remote::files_may_be_read(samples) else {
         return Vec::new();
     };
-    // A process in uninterruptible sleep may be on a dead file system: leave its files alone.
-    if last
-        .processes
-        .iter()
-        .any(|p| p.threads.iter().any(|t| t.state == RunState::DiskSleep))
-    {
-        return Vec::new();
-    }
     last.processes
         .iter()
         .filter(|p| !is_git(p) && remote::is_remote_leaf(p).is_none())

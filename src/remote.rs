@@ -40,23 +40,27 @@ pub fn is_remote_leaf(p: &ProcessSnapshot) -> Option<String> {
 
 /// The remote of every ssh / `git-remote-*` in the newest sample.
 pub fn collect(samples: &[Sample]) -> Vec<RemoteContext> {
-    let Some(last) = samples.last() else {
+    let Some(last) = files_may_be_read(samples) else {
         return Vec::new();
     };
-    // A process in uninterruptible sleep may be on a dead file system: leave its files alone.
-    if last
-        .processes
-        .iter()
-        .any(|p| p.threads.iter().any(|t| t.state == RunState::DiskSleep))
-    {
-        return Vec::new();
-    }
     last.processes
         .iter()
         .filter_map(|p| Some((p, is_remote_leaf(p)?)))
         .take(8)
         .map(|(p, program)| remote_of(last, p, program))
         .collect()
+}
+
+/// The newest sample, when the configuration files of its processes may be read: not while
+/// a process is in uninterruptible sleep, which may be on a dead file system (or held by a
+/// file access monitor) that would hold gohang's reads too.
+pub(crate) fn files_may_be_read(samples: &[Sample]) -> Option<&Sample> {
+    let last = samples.last()?;
+    let stuck = last
+        .processes
+        .iter()
+        .any(|p| p.threads.iter().any(|t| t.state == RunState::DiskSleep));
+    (!stuck).then_some(last)
 }
 
 fn remote_of(sample: &Sample, leaf: &ProcessSnapshot, program: String) -> RemoteContext {

@@ -149,6 +149,18 @@ fn silent_unix_server(path: &Path, secs: u32) -> Guard {
     g
 }
 
+/// `gohang probe --json -- ssh-add -l` with the agent socket at `sock`.
+fn probe_ssh_add(sock: &Path) -> gohang::report::Report {
+    let out = gohang()
+        .args(["probe", "--json", "--timeout", "2s", "--window", "1s", "--"])
+        .args(["ssh-add", "-l"])
+        .env("SSH_AUTH_SOCK", sock)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    parse_report(&out.stdout)
+}
+
 #[test]
 fn a_client_of_a_unix_socket_server_that_never_answers_names_the_server() {
     if !need(have("python3") && have("ssh-add"), "python3 and ssh-add") {
@@ -158,23 +170,7 @@ fn a_client_of_a_unix_socket_server_that_never_answers_names_the_server() {
     let d = tempfile::tempdir().unwrap();
     let sock = d.path().join("agent.sock");
     let server = silent_unix_server(&sock, 60);
-    let out = gohang()
-        .args([
-            "probe",
-            "--json",
-            "--timeout",
-            "2s",
-            "--window",
-            "1s",
-            "--",
-            "ssh-add",
-            "-l",
-        ])
-        .env("SSH_AUTH_SOCK", &sock)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let r = parse_report(&out.stdout);
+    let r = probe_ssh_add(&sock);
     let p = r.primary();
     assert_eq!(p.pid, Some(server.pid()), "{r:#?}");
     assert!(
@@ -215,23 +211,7 @@ fn a_client_of_a_stopped_ssh_agent_names_the_agent_and_how_to_resume_it() {
     let pid = agent.pid();
     // SAFETY: stops the agent this test started, by its pid.
     assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGSTOP) }, 0);
-    let out = gohang()
-        .args([
-            "probe",
-            "--json",
-            "--timeout",
-            "2s",
-            "--window",
-            "1s",
-            "--",
-            "ssh-add",
-            "-l",
-        ])
-        .env("SSH_AUTH_SOCK", &sock)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let r = parse_report(&out.stdout);
+    let r = probe_ssh_add(&sock);
     let p = r.primary();
     assert_eq!(p.pid, Some(pid), "{r:#?}");
     assert!(

@@ -15,6 +15,7 @@ mod fanotify;
 mod files;
 mod host;
 mod mounts;
+mod sockdiag;
 mod tcpdiag;
 mod unixdiag;
 

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 /// `linux/sock_diag.h`
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -32,33 +32,7 @@ const MAX_DATAGRAMS: usize = 4096;
 /// Bytes received so far by every TCP socket of this network namespace, by inode; None
 /// when the kernel does not answer (no sock_diag, a seccomp filter, a timeout).
 pub fn bytes_received() -> Option<HashMap<u64, u64>> {
-    // SAFETY: socket(2) with constant arguments; the descriptor is owned right away.
-    let raw = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-            libc::NETLINK_SOCK_DIAG,
-        )
-    };
-    if raw < 0 {
-        return None;
-    }
-    // SAFETY: `raw` is a new descriptor nobody else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 500_000,
-    };
-    // SAFETY: a valid timeval of the size given.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
+    let sock = super::sockdiag::open(std::time::Duration::from_millis(500))?;
     let mut out = HashMap::new();
     for family in [libc::AF_INET as u8, libc::AF_INET6 as u8] {
         dump(&sock, family, &mut out).ok()?;
@@ -79,31 +53,11 @@ fn dump(sock: &OwnedFd, family: u8, out: &mut HashMap<u64, u64>) -> io::Result<(
     req[17] = libc::IPPROTO_TCP as u8;
     req[18] = 1 << (INET_DIAG_INFO - 1);
     req[20..24].copy_from_slice(&u32::MAX.to_ne_bytes());
-    // SAFETY: an all-zero sockaddr_nl is the kernel's address (pid 0) once its family is set.
-    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    kernel.nl_family = libc::AF_NETLINK as u16;
-    // SAFETY: the buffer and the address are valid for the lengths given.
-    let sent = unsafe {
-        libc::sendto(
-            sock.as_raw_fd(),
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&kernel as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    super::sockdiag::send(sock, &req)?;
     let mut buf = vec![0u8; 64 * 1024];
     for _ in 0..MAX_DATAGRAMS {
-        // SAFETY: `buf` is valid for its length.
-        let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if parse_datagram(&buf[..n as usize], out) {
+        let n = super::sockdiag::recv(sock, &mut buf)?;
+        if parse_datagram(&buf[..n], out) {
             return Ok(());
         }
     }
@@ -174,6 +128,7 @@ fn parse_diag_msg(msg: &[u8]) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
     use std::io::{Read, Write};
 
     fn inode_of(s: &std::net::TcpStream) -> u64 {

@@ -8,8 +8,6 @@
 //! One request per socket, time-boxed (SO_RCVTIMEO); sockets of another network namespace
 //! are not found (sock_diag answers for gohang's own).
 
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
 /// `linux/unix_diag.h`: what to show, and the attribute types of the answer.
@@ -58,24 +56,24 @@ pub struct PendingListener {
 /// another namespace, no sock_diag, a timeout).
 pub fn query(inode: u64) -> Option<UnixSocket> {
     let ino = u32::try_from(inode).ok()?;
-    let sock = open()?;
+    let sock = super::sockdiag::open(std::time::Duration::from_millis(300))?;
     let req = request(libc::NLM_F_REQUEST as u16, u32::MAX, ino, UDIAG_SHOW_NAME | UDIAG_SHOW_PEER);
-    send(&sock, &req).ok()?;
+    super::sockdiag::send(&sock, &req).ok()?;
     let mut buf = vec![0u8; 8192];
-    let n = recv(&sock, &mut buf)?;
+    let n = super::sockdiag::recv(&sock, &mut buf).ok()?;
     parse_for(&buf[..n], ino)
 }
 
 /// Every listening unix socket with connections waiting to be accepted (one dump).
 pub fn pending_listeners() -> Option<Vec<PendingListener>> {
-    let sock = open()?;
+    let sock = super::sockdiag::open(std::time::Duration::from_millis(300))?;
     let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
     let req = request(flags, 1 << STATE_LISTEN, 0, UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN);
-    send(&sock, &req).ok()?;
+    super::sockdiag::send(&sock, &req).ok()?;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     for _ in 0..MAX_DATAGRAMS {
-        let n = recv(&sock, &mut buf)?;
+        let n = super::sockdiag::recv(&sock, &mut buf).ok()?;
         let mut o = 0;
         while o + NLMSG_HDR <= n {
             let len = u32::from_ne_bytes(buf[o..o + 4].try_into().ok()?) as usize;
@@ -102,37 +100,6 @@ pub fn pending_listeners() -> Option<Vec<PendingListener>> {
     Some(out)
 }
 
-fn open() -> Option<OwnedFd> {
-    // SAFETY: socket(2) with constant arguments; the descriptor is owned right away.
-    let raw = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-            libc::NETLINK_SOCK_DIAG,
-        )
-    };
-    if raw < 0 {
-        return None;
-    }
-    // SAFETY: `raw` is a new descriptor nobody else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
-    let tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 300_000,
-    };
-    // SAFETY: a valid timeval of the size given.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    Some(sock)
-}
-
 /// A `unix_diag_req` for sockets in `states` (a bit per state), one inode (0: any).
 fn request(flags: u16, states: u32, ino: u32, show: u32) -> [u8; NLMSG_HDR + REQ_LEN] {
     let mut req = [0u8; NLMSG_HDR + REQ_LEN];
@@ -148,32 +115,6 @@ fn request(flags: u16, states: u32, ino: u32, show: u32) -> [u8; NLMSG_HDR + REQ
     // No cookie to check (INET_DIAG_NOCOOKIE, all ones).
     body[16..24].copy_from_slice(&[0xff; 8]);
     req
-}
-
-fn recv(sock: &OwnedFd, buf: &mut [u8]) -> Option<usize> {
-    // SAFETY: receives into a live buffer of the length given.
-    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-    (n > 0).then_some(n as usize)
-}
-
-fn send(sock: &OwnedFd, req: &[u8]) -> io::Result<()> {
-    let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    sa.nl_family = libc::AF_NETLINK as u16;
-    // SAFETY: sends a live buffer to the kernel's netlink address.
-    let r = unsafe {
-        libc::sendto(
-            sock.as_raw_fd(),
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&sa as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// The answer for socket `ino`.
@@ -233,6 +174,7 @@ fn parse(b: &[u8]) -> Option<(u32, UnixSocket)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
     use std::os::unix::net::{UnixListener, UnixStream};
 

@@ -2016,7 +2016,7 @@ mod tests {
 
     /// Three samples over a second of `procs` (root first), attached.
     fn evidence(procs: Vec<ProcessSnapshot>) -> Evidence {
-        let host = HostInfo::plain("linux", crate::evidence::Arch::X86_64, 2);
+        let host = HostInfo::plain(crate::evidence::Os::Linux, crate::evidence::Arch::X86_64, 2);
         let target = Target {
             mode: Mode::Attach,
             command: vec!["sh".into()],

@@ -9,6 +9,7 @@
 use super::buildinfo::{self, Blob};
 use super::{BinaryInfo, Format, InspectError, Slice, Source};
 use crate::binary::elf_machine_arch;
+use crate::evidence::Os;
 use goblin::container::{Container, Ctx};
 use goblin::elf::header::{EI_OSABI, Header};
 use goblin::elf::program_header::{PF_W, PF_X, PT_LOAD};
@@ -55,8 +56,8 @@ pub(super) fn inspect(src: &dyn Source, head: &[u8]) -> Result<BinaryInfo, Inspe
     let os = go
         .as_ref()
         .and_then(|g| g.goos.as_deref())
-        .map(super::os_from_goos)
-        .or_else(|| os_from_osabi(header.e_ident[EI_OSABI]));
+        .map(Os::from_goos)
+        .or_else(|| os_from_osabi(header.e_ident[EI_OSABI]).map(Os::from));
     Ok(BinaryInfo {
         format: Format::Elf,
         fat_header: None,

@@ -16,6 +16,7 @@ use super::buildinfo::{self, Blob, GoBuildInfo};
 use super::source::SubSource;
 use super::{BinaryInfo, Format, InspectError, Signature, Slice, Source, nibble_version};
 use crate::binary::macho_cpu_arch;
+use crate::evidence::Os;
 use goblin::container::{Container, Ctx};
 use goblin::mach::fat::{FAT_MAGIC, FatArch, SIZEOF_FAT_ARCH, SIZEOF_FAT_HEADER};
 use goblin::mach::header::{Header, SIZEOF_HEADER_32, SIZEOF_HEADER_64};
@@ -99,7 +100,7 @@ pub(super) fn inspect_fat(src: &dyn Source, magic: u32) -> Result<BinaryInfo, In
                 .map_err(|e| bad(format!("slice {i}: {e}")))?;
             (fa.cputype, fa.cpusubtype, fa.offset as u64, fa.size as u64)
         };
-        let name = macho_cpu_arch(cputype, cpusubtype).display_for("macos");
+        let name = macho_cpu_arch(cputype, cpusubtype).display_for(&Os::Macos);
         if offset < table_end as u64 {
             return Err(bad(format!(
                 "slice {i} ({name}) starts at {offset:#x}, inside the fat header"
@@ -181,8 +182,8 @@ pub(super) fn inspect_thin(
             FMT,
             format!(
                 "the fat header says {} but the slice's own header says {}",
-                macho_cpu_arch(ct, st).display_for("macos"),
-                macho_cpu_arch(header.cputype, header.cpusubtype).display_for("macos")
+                macho_cpu_arch(ct, st).display_for(&Os::Macos),
+                macho_cpu_arch(header.cputype, header.cpusubtype).display_for(&Os::Macos)
             ),
         ));
     }
@@ -345,11 +346,15 @@ pub(super) fn inspect_thin(
     }
 
     let go = go_build_info(&s, &segments, &sections);
-    let os = platform.as_deref().and_then(os_of_platform).or_else(|| {
-        go.as_ref()
-            .and_then(|g| g.goos.as_deref())
-            .map(super::os_from_goos)
-    });
+    let os = platform
+        .as_deref()
+        .and_then(os_of_platform)
+        .map(Os::from)
+        .or_else(|| {
+            go.as_ref()
+                .and_then(|g| g.goos.as_deref())
+                .map(Os::from_goos)
+        });
     Ok(Slice {
         arch: macho_cpu_arch(header.cputype, header.cpusubtype),
         bits: if is_64 { 64 } else { 32 },

@@ -36,7 +36,7 @@ use crate::darwin::ticks::TickRate;
 use crate::darwin::{self, permission, rosetta, state};
 use crate::error::ObserveError;
 use crate::evidence::{
-    Arch, ExeInfo, HostInfo, Fact, ProcessSnapshot, RunState, ThreadSample, Translation,
+    Arch, ExeInfo, HostInfo, Fact, Os, ProcessSnapshot, RunState, ThreadSample, Translation,
     Tty,
 };
 use super::tree::ParentMap;
@@ -86,7 +86,7 @@ pub fn host_info() -> HostInfo {
         (None, None) => None,
     };
     HostInfo {
-        os: "macos".to_string(),
+        os: Os::Macos,
         rosetta_installed: rosetta::installed(&hardware_arch, |p| Path::new(p).exists()),
         arch,
         hardware_arch,

@@ -679,7 +679,7 @@ fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) 
                 owner.describe()
             )];
             lines.extend(
-                install_instead(&platform, version, Some(&owner))
+                install_instead(&f.host, version, Some(&owner))
                     .into_iter()
                     .map(|l| l.trim_start_matches("# ").to_string()),
             );
@@ -729,7 +729,7 @@ fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) 
 
 /// No GOROOT at all: a fresh install in the usual place.
 fn fresh_install_fix(f: &Facts, t: &ToolchainEvidence) -> String {
-    install_instead(&Platform::native(&f.host), release_of(t), None)
+    install_instead(&f.host, release_of(t), None)
         .into_iter()
         .map(|l| l.trim_start_matches("# ").to_string())
         .collect::<Vec<_>>()
@@ -1526,6 +1526,7 @@ mod tests {
                 cpus: 8,
                 binfmt: Vec::new(),
                 rosetta_installed: Some(true),
+                arm64_homebrew: None,
             },
             shell: Ok(vec![
                 Ancestor {
@@ -1634,6 +1635,7 @@ mod tests {
                     arch: Some(Arch::Aarch64),
                 }],
                 rosetta_installed: None,
+                arm64_homebrew: None,
             },
             shell: Ok(vec![Ancestor {
                 pid: 700,

@@ -351,6 +351,10 @@ pub struct HostInfo {
     /// macOS: whether Rosetta 2 is installed (None where it does not apply or is unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rosetta_installed: Option<bool>,
+    /// macOS on Apple silicon: whether the arm64 Homebrew is installed (`/opt/homebrew/bin/brew`
+    /// exists); None where it does not apply or is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm64_homebrew: Option<bool>,
 }
 
 impl HostInfo {
@@ -367,6 +371,7 @@ impl HostInfo {
             cpus,
             binfmt: Vec::new(),
             rosetta_installed: None,
+            arm64_homebrew: None,
         }
     }
 

@@ -1099,12 +1099,8 @@ mod tests {
             manager: "go-toolchain-cache".into(),
             package: None,
         };
-        let p = crate::rebuild::foreign::Platform {
-            goos: "linux".into(),
-            goarch: "amd64".into(),
-            hardware: Arch::X86_64,
-        };
-        let lines = crate::rebuild::advice::install_instead(&p, None, Some(&owner));
+        let host = crate::evidence::HostInfo::plain(Os::Linux, Arch::X86_64, 1);
+        let lines = crate::rebuild::advice::install_instead(&host, None, Some(&owner));
         assert!(
             lines.iter().all(|l| !l.contains("go clean -modcache")),
             "{lines:?}"

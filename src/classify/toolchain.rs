@@ -179,7 +179,7 @@ fn remedy(
     let tree = match guard::judge_tree(t.tree.as_ref()) {
         guard::TreeJudgement::Replaceable(tree) => tree,
         guard::TreeJudgement::Owned(owner) => {
-            let lines: Vec<String> = install_instead(&platform, release, Some(&owner))
+            let lines: Vec<String> = install_instead(&ev.host, release, Some(&owner))
                 .into_iter()
                 .map(|l| l.trim_start_matches("# ").to_string())
                 .collect();
@@ -258,6 +258,7 @@ mod tests {
             cpus: 8,
             binfmt: Vec::new(),
             rosetta_installed: Some(true),
+            arm64_homebrew: None,
         }
     }
 

@@ -253,7 +253,7 @@ pub fn make_plan(
     );
     let rollback_commands = vec![rollback_command(&path, &backup_path)];
     let install = if blockers.iter().any(|b| b.kind.needs_install()) {
-        install_instead(&platform, version.map(|(v, _)| v), owner.as_ref())
+        install_instead(host, version.map(|(v, _)| v), owner.as_ref())
     } else {
         Vec::new()
     };

@@ -150,6 +150,7 @@ pub fn host_info() -> HostInfo {
         cpus,
         binfmt,
         rosetta_installed: None,
+        arm64_homebrew: None,
     }
 }
 

@@ -85,9 +85,14 @@ pub fn host_info() -> HostInfo {
         (None, Some(r)) => Some(format!("Darwin {r}")),
         (None, None) => None,
     };
+    // The arm64 Homebrew's own place; an x86_64 one lives in /usr/local (Homebrew's install
+    // script picks the prefix by the architecture it runs as).
+    let arm64_homebrew =
+        (hardware_arch == Arch::Aarch64).then(|| Path::new("/opt/homebrew/bin/brew").exists());
     HostInfo {
         os: Os::Macos,
         rosetta_installed: rosetta::installed(&hardware_arch, |p| Path::new(p).exists()),
+        arm64_homebrew,
         arch,
         hardware_arch,
         translation: if translated {

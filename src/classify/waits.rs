@@ -1723,10 +1723,8 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
     let go_line = module
         .go
         .as_deref()
-        .map(|g| match gover::Version::parse(g) {
-            Some(v) if v.patch.is_none() && v.pre.is_none() && (v.major, v.minor) >= (1, 21) => {
-                format!("go{g}.0")
-            }
+        .map(|g| match gover::GoVersion::parse_name(g) {
+            Some(v) if v.stage == gover::Stage::Language => format!("go{g}.0"),
             _ => format!("go{g}"),
         });
     let module_wants = match (&module.toolchain, &go_line) {

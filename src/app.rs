@@ -13,8 +13,8 @@ use std::io::IsTerminal;
 /// Run gohang with the process's arguments; returns the exit code.
 pub fn main() -> u8 {
     // `probe --keep` of a stopped tree runs gohang again as its keeper (see keep.rs).
-    if let Some(code) = crate::keep::internal_entry() {
-        return code;
+    if let Some(exit) = crate::keep::internal_entry() {
+        return exit.code();
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,

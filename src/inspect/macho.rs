@@ -12,7 +12,7 @@
 //! `LC_CODE_SIGNATURE` (and the CodeDirectory flags it points at, `<kern/cs_blobs.h>`), and
 //! the segments, to check the file holds them and to find `__go_buildinfo`.
 
-use super::buildinfo::{self, Blob, GoBuildInfo};
+use super::buildinfo::{self, GoBuildInfo};
 use super::source::SubSource;
 use super::{BinaryInfo, Format, InspectError, Signature, Slice, Source, nibble_version};
 use crate::binary::macho_cpu_arch;
@@ -37,7 +37,6 @@ const SIZEOF_FAT_ARCH_64: usize = 32;
 pub const MAX_FAT_SLICES: u32 = 32;
 /// Real load commands take a few KiB; refuse to read more than this.
 const MAX_SIZEOFCMDS: u32 = 1 << 20;
-const BUILDINFO_WINDOW: u64 = 64 * 1024;
 
 /// `<mach/vm_prot.h>`: VM_PROT_READ | VM_PROT_WRITE.
 const VM_PROT_RW: u32 = 3;
@@ -485,23 +484,9 @@ fn go_build_info(
             (seg.fileoff, seg.filesize)
         }
     };
-    let window = s.read_upto(off, size.min(BUILDINFO_WINDOW) as usize).ok()?;
-    let blob = buildinfo::locate(&window)?;
-    match buildinfo::decode(blob)? {
-        Blob::Inline { version, modinfo } => buildinfo::finish(&version, &modinfo),
-        Blob::Pointers {
-            ptr_size,
-            big_endian,
-            version_addr,
-            modinfo_addr,
-        } => {
-            let read = |addr: u64, len: usize| read_vaddr(s, segments, addr, len);
-            let version = buildinfo::pointer_string(version_addr, ptr_size, big_endian, &read)?;
-            let modinfo = buildinfo::pointer_string(modinfo_addr, ptr_size, big_endian, &read)
-                .unwrap_or_default();
-            buildinfo::finish(&version, &modinfo)
-        }
-    }
+    buildinfo::read(s, off, size, &|addr, len| {
+        read_vaddr(s, segments, addr, len)
+    })
 }
 
 fn read_vaddr(s: &dyn Source, segments: &[Segment], addr: u64, len: usize) -> Option<Vec<u8>> {

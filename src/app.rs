@@ -13,8 +13,8 @@ use std::io::IsTerminal;
 /// Run gohang with the process's arguments; returns the exit code.
 pub fn main() -> u8 {
     // `probe --keep` of a stopped tree runs gohang again as its keeper (see keep.rs).
-    if let Some(code) = crate::keep::internal_entry() {
-        return code;
+    if let Some(exit) = crate::keep::internal_entry() {
+        return exit.code();
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -153,7 +153,7 @@ fn man_page(dir: Option<&std::path::Path>) -> Result<Exit, UserError> {
 fn check_save_path(path: Option<&std::path::Path>) -> Result<(), UserError> {
     match path {
         Some(p) => crate::safeio::check_writable(p)
-            .map_err(|e| UserError::new(e.write_exit_code(), format!("--save-evidence: {e}"))),
+            .map_err(|e| UserError::with(e.write_exit(), format!("--save-evidence: {e}"))),
         None => Ok(()),
     }
 }
@@ -252,7 +252,7 @@ fn save_evidence(path: Option<&std::path::Path>, ev: &Evidence) -> Result<(), Us
         (text + "\n").as_bytes(),
         crate::safeio::WriteOptions::default(),
     )
-    .map_err(|e| UserError::new(e.write_exit_code(), format!("--save-evidence: {e}")))
+    .map_err(|e| UserError::with(e.write_exit(), format!("--save-evidence: {e}")))
 }
 
 fn print(out: &Output, json: bool, report: &Report) -> Result<(), UserError> {

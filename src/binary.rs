@@ -3,7 +3,7 @@
 //! Reads only what it needs (a header, or a fat header's slice table) and never trusts a
 //! length in the file: a truncated or hostile file gives `Err("not a valid …")`, not a panic.
 
-use crate::evidence::{Arch, ExeInfo};
+use crate::evidence::{Arch, ExeInfo, Os};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -250,7 +250,7 @@ pub fn exec_problem(path: &Path, errno: i32, hardware: &Arch) -> Option<ExecProb
                         } else {
                             "ELF"
                         },
-                        hardware.display_for("linux")
+                        hardware.display_for(&Os::Linux)
                     ),
                 })
             }

@@ -22,7 +22,7 @@
 //! `summary`, `details[]`, `fix`, `impact`), `notes[]`, `exit_code`.
 
 use crate::error::{Exit, UserError};
-use crate::evidence::{Arch, HostInfo};
+use crate::evidence::{Arch, HostInfo, Os};
 use crate::guard;
 use crate::output::{Output, emit};
 use crate::rebuild::advice::{install_instead, replace_with_archive};
@@ -322,7 +322,7 @@ fn hardware_check(f: &Facts) -> Check {
         "uname -m says {} (it reports the translated architecture under Rosetta or qemu)",
         h.arch.display_for(&h.os)
     )];
-    if h.os == "macos" {
+    if h.os == Os::Macos {
         details.push(format!(
             "hw.optional.arm64: {}",
             if h.hardware_arch == Arch::Aarch64 {
@@ -406,7 +406,7 @@ fn shell_check(f: &Facts, analysis: Option<&Analysis>) -> Check {
         a.pid,
         a.translation.translator()
     );
-    if f.host.os == "macos" {
+    if f.host.os == Os::Macos {
         // A translated process makes the universal binaries it starts run their x86_64
         // slice (Apple, "About the Rosetta translation environment";
         // DeterminateSystems/nix-installer#344).
@@ -477,7 +477,7 @@ fn native_go_fix(f: &Facts) -> String {
                 .is_some_and(|b| analysis::fit(b, h).is_native())
         })
     });
-    let goos = crate::inspect::goos_from_os(&h.os);
+    let goos = h.os.goos();
     let goarch = h.hardware_arch.goarch();
     let mut lines = Vec::new();
     if let Some(i) = native {
@@ -488,7 +488,7 @@ fn native_go_fix(f: &Facts) -> String {
             i.source.label()
         ));
     }
-    if h.os == "macos" && h.hardware_arch == Arch::Aarch64 {
+    if h.os == Os::Macos && h.hardware_arch == Arch::Aarch64 {
         lines.push(format!(
             "or install an arm64 Go: {}",
             crate::classify::advice::MAC_ARM64_GO
@@ -679,7 +679,7 @@ fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) 
                 owner.describe()
             )];
             lines.extend(
-                install_instead(&platform, version, Some(&owner))
+                install_instead(&f.host, version, Some(&owner))
                     .into_iter()
                     .map(|l| l.trim_start_matches("# ").to_string()),
             );
@@ -729,7 +729,7 @@ fn reinstall_fix(f: &Facts, t: &ToolchainEvidence, goroot: &str, rebuild: bool) 
 
 /// No GOROOT at all: a fresh install in the usual place.
 fn fresh_install_fix(f: &Facts, t: &ToolchainEvidence) -> String {
-    install_instead(&Platform::native(&f.host), release_of(t), None)
+    install_instead(&f.host, release_of(t), None)
         .into_iter()
         .map(|l| l.trim_start_matches("# ").to_string())
         .collect::<Vec<_>>()
@@ -1084,7 +1084,7 @@ fn stale_check(t: &ToolchainEvidence, a: &Analysis) -> Check {
 /// Why a setting matters, for the details.
 fn meaning(name: &str, value: &str, host: &HostInfo) -> String {
     let hw_goarch = host.hardware_arch.goarch();
-    let goos = crate::inspect::goos_from_os(&host.os);
+    let goos = host.os.goos();
     match name {
         "GOARCH" if value != hw_goarch => format!(
             "go build makes {value} binaries; go run and go test then run them translated or not at all"
@@ -1185,7 +1185,7 @@ fn deliberate(name: &str, value: &str, host: &HostInfo) -> bool {
     match name {
         "GOTOOLCHAIN" => value == "local" || value == "path" || value.ends_with("+path"),
         "CGO_ENABLED" => value == "0",
-        "GOOS" => value == crate::inspect::goos_from_os(&host.os),
+        "GOOS" => value == host.os.goos(),
         "GOARCH" => value == host.hardware_arch.goarch(),
         _ => false,
     }
@@ -1193,7 +1193,7 @@ fn deliberate(name: &str, value: &str, host: &HostInfo) -> bool {
 
 fn homebrew_check(f: &Facts) -> Option<Check> {
     let h = &f.host;
-    if h.os != "macos" {
+    if h.os != Os::Macos {
         return None;
     }
     let places = Places::for_os(&h.os);
@@ -1213,7 +1213,7 @@ fn homebrew_check(f: &Facts) -> Option<Check> {
         });
         let mut fix = format!(
             "remove it: arch -{} {}/bin/brew uninstall go",
-            arch.display_for("macos"),
+            arch.display_for(&Os::Macos),
             p.display()
         );
         if let Some((np, _)) = native {
@@ -1231,7 +1231,7 @@ fn homebrew_check(f: &Facts) -> Option<Check> {
                 format!(
                     "{} comes from the {} Homebrew in {}, not the one for this {hw} Mac",
                     g.path,
-                    arch.display_for("macos"),
+                    arch.display_for(&Os::Macos),
                     p.display()
                 ),
             )
@@ -1264,7 +1264,7 @@ fn homebrew_check(f: &Facts) -> Option<Check> {
                             "{}/bin comes before {}/bin in PATH: {} tools shadow the {hw} ones",
                             fp.display(),
                             np.display(),
-                            fa.display_for("macos")
+                            fa.display_for(&Os::Macos)
                         ),
                     )
                     .fix(format!("eval \"$({}/bin/brew shellenv)\"", np.display())),
@@ -1282,8 +1282,8 @@ fn homebrew_check(f: &Facts) -> Option<Check> {
 
 fn emulation_check(f: &Facts) -> Option<Check> {
     let h = &f.host;
-    match h.os.as_str() {
-        "macos" if h.hardware_arch == Arch::Aarch64 => {
+    match h.os {
+        Os::Macos if h.hardware_arch == Arch::Aarch64 => {
             let summary = match h.rosetta_installed? {
                 true => {
                     "Rosetta 2 is installed: x86_64 programs start without a word and run \
@@ -1296,7 +1296,7 @@ fn emulation_check(f: &Facts) -> Option<Check> {
             };
             Some(Check::new("rosetta", "Rosetta 2", Status::Ok, summary))
         }
-        "linux" => {
+        Os::Linux => {
             let handlers: Vec<String> = h
                 .binfmt
                 .iter()
@@ -1518,7 +1518,7 @@ mod tests {
         );
         Facts {
             host: HostInfo {
-                os: "macos".into(),
+                os: Os::Macos,
                 arch: Arch::Aarch64,
                 hardware_arch: Arch::Aarch64,
                 translation: Translation::Native,
@@ -1526,6 +1526,7 @@ mod tests {
                 cpus: 8,
                 binfmt: Vec::new(),
                 rosetta_installed: Some(true),
+                arm64_homebrew: None,
             },
             shell: Ok(vec![
                 Ancestor {
@@ -1612,14 +1613,14 @@ mod tests {
                 path,
                 None,
                 crate::inspect::Format::Elf,
-                vec![crate::toolchain::fake::slice("linux", arch, "go1.23.5")],
+                vec![crate::toolchain::fake::slice(Os::Linux, arch, "go1.23.5")],
             )
         };
         let dir = format!("linux_{}", go_arch.goarch());
         let go = elf(&format!("{root}/bin/go"), go_arch.clone());
         Facts {
             host: HostInfo {
-                os: "linux".into(),
+                os: Os::Linux,
                 arch: Arch::X86_64,
                 hardware_arch: Arch::X86_64,
                 translation: Translation::Native,
@@ -1634,6 +1635,7 @@ mod tests {
                     arch: Some(Arch::Aarch64),
                 }],
                 rosetta_installed: None,
+                arm64_homebrew: None,
             },
             shell: Ok(vec![Ancestor {
                 pid: 700,
@@ -1768,7 +1770,7 @@ mod tests {
                 None,
                 crate::inspect::Format::Elf,
                 vec![crate::toolchain::fake::slice(
-                    "linux",
+                    Os::Linux,
                     Arch::Riscv64,
                     "go1.23.5",
                 )],
@@ -1836,7 +1838,7 @@ mod tests {
             None,
             crate::inspect::Format::Elf,
             vec![crate::toolchain::fake::slice(
-                "linux",
+                Os::Linux,
                 Arch::Aarch64,
                 "go1.21.0",
             )],

@@ -123,9 +123,9 @@ impl Arch {
     }
 
     /// The word a user of `os` knows: `arm64` on macOS, `aarch64` on Linux.
-    pub fn display_for(&self, os: &str) -> String {
+    pub fn display_for(&self, os: &Os) -> String {
         match (self, os) {
-            (Arch::Aarch64, "macos") => "arm64".to_string(),
+            (Arch::Aarch64, Os::Macos) => "arm64".to_string(),
             _ => self.to_string(),
         }
     }
@@ -160,6 +160,82 @@ impl fmt::Display for Arch {
             Arch::Other(s) => s,
         };
         f.write_str(s)
+    }
+}
+
+/// An operating system, named as Rust's `std::env::consts::OS` names it: `linux`, `macos`,
+/// `freebsd`, …. The host gohang runs on is one ([`HostInfo::os`]); so is the OS a binary's
+/// headers say it is for ([`Slice::os`](binary::Slice), which may be `ios`, `netbsd`, …).
+/// Serialized as that name, so evidence files read the same as when this was a string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Os {
+    Linux,
+    Macos,
+    /// Any other name: a host without an observer backend (`std::env::consts::OS` of the
+    /// build), a binary for another system, or a name from an evidence file.
+    Other(String),
+}
+
+impl Os {
+    /// The OS of a name as `std::env::consts::OS` spells it.
+    pub fn parse(name: &str) -> Os {
+        match name {
+            "linux" => Os::Linux,
+            "macos" => Os::Macos,
+            other => Os::Other(other.to_string()),
+        }
+    }
+
+    /// The OS this build of gohang runs on.
+    pub fn of_build() -> Os {
+        Os::parse(std::env::consts::OS)
+    }
+
+    /// The OS a Go `GOOS` names (`darwin` is `macos`; the rest keep Go's word).
+    pub fn from_goos(goos: &str) -> Os {
+        match goos {
+            "darwin" => Os::Macos,
+            other => Os::parse(other),
+        }
+    }
+
+    /// The name, as `std::env::consts::OS` spells it.
+    pub fn name(&self) -> &str {
+        match self {
+            Os::Linux => "linux",
+            Os::Macos => "macos",
+            Os::Other(s) => s,
+        }
+    }
+
+    /// Go's `GOOS` for this OS (`macos` is `darwin`; the rest are spelled alike).
+    pub fn goos(&self) -> &str {
+        match self {
+            Os::Macos => "darwin",
+            other => other.name(),
+        }
+    }
+}
+
+impl From<String> for Os {
+    fn from(s: String) -> Os {
+        Os::parse(&s)
+    }
+}
+
+impl From<Os> for String {
+    fn from(os: Os) -> String {
+        match os {
+            Os::Other(s) => s,
+            known => known.name().to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Os {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -257,7 +333,7 @@ pub struct BinfmtHandler {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostInfo {
     /// `linux`, `macos`, … (Rust's `std::env::consts::OS`).
-    pub os: String,
+    pub os: Os,
     /// The architecture gohang's own process sees (`uname -m`; it lies under translation).
     pub arch: Arch,
     /// The machine's own architecture, found even when gohang itself runs translated.
@@ -275,15 +351,19 @@ pub struct HostInfo {
     /// macOS: whether Rosetta 2 is installed (None where it does not apply or is unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rosetta_installed: Option<bool>,
+    /// macOS on Apple silicon: whether the arm64 Homebrew is installed (`/opt/homebrew/bin/brew`
+    /// exists); None where it does not apply or is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm64_homebrew: Option<bool>,
 }
 
 impl HostInfo {
     /// A native `os` machine of architecture `arch` with `cpus` CPUs, no binfmt handlers
     /// and nothing known of Rosetta: the host of the unit tests' made-up evidence, and
     /// what gohang assumes of its own host when it cannot read it (see [`Self::of_build`]).
-    pub fn plain(os: &str, arch: Arch, cpus: u32) -> HostInfo {
+    pub fn plain(os: Os, arch: Arch, cpus: u32) -> HostInfo {
         HostInfo {
-            os: os.into(),
+            os,
             arch: arch.clone(),
             hardware_arch: arch,
             translation: Translation::Native,
@@ -291,13 +371,14 @@ impl HostInfo {
             cpus,
             binfmt: Vec::new(),
             rosetta_installed: None,
+            arm64_homebrew: None,
         }
     }
 
     /// The host as this build's target names it (`std::env::consts`), one CPU: for a system
     /// without an observer, or when reading the real host failed.
     pub fn of_build() -> HostInfo {
-        HostInfo::plain(std::env::consts::OS, Arch::parse(std::env::consts::ARCH), 1)
+        HostInfo::plain(Os::of_build(), Arch::parse(std::env::consts::ARCH), 1)
     }
 }
 
@@ -1292,8 +1373,8 @@ mod tests {
     fn arch_names() {
         assert_eq!(Arch::parse("arm64"), Arch::Aarch64);
         assert_eq!(Arch::parse("amd64"), Arch::X86_64);
-        assert_eq!(Arch::Aarch64.display_for("macos"), "arm64");
-        assert_eq!(Arch::Aarch64.display_for("linux"), "aarch64");
+        assert_eq!(Arch::Aarch64.display_for(&Os::Macos), "arm64");
+        assert_eq!(Arch::Aarch64.display_for(&Os::Linux), "aarch64");
         assert_eq!(serde_json::to_string(&Arch::X86_64).unwrap(), "\"x86_64\"");
         assert_eq!(
             serde_json::from_str::<Arch>("\"sparc64\"").unwrap(),
@@ -1301,6 +1382,26 @@ mod tests {
         );
         assert!(Arch::Arm64e.runs_natively_on(&Arch::Aarch64));
         assert!(!Arch::Aarch64.runs_natively_on(&Arch::X86_64));
+    }
+
+    /// An `Os` reads and writes the name a string held before it, and maps to and from GOOS.
+    #[test]
+    fn os_names_and_goos() {
+        for (os, name, goos) in [
+            (Os::Linux, "linux", "linux"),
+            (Os::Macos, "macos", "darwin"),
+            (Os::Other("freebsd".into()), "freebsd", "freebsd"),
+            (Os::Other("ios".into()), "ios", "ios"),
+        ] {
+            let json = serde_json::to_string(&os).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<Os>(&json).unwrap(), os);
+            assert_eq!(os.goos(), goos);
+            assert_eq!(Os::from_goos(goos), os);
+            assert_eq!(Os::parse(name), os);
+        }
+        // A name once unknown and now known reads as the known variant.
+        assert_eq!(Os::from(String::from("macos")), Os::Macos);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::evidence::is_go_command;
 use crate::evidence::{
-    Endpoint, GoContext, ModuleFile, ProcessSnapshot, RunState, Sample, Setting, Translation,
+    Endpoint, GoContext, ModuleFile, Os, ProcessSnapshot, RunState, Sample, Setting, Translation,
 };
 use crate::redact::redact_urls;
 use std::collections::BTreeMap;
@@ -33,7 +33,7 @@ pub const SETTINGS: &[&str] = &[
 const RESOLVE_LIMIT: Duration = Duration::from_secs(1);
 
 /// Collect the context of the first go command in the newest sample.
-pub fn collect(samples: &[Sample], os: &str) -> Option<GoContext> {
+pub fn collect(samples: &[Sample], os: &Os) -> Option<GoContext> {
     let last = samples.last()?;
     let go = last.processes.iter().find(|p| is_go_command(p))?;
     // A connection to match against the settings' hosts, or a query to a nameserver
@@ -80,7 +80,7 @@ pub fn collect(samples: &[Sample], os: &str) -> Option<GoContext> {
 pub type Guard<'a> = &'a dyn Fn(&Path) -> Option<String>;
 
 /// The context of one go process.
-pub fn context_of(go: &ProcessSnapshot, os: &str, resolve: bool, guard: Guard) -> GoContext {
+pub fn context_of(go: &ProcessSnapshot, os: &Os, resolve: bool, guard: Guard) -> GoContext {
     let env = &go.env;
     let mut notes = Vec::new();
     let mut readable = |p: &Path| match guard(p) {
@@ -176,14 +176,14 @@ pub fn read_version(goroot: &Path) -> Option<String> {
 }
 
 /// The user's `go env -w` file: $GOENV, else os.UserConfigDir()/go/env.
-fn user_env_file(env: &BTreeMap<String, String>, os: &str) -> Option<PathBuf> {
+fn user_env_file(env: &BTreeMap<String, String>, os: &Os) -> Option<PathBuf> {
     match env.get("GOENV").map(String::as_str) {
         Some("off") => return None,
         Some(f) if !f.is_empty() => return Some(PathBuf::from(f)),
         _ => {}
     }
     let home = env.get("HOME").filter(|h| !h.is_empty());
-    let dir = if os == "macos" {
+    let dir = if *os == Os::Macos {
         PathBuf::from(home?).join("Library/Application Support")
     } else {
         match env.get("XDG_CONFIG_HOME").filter(|x| x.starts_with('/')) {

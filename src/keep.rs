@@ -20,6 +20,7 @@
 //! What this module must not do: signal, stop or resume any process; the holders only
 //! join a group and wait.
 
+use crate::error::Exit;
 use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -38,9 +39,9 @@ pub struct Held {
     pub holder: u32,
 }
 
-/// The internal entry points, run before the command line is parsed: Some(exit code)
-/// when this process is a keeper or a holder.
-pub fn internal_entry() -> Option<u8> {
+/// The internal entry points, run before the command line is parsed: Some(outcome) when
+/// this process is a keeper or a holder.
+pub fn internal_entry() -> Option<Exit> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some(KEEPER) => Some(keeper(&args[1..])),
@@ -114,10 +115,10 @@ pub fn hold(groups: &[i32]) -> Result<Vec<Held>, String> {
 }
 
 /// The keeper: one holder per group, each joining it; report them, then wait for them.
-fn keeper(groups: &[String]) -> u8 {
+fn keeper(groups: &[String]) -> Exit {
     use std::os::unix::process::CommandExt;
     let Ok(exe) = std::env::current_exe() else {
-        return 70;
+        return Exit::Internal;
     };
     let mut holders = Vec::new();
     let mut out = std::io::stdout();
@@ -148,16 +149,16 @@ fn keeper(groups: &[String]) -> u8 {
     for mut h in holders {
         let _ = h.wait();
     }
-    0
+    Exit::Ok
 }
 
 /// The holder: stay in the group until no other process is left in it.
-fn holder(pgid: i32) -> u8 {
+fn holder(pgid: i32) -> Exit {
     let me = std::process::id();
     loop {
         std::thread::sleep(POLL);
         if !others_in_group(pgid, me) {
-            return 0;
+            return Exit::Ok;
         }
     }
 }

@@ -14,10 +14,11 @@
 //! - A signal that interrupts a wait (`EINTR`) ends it with an error, so SIGINT and SIGTERM
 //!   are never held up by a file.
 //!
-//! What this module must not do: decide exit codes for callers beyond [`IoError::exit_code`],
+//! What this module must not do: decide exit codes for callers beyond [`IoError::write_exit`]
+//! and [`IoError::read_exit`],
 //! or follow a path into anything it has not checked the type of.
 
-use crate::error::{UserError, exit};
+use crate::error::{Exit, UserError};
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
@@ -110,34 +111,36 @@ impl IoError {
         IoError::new(path, kind, format!("{doing} {}: {e}", path.display()))
     }
 
-    /// The exit code for a file gohang was asked to write (docs/exit-codes.md): 77 when
-    /// permission is missing, 74 for every other failure to write (no space, an I/O error,
-    /// a missing directory, a target that is not a file, a FIFO nobody reads).
-    pub fn write_exit_code(&self) -> u8 {
+    /// The outcome for a file gohang was asked to write (docs/exit-codes.md): no
+    /// permission (77) when permission is missing, an I/O error (74) for every other
+    /// failure to write (no space, a missing directory, a target that is not a file, a FIFO
+    /// nobody reads), SIGINT's status when a signal interrupted the wait.
+    pub fn write_exit(&self) -> Exit {
         match self.kind {
-            IoErrorKind::Permission => exit::NO_PERMISSION,
-            IoErrorKind::Interrupted => exit::INTERRUPTED,
-            _ => exit::IO_ERROR,
+            IoErrorKind::Permission => Exit::NoPermission,
+            IoErrorKind::Interrupted => Exit::Signal(libc::SIGINT),
+            _ => Exit::IoError,
         }
     }
 
-    /// The exit code for a file gohang was asked to read: 66 when it does not exist or
-    /// is not a file, 77 without permission, 74 when too large, stalled or failing.
-    pub fn read_exit_code(&self) -> u8 {
+    /// The outcome for a file gohang was asked to read: no input (66) when it does not
+    /// exist or is not a file, no permission (77), an I/O error (74) when too large,
+    /// stalled or failing, SIGINT's status when a signal interrupted the wait.
+    pub fn read_exit(&self) -> Exit {
         match self.kind {
-            IoErrorKind::NotFound | IoErrorKind::WrongType => exit::NO_INPUT,
-            IoErrorKind::Permission => exit::NO_PERMISSION,
-            IoErrorKind::Interrupted => exit::INTERRUPTED,
-            IoErrorKind::TooLarge | IoErrorKind::Stalled | IoErrorKind::Io => exit::IO_ERROR,
+            IoErrorKind::NotFound | IoErrorKind::WrongType => Exit::NoInput,
+            IoErrorKind::Permission => Exit::NoPermission,
+            IoErrorKind::Interrupted => Exit::Signal(libc::SIGINT),
+            IoErrorKind::TooLarge | IoErrorKind::Stalled | IoErrorKind::Io => Exit::IoError,
         }
     }
 
     pub fn into_write_error(self) -> UserError {
-        UserError::new(self.write_exit_code(), self.message)
+        UserError::with(self.write_exit(), self.message)
     }
 
     pub fn into_read_error(self) -> UserError {
-        UserError::new(self.read_exit_code(), self.message)
+        UserError::with(self.read_exit(), self.message)
     }
 }
 

@@ -19,7 +19,7 @@
 //! symbolic links.
 
 use crate::error::{Exit, UserError};
-use crate::evidence::HostInfo;
+use crate::evidence::{HostInfo, Os};
 use crate::inspect::BinaryInfo;
 use crate::output::{Output, emit};
 use crate::toolchain::analysis::{self, Fit};
@@ -254,7 +254,13 @@ fn columns(b: &BinaryInfo) -> [String; 5] {
     let platform = join(
         b.slices
             .iter()
-            .map(|s| dash(s.platform.clone().or_else(|| s.os.clone())))
+            .map(|s| {
+                dash(
+                    s.platform
+                        .clone()
+                        .or_else(|| s.os.as_ref().map(Os::to_string)),
+                )
+            })
             .collect(),
     );
     let min_os = join(b.slices.iter().map(|s| dash(s.min_os.clone())).collect());

@@ -79,7 +79,7 @@ fn json_report_shape() {
     let v = &r.verdicts[0];
     assert_eq!(v.kind, VerdictKind::Healthy);
     assert!(v.summary.contains("exit status 3"), "{}", v.summary);
-    assert_eq!(r.host.os, std::env::consts::OS);
+    assert_eq!(r.host.os.name(), std::env::consts::OS);
     assert_eq!(r.output.stdout.tail, "hi\n");
     // stdout holds the JSON document and nothing else.
     let text = String::from_utf8(out.stdout).unwrap();

@@ -7,7 +7,7 @@
 mod fixtures;
 
 use fixtures::{fixtures, load_commands, universal};
-use gohang::evidence::Arch;
+use gohang::evidence::{Arch, Os};
 use gohang::inspect::{
     BinaryInfo, Format, InspectError, Signature, Source, inspect_bytes, inspect_path,
 };
@@ -33,7 +33,7 @@ fn macho_programs_for_both_mac_architectures() {
         let s = &info.slices[0];
         assert_eq!(s.arch, arch_of(goarch));
         assert_eq!(s.bits, 64);
-        assert_eq!(s.os.as_deref(), Some("macos"));
+        assert_eq!(s.os, Some(Os::Macos));
         assert_eq!(s.platform.as_deref(), Some("macos"));
         let min = s.min_os.as_deref().expect("Go writes LC_BUILD_VERSION");
         let major: u32 = min.split('.').next().unwrap().parse().unwrap();
@@ -82,7 +82,7 @@ fn elf_programs_of_four_architectures() {
         let s = &info.slices[0];
         assert_eq!(s.arch, arch_of(goarch), "{goarch}");
         assert_eq!((s.bits, s.big_endian), (bits, big), "{goarch}");
-        assert_eq!(s.os.as_deref(), Some("linux"));
+        assert_eq!(s.os, Some(Os::Linux));
         assert_eq!(s.signature, None, "ELF has no code signature");
         let go = s.go.as_ref().unwrap();
         assert_eq!(go.version, f.go_version);

@@ -1,7 +1,8 @@
 //! The layering of the source, read from its `use crate::…` edges (docs/ARCHITECTURE.md).
 //!
 //! Two rules: a core module (pure computation over evidence) imports only other core modules,
-//! std and serde; and no two top-level modules import each other, directly or through others.
+//! std and serde, and asks the file system nothing (`.exists()`, `metadata(`, …); and no two
+//! top-level modules import each other, directly or through others.
 //! The test reads every `src/**/*.rs` file, drops comments, string literals and `#[cfg(test)]`
 //! items, and collects the first segment of every `crate::` path (grouped `use crate::{a, b}`
 //! included). `lib.rs` and `main.rs` only declare and dispatch, so they are not read.
@@ -43,6 +44,22 @@ const CORE_FORBIDDEN_STD: &[&str] = &[
     "std::io::stdin",
     "std::io::stdout",
     "std::io::stderr",
+];
+
+/// Calls that ask the file system about a path (std's `Path`/`PathBuf` methods and `fs`
+/// functions), which the core must not make even without naming `std::fs`: a rule that asked
+/// whether a file exists would decide from the machine it runs on, not from the evidence.
+const CORE_FORBIDDEN_CALLS: &[&str] = &[
+    ".exists(",
+    ".try_exists(",
+    "::exists(",
+    ".is_file(",
+    ".is_dir(",
+    ".is_symlink(",
+    "metadata(",
+    "read_dir(",
+    "read_link(",
+    "canonicalize(",
 ];
 
 /// One `crate::` reference: where it is and what top-level module it names.
@@ -396,6 +413,18 @@ fn read_source() -> Source {
             }
         }
         if core {
+            for (n, l) in text.lines().enumerate() {
+                let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+                for call in CORE_FORBIDDEN_CALLS {
+                    if squeezed.contains(call) {
+                        core_io.push(Edge {
+                            file: file.clone(),
+                            line: n + 1,
+                            target: call.trim_end_matches('(').to_string(),
+                        });
+                    }
+                }
+            }
             for (line, path) in extern_paths(&text) {
                 let first = path.split("::").next().unwrap_or_default();
                 let forbidden_std = CORE_FORBIDDEN_STD.iter().any(|f| path.starts_with(f));
@@ -556,7 +585,7 @@ fn core_imports_only_core_std_and_serde() {
     }
     for e in &s.core_io {
         msg.push_str(&format!(
-            "  core file {} names {} (I/O or a crate other than std/serde)\n",
+            "  core file {} names {} (I/O, a file system query, or a crate other than std/serde)\n",
             show(e),
             e.target
         ));

@@ -8,7 +8,7 @@
 //! `toolchain::evidence_for`; the remedy templates that name a pid get the pids directly.
 
 use gohang::classify::{classify, remedy};
-use gohang::evidence::{Evidence, HostInfo, Mode, Outcome, Target};
+use gohang::evidence::{Evidence, HostInfo, Mode, Os, Outcome, Target};
 use gohang::toolchain::{Env, evidence_for, goenv};
 use serde_json::Value;
 use std::fs;
@@ -195,7 +195,7 @@ fn no_kill_names_pid_0_or_1_or_process_group_1() {
                 mode: Mode::Attach,
                 dump: remedy::Dump::NotTaken,
                 traced: false,
-                host_os: "linux",
+                host_os: &Os::Linux,
             }),
         ];
         for t in &texts {

@@ -5,7 +5,7 @@
 use super::gorun::{self, GoRun};
 use crate::attach::{self, AttachOptions};
 use crate::error::UserError;
-use crate::evidence::{Evidence, GoContext, GoroutineDump};
+use crate::evidence::{Evidence, GoContext, GoroutineDump, Os};
 use crate::supervisor::{self, ProbeOptions};
 use crate::toolchain::timebox::{self, CHECK_LIMIT};
 use crate::toolchain::{Env, FileReport};
@@ -214,7 +214,7 @@ pub fn go_env_doc(run: &GoRun, from_files: GoContext) -> GoEnvDoc {
 
 /// The go command's settings as read from files (`gocontext`), for the `go` at `go` run in
 /// the current directory with gohang's environment: the answer when `go env` hangs.
-pub fn go_context_from_files(go: Option<&Path>, os: &str) -> GoContext {
+pub fn go_context_from_files(go: Option<&Path>, os: &Os) -> GoContext {
     let mut raw = Vec::new();
     for (k, v) in std::env::vars_os() {
         use std::os::unix::ffi::OsStrExt;
@@ -228,7 +228,7 @@ pub fn go_context_from_files(go: Option<&Path>, os: &str) -> GoContext {
 }
 
 /// [`go_context_from_files`] for a given environment (raw `environ`) and directory.
-pub fn go_context_for(go: Option<&Path>, os: &str, environ: &[u8], cwd: &Path) -> GoContext {
+pub fn go_context_for(go: Option<&Path>, os: &Os, environ: &[u8], cwd: &Path) -> GoContext {
     let env = crate::redact::filter_environ(environ);
     let cwd = cwd.display().to_string();
     let go_version = go
@@ -249,7 +249,7 @@ pub fn go_context_for(go: Option<&Path>, os: &str, environ: &[u8], cwd: &Path) -
     });
     match serde_json::from_value(snapshot) {
         Ok(p) => {
-            let os = os.to_string();
+            let os = os.clone();
             timebox::run("go settings", CHECK_LIMIT, move || {
                 crate::gocontext::context_of(&p, &os, false, &|_| None)
             })
@@ -421,7 +421,7 @@ mod tests {
             "HOME={}\0GOPROXY=https://u:pw9@127.0.0.1:1/x\0GOFLAGS=-v\0",
             home.display()
         );
-        let c = go_context_for(None, "linux", environ.as_bytes(), &app);
+        let c = go_context_for(None, &Os::Linux, environ.as_bytes(), &app);
         assert_eq!(c.pid, 0);
         assert_eq!(c.setting("GOTOOLCHAIN"), Some("go1.99.0"));
         assert!(c.settings["GOTOOLCHAIN"].source.ends_with(".config/go/env"));

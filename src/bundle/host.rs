@@ -7,7 +7,7 @@
 //! is included so that a reader knows whose environment it was; the redactor replaces it
 //! with `$USER` unless `--no-anonymize`.
 
-use crate::evidence::{BinfmtHandler, Emulator, HostInfo, Translation};
+use crate::evidence::{BinfmtHandler, Emulator, HostInfo, Os, Translation};
 use crate::toolchain::hardware::{self, Ancestor};
 use crate::toolchain::timebox::{self, CHECK_LIMIT};
 use serde::Serialize;
@@ -22,7 +22,7 @@ const ANCESTORS: usize = 6;
 pub struct HostFacts {
     pub gohang_version: String,
     /// `linux`, `macos`, …
-    pub os: String,
+    pub os: Os,
     /// `Debian GNU/Linux 12 (bookworm)`, `macOS`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub os_name: Option<String>,
@@ -138,7 +138,7 @@ fn container() -> Option<String> {
 
 /// Gather the host facts. Slow parts are time-boxed.
 pub fn gather(host: &HostInfo) -> HostFacts {
-    let (os_name, os_version, os_build, os_source) = if host.os == "macos" {
+    let (os_name, os_version, os_build, os_source) = if host.os == Os::Macos {
         let (n, v, b) = crate::safeio::read_found_text(
             std::path::Path::new(MACOS_VERSION_PLIST),
             crate::safeio::SMALL_TEXT,
@@ -224,7 +224,7 @@ pub fn rosetta_state(h: &HostFacts) -> String {
             b.name,
             if b.enabled { "enabled" } else { "disabled" }
         ),
-        None if h.os == "macos" => "not applicable (Intel Mac)".to_string(),
+        None if h.os == Os::Macos => "not applicable (Intel Mac)".to_string(),
         None => "not registered".to_string(),
     }
 }
@@ -253,7 +253,7 @@ pub fn to_text(h: &HostFacts) -> String {
     };
     line("Translation", &translation);
     line("Rosetta", &rosetta_state(h));
-    if h.os == "linux" {
+    if h.os == Os::Linux {
         let binfmt = if h.binfmt.is_empty() {
             "no handlers registered".to_string()
         } else {
@@ -345,10 +345,10 @@ mod tests {
         assert_eq!(parse_system_version("<plist/>"), (None, None, None));
     }
 
-    fn facts(os: &str) -> HostFacts {
+    fn facts(os: Os) -> HostFacts {
         HostFacts {
             gohang_version: "0.1.0".into(),
-            os: os.into(),
+            os,
             os_name: Some("macOS".into()),
             os_version: Some("14.5".into()),
             os_build: Some("23F79".into()),
@@ -374,7 +374,7 @@ mod tests {
 
     #[test]
     fn text_reads_like_brew_config() {
-        let t = to_text(&facts("macos"));
+        let t = to_text(&facts(Os::Macos));
         for want in [
             "OS: macOS 14.5 (23F79)\n",
             "Hardware arch: arm64\n",
@@ -388,7 +388,7 @@ mod tests {
             assert!(t.contains(want), "{want:?} in\n{t}");
         }
         assert!(!t.contains("binfmt_misc"), "Linux only");
-        let mut l = facts("linux");
+        let mut l = facts(Os::Linux);
         l.rosetta_installed = None;
         l.binfmt = vec![BinfmtHandler {
             name: "rosetta".into(),

@@ -770,7 +770,7 @@ mod tests {
         assert!(r.contains("gohang attach 22143 --trace"), "{r}");
         assert!(r.contains("cat /proc/22143/task/*/stack"), "{r}");
 
-        ev.host.os = "macos".into();
+        ev.host.os = crate::evidence::Os::Macos;
         let r = remedy(&ev);
         assert!(r.contains("`sample 22143`"), "{r}");
         assert!(!r.contains("/proc/"), "{r}");
@@ -850,7 +850,7 @@ mod tests {
             c.verdicts[0].remedy.clone().unwrap()
         };
         assert!(r(&ev).contains("umount -l"));
-        ev.host.os = "macos".into();
+        ev.host.os = crate::evidence::Os::Macos;
         let mac = r(&ev);
         assert!(mac.contains("umount -f MOUNTPOINT"), "{mac}");
         assert!(

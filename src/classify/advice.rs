@@ -3,9 +3,9 @@
 //! The package manager that owns the tree comes first (installing the native package is
 //! what fixes it for good), then the official archive for the hardware architecture.
 
-use crate::evidence::Arch;
 use crate::evidence::guard::Owner;
 use crate::evidence::toolchain::Platform;
+use crate::evidence::{Arch, HostInfo};
 use crate::gover::GoVersion;
 use std::path::Path;
 
@@ -29,12 +29,13 @@ fn dpkg_arch(a: &Arch) -> Option<&'static str> {
 /// one is named by its place.
 pub const MAC_ARM64_GO: &str = "the darwin-arm64 archive from go.dev/dl, or `brew install go` from an arm64 Homebrew in /opt/homebrew";
 
-/// Paste-ready lines (comments start with `#`).
+/// Paste-ready lines (comments start with `#`) that install a Go native to `host`.
 pub fn install_instead(
-    native: &Platform,
+    host: &HostInfo,
     version: Option<GoVersion>,
     owner: Option<&Owner>,
 ) -> Vec<String> {
+    let native = &Platform::native(host);
     let mut out = Vec::new();
     match owner.map(|o| (o.manager.as_str(), o.package.as_deref())) {
         Some(("dpkg", pkg)) => {
@@ -57,7 +58,7 @@ pub fn install_instead(
             let formula = pkg.unwrap_or("go");
             if native.goos == "darwin" && native.goarch == "arm64" {
                 out.push("# Apple Silicon: the arm64 Homebrew in /opt/homebrew (an x86_64 one in /usr/local runs under Rosetta)".into());
-                if Path::new("/opt/homebrew/bin/brew").exists() {
+                if host.arm64_homebrew == Some(true) {
                     out.push(format!(
                         "arch -arm64 /opt/homebrew/bin/brew install {formula}"
                     ));
@@ -160,12 +161,10 @@ pub fn replace_with_archive(
 mod tests {
     use super::*;
 
-    fn p(goos: &str, goarch: &str, hw: Arch) -> Platform {
-        Platform {
-            goos: goos.into(),
-            goarch: goarch.into(),
-            hardware: hw,
-        }
+    use crate::evidence::Os;
+
+    fn host(os: Os, hw: Arch) -> HostInfo {
+        HostInfo::plain(os, hw, 1)
     }
 
     #[test]
@@ -175,7 +174,7 @@ mod tests {
             package: Some("golang-1.23-go:arm64".into()),
         };
         let v = Some(GoVersion::release(1, 23, 5));
-        let lines = install_instead(&p("linux", "amd64", Arch::X86_64), v, Some(&owner));
+        let lines = install_instead(&host(Os::Linux, Arch::X86_64), v, Some(&owner));
         assert!(
             lines.contains(&"sudo apt install golang-1.23-go:amd64".to_string()),
             "{lines:?}"
@@ -201,11 +200,8 @@ mod tests {
             manager: "homebrew".into(),
             package: Some("go".into()),
         };
-        let lines = install_instead(
-            &p("darwin", "arm64", Arch::Aarch64),
-            Some(GoVersion::release(1, 22, 3)),
-            Some(&owner),
-        );
+        let mut mac = host(Os::Macos, Arch::Aarch64);
+        let lines = install_instead(&mac, Some(GoVersion::release(1, 22, 3)), Some(&owner));
         assert!(
             lines
                 .iter()
@@ -216,8 +212,22 @@ mod tests {
             lines.contains(&"curl -fLO https://go.dev/dl/go1.22.3.darwin-arm64.pkg && sudo installer -pkg go1.22.3.darwin-arm64.pkg -target /".to_string()),
             "{lines:?}"
         );
+        // Whether the arm64 Homebrew is there is the evidence's to say, not this machine's.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("# install Homebrew from a native")),
+            "{lines:?}"
+        );
+        mac.arm64_homebrew = Some(true);
+        let lines = install_instead(&mac, None, Some(&owner));
+        assert!(
+            lines.contains(&"arch -arm64 /opt/homebrew/bin/brew install go".to_string()),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.starts_with("# install Homebrew")));
         // A development tree has no archive of its own.
-        let lines = install_instead(&p("linux", "arm64", Arch::Aarch64), None, None);
+        let lines = install_instead(&host(Os::Linux, Arch::Aarch64), None, None);
         assert!(
             lines
                 .iter()

@@ -7,9 +7,9 @@
 //! (`-goversion`), and `compile` exits with `compile: version "…" does not match go tool
 //! version "…"` when they differ (`cmd/compile/internal/base/flag.go`).
 
-use crate::evidence::binary::{self, BinaryInfo, Format, Slice};
+use crate::evidence::binary::{BinaryInfo, Format, Slice};
 use crate::evidence::toolchain::{FileKind, FileReport, ToolchainEvidence};
-use crate::evidence::{Arch, Emulator, HostInfo};
+use crate::evidence::{Arch, Emulator, HostInfo, Os};
 use serde::{Deserialize, Serialize};
 
 /// How a binary runs on this machine.
@@ -41,25 +41,25 @@ impl Fit {
 }
 
 /// The OS a binary is for, where its format or headers say.
-fn binary_os(info: &BinaryInfo) -> Option<String> {
-    info.os().map(str::to_string).or_else(|| match info.format {
-        Format::MachO | Format::MachOFat => Some("macos".to_string()),
+fn binary_os(info: &BinaryInfo) -> Option<Os> {
+    info.os().cloned().or(match info.format {
+        Format::MachO | Format::MachOFat => Some(Os::Macos),
         Format::Elf => None,
     })
 }
 
 /// How `info` runs on `host`.
 pub fn fit(info: &BinaryInfo, host: &HostInfo) -> Fit {
-    let host_os = host.os.as_str();
+    let host_os = &host.os;
     let hw = &host.hardware_arch;
     if let Some(os) = binary_os(info)
-        && os != host_os
+        && os != *host_os
     {
         return Fit::Foreign {
             why: format!("a {os} binary on {host_os}"),
         };
     }
-    if info.format == Format::Elf && host_os == "macos" {
+    if info.format == Format::Elf && *host_os == Os::Macos {
         return Fit::Foreign {
             why: "an ELF binary on macOS".to_string(),
         };
@@ -69,7 +69,7 @@ pub fn fit(info: &BinaryInfo, host: &HostInfo) -> Fit {
     }
     let arches = info.arch_names();
     let hw_name = hw.display_for(host_os);
-    if host_os == "macos"
+    if *host_os == Os::Macos
         && *hw == Arch::Aarch64
         && info.slices.iter().any(|s| s.arch == Arch::X86_64)
     {
@@ -83,7 +83,7 @@ pub fn fit(info: &BinaryInfo, host: &HostInfo) -> Fit {
             }
         };
     }
-    if host_os == "linux"
+    if *host_os == Os::Linux
         && let Some(h) = host.binfmt.iter().find(|h| {
             h.enabled
                 && h.arch
@@ -114,7 +114,7 @@ pub fn running_slice<'a>(
     translated_shell: bool,
 ) -> Option<&'a Slice> {
     if translated_shell
-        && host.os == "macos"
+        && host.os == Os::Macos
         && let Some(s) = info.slices.iter().find(|s| s.arch == Arch::X86_64)
     {
         return Some(s);
@@ -130,12 +130,8 @@ pub fn tool_dir_name(slice: &Slice) -> Option<String> {
     {
         return Some(format!("{os}_{arch}"));
     }
-    let os = slice.os.as_deref()?;
-    Some(format!(
-        "{}_{}",
-        binary::goos_from_os(os),
-        slice.arch.goarch()
-    ))
+    let os = slice.os.as_ref()?;
+    Some(format!("{}_{}", os.goos(), slice.arch.goarch()))
 }
 
 /// Is a GOROOT all native, all foreign, or a mix?
@@ -323,7 +319,7 @@ mod tests {
 
     use crate::toolchain::goroot::{GorootScan, ToolDir};
 
-    fn host(os: &str, hw: Arch) -> HostInfo {
+    fn host(os: Os, hw: Arch) -> HostInfo {
         HostInfo::plain(os, hw, 1)
     }
 
@@ -332,7 +328,7 @@ mod tests {
             path,
             None,
             Format::MachO,
-            vec![crate::toolchain::fake::slice("macos", arch, v)],
+            vec![crate::toolchain::fake::slice(Os::Macos, arch, v)],
         )
     }
 
@@ -365,12 +361,12 @@ mod tests {
 
     #[test]
     fn rosetta_and_qemu_are_translation_not_native() {
-        let mut m1 = host("macos", Arch::Aarch64);
+        let mut m1 = host(Os::Macos, Arch::Aarch64);
         let x86 = BinaryInfo {
             format: Format::MachO,
             fat_header: None,
             slices: vec![crate::toolchain::fake::slice(
-                "macos",
+                Os::Macos,
                 Arch::X86_64,
                 "go1.22.0",
             )],
@@ -383,12 +379,12 @@ mod tests {
         );
         m1.rosetta_installed = Some(false);
         assert!(matches!(fit(&x86, &m1), Fit::Foreign { .. }));
-        let mut l = host("linux", Arch::X86_64);
+        let mut l = host(Os::Linux, Arch::X86_64);
         let arm = BinaryInfo {
             format: Format::Elf,
             fat_header: None,
             slices: vec![crate::toolchain::fake::slice(
-                "linux",
+                Os::Linux,
                 Arch::Aarch64,
                 "go1.23.5",
             )],
@@ -410,20 +406,20 @@ mod tests {
         );
         // A Mach-O cannot run on Linux whatever its architecture.
         assert!(matches!(
-            fit(&x86, &host("linux", Arch::X86_64)),
+            fit(&x86, &host(Os::Linux, Arch::X86_64)),
             Fit::Foreign { .. }
         ));
     }
 
     #[test]
     fn universal_binary_slice_depends_on_the_shell() {
-        let m1 = host("macos", Arch::Aarch64);
+        let m1 = host(Os::Macos, Arch::Aarch64);
         let fat = BinaryInfo {
             format: Format::MachOFat,
             fat_header: Some("fat".into()),
             slices: vec![
-                crate::toolchain::fake::slice("macos", Arch::X86_64, "go1.23.5"),
-                crate::toolchain::fake::slice("macos", Arch::Aarch64, "go1.23.5"),
+                crate::toolchain::fake::slice(Os::Macos, Arch::X86_64, "go1.23.5"),
+                crate::toolchain::fake::slice(Os::Macos, Arch::Aarch64, "go1.23.5"),
             ],
         };
         assert!(fit(&fat, &m1).is_native());
@@ -434,7 +430,7 @@ mod tests {
 
     #[test]
     fn x86_go_on_apple_silicon_is_all_foreign() {
-        let m1 = host("macos", Arch::Aarch64);
+        let m1 = host(Os::Macos, Arch::Aarch64);
         let t = toolchain(
             mac("/g/bin/go", Arch::X86_64, "go1.22.0"),
             vec![(
@@ -456,7 +452,7 @@ mod tests {
 
     #[test]
     fn mixed_versions_and_stale_dirs() {
-        let m1 = host("macos", Arch::Aarch64);
+        let m1 = host(Os::Macos, Arch::Aarch64);
         let t = toolchain(
             mac("/g/bin/go", Arch::Aarch64, "go1.23.5"),
             vec![

@@ -909,7 +909,11 @@ mod tests {
         }];
         p.descriptor_waits = vec![wait];
         p.io = Some(IoCounters::default());
-        let host = crate::evidence::HostInfo::plain("linux", crate::evidence::Arch::X86_64, 2);
+        let host = crate::evidence::HostInfo::plain(
+            crate::evidence::Os::Linux,
+            crate::evidence::Arch::X86_64,
+            2,
+        );
         let target = crate::evidence::Target {
             mode: crate::evidence::Mode::Attach,
             command: vec!["srv".into()],

@@ -211,10 +211,10 @@ fn exec_of_foreign_binary(tree: &Tree, line: &str, f: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use crate::classify::classify;
-    use crate::evidence::{Arch, BinfmtHandler, Evidence, HostInfo, Mode, Outcome, Target};
+    use crate::evidence::{Arch, BinfmtHandler, Evidence, HostInfo, Mode, Os, Outcome, Target};
     use crate::verdict::VerdictKind;
 
-    fn exited_with(stderr: &str, os: &str, binfmt: bool) -> Evidence {
+    fn exited_with(stderr: &str, os: Os, binfmt: bool) -> Evidence {
         let host = HostInfo {
             arch: Arch::X86_64,
             binfmt: binfmt
@@ -229,8 +229,8 @@ mod tests {
                 .into_iter()
                 .collect(),
             ..HostInfo::plain(
-                os,
-                if os == "macos" {
+                os.clone(),
+                if os == Os::Macos {
                     Arch::Aarch64
                 } else {
                     Arch::X86_64
@@ -269,7 +269,7 @@ mod tests {
                 "golang/go#57723",
             ),
         ] {
-            let c = classify(&exited_with(text, "linux", true));
+            let c = classify(&exited_with(text, Os::Linux, true));
             assert_eq!(c.verdicts[0].kind, VerdictKind::Translated, "{text}");
             assert!(c.verdicts[0].evidence.iter().any(|e| e.contains(issue)));
         }
@@ -279,7 +279,7 @@ mod tests {
     fn invalid_argument_needs_a_translated_process() {
         let line = "go: can't start telemetry child process: fork/exec /usr/local/go/bin/go: invalid argument\n";
         // A qemu handler registered on the host proves nothing about a native run.
-        let c = classify(&exited_with(line, "linux", true));
+        let c = classify(&exited_with(line, Os::Linux, true));
         assert_eq!(
             c.verdicts[0].kind,
             VerdictKind::Healthy,
@@ -288,7 +288,7 @@ mod tests {
         );
         assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Translated));
         // gohang itself (and so the command) runs under qemu.
-        let mut ev = exited_with(line, "linux", true);
+        let mut ev = exited_with(line, Os::Linux, true);
         ev.host.translation = crate::evidence::Translation::Binfmt {
             emulator: crate::evidence::Emulator::Qemu,
             interpreter: "/usr/bin/qemu-aarch64-static".into(),
@@ -305,7 +305,7 @@ mod tests {
                 .contains("qemu-user 8.0")
         );
         // Without any emulation around, EINVAL from fork/exec means something else.
-        let c = classify(&exited_with(line, "linux", false));
+        let c = classify(&exited_with(line, Os::Linux, false));
         assert_eq!(c.verdicts[0].kind, VerdictKind::Healthy);
     }
 
@@ -313,7 +313,7 @@ mod tests {
     fn go_run_of_a_binary_built_for_another_platform_says_so() {
         let line =
             "fork/exec /var/folders/ty/T/go-build3935763930/b001/exe/main: exec format error\n";
-        let c = classify(&exited_with(line, "macos", false));
+        let c = classify(&exited_with(line, Os::Macos, false));
         let v = &c.verdicts[0];
         assert_eq!(v.kind, VerdictKind::ArchMismatch);
         assert!(
@@ -325,14 +325,14 @@ mod tests {
         );
         // A foreign tool of the toolchain is another story.
         let line = "fork/exec /usr/local/go/pkg/tool/linux_arm64/compile: exec format error\n";
-        let c = classify(&exited_with(line, "linux", false));
+        let c = classify(&exited_with(line, Os::Linux, false));
         assert!(c.verdicts[0].evidence.iter().all(|e| !e.contains("go run")));
     }
 
     #[test]
     fn macos_linker_and_xcrun_messages() {
         let ld = "ld: warning: ignoring file /var/folders/x/go.o, building for macOS-x86_64 but attempting to link with file built for macOS-arm64\n";
-        let c = classify(&exited_with(ld, "macos", false));
+        let c = classify(&exited_with(ld, Os::Macos, false));
         assert_eq!(c.verdicts[0].kind, VerdictKind::ArchMismatch);
         assert!(
             c.verdicts[0].summary.contains("x86_64")
@@ -340,7 +340,7 @@ mod tests {
         );
 
         let xc = "# runtime/cgo\nxcrun: error: invalid active developer path (/Library/Developer/CommandLineTools), missing xcrun at: /Library/Developer/CommandLineTools/usr/bin/xcrun\n";
-        let c = classify(&exited_with(xc, "macos", false));
+        let c = classify(&exited_with(xc, Os::Macos, false));
         assert_eq!(
             c.verdicts[0].kind,
             VerdictKind::Healthy,

@@ -7,7 +7,7 @@
 
 use super::{Findings, secs, tree::Tree};
 use crate::classify::remedy;
-use crate::evidence::{Arch, Outcome};
+use crate::evidence::{Arch, Os, Outcome};
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 
 /// ENOEXEC is 8 on Linux and on macOS.
@@ -124,7 +124,7 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
                         .to_string(),
                 );
             }
-            if ev.host.os == "linux" {
+            if ev.host.os == Os::Linux {
                 let handlers: Vec<String> = ev
                     .host
                     .binfmt

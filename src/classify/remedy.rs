@@ -4,7 +4,7 @@
 
 use crate::classify::advice::MAC_ARM64_GO;
 use crate::evidence::guard;
-use crate::evidence::{Arch, CgroupInfo, CgroupVersion, Mode, Translation};
+use crate::evidence::{Arch, CgroupInfo, CgroupVersion, Mode, Os, Translation};
 
 /// Resume a process (or its whole process group) stopped by a signal.
 /// Only a group and a pid `guard` lets a command name are named.
@@ -89,8 +89,8 @@ pub fn thaw(cg: &CgroupInfo) -> String {
 
 /// Uninterruptible sleep on a device or remote file system. /proc, findmnt and lazy
 /// unmounts (`umount -l`) are Linux's; macOS's umount(8) has only `-f`.
-pub fn io_wait(pid: u32, host_os: &str) -> String {
-    if host_os == "macos" {
+pub fn io_wait(pid: u32, host_os: &Os) -> String {
+    if *host_os == Os::Macos {
         return "find the network or FUSE mount it waits on (`mount` lists them; macOS does not say which \
                 one) and bring its server back, or force it off: umount -f MOUNTPOINT (for a disk: diskutil \
                 unmount force MOUNTPOINT); SIGKILL ends the process only where the kernel's wait can be \
@@ -147,7 +147,7 @@ pub struct LookCloser<'a> {
     pub dump: Dump,
     /// A system call trace is already part of the evidence (`--trace`).
     pub traced: bool,
-    pub host_os: &'a str,
+    pub host_os: &'a Os,
 }
 
 /// Asleep, no cause found: how to see where it waits.
@@ -244,7 +244,7 @@ fn go_advice(l: &LookCloser, busy: bool) -> String {
 /// How to see a program's threads without its runtime's help.
 fn threads_advice(l: &LookCloser, busy: bool) -> String {
     let pid = l.pid;
-    let linux = l.host_os == "linux";
+    let linux = *l.host_os == Os::Linux;
     let calls = if busy {
         "whether its threads make system calls at all"
     } else {
@@ -276,14 +276,14 @@ fn threads_advice(l: &LookCloser, busy: bool) -> String {
 }
 
 /// A program that is translated (Rosetta 2, qemu-user, Rosetta for Linux).
-pub fn translated(t: &Translation, host_os: &str) -> String {
+pub fn translated(t: &Translation, host_os: &Os) -> String {
     match t {
         Translation::Rosetta { .. } => format!(
             "install a native arm64 Go ({MAC_ARM64_GO}) and run it from a native shell; \
              until then GODEBUG=asyncpreemptoff=1 avoids the known Rosetta stalls of Go programs \
              (golang/go#42700, #68485); `gohang rebuild` rebuilds a GOROOT natively"
         ),
-        Translation::Binfmt { .. } if host_os == "linux" => "run a native toolchain instead of an emulated one: in a container build use \
+        Translation::Binfmt { .. } if *host_os == Os::Linux => "run a native toolchain instead of an emulated one: in a container build use \
              `FROM --platform=$BUILDPLATFORM golang` and cross-compile with GOOS/GOARCH (Go needs no \
              emulator to cross-compile); for a GOROOT with foreign binaries, `gohang rebuild`"
             .to_string(),
@@ -298,12 +298,12 @@ pub fn translated(t: &Translation, host_os: &str) -> String {
 /// nothing else (no arm64 on Intel, no i386 or PowerPC anywhere); macOS has run no 32-bit
 /// program since 10.15 Catalina, and no PowerPC one since Rosetta left with 10.7 Lion.
 pub fn arch_mismatch(
-    host_os: &str,
+    host_os: &Os,
     hardware: &Arch,
     slices: &[Arch],
     rosetta_installed: Option<bool>,
 ) -> String {
-    if host_os != "macos" {
+    if *host_os != Os::Macos {
         let arch = slices
             .first()
             .map(|a| a.display_for(host_os))
@@ -326,7 +326,7 @@ pub fn arch_mismatch(
         Arch::X86_64 => !apple_silicon,
         _ => false,
     };
-    let names: Vec<String> = slices.iter().map(|a| a.display_for("macos")).collect();
+    let names: Vec<String> = slices.iter().map(|a| a.display_for(&Os::Macos)).collect();
     if slices.is_empty() || slices.iter().any(native) {
         // Which binary failed, or why a fitting slice was refused, is not known here.
         return if apple_silicon {
@@ -369,7 +369,7 @@ pub fn arch_mismatch(
                 "macOS has run no PowerPC programs since 10.7 Lion".to_string()
             }
             Arch::Arm => "macOS runs no 32-bit arm programs".to_string(),
-            other => format!("macOS runs no {} programs", other.display_for("macos")),
+            other => format!("macOS runs no {} programs", other.display_for(&Os::Macos)),
         };
         if !why.contains(&reason) {
             why.push(reason);
@@ -788,7 +788,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         ("thaw-v1", K::Frozen, thaw(&v1)),
         ("thaw-v2", K::Frozen, thaw(&v2)),
         ("thaw-v2-ancestor", K::Frozen, thaw(&v2_child)),
-        ("io-wait", K::IoWait, io_wait(4242, "linux")),
+        ("io-wait", K::IoWait, io_wait(4242, &Os::Linux)),
         (
             "output-blocked-reader",
             K::OutputBlocked,
@@ -807,16 +807,16 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             K::OutputBlocked,
             output_blocked(&OutputEnd::Terminal("/dev/pts/3"), "go build -x ./..."),
         ),
-        ("io-wait-macos", K::IoWait, io_wait(4242, "macos")),
+        ("io-wait-macos", K::IoWait, io_wait(4242, &Os::Macos)),
         (
             "idle-go-probe",
             K::Idle,
-            idle(&look(Program::Go, Mode::Spawn, Dump::NotTaken, "linux")),
+            idle(&look(Program::Go, Mode::Spawn, Dump::NotTaken, &Os::Linux)),
         ),
         (
             "idle-go-attach",
             K::Idle,
-            idle(&look(Program::Go, Mode::Attach, Dump::NotTaken, "linux")),
+            idle(&look(Program::Go, Mode::Attach, Dump::NotTaken, &Os::Linux)),
         ),
         (
             "idle-go-read",
@@ -825,7 +825,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
                 Program::Go,
                 Mode::Attach,
                 Dump::ReadFromMemory,
-                "linux",
+                &Os::Linux,
             )),
         ),
         ("network-wait-resolution", K::NetworkWait, name_resolution()),
@@ -833,66 +833,90 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         (
             "idle-go-dumped",
             K::Idle,
-            idle(&look(Program::Go, Mode::Spawn, Dump::Answered, "linux")),
+            idle(&look(Program::Go, Mode::Spawn, Dump::Answered, &Os::Linux)),
         ),
         (
             "idle-go-silent",
             K::Idle,
-            idle(&look(Program::Go, Mode::Spawn, Dump::Silent, "linux")),
+            idle(&look(Program::Go, Mode::Spawn, Dump::Silent, &Os::Linux)),
         ),
         (
             "idle-other-probe",
             K::Idle,
-            idle(&look(Program::Other, Mode::Spawn, Dump::NotTaken, "linux")),
+            idle(&look(
+                Program::Other,
+                Mode::Spawn,
+                Dump::NotTaken,
+                &Os::Linux,
+            )),
         ),
         (
             "idle-other-attach",
             K::Idle,
-            idle(&look(Program::Other, Mode::Attach, Dump::NotTaken, "linux")),
+            idle(&look(
+                Program::Other,
+                Mode::Attach,
+                Dump::NotTaken,
+                &Os::Linux,
+            )),
         ),
         (
             "idle-other-attach-macos",
             K::Idle,
-            idle(&look(Program::Other, Mode::Attach, Dump::NotTaken, "macos")),
+            idle(&look(
+                Program::Other,
+                Mode::Attach,
+                Dump::NotTaken,
+                &Os::Macos,
+            )),
         ),
         (
             "spinning-go-probe",
             K::Spinning,
-            spinning(&look(Program::Go, Mode::Spawn, Dump::NotTaken, "linux")),
+            spinning(&look(Program::Go, Mode::Spawn, Dump::NotTaken, &Os::Linux)),
         ),
         (
             "spinning-other-attach",
             K::Spinning,
-            spinning(&look(Program::Other, Mode::Attach, Dump::NotTaken, "linux")),
+            spinning(&look(
+                Program::Other,
+                Mode::Attach,
+                Dump::NotTaken,
+                &Os::Linux,
+            )),
         ),
         (
             "translated-rosetta",
             K::Translated,
-            translated(&Translation::Rosetta { program_arch: None }, "macos"),
+            translated(&Translation::Rosetta { program_arch: None }, &Os::Macos),
         ),
-        ("translated-qemu", K::Translated, translated(&qemu, "linux")),
+        (
+            "translated-qemu",
+            K::Translated,
+            translated(&qemu, &Os::Linux),
+        ),
         ("emulator-failure", K::Translated, emulator_failure()),
         ("qemu-clone-pidfd", K::Translated, qemu_clone_pidfd()),
         (
             "arch-mismatch-linux",
             K::ArchMismatch,
-            arch_mismatch("linux", &Arch::X86_64, &[Arch::Aarch64], None),
+            arch_mismatch(&Os::Linux, &Arch::X86_64, &[Arch::Aarch64], None),
         ),
         (
             "arch-mismatch-macos",
             K::ArchMismatch,
-            arch_mismatch("macos", &Arch::Aarch64, &[], None),
+            arch_mismatch(&Os::Macos, &Arch::Aarch64, &[], None),
         ),
         (
             "arch-mismatch-macos-rosetta",
             K::ArchMismatch,
-            arch_mismatch("macos", &Arch::Aarch64, &[Arch::X86_64], Some(false)),
+            arch_mismatch(&Os::Macos, &Arch::Aarch64, &[Arch::X86_64], Some(false)),
         ),
         (
             "arch-mismatch-macos-obsolete",
             K::ArchMismatch,
             arch_mismatch(
-                "macos",
+                &Os::Macos,
                 &Arch::Aarch64,
                 &[Arch::X86, Arch::Ppc64],
                 Some(true),
@@ -901,7 +925,7 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
         (
             "arch-mismatch-macos-intel",
             K::ArchMismatch,
-            arch_mismatch("macos", &Arch::X86_64, &[Arch::Aarch64], None),
+            arch_mismatch(&Os::Macos, &Arch::X86_64, &[Arch::Aarch64], None),
         ),
         (
             "lock-wait",
@@ -1039,7 +1063,7 @@ mod tests {
 
     #[test]
     fn io_wait_does_not_promise_that_a_lazy_unmount_wakes_anyone() {
-        let r = io_wait(4242, "linux");
+        let r = io_wait(4242, &Os::Linux);
         assert!(r.contains("stay blocked"), "{r}");
         assert!(r.contains("/sys/fs/fuse/connections/N/abort"), "{r}");
         assert!(r.contains("umount -f MOUNTPOINT"), "{r}");
@@ -1061,7 +1085,7 @@ mod tests {
     fn qemu_advice_puts_native_first_and_knows_the_fallback() {
         let r = qemu_clone_pidfd();
         assert!(r.contains("golang/go#69259"), "{r}");
-        let r = arch_mismatch("linux", &Arch::X86_64, &[Arch::Aarch64], None);
+        let r = arch_mismatch(&Os::Linux, &Arch::X86_64, &[Arch::Aarch64], None);
         assert!(!r.contains("apt install qemu-user-static"), "{r}");
         assert!(
             r.contains("last resort") && r.contains("golang/go#70329"),
@@ -1075,12 +1099,8 @@ mod tests {
             manager: "go-toolchain-cache".into(),
             package: None,
         };
-        let p = crate::rebuild::foreign::Platform {
-            goos: "linux".into(),
-            goarch: "amd64".into(),
-            hardware: Arch::X86_64,
-        };
-        let lines = crate::rebuild::advice::install_instead(&p, None, Some(&owner));
+        let host = crate::evidence::HostInfo::plain(Os::Linux, Arch::X86_64, 1);
+        let lines = crate::rebuild::advice::install_instead(&host, None, Some(&owner));
         assert!(
             lines.iter().all(|l| !l.contains("go clean -modcache")),
             "{lines:?}"

@@ -19,7 +19,7 @@ use crate::classify::analysis::{self, Analysis, ArchState, Fit};
 use crate::evidence::guard;
 use crate::evidence::toolchain::Platform;
 use crate::evidence::toolchain::ToolchainEvidence;
-use crate::evidence::{Evidence, Outcome};
+use crate::evidence::{Evidence, Os, Outcome};
 use crate::gover::GoVersion;
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 
@@ -179,7 +179,7 @@ fn remedy(
     let tree = match guard::judge_tree(t.tree.as_ref()) {
         guard::TreeJudgement::Replaceable(tree) => tree,
         guard::TreeJudgement::Owned(owner) => {
-            let lines: Vec<String> = install_instead(&platform, release, Some(&owner))
+            let lines: Vec<String> = install_instead(&ev.host, release, Some(&owner))
                 .into_iter()
                 .map(|l| l.trim_start_matches("# ").to_string())
                 .collect();
@@ -221,7 +221,7 @@ fn remedy(
                  unpacked over another leaves stale tools"
             ),
         }
-    } else if os == "macos" {
+    } else if *os == Os::Macos {
         format!(
             "use a Go built for this Mac: {}; or rebuild this one natively: gohang rebuild --goroot {q}",
             crate::classify::advice::MAC_ARM64_GO
@@ -242,7 +242,7 @@ fn go_native_or_none(a: &Analysis) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::classify::classify;
-    use crate::evidence::{Arch, Evidence, HostInfo, Mode, Outcome, Target, Translation};
+    use crate::evidence::{Arch, Evidence, HostInfo, Mode, Os, Outcome, Target, Translation};
 
     use crate::toolchain::ToolchainEvidence;
     use crate::toolchain::goroot::{GorootScan, ToolDir};
@@ -250,7 +250,7 @@ mod tests {
 
     fn host() -> HostInfo {
         HostInfo {
-            os: "macos".into(),
+            os: Os::Macos,
             arch: Arch::Aarch64,
             hardware_arch: Arch::Aarch64,
             translation: Translation::Native,
@@ -258,6 +258,7 @@ mod tests {
             cpus: 8,
             binfmt: Vec::new(),
             rosetta_installed: Some(true),
+            arm64_homebrew: None,
         }
     }
 
@@ -373,7 +374,7 @@ mod tests {
         ] {
             let mut ev = evidence(Outcome::TimedOut { elapsed_ms: 10_000 }, true);
             if manager == "dpkg" {
-                ev.host.os = "linux".into();
+                ev.host.os = Os::Linux;
             }
             let t = ev.toolchain.as_mut().unwrap();
             t.tree.as_mut().unwrap().owner = Some(crate::rebuild::goroot::Owner {

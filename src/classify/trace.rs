@@ -460,7 +460,11 @@ mod tests {
 
     /// Two samples 1 s apart of `procs` (root first), attached, with this trace.
     fn evidence(procs: Vec<ProcessSnapshot>, trace: TraceSummary, own: Vec<u32>) -> Evidence {
-        let host = crate::evidence::HostInfo::plain("linux", crate::evidence::Arch::X86_64, 2);
+        let host = crate::evidence::HostInfo::plain(
+            crate::evidence::Os::Linux,
+            crate::evidence::Arch::X86_64,
+            2,
+        );
         let target = Target {
             mode: Mode::Attach,
             command: vec!["go".into()],

@@ -1723,10 +1723,8 @@ fn from_module(tree: &Tree, message: Option<&Downloading>, f: &mut Findings) -> 
     let go_line = module
         .go
         .as_deref()
-        .map(|g| match gover::Version::parse(g) {
-            Some(v) if v.patch.is_none() && v.pre.is_none() && (v.major, v.minor) >= (1, 21) => {
-                format!("go{g}.0")
-            }
+        .map(|g| match gover::GoVersion::parse_name(g) {
+            Some(v) if v.stage == gover::Stage::Language => format!("go{g}.0"),
             _ => format!("go{g}"),
         });
     let module_wants = match (&module.toolchain, &go_line) {
@@ -2017,7 +2015,7 @@ mod tests {
 
     /// Three samples over a second of `procs` (root first), attached.
     fn evidence(procs: Vec<ProcessSnapshot>) -> Evidence {
-        let host = HostInfo::plain("linux", crate::evidence::Arch::X86_64, 2);
+        let host = HostInfo::plain(crate::evidence::Os::Linux, crate::evidence::Arch::X86_64, 2);
         let target = Target {
             mode: Mode::Attach,
             command: vec!["sh".into()],

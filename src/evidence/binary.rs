@@ -2,7 +2,7 @@
 //! its format, its slices and their machines, and the build info a Go linker embedded. Data
 //! only: the classifier and `check` decide from it without touching the file again.
 
-use crate::evidence::Arch;
+use crate::evidence::{Arch, Os};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -112,7 +112,7 @@ pub struct Slice {
     /// The operating system it is for, in gohang's words (`linux`, `macos`, `ios`, …), from
     /// the headers or else from the Go build info.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
+    pub os: Option<Os>,
     /// Mach-O platform of `LC_BUILD_VERSION` / `LC_VERSION_MIN_*` (`macos`, `ios-simulator`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
@@ -132,8 +132,8 @@ pub struct Slice {
 impl Slice {
     /// `arch` as its OS names it (`arm64` on macOS).
     pub fn arch_name(&self) -> String {
-        match self.os.as_deref() {
-            Some("macos") | Some("ios") => self.arch.display_for("macos"),
+        match &self.os {
+            Some(os) if *os == Os::Macos || os.name() == "ios" => self.arch.display_for(&Os::Macos),
             _ => self.arch.to_string(),
         }
     }
@@ -160,11 +160,11 @@ impl BinaryInfo {
         self.slices.iter().find_map(|s| s.go.as_ref())
     }
     /// The operating system, when the slices agree on one.
-    pub fn os(&self) -> Option<&str> {
-        let first = self.slices.first()?.os.as_deref()?;
+    pub fn os(&self) -> Option<&Os> {
+        let first = self.slices.first()?.os.as_ref()?;
         self.slices
             .iter()
-            .all(|s| s.os.as_deref() == Some(first))
+            .all(|s| s.os.as_ref() == Some(first))
             .then_some(first)
     }
     /// The slice the kernel would pick on `hardware` (the first that runs natively), if any.
@@ -184,21 +184,5 @@ impl BinaryInfo {
     pub fn arch_names(&self) -> String {
         let v: Vec<String> = self.slices.iter().map(|s| s.arch_name()).collect();
         v.join(" + ")
-    }
-}
-
-/// gohang's OS name for a Go GOOS (`darwin` is `macos`, as `std::env::consts::OS` says).
-pub fn os_from_goos(goos: &str) -> String {
-    match goos {
-        "darwin" => "macos".to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// The GOOS for one of gohang's OS names.
-pub fn goos_from_os(os: &str) -> String {
-    match os {
-        "macos" => "darwin".to_string(),
-        other => other.to_string(),
     }
 }

@@ -131,12 +131,8 @@ impl Platform {
     /// The machine's own platform: its OS and its hardware architecture (not the one a
     /// translated gohang sees).
     pub fn native(host: &HostInfo) -> Platform {
-        let goos = match host.os.as_str() {
-            "macos" => "darwin",
-            other => other,
-        };
         Platform {
-            goos: goos.to_string(),
+            goos: host.os.goos().to_string(),
             goarch: host.hardware_arch.goarch().to_string(),
             hardware: host.hardware_arch.clone(),
         }

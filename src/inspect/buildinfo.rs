@@ -10,6 +10,7 @@
 //! framed by two 16-byte sentinels (cmd/go `modload.infoStart`/`infoEnd`) and is a list of
 //! tab-separated lines: `path`, `mod`, `dep`, `build KEY=VALUE`.
 
+use super::Source;
 pub use crate::evidence::binary::GoBuildInfo;
 
 pub(super) const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
@@ -17,6 +18,35 @@ const HEADER_LEN: usize = 32;
 const ALIGN: usize = 16;
 /// The most a build-info string may claim; real module infos are a few KiB.
 pub(super) const MAX_STRING: u64 = 1 << 20;
+/// How much of the build-info section or data segment Go's own reader searches for the blob.
+const WINDOW: u64 = 64 * 1024;
+
+/// The build info in the `size` bytes at file offset `off` of `src` (the build-info section,
+/// or the data segment where a format has none), for every format: `read_vaddr(addr, len)`
+/// reads at a virtual address through the format's own segments, for the pointers of
+/// Go < 1.18.
+pub(super) fn read(
+    src: &dyn Source,
+    off: u64,
+    size: u64,
+    read_vaddr: &dyn Fn(u64, usize) -> Option<Vec<u8>>,
+) -> Option<GoBuildInfo> {
+    let window = src.read_upto(off, size.min(WINDOW) as usize).ok()?;
+    match decode(locate(&window)?)? {
+        Blob::Inline { version, modinfo } => finish(&version, &modinfo),
+        Blob::Pointers {
+            ptr_size,
+            big_endian,
+            version_addr,
+            modinfo_addr,
+        } => {
+            let version = pointer_string(version_addr, ptr_size, big_endian, read_vaddr)?;
+            let modinfo =
+                pointer_string(modinfo_addr, ptr_size, big_endian, read_vaddr).unwrap_or_default();
+            finish(&version, &modinfo)
+        }
+    }
+}
 
 /// The blob's header, decoded.
 #[derive(Debug, PartialEq, Eq)]

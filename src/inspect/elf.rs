@@ -6,9 +6,10 @@
 //! name table, and up to 64 KiB of the build-info section. Structure parsing uses goblin's
 //! `Header`, `ProgramHeader` and `SectionHeader` on those small buffers.
 
-use super::buildinfo::{self, Blob};
+use super::buildinfo;
 use super::{BinaryInfo, Format, InspectError, Slice, Source};
 use crate::binary::elf_machine_arch;
+use crate::evidence::Os;
 use goblin::container::{Container, Ctx};
 use goblin::elf::header::{EI_OSABI, Header};
 use goblin::elf::program_header::{PF_W, PF_X, PT_LOAD};
@@ -19,8 +20,6 @@ use scroll::Pread;
 const FMT: &str = "ELF file";
 /// No table gohang needs is bigger than this (a Go binary has ~25 sections).
 const MAX_TABLE: u64 = 1 << 20;
-/// How much of the data segment Go's own reader searches for the blob.
-const BUILDINFO_WINDOW: u64 = 64 * 1024;
 
 /// `head`: the file's first bytes (up to 64, all an ELF header needs), already read.
 pub(super) fn inspect(src: &dyn Source, head: &[u8]) -> Result<BinaryInfo, InspectError> {
@@ -55,8 +54,8 @@ pub(super) fn inspect(src: &dyn Source, head: &[u8]) -> Result<BinaryInfo, Inspe
     let os = go
         .as_ref()
         .and_then(|g| g.goos.as_deref())
-        .map(super::os_from_goos)
-        .or_else(|| os_from_osabi(header.e_ident[EI_OSABI]));
+        .map(Os::from_goos)
+        .or_else(|| os_from_osabi(header.e_ident[EI_OSABI]).map(Os::from));
     Ok(BinaryInfo {
         format: Format::Elf,
         fat_header: None,
@@ -247,25 +246,9 @@ fn go_build_info(
         // writes the section).
         None => return None,
     };
-    let window = src
-        .read_upto(off, size.min(BUILDINFO_WINDOW) as usize)
-        .ok()?;
-    let blob = buildinfo::locate(&window)?;
-    match buildinfo::decode(blob)? {
-        Blob::Inline { version, modinfo } => buildinfo::finish(&version, &modinfo),
-        Blob::Pointers {
-            ptr_size,
-            big_endian,
-            version_addr,
-            modinfo_addr,
-        } => {
-            let read = |addr: u64, len: usize| read_vaddr(src, phdrs, addr, len);
-            let version = buildinfo::pointer_string(version_addr, ptr_size, big_endian, &read)?;
-            let modinfo = buildinfo::pointer_string(modinfo_addr, ptr_size, big_endian, &read)
-                .unwrap_or_default();
-            buildinfo::finish(&version, &modinfo)
-        }
-    }
+    buildinfo::read(src, off, size, &|addr, len| {
+        read_vaddr(src, phdrs, addr, len)
+    })
 }
 
 /// Read `len` bytes at virtual address `addr` through the loadable segments.

@@ -12,10 +12,11 @@
 //! `LC_CODE_SIGNATURE` (and the CodeDirectory flags it points at, `<kern/cs_blobs.h>`), and
 //! the segments, to check the file holds them and to find `__go_buildinfo`.
 
-use super::buildinfo::{self, Blob, GoBuildInfo};
+use super::buildinfo::{self, GoBuildInfo};
 use super::source::SubSource;
 use super::{BinaryInfo, Format, InspectError, Signature, Slice, Source, nibble_version};
 use crate::binary::macho_cpu_arch;
+use crate::evidence::Os;
 use goblin::container::{Container, Ctx};
 use goblin::mach::fat::{FAT_MAGIC, FatArch, SIZEOF_FAT_ARCH, SIZEOF_FAT_HEADER};
 use goblin::mach::header::{Header, SIZEOF_HEADER_32, SIZEOF_HEADER_64};
@@ -36,7 +37,6 @@ const SIZEOF_FAT_ARCH_64: usize = 32;
 pub const MAX_FAT_SLICES: u32 = 32;
 /// Real load commands take a few KiB; refuse to read more than this.
 const MAX_SIZEOFCMDS: u32 = 1 << 20;
-const BUILDINFO_WINDOW: u64 = 64 * 1024;
 
 /// `<mach/vm_prot.h>`: VM_PROT_READ | VM_PROT_WRITE.
 const VM_PROT_RW: u32 = 3;
@@ -99,7 +99,7 @@ pub(super) fn inspect_fat(src: &dyn Source, magic: u32) -> Result<BinaryInfo, In
                 .map_err(|e| bad(format!("slice {i}: {e}")))?;
             (fa.cputype, fa.cpusubtype, fa.offset as u64, fa.size as u64)
         };
-        let name = macho_cpu_arch(cputype, cpusubtype).display_for("macos");
+        let name = macho_cpu_arch(cputype, cpusubtype).display_for(&Os::Macos);
         if offset < table_end as u64 {
             return Err(bad(format!(
                 "slice {i} ({name}) starts at {offset:#x}, inside the fat header"
@@ -181,8 +181,8 @@ pub(super) fn inspect_thin(
             FMT,
             format!(
                 "the fat header says {} but the slice's own header says {}",
-                macho_cpu_arch(ct, st).display_for("macos"),
-                macho_cpu_arch(header.cputype, header.cpusubtype).display_for("macos")
+                macho_cpu_arch(ct, st).display_for(&Os::Macos),
+                macho_cpu_arch(header.cputype, header.cpusubtype).display_for(&Os::Macos)
             ),
         ));
     }
@@ -345,11 +345,15 @@ pub(super) fn inspect_thin(
     }
 
     let go = go_build_info(&s, &segments, &sections);
-    let os = platform.as_deref().and_then(os_of_platform).or_else(|| {
-        go.as_ref()
-            .and_then(|g| g.goos.as_deref())
-            .map(super::os_from_goos)
-    });
+    let os = platform
+        .as_deref()
+        .and_then(os_of_platform)
+        .map(Os::from)
+        .or_else(|| {
+            go.as_ref()
+                .and_then(|g| g.goos.as_deref())
+                .map(Os::from_goos)
+        });
     Ok(Slice {
         arch: macho_cpu_arch(header.cputype, header.cpusubtype),
         bits: if is_64 { 64 } else { 32 },
@@ -480,23 +484,9 @@ fn go_build_info(
             (seg.fileoff, seg.filesize)
         }
     };
-    let window = s.read_upto(off, size.min(BUILDINFO_WINDOW) as usize).ok()?;
-    let blob = buildinfo::locate(&window)?;
-    match buildinfo::decode(blob)? {
-        Blob::Inline { version, modinfo } => buildinfo::finish(&version, &modinfo),
-        Blob::Pointers {
-            ptr_size,
-            big_endian,
-            version_addr,
-            modinfo_addr,
-        } => {
-            let read = |addr: u64, len: usize| read_vaddr(s, segments, addr, len);
-            let version = buildinfo::pointer_string(version_addr, ptr_size, big_endian, &read)?;
-            let modinfo = buildinfo::pointer_string(modinfo_addr, ptr_size, big_endian, &read)
-                .unwrap_or_default();
-            buildinfo::finish(&version, &modinfo)
-        }
-    }
+    buildinfo::read(s, off, size, &|addr, len| {
+        read_vaddr(s, segments, addr, len)
+    })
 }
 
 fn read_vaddr(s: &dyn Source, segments: &[Segment], addr: u64, len: usize) -> Option<Vec<u8>> {

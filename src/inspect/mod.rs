@@ -23,9 +23,7 @@ mod source;
 pub use buildinfo::parse_modinfo;
 pub use source::{FileSource, Source, SubSource};
 
-pub use crate::evidence::binary::{
-    BinaryInfo, Format, GoBuildInfo, Signature, Slice, goos_from_os, os_from_goos,
-};
+pub use crate::evidence::binary::{BinaryInfo, Format, GoBuildInfo, Signature, Slice};
 use std::path::Path;
 
 /// Why a file could not be inspected.

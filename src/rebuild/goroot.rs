@@ -5,6 +5,7 @@
 //! `go` on PATH's own tree. Nothing here runs the tree's `go`, which may be foreign, slow
 //! under emulation, or the very thing that hangs.
 
+use crate::evidence::Os;
 pub use crate::evidence::guard::Owner;
 use crate::toolchain::Env;
 use crate::toolchain::discover::{self, GorootSource};
@@ -64,7 +65,7 @@ pub struct Located {
 /// set (`$GOROOT`, the go/env file) is returned as set, even when it is not a Go tree: the
 /// go command uses it regardless, and rebuilding some other tree instead would leave the
 /// go the user runs as it is. `Err` says why nothing was found.
-pub fn locate_goroot(env: &Env, envf: &EnvFindings, os: &str) -> Result<Located, String> {
+pub fn locate_goroot(env: &Env, envf: &EnvFindings, os: &Os) -> Result<Located, String> {
     let first = discover::path_gos(env).into_iter().next();
     let found = match (discover::goroot_setting(env, envf), &first) {
         (Some(set), _) => Some(set),
@@ -170,14 +171,14 @@ mod tests {
         let path = format!("{}:{}", link_dir.display(), prefix.join("bin").display());
         let env = Env::from_pairs([("PATH", path.as_str())]);
         let none = EnvFindings::default();
-        let l = locate_goroot(&env, &none, "linux").unwrap();
+        let l = locate_goroot(&env, &none, &Os::Linux).unwrap();
         assert_eq!(l.path, std::fs::canonicalize(&root).unwrap());
         assert_eq!(l.found_by, FoundBy::PathGo);
         assert_eq!(l.go, Some(link_dir.join("go")));
 
         // A set GOROOT is taken as it is, Go tree or not: no fallback to the go on PATH.
         let env = Env::from_pairs([("PATH", path.as_str()), ("GOROOT", "/not/a/goroot")]);
-        let l = locate_goroot(&env, &none, "linux").unwrap();
+        let l = locate_goroot(&env, &none, &Os::Linux).unwrap();
         assert_eq!(
             (l.path, l.found_by),
             (PathBuf::from("/not/a/goroot"), FoundBy::EnvGoroot)
@@ -188,7 +189,7 @@ mod tests {
             Some("/cfg/go/env".into()),
             vec![("GOROOT".into(), "/from/file".into())],
         );
-        let l = locate_goroot(&env, &file, "linux").unwrap();
+        let l = locate_goroot(&env, &file, &Os::Linux).unwrap();
         assert_eq!(
             (l.path, l.found_by, l.env_file),
             (
@@ -206,10 +207,10 @@ mod tests {
         )
         .unwrap();
         let env = Env::from_pairs([("PATH", path.as_str())]);
-        let e = locate_goroot(&env, &none, "linux").unwrap_err();
+        let e = locate_goroot(&env, &none, &Os::Linux).unwrap_err();
         assert!(e.contains("has no pkg/tool/"), "{e}");
         assert!(
-            locate_goroot(&Env::default(), &none, "linux")
+            locate_goroot(&Env::default(), &none, &Os::Linux)
                 .unwrap_err()
                 .contains("no go on PATH")
         );

@@ -5,7 +5,7 @@
 //! databases (`dpkg -S`, time-boxed); it runs no program of the GOROOT or the bootstrap
 //! (those may be foreign, slow, or hang), and writes nothing.
 
-use crate::evidence::HostInfo;
+use crate::evidence::{HostInfo, Os};
 use crate::rebuild::advice::install_instead;
 use crate::rebuild::backup::{self, TreeSurvey};
 use crate::rebuild::bootstrap::{self, Candidate, SearchEnv};
@@ -68,7 +68,7 @@ pub struct Blocker {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HostSummary {
-    pub os: String,
+    pub os: Os,
     /// What gohang's process sees.
     pub arch: String,
     /// The machine's own.
@@ -241,8 +241,8 @@ pub fn make_plan(
         .chosen
         .as_ref()
         .map(|c| build::build_env(&c.goroot, process_env));
-    let translated_mac = (host.os == "macos" && host.arch != host.hardware_arch)
-        .then(|| host.hardware_arch.display_for("macos"));
+    let translated_mac = (host.os == Os::Macos && host.arch != host.hardware_arch)
+        .then(|| host.hardware_arch.display_for(&Os::Macos));
     let make_bash_argv = build::make_bash_command(&path, translated_mac.as_deref());
     let commands = commands(
         &path,
@@ -253,7 +253,7 @@ pub fn make_plan(
     );
     let rollback_commands = vec![rollback_command(&path, &backup_path)];
     let install = if blockers.iter().any(|b| b.kind.needs_install()) {
-        install_instead(&platform, version.map(|(v, _)| v), owner.as_ref())
+        install_instead(host, version.map(|(v, _)| v), owner.as_ref())
     } else {
         Vec::new()
     };

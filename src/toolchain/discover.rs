@@ -19,7 +19,7 @@
 use super::goenv::EnvFindings;
 use super::goroot::has_tool_root;
 use super::{Env, FileReport};
-use crate::evidence::Arch;
+use crate::evidence::{Arch, Os};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,13 +100,13 @@ pub fn goroot_for(
     go: &Path,
     env: &Env,
     envf: &EnvFindings,
-    os: &str,
+    os: &Os,
 ) -> Option<(PathBuf, GorootSource)> {
     if let Some(set) = goroot_setting(env, envf) {
         return Some(set);
     }
     let resolved = fs::canonicalize(go).ok();
-    let as_named = if os == "linux" {
+    let as_named = if *os == Os::Linux {
         resolved.clone()
     } else {
         std::path::absolute(go).ok()
@@ -179,8 +179,8 @@ pub struct Places {
 }
 
 impl Places {
-    pub fn for_os(os: &str) -> Places {
-        if os == "macos" {
+    pub fn for_os(os: &Os) -> Places {
+        if *os == Os::Macos {
             Places {
                 homebrew: vec![
                     (PathBuf::from("/opt/homebrew"), Some(Arch::Aarch64)),
@@ -372,13 +372,13 @@ mod tests {
 
         let envf = goenv::findings_from(&env, None, Vec::new());
         // Through the symlink the GOROOT is the link target's (links/.. has no pkg/tool).
-        let (root, src) = goroot_for(Path::new(&gos[0].path), &env, &envf, "macos").unwrap();
+        let (root, src) = goroot_for(Path::new(&gos[0].path), &env, &envf, &Os::Macos).unwrap();
         assert_eq!(fs::canonicalize(root).unwrap(), real_b);
         assert_eq!(src, GorootSource::LocationResolved);
         // $GOROOT wins, and the go/env file's GOROOT comes next.
         let env2 = Env::from_pairs([("GOROOT", "/elsewhere")]);
         assert_eq!(
-            goroot_for(Path::new(&gos[0].path), &env2, &envf, "linux")
+            goroot_for(Path::new(&gos[0].path), &env2, &envf, &Os::Linux)
                 .unwrap()
                 .0,
             PathBuf::from("/elsewhere")
@@ -388,7 +388,7 @@ mod tests {
             Some("/cfg/env".into()),
             vec![("GOROOT".into(), "/from-file".into())],
         );
-        let (r, s) = goroot_for(Path::new(&gos[0].path), &env, &envf2, "linux").unwrap();
+        let (r, s) = goroot_for(Path::new(&gos[0].path), &env, &envf2, &Os::Linux).unwrap();
         assert_eq!(
             (r, s.describe().as_str()),
             (PathBuf::from("/from-file"), "GOROOT in /cfg/env")

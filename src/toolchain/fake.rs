@@ -1,14 +1,15 @@
 //! Made-up binaries for the unit tests of the toolchain analysis, `check` and the
 //! toolchain rule: one builder, so the three agree on what a Go binary looks like.
 
-use crate::evidence::Arch;
-use crate::inspect::{self, BinaryInfo, Format, GoBuildInfo, Slice};
+use crate::evidence::{Arch, Os};
+use crate::inspect::{BinaryInfo, Format, GoBuildInfo, Slice};
 use crate::toolchain::{FileKind, FileReport};
 
 /// A 64-bit slice of a Go program built by `version` for `os`/`arch` (a Mach-O one names
 /// macOS 11 as its minimum).
-pub fn slice(os: &str, arch: Arch, version: &str) -> Slice {
-    let goos = inspect::goos_from_os(os);
+pub fn slice(os: Os, arch: Arch, version: &str) -> Slice {
+    let goos = os.goos().to_string();
+    let mac = os == Os::Macos;
     Slice {
         arch: arch.clone(),
         bits: 64,
@@ -18,9 +19,9 @@ pub fn slice(os: &str, arch: Arch, version: &str) -> Slice {
         elf_machine: None,
         offset: 0,
         size: 1,
-        os: Some(os.into()),
-        platform: (os == "macos").then(|| "macos".into()),
-        min_os: (os == "macos").then(|| "11.0".into()),
+        os: Some(os),
+        platform: mac.then(|| "macos".into()),
+        min_os: mac.then(|| "11.0".into()),
         sdk: None,
         signature: None,
         go: Some(GoBuildInfo {
@@ -55,6 +56,6 @@ pub fn mac(path: &str, resolved: Option<&str>, arch: Arch, version: &str) -> Fil
         path,
         resolved,
         Format::MachO,
-        vec![slice("macos", arch, version)],
+        vec![slice(Os::Macos, arch, version)],
     )
 }

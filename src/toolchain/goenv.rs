@@ -14,6 +14,7 @@
 //! inject or redirect libraries in every macOS process (dyld(1)).
 
 use super::Env;
+use crate::evidence::Os;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -81,12 +82,12 @@ impl EnvFindings {
 }
 
 /// The go/env file for `os` (gohang's OS names), as `cmd/go` `EnvFile` finds it.
-pub fn env_file_path(env: &Env, os: &str) -> Option<PathBuf> {
+pub fn env_file_path(env: &Env, os: &Os) -> Option<PathBuf> {
     if let Some(f) = env.get("GOENV") {
         return (f != "off").then(|| PathBuf::from(f));
     }
-    let config = match os {
-        "macos" | "ios" => PathBuf::from(env.home()?).join("Library/Application Support"),
+    let config = match os.goos() {
+        "darwin" | "ios" => PathBuf::from(env.home()?).join("Library/Application Support"),
         _ => match env.get("XDG_CONFIG_HOME") {
             Some(x) => PathBuf::from(x),
             None => PathBuf::from(env.home()?).join(".config"),
@@ -105,7 +106,7 @@ pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
 }
 
 /// Gather the watched settings from `env` and from the go/env file (read from disk).
-pub fn findings(env: &Env, os: &str) -> EnvFindings {
+pub fn findings(env: &Env, os: &Os) -> EnvFindings {
     let path = env_file_path(env, os);
     let read = path
         .as_ref()
@@ -170,11 +171,15 @@ pub fn findings_from(
 
 /// A paste-ready line that removes `s`. For the file, an edit that does not run `go`
 /// (which may be what hangs); `go env -u NAME` does the same.
-pub fn removal(s: &Setting, os: &str) -> String {
+pub fn removal(s: &Setting, os: &Os) -> String {
     match &s.source {
         SettingSource::Environment => format!("unset {}", s.name),
         SettingSource::GoEnvFile { path } => {
-            let inplace = if os == "macos" { "sed -i ''" } else { "sed -i" };
+            let inplace = if *os == Os::Macos {
+                "sed -i ''"
+            } else {
+                "sed -i"
+            };
             format!(
                 "{inplace} '/^{}=/d' {}    # or: go env -u {}",
                 s.name,
@@ -193,25 +198,25 @@ mod tests {
     fn env_file_location_follows_the_go_command() {
         let e = Env::from_pairs([("HOME", "/home/u")]);
         assert_eq!(
-            env_file_path(&e, "linux").unwrap(),
+            env_file_path(&e, &Os::Linux).unwrap(),
             PathBuf::from("/home/u/.config/go/env")
         );
         assert_eq!(
-            env_file_path(&e, "macos").unwrap(),
+            env_file_path(&e, &Os::Macos).unwrap(),
             PathBuf::from("/home/u/Library/Application Support/go/env")
         );
         let e = Env::from_pairs([("HOME", "/home/u"), ("XDG_CONFIG_HOME", "/x")]);
         assert_eq!(
-            env_file_path(&e, "linux").unwrap(),
+            env_file_path(&e, &Os::Linux).unwrap(),
             PathBuf::from("/x/go/env")
         );
         let e = Env::from_pairs([("HOME", "/home/u"), ("GOENV", "/etc/goenv")]);
         assert_eq!(
-            env_file_path(&e, "macos").unwrap(),
+            env_file_path(&e, &Os::Macos).unwrap(),
             PathBuf::from("/etc/goenv")
         );
         let e = Env::from_pairs([("GOENV", "off")]);
-        assert_eq!(env_file_path(&e, "linux"), None);
+        assert_eq!(env_file_path(&e, &Os::Linux), None);
     }
 
     #[test]
@@ -238,9 +243,9 @@ mod tests {
         assert_eq!(f.effective(&env, "GOARCH").as_deref(), Some("amd64"));
         assert_eq!(f.effective(&env, "GOPROXY").as_deref(), Some("off"));
         assert_eq!(
-            removal(&f.settings[0], "linux"),
+            removal(&f.settings[0], &Os::Linux),
             "sed -i '/^GOOS=/d' /cfg/go/env    # or: go env -u GOOS"
         );
-        assert_eq!(removal(&f.settings[1], "linux"), "unset GOARCH");
+        assert_eq!(removal(&f.settings[1], &Os::Linux), "unset GOARCH");
     }
 }

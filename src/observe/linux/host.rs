@@ -6,7 +6,7 @@
 //! is translated; the interpreter binary itself is a native file and tells the hardware.
 
 use crate::binary;
-use crate::evidence::{Arch, BinfmtHandler, Emulator, HostInfo, Translation};
+use crate::evidence::{Arch, BinfmtHandler, Emulator, HostInfo, Os, Translation};
 use std::fs;
 use std::path::Path;
 
@@ -142,7 +142,7 @@ pub fn host_info() -> HostInfo {
         None => (arch.clone(), Translation::Native),
     };
     HostInfo {
-        os: "linux".to_string(),
+        os: Os::Linux,
         arch,
         hardware_arch,
         translation,
@@ -150,6 +150,7 @@ pub fn host_info() -> HostInfo {
         cpus,
         binfmt,
         rosetta_installed: None,
+        arm64_homebrew: None,
     }
 }
 

@@ -36,7 +36,7 @@ use crate::darwin::ticks::TickRate;
 use crate::darwin::{self, permission, rosetta, state};
 use crate::error::ObserveError;
 use crate::evidence::{
-    Arch, ExeInfo, HostInfo, Fact, ProcessSnapshot, RunState, ThreadSample, Translation,
+    Arch, ExeInfo, HostInfo, Fact, Os, ProcessSnapshot, RunState, ThreadSample, Translation,
     Tty,
 };
 use super::tree::ParentMap;
@@ -85,9 +85,14 @@ pub fn host_info() -> HostInfo {
         (None, Some(r)) => Some(format!("Darwin {r}")),
         (None, None) => None,
     };
+    // The arm64 Homebrew's own place; an x86_64 one lives in /usr/local (Homebrew's install
+    // script picks the prefix by the architecture it runs as).
+    let arm64_homebrew =
+        (hardware_arch == Arch::Aarch64).then(|| Path::new("/opt/homebrew/bin/brew").exists());
     HostInfo {
-        os: "macos".to_string(),
+        os: Os::Macos,
         rosetta_installed: rosetta::installed(&hardware_arch, |p| Path::new(p).exists()),
+        arm64_homebrew,
         arch,
         hardware_arch,
         translation: if translated {

@@ -92,23 +92,6 @@ impl Exit {
     }
 }
 
-/// The statuses of [`Exit`] as numbers, for call sites that compare or pass numbers.
-pub mod exit {
-    use super::Exit;
-    pub const OK: u8 = Exit::Ok.code();
-    pub const DIAGNOSED: u8 = Exit::Diagnosed.code();
-    pub const UNIDENTIFIED: u8 = Exit::Unidentified.code();
-    pub const USAGE: u8 = Exit::Usage.code();
-    pub const NO_INPUT: u8 = Exit::NoInput.code();
-    pub const INTERNAL: u8 = Exit::Internal.code();
-    pub const IO_ERROR: u8 = Exit::IoError.code();
-    pub const NO_PERMISSION: u8 = Exit::NoPermission.code();
-    /// Interrupted by SIGINT (128 + 2), as shells report it.
-    pub const INTERRUPTED: u8 = Exit::Signal(libc::SIGINT).code();
-    /// Terminated by SIGTERM (128 + 15).
-    pub const TERMINATED: u8 = Exit::Signal(libc::SIGTERM).code();
-}
-
 /// A failure to show the user as one line, with the outcome its exit status comes from.
 #[derive(Debug)]
 pub struct UserError {
@@ -117,11 +100,6 @@ pub struct UserError {
 }
 
 impl UserError {
-    /// From an exit status (`exit::…`): for call sites that still pass numbers.
-    pub fn new(code: u8, message: impl Into<String>) -> UserError {
-        UserError::with(Exit::from_code(code), message)
-    }
-
     pub fn with(exit: Exit, message: impl Into<String>) -> UserError {
         UserError {
             exit,

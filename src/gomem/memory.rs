@@ -282,6 +282,14 @@ mod macos {
 
     impl ProcessMemory {
         pub fn open(pid: u32, probe_addr: u64) -> Result<ProcessMemory, ReadError> {
+            let m = ProcessMemory::attach(pid)?;
+            let mut b = [0u8; 8];
+            m.read(probe_addr, &mut b)?;
+            Ok(m)
+        }
+
+        /// The task port alone, before any address is known.
+        pub fn attach(pid: u32) -> Result<ProcessMemory, ReadError> {
             let mut task: mach_port_name_t = MACH_PORT_NULL;
             // SAFETY: task_for_pid writes one port name into `task`, which we own.
             let kr = unsafe { task_for_pid(mach_task_self(), pid as i32, &mut task) };
@@ -290,10 +298,51 @@ mod macos {
                     "task_for_pid refused (kern_return {kr})"
                 )));
             }
-            let m = ProcessMemory { task };
-            let mut b = [0u8; 8];
-            m.read(probe_addr, &mut b)?;
-            Ok(m)
+            Ok(ProcessMemory { task })
+        }
+
+        /// The task's mapped regions as (start, size), lowest first, at most `max`.
+        /// `mach_vm_region` returns the region at or above the address it is given, so
+        /// the walk moves from one region's end to the next; it stops at the top of the
+        /// address space (KERN_INVALID_ADDRESS) or on any other failure.
+        pub fn regions(&self, max: usize) -> Vec<(u64, u64)> {
+            use mach2::port::mach_port_t;
+            use mach2::vm::mach_vm_region;
+            use mach2::vm_region::{
+                VM_REGION_BASIC_INFO_64, vm_region_basic_info_64, vm_region_info_t,
+            };
+            let mut out = Vec::new();
+            let mut addr: mach_vm_address_t = 0;
+            while out.len() < max {
+                let mut size: mach_vm_size_t = 0;
+                let mut info = vm_region_basic_info_64::default();
+                let mut count = vm_region_basic_info_64::count();
+                let mut object: mach_port_t = MACH_PORT_NULL;
+                // SAFETY: every out-pointer refers to a local of the type the call
+                // writes; `count` says how many ints `info` holds. The object name of
+                // this flavor is always MACH_PORT_NULL (xnu vm_map_region), so there is
+                // no right to release.
+                let kr = unsafe {
+                    mach_vm_region(
+                        self.task,
+                        &mut addr,
+                        &mut size,
+                        VM_REGION_BASIC_INFO_64,
+                        (&mut info as *mut vm_region_basic_info_64) as vm_region_info_t,
+                        &mut count,
+                        &mut object,
+                    )
+                };
+                if kr != KERN_SUCCESS || size == 0 {
+                    break;
+                }
+                out.push((addr, size));
+                match addr.checked_add(size) {
+                    Some(next) => addr = next,
+                    None => break,
+                }
+            }
+            out
         }
     }
 

@@ -155,7 +155,9 @@ fn read_wait_reasons(mem: &dyn Memory, image: &image::Image, bias: u64) -> Optio
         .get("runtime.waitReasonStrings")?
         .wrapping_add(bias);
     let size = *image.symbol_sizes.get("runtime.waitReasonStrings")?;
-    if size == 0 || size % 16 != 0 || size > 256 * 16 {
+    // A Mach-O size is the gap to the next symbol: alignment padding after the array.
+    let size = size - size % 16;
+    if size == 0 || size > 256 * 16 {
         return None;
     }
     let b = mem.read_vec(addr, size as usize).ok()?;

@@ -96,9 +96,10 @@ fn default_godebug(bytes: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(&rest[..end]).into_owned())
 }
 
-/// GODEBUG from the process's environment, when readable.
+/// GODEBUG from the process's environment, when readable (Linux /proc/PID/environ, macOS
+/// `KERN_PROCARGS2`).
 fn env_godebug(pid: u32) -> Option<String> {
-    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let env = crate::observe::raw_environ(pid)?;
     env.split(|&c| c == 0)
         .filter_map(|kv| kv.strip_prefix(b"GODEBUG="))
         .map(|v| String::from_utf8_lossy(v).into_owned())

@@ -56,9 +56,19 @@ fn work_dir() -> PathBuf {
 
 /// Build tests/go/gomem_parked.go with `go` (once per test process and configuration).
 fn build(go: &Path, minor: u32, goarch: &str, ldflags: &str) -> PathBuf {
+    build_for(go, minor, "linux", goarch, ldflags)
+}
+
+/// Build tests/go/gomem_parked.go for `goos`/`goarch` (darwin cross-builds on Linux).
+fn build_for(go: &Path, minor: u32, goos: &str, goarch: &str, ldflags: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let key = format!(
-        "parked-1.{minor}-{goarch}{}",
+        "parked-1.{minor}-{}{goarch}{}",
+        if goos == "linux" {
+            String::new()
+        } else {
+            format!("{goos}-")
+        },
         if ldflags.is_empty() { "" } else { "-stripped" }
     );
     let mut m = BUILT
@@ -78,7 +88,7 @@ fn build(go: &Path, minor: u32, goarch: &str, ldflags: &str) -> PathBuf {
         .arg(&tmp)
         .arg(&src)
         .env("GOARCH", goarch)
-        .env("GOOS", "linux")
+        .env("GOOS", goos)
         .env("CGO_ENABLED", "0")
         .env("GOTOOLCHAIN", "local")
         .env("GOFLAGS", "-mod=mod")
@@ -96,7 +106,7 @@ fn build(go: &Path, minor: u32, goarch: &str, ldflags: &str) -> PathBuf {
             .arg(&tmp)
             .arg(&src)
             .env("GOARCH", goarch)
-            .env("GOOS", "linux")
+            .env("GOOS", goos)
             .env("CGO_ENABLED", "0")
             .env("GOTOOLCHAIN", "local")
             .env("GOCACHE", dir.join(format!("gocache-1.{minor}")))
@@ -696,5 +706,175 @@ fn dump_with_layouts_from_dwarf() {
         let s = start_parked(&build(&go, minor, goarch, "-s -w"));
         let d = dump_json_env(s.pid(), &[], &[("GOHANG_DUMP_LAYOUT", "dwarf")]);
         assert_eq!(d["layout_source"], "table");
+    }
+}
+
+/// Memory made of a few disjoint byte buffers, each at its own address: the regions of a
+/// macOS task, as `mach_vm_region` lists them.
+struct Regions(Vec<gohang::gomem::memory::Snapshot>);
+
+impl gohang::gomem::memory::Memory for Regions {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), gohang::gomem::memory::ReadError> {
+        self.0
+            .iter()
+            .find(|r| addr >= r.base && addr - r.base < r.bytes.len() as u64)
+            .map_or(
+                Err(gohang::gomem::memory::ReadError::Fault {
+                    addr,
+                    len: buf.len(),
+                }),
+                |r| gohang::gomem::memory::Memory::read(r, addr, buf),
+            )
+    }
+}
+
+impl Regions {
+    fn list(&self) -> Vec<(u64, u64)> {
+        self.0
+            .iter()
+            .map(|r| (r.base, r.bytes.len() as u64))
+            .collect()
+    }
+}
+
+/// The file-backed segments of a Mach-O image laid out at their addresses plus `slide`
+/// (what the kernel maps before dyld runs; pointers in the data are not rebased).
+fn macho_snapshot(img: &Image, slide: u64) -> gohang::gomem::memory::Snapshot {
+    let lo = img.segments.iter().map(|s| s.vaddr).min().unwrap();
+    let hi = img
+        .segments
+        .iter()
+        .map(|s| s.vaddr + s.memsz)
+        .max()
+        .unwrap();
+    let mut bytes = vec![0u8; (hi - lo) as usize];
+    for s in &img.segments {
+        let (off, n) = (s.offset as usize, s.filesz.min(s.memsz) as usize);
+        let at = (s.vaddr - lo) as usize;
+        bytes[at..at + n].copy_from_slice(&img.bytes[off..off + n]);
+    }
+    gohang::gomem::memory::Snapshot {
+        base: lo + slide,
+        bytes,
+    }
+}
+
+/// macOS programs, cross-built here by every Go (arm64 and amd64, with and without
+/// symbols): the Mach-O reader finds their pclntab, build info and architecture (from
+/// the file, so an x86_64 program under Rosetta 2 keeps amd64 layouts), the module data
+/// is found and validated in their data as the kernel maps it, and the executable's
+/// header is found among a task's regions and gives the slide.
+#[test]
+fn macho_programs_are_read_and_their_slide_found() {
+    use gohang::gomem::process::{find_macho_executable, macho_slide};
+    use gohang::gomem::reader::{Target, find_moduledata};
+    let chains = toolchains();
+    let newest = chains.iter().map(|(_, m)| *m).max().unwrap();
+    let mut other_exe: HashMap<&str, Vec<u8>> = HashMap::new();
+    for (go, minor) in &chains {
+        let mut combos = vec![("arm64", ""), ("amd64", "-s -w")];
+        if *minor == newest {
+            combos.extend([("arm64", "-s -w"), ("amd64", "")]);
+        }
+        for (goarch, ldflags) in combos {
+            let what = format!("go1.{minor} darwin/{goarch} {ldflags:?}");
+            let bin = build_for(go, *minor, "darwin", goarch, ldflags);
+            let img = Image::read(&bin).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(img.arch.name(), goarch, "{what}");
+            assert!(img.pie, "{what}");
+            assert_eq!(img.has_dwarf, ldflags.is_empty(), "{what}: DWARF");
+            let m = goblin::mach::MachO::parse(&img.bytes, 0).unwrap();
+            let sect = |want: &str| {
+                m.segments
+                    .iter()
+                    .flat_map(|s| s.sections().unwrap())
+                    .find(|(s, _)| s.name().ok() == Some(want))
+                    .map(|(s, _)| s.addr)
+            };
+            let pclntab = sect("__gopclntab").expect("__gopclntab");
+            assert_eq!(img.pclntab_candidates, vec![pclntab], "{what}");
+            assert!(img.buildinfo.is_some(), "{what}: __go_buildinfo");
+            let info = gohang::inspect::inspect_bytes(&img.bytes).unwrap();
+            let version = info.go().expect("Go build info").version.clone();
+            assert_eq!(gohang::gomem::go_minor(&version), Some(*minor), "{what}");
+            // Go's -s keeps the Mach-O symbol table (dyld's part of it) on some releases.
+            if ldflags.is_empty() {
+                assert!(
+                    img.symbols.contains_key("runtime.firstmoduledata"),
+                    "{what}: symbols"
+                );
+            }
+
+            // Layouts from the Mach-O DWARF (`__zdebug_*` in `__DWARF`) agree with the table,
+            // and the wait-reason strings they need are sized from the symbol table.
+            if ldflags.is_empty() {
+                let n = wait_reasons(*minor).len() as u64 * 16;
+                let size = img.symbol_sizes["runtime.waitReasonStrings"];
+                assert!(size >= n, "{what}: waitReasonStrings size {size}, want {n}");
+                // What the gap adds past the array is alignment padding: zeros, read as
+                // empty strings no wait reason indexes.
+                let at = img.symbols["runtime.waitReasonStrings"];
+                let table = img.slice_at(at).unwrap();
+                assert!(
+                    table[n as usize..size as usize].iter().all(|&b| b == 0),
+                    "{what}: waitReasonStrings is followed by data within its gap"
+                );
+                assert_eq!(
+                    gohang::gomem::dwarf::layout(&img.bytes, *minor),
+                    Ok(Layout::for_minor(*minor).unwrap()),
+                    "{what}: layouts from DWARF"
+                );
+            }
+
+            // The module data, validated against the pclntab header, in the data as
+            // mapped (slide 0: the file's pointers are the unslid addresses).
+            let layout = Layout::for_minor(*minor).unwrap();
+            let mem = macho_snapshot(&img, 0);
+            let (md, hdr) =
+                find_moduledata(&mem, &img, 0, &layout).unwrap_or_else(|e| panic!("{what}: {e}"));
+            // Without a symbol table: the validated search of the data segments.
+            let mut bare = Image::parse(img.bytes.to_vec()).unwrap();
+            bare.symbols.clear();
+            let (md2, _) = find_moduledata(&mem, &bare, 0, &layout)
+                .unwrap_or_else(|e| panic!("{what} (searched): {e}"));
+            assert_eq!(md2.addr, md.addr, "{what}");
+            assert_eq!((hdr, md.pcheader), (pclntab, pclntab), "{what}");
+            assert_eq!(md.text, sect("__text").unwrap(), "{what}");
+            let t = Target::new(&mem, &img, 0, layout, md, hdr)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(t.arch().name(), goarch, "{what}");
+
+            // The slide: the task maps dyld (a Mach-O header too, not MH_EXECUTE), another
+            // Go program of the same CPU (a different header) and ours at a slid address.
+            let slide = 0x23c4_c000_u64;
+            let mut dyld = img.bytes[..0x4000].to_vec();
+            dyld[12] = 7; // MH_DYLINKER
+            let ours = macho_snapshot(&img, slide);
+            let text = ours.base;
+            let mut regions = vec![gohang::gomem::memory::Snapshot {
+                base: 0x1_8000_0000,
+                bytes: dyld,
+            }];
+            if let Some(other) = other_exe.get(goarch) {
+                regions.push(gohang::gomem::memory::Snapshot {
+                    base: 0x3_0000_0000,
+                    bytes: other.clone(),
+                });
+            }
+            let without = Regions(regions);
+            assert!(
+                find_macho_executable(&without, &without.list(), &img.bytes).is_err(),
+                "{what}: found a header that is not ours"
+            );
+            let mut regions = without.0;
+            regions.insert(1, ours);
+            let with = Regions(regions);
+            let header = find_macho_executable(&with, &with.list(), &img.bytes)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(header, text, "{what}");
+            assert_eq!(macho_slide(header, &img), Ok(slide), "{what}");
+            assert!(macho_slide(header + 8, &img).is_err(), "{what}");
+            other_exe.insert(goarch, img.bytes[..0x4000].to_vec());
+        }
     }
 }

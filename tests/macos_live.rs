@@ -502,3 +502,120 @@ fn task_port_as_root() {
     let gone = observe::read_task(u32::MAX / 2, limit).expect_err("no such process");
     assert!(gone.contains("task_for_pid refused"), "{gone}");
 }
+
+/// `gohang dump` of a running Go program: as root, its goroutines are read from its
+/// memory (task port, the executable's slide found from its Mach-O header among the
+/// task's regions), natively and — on Apple Silicon — an x86_64 build under Rosetta 2,
+/// which keeps amd64 layouts. The program is not signalled and keeps running.
+#[test]
+fn dump_reads_a_parked_go_program_as_root() {
+    use std::io::{BufRead, BufReader};
+    if euid() != 0 {
+        // CI runs this file once more as root (.github/workflows/ci.yml).
+        return skipped("gohang dump needs a task port, which needs root; run this test with sudo");
+    }
+    let Some(go) = gohang::sys::process::find_program("go") else {
+        return cannot_run("no `go` on PATH to build the parked program");
+    };
+    let h = observe::host_info();
+    let native = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let mut arches = vec![native];
+    if h.hardware_arch == Arch::Aarch64 && native == "arm64" {
+        if h.rosetta_installed == Some(true) {
+            arches.push("amd64");
+        } else {
+            cannot_run("Rosetta 2 is not installed: the x86_64 dump is not tested");
+        }
+    }
+    let dir = temp_dir("dump");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/gomem_parked.go");
+    for goarch in arches {
+        let bin = dir.join(format!("parked-{goarch}"));
+        let built = Command::new(&go)
+            .args(["build", "-o"])
+            .arg(&bin)
+            .arg(&src)
+            .env("GOOS", "darwin")
+            .env("GOARCH", goarch)
+            .env("CGO_ENABLED", "0")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOCACHE", dir.join("gocache"))
+            .env("GOPATH", dir.join("gopath"))
+            .current_dir(&dir)
+            .status()
+            .expect("go build");
+        assert!(built.success(), "go build of the {goarch} program failed");
+
+        let mut child = Guard(
+            Command::new(&bin)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn the parked program"),
+        );
+        let mut line = String::new();
+        BufReader::new(child.0.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("ready"), "the program said {line:?}");
+
+        let out = Command::new(env!("CARGO_BIN_EXE_gohang"))
+            .args(["dump", &child.pid().to_string(), "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{goarch}: gohang dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("dump JSON");
+        assert_eq!(d["goarch"], goarch, "{d:#}");
+        let gs = d["goroutines"].as_array().unwrap();
+        let has = |g: &serde_json::Value, f: &str| {
+            g["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["function"] == f)
+        };
+        let main = gs.iter().find(|g| g["id"] == 1).expect("goroutine 1");
+        assert!(has(main, "main.main"), "{goarch}: {main:#}");
+        assert_eq!(main["status"], "chan receive", "{goarch}");
+        let parked: Vec<_> = gs.iter().filter(|g| has(g, "main.parkChan")).collect();
+        assert_eq!(parked.len(), 4, "{goarch}: {d:#}");
+        for g in parked {
+            assert_eq!(g["status"], "chan receive", "{goarch}");
+            assert!(has(g, "runtime.gopark"), "{goarch}: {g:#}");
+            assert_eq!(g["created_by"]["function"], "main.main", "{goarch}");
+        }
+        let sleeping = gs.iter().find(|g| has(g, "main.parkSleep"));
+        assert_eq!(sleeping.expect("main.parkSleep")["status"], "sleep");
+
+        // The text form is the runtime's traceback.
+        let text = Command::new(env!("CARGO_BIN_EXE_gohang"))
+            .args(["dump", &child.pid().to_string()])
+            .output()
+            .unwrap();
+        assert_eq!(text.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.starts_with("goroutine 1 [chan receive"), "{text}");
+        assert!(text.contains("\nmain.parkChan("), "{text}");
+
+        // Still running, never stopped.
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "{goarch}: the target died"
+        );
+        let mut s = sampler();
+        let p = s.snapshot(child.pid()).expect("the target is still there");
+        assert_ne!(p.state, RunState::Stopped, "{goarch}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -18,50 +18,91 @@ const SHF_COMPRESSED: u64 = 0x800;
 /// Struct name → (byte size, member name → offset).
 pub type Structs = HashMap<String, (u64, HashMap<String, u64>)>;
 
-/// The `.debug_*` sections of an ELF file, inflated.
+/// The `.debug_*` sections of an ELF file, or the `__debug_*`/`__zdebug_*` sections of a
+/// Mach-O file's `__DWARF` segment, inflated and named `.debug_*`.
 fn sections(bytes: &[u8]) -> Option<HashMap<String, Vec<u8>>> {
-    let elf = goblin::elf::Elf::parse(bytes).ok()?;
+    // (name without its prefix, "ZLIB"-prefixed, ELF-compressed, bytes)
+    let mut raw: Vec<(String, bool, bool, &[u8])> = Vec::new();
+    let file = |off: u64, size: u64| -> Option<&[u8]> {
+        let start = usize::try_from(off).ok()?;
+        bytes.get(start..start.checked_add(usize::try_from(size).ok()?)?)
+    };
+    if bytes.starts_with(b"\x7fELF") {
+        let elf = goblin::elf::Elf::parse(bytes).ok()?;
+        for sh in &elf.section_headers {
+            let Some(name) = elf.shdr_strtab.get_at(sh.sh_name) else {
+                continue;
+            };
+            let (bare, z) = match (name.strip_prefix(".debug_"), name.strip_prefix(".zdebug_")) {
+                (Some(b), _) => (b, false),
+                (_, Some(b)) => (b, true),
+                _ => continue,
+            };
+            let compressed = !z && sh.sh_flags & SHF_COMPRESSED != 0;
+            raw.push((
+                bare.to_string(),
+                z,
+                compressed,
+                file(sh.sh_offset, sh.sh_size)?,
+            ));
+        }
+    } else {
+        let m = goblin::mach::MachO::parse(bytes, 0).ok()?;
+        for seg in m.segments.iter() {
+            for (sect, _) in seg.sections().ok()? {
+                let Ok(name) = sect.name() else { continue };
+                let (bare, z) = match (
+                    name.strip_prefix("__debug_"),
+                    name.strip_prefix("__zdebug_"),
+                ) {
+                    (Some(b), _) => (b, false),
+                    (_, Some(b)) => (b, true),
+                    _ => continue,
+                };
+                raw.push((
+                    bare.to_string(),
+                    z,
+                    false,
+                    file(u64::from(sect.offset), sect.size)?,
+                ));
+            }
+        }
+    }
+    let inflate = |z: &[u8]| -> Option<Vec<u8>> {
+        let mut v = Vec::new();
+        flate2::read::ZlibDecoder::new(z)
+            .take(MAX_SECTION)
+            .read_to_end(&mut v)
+            .ok()?;
+        Some(v)
+    };
     let mut out = HashMap::new();
-    for sh in &elf.section_headers {
-        let Some(name) = elf.shdr_strtab.get_at(sh.sh_name) else {
-            continue;
-        };
+    for (bare, z, compressed, data) in raw {
         // Only what a walk over type definitions needs (line and frame tables are the
         // bulk of Go's DWARF and are not inflated).
-        let bare = name
-            .strip_prefix(".debug_")
-            .or_else(|| name.strip_prefix(".zdebug_"));
         if !matches!(
-            bare,
-            Some("info" | "abbrev" | "str" | "str_offsets" | "line" | "line_str")
+            bare.as_str(),
+            "info" | "abbrev" | "str" | "str_offsets" | "line" | "line_str"
         ) {
             continue;
         }
-        let start = usize::try_from(sh.sh_offset).ok()?;
-        let data = bytes.get(start..start.checked_add(usize::try_from(sh.sh_size).ok()?)?)?;
-        let inflate = |z: &[u8]| -> Option<Vec<u8>> {
-            let mut v = Vec::new();
-            flate2::read::ZlibDecoder::new(z)
-                .take(MAX_SECTION)
-                .read_to_end(&mut v)
-                .ok()?;
-            Some(v)
-        };
-        let plain = if sh.sh_flags & SHF_COMPRESSED != 0 {
+        let plain = if compressed {
             // Elf64_Chdr: ch_type (1 = zlib), reserved, ch_size, ch_addralign.
             if super::le::u32_at(data, 0)? != 1 {
                 continue;
             }
             inflate(data.get(24..)?)?
-        } else if let Some(rest) = name.strip_prefix(".zdebug_") {
-            // "ZLIB" + 8-byte big-endian size, then the stream (Go ≤1.11 style).
-            let v = inflate(data.get(12..)?)?;
-            out.insert(format!(".debug_{rest}"), v);
-            continue;
+        } else if z {
+            // "ZLIB" + 8-byte big-endian size, then the stream (Go's Mach-O DWARF, and ELF
+            // up to Go 1.11).
+            if !data.starts_with(b"ZLIB") {
+                continue;
+            }
+            inflate(data.get(12..)?)?
         } else {
             data.to_vec()
         };
-        out.insert(name.to_string(), plain);
+        out.insert(format!(".debug_{bare}"), plain);
     }
     Some(out)
 }

@@ -366,10 +366,23 @@ fn from_macho(m: &goblin::mach::MachO) -> Result<Image, String> {
             }
         }
     }
+    // nlist entries have no size: a wanted symbol's is the distance to the next defined
+    // symbol above it (an upper bound; what uses a size checks it).
+    let mut addrs = Vec::new();
     for (name, nlist) in m.symbols().flatten() {
+        if nlist.n_sect != 0 {
+            addrs.push(nlist.n_value);
+        }
         let name = name.strip_prefix('_').unwrap_or(name);
         if let Some(w) = WANTED_SYMBOLS.iter().find(|w| **w == name) {
             img.symbols.insert(w, nlist.n_value);
+        }
+    }
+    addrs.sort_unstable();
+    for (w, &a) in &img.symbols {
+        let next = addrs.partition_point(|&x| x <= a);
+        if let Some(&n) = addrs.get(next) {
+            img.symbol_sizes.insert(w, n - a);
         }
     }
     Ok(img)

@@ -49,6 +49,15 @@ pub trait Memory {
         addrs.iter().map(|&a| self.read_vec(a, len).ok()).collect()
     }
 
+    /// The bytes of each (address, length) range (None where a read failed), batched
+    /// like [`Memory::read_many`].
+    fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
+        ranges
+            .iter()
+            .map(|&(a, n)| self.read_vec(a, n).ok())
+            .collect()
+    }
+
     fn read_u64(&self, addr: u64) -> Result<u64, ReadError> {
         let mut b = [0u8; 8];
         self.read(addr, &mut b)?;
@@ -97,6 +106,67 @@ impl Memory for Shifted<'_> {
         let host: Vec<u64> = addrs.iter().map(|a| a.wrapping_add(self.base)).collect();
         self.inner.read_many(&host, len)
     }
+
+    fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
+        let host: Vec<(u64, usize)> = ranges
+            .iter()
+            .map(|&(a, n)| (a.wrapping_add(self.base), n))
+            .collect();
+        self.inner.read_ranges(&host)
+    }
+}
+
+/// Ranges closer than this are read as one block.
+const COALESCE_GAP: u64 = 512;
+/// The largest block ranges are merged into.
+const COALESCE_MAX: u64 = 1 << 20;
+
+/// Read `ranges`, merging those that lie close together (the `g`s of one heap span are
+/// contiguous) into blocks read by `read_blocks`, and cutting each range out of its
+/// block: the kernel pins and walks each range's pages once per block rather than once
+/// per range. A block that cannot be read is read range by range with `read_one`.
+pub fn read_coalesced(
+    ranges: &[(u64, usize)],
+    read_blocks: impl Fn(&[(u64, usize)]) -> Vec<Option<Vec<u8>>>,
+    read_one: impl Fn(u64, usize) -> Option<Vec<u8>>,
+) -> Vec<Option<Vec<u8>>> {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&i| ranges[i].0);
+    // (start, end, members)
+    let mut blocks: Vec<(u64, u64, Vec<usize>)> = Vec::new();
+    for i in order {
+        let (a, n) = ranges[i];
+        let end = a.saturating_add(n as u64);
+        match blocks.last_mut() {
+            Some((start, bend, members))
+                if a <= bend.saturating_add(COALESCE_GAP)
+                    && end.max(*bend) - *start <= COALESCE_MAX =>
+            {
+                *bend = end.max(*bend);
+                members.push(i);
+            }
+            _ => blocks.push((a, end, vec![i])),
+        }
+    }
+    let spans: Vec<(u64, usize)> = blocks
+        .iter()
+        .map(|&(start, end, _)| (start, (end - start) as usize))
+        .collect();
+    let data = read_blocks(&spans);
+    let mut out: Vec<Option<Vec<u8>>> = vec![None; ranges.len()];
+    for ((start, _, members), d) in blocks.into_iter().zip(data) {
+        for i in members {
+            let (a, n) = ranges[i];
+            out[i] = match &d {
+                Some(d) => {
+                    let off = (a - start) as usize;
+                    d.get(off..off + n).map(<[u8]>::to_vec)
+                }
+                None => read_one(a, n),
+            };
+        }
+    }
+    out
 }
 
 #[cfg(target_os = "linux")]
@@ -180,31 +250,49 @@ mod linux {
 
     /// iovecs per process_vm_readv call (IOV_MAX is 1024).
     const BATCH: usize = 512;
+    /// Bytes per batch of ranges (a range longer than this is read alone).
+    const BATCH_BYTES: usize = 8 << 20;
 
-    impl Memory for ProcessMemory {
-        fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
-            if self.mem.is_some() || len == 0 {
-                return addrs.iter().map(|&a| self.read_vec(a, len).ok()).collect();
+    impl ProcessMemory {
+        /// Each range in as few `process_vm_readv` calls as the iovec and byte limits
+        /// allow.
+        fn read_batched(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
+            if self.mem.is_some() {
+                return ranges
+                    .iter()
+                    .map(|&(a, n)| self.read_vec(a, n).ok())
+                    .collect();
             }
-            let mut out = Vec::with_capacity(addrs.len());
-            for chunk in addrs.chunks(BATCH) {
-                let mut buf = vec![0u8; chunk.len() * len];
-                let local: Vec<libc::iovec> = buf
-                    .chunks_mut(len)
+            let mut out = Vec::with_capacity(ranges.len());
+            let mut i = 0;
+            while i < ranges.len() {
+                let (mut j, mut bytes) = (i, 0usize);
+                while j < ranges.len()
+                    && j - i < BATCH
+                    && (j == i || bytes.saturating_add(ranges[j].1) <= BATCH_BYTES)
+                {
+                    bytes = bytes.saturating_add(ranges[j].1);
+                    j += 1;
+                }
+                let batch = &ranges[i..j];
+                i = j;
+                let mut bufs: Vec<Vec<u8>> = batch.iter().map(|&(_, n)| vec![0u8; n]).collect();
+                let local: Vec<libc::iovec> = bufs
+                    .iter_mut()
                     .map(|b| libc::iovec {
                         iov_base: b.as_mut_ptr().cast(),
-                        iov_len: len,
+                        iov_len: b.len(),
                     })
                     .collect();
-                let remote: Vec<libc::iovec> = chunk
+                let remote: Vec<libc::iovec> = batch
                     .iter()
-                    .map(|&a| libc::iovec {
+                    .map(|&(a, n)| libc::iovec {
                         iov_base: a as usize as *mut libc::c_void,
-                        iov_len: len,
+                        iov_len: n,
                     })
                     .collect();
-                // SAFETY: each local iovec covers one `len`-byte piece of `buf`, which
-                // outlives the call; remote iovecs are checked by the kernel.
+                // SAFETY: each local iovec covers one buffer of `bufs`, which outlives the
+                // call; remote iovecs are checked by the kernel.
                 let n = unsafe {
                     libc::process_vm_readv(
                         self.pid,
@@ -215,18 +303,35 @@ mod linux {
                         0,
                     )
                 };
-                // The kernel stops at the first range it cannot read: what came before is
-                // good, the rest is read one by one.
-                let whole = if n > 0 { n as usize / len } else { 0 };
-                for (i, &a) in chunk.iter().enumerate() {
-                    if i < whole {
-                        out.push(Some(buf[i * len..(i + 1) * len].to_vec()));
+                // The kernel stops at the first range it cannot read whole: the ranges
+                // before it are good, the rest are read one by one.
+                let mut done = if n > 0 { n as usize } else { 0 };
+                for (&(a, len), buf) in batch.iter().zip(bufs) {
+                    if done >= len {
+                        done -= len;
+                        out.push(Some(buf));
                     } else {
+                        done = 0;
                         out.push(self.read_vec(a, len).ok());
                     }
                 }
             }
             out
+        }
+    }
+
+    impl Memory for ProcessMemory {
+        fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
+            let ranges: Vec<(u64, usize)> = addrs.iter().map(|&a| (a, len)).collect();
+            self.read_ranges(&ranges)
+        }
+
+        fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
+            super::read_coalesced(
+                ranges,
+                |blocks| self.read_batched(blocks),
+                |a, n| self.read_vec(a, n).ok(),
+            )
         }
 
         fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
@@ -282,6 +387,14 @@ mod macos {
 
     impl ProcessMemory {
         pub fn open(pid: u32, probe_addr: u64) -> Result<ProcessMemory, ReadError> {
+            let m = ProcessMemory::attach(pid)?;
+            let mut b = [0u8; 8];
+            m.read(probe_addr, &mut b)?;
+            Ok(m)
+        }
+
+        /// The task port alone, before any address is known.
+        pub fn attach(pid: u32) -> Result<ProcessMemory, ReadError> {
             let mut task: mach_port_name_t = MACH_PORT_NULL;
             // SAFETY: task_for_pid writes one port name into `task`, which we own.
             let kr = unsafe { task_for_pid(mach_task_self(), pid as i32, &mut task) };
@@ -290,10 +403,51 @@ mod macos {
                     "task_for_pid refused (kern_return {kr})"
                 )));
             }
-            let m = ProcessMemory { task };
-            let mut b = [0u8; 8];
-            m.read(probe_addr, &mut b)?;
-            Ok(m)
+            Ok(ProcessMemory { task })
+        }
+
+        /// The task's mapped regions as (start, size), lowest first, at most `max`.
+        /// `mach_vm_region` returns the region at or above the address it is given, so
+        /// the walk moves from one region's end to the next; it stops at the top of the
+        /// address space (KERN_INVALID_ADDRESS) or on any other failure.
+        pub fn regions(&self, max: usize) -> Vec<(u64, u64)> {
+            use mach2::port::mach_port_t;
+            use mach2::vm::mach_vm_region;
+            use mach2::vm_region::{
+                VM_REGION_BASIC_INFO_64, vm_region_basic_info_64, vm_region_info_t,
+            };
+            let mut out = Vec::new();
+            let mut addr: mach_vm_address_t = 0;
+            while out.len() < max {
+                let mut size: mach_vm_size_t = 0;
+                let mut info = vm_region_basic_info_64::default();
+                let mut count = vm_region_basic_info_64::count();
+                let mut object: mach_port_t = MACH_PORT_NULL;
+                // SAFETY: every out-pointer refers to a local of the type the call
+                // writes; `count` says how many ints `info` holds. The object name of
+                // this flavor is always MACH_PORT_NULL (xnu vm_map_region), so there is
+                // no right to release.
+                let kr = unsafe {
+                    mach_vm_region(
+                        self.task,
+                        &mut addr,
+                        &mut size,
+                        VM_REGION_BASIC_INFO_64,
+                        (&mut info as *mut vm_region_basic_info_64) as vm_region_info_t,
+                        &mut count,
+                        &mut object,
+                    )
+                };
+                if kr != KERN_SUCCESS || size == 0 {
+                    break;
+                }
+                out.push((addr, size));
+                match addr.checked_add(size) {
+                    Some(next) => addr = next,
+                    None => break,
+                }
+            }
+            out
         }
     }
 
@@ -307,6 +461,25 @@ mod macos {
     }
 
     impl Memory for ProcessMemory {
+        // One Mach call per block of nearby ranges rather than one per range.
+        fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
+            let ranges: Vec<(u64, usize)> = addrs.iter().map(|&a| (a, len)).collect();
+            self.read_ranges(&ranges)
+        }
+
+        fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
+            super::read_coalesced(
+                ranges,
+                |blocks| {
+                    blocks
+                        .iter()
+                        .map(|&(a, n)| self.read_vec(a, n).ok())
+                        .collect()
+                },
+                |a, n| self.read_vec(a, n).ok(),
+            )
+        }
+
         fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
             if buf.is_empty() {
                 return Ok(());
@@ -331,5 +504,47 @@ mod macos {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Nearby ranges are read as one block, far ones apart, each cut out exactly; a block
+    /// that fails is read range by range.
+    #[test]
+    fn coalesced_reads() {
+        let mem = Snapshot {
+            base: 0x1000,
+            bytes: (0..=255u8).cycle().take(0x4000).collect(),
+        };
+        let at = |a: u64, n: usize| mem.read_vec(a, n).ok();
+        let ranges = [
+            (0x1200, 16), // 488 bytes past the next ones, given first
+            (0x1000, 16),
+            (0x1010, 8),  // adjacent
+            (0x1008, 4),  // inside the first block
+            (0x3000, 32), // far: a block of its own
+            (0x1000, 0),
+        ];
+        let blocks = RefCell::new(Vec::new());
+        let got = read_coalesced(
+            &ranges,
+            |b| {
+                blocks.borrow_mut().extend_from_slice(b);
+                b.iter().map(|&(a, n)| at(a, n)).collect()
+            },
+            at,
+        );
+        assert_eq!(*blocks.borrow(), vec![(0x1000, 0x210), (0x3000, 32)]);
+        for (r, g) in ranges.iter().zip(&got) {
+            assert_eq!(g, &at(r.0, r.1), "{r:x?}");
+        }
+        // The block fails (it runs past the end): its ranges are read one by one.
+        let ranges = [(0x4ff0, 16), (0x5000, 8)];
+        let got = read_coalesced(&ranges, |b| b.iter().map(|_| None).collect(), at);
+        assert_eq!(got, vec![at(0x4ff0, 16), None]);
     }
 }

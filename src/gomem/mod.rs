@@ -96,9 +96,10 @@ fn default_godebug(bytes: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(&rest[..end]).into_owned())
 }
 
-/// GODEBUG from the process's environment, when readable.
+/// GODEBUG from the process's environment, when readable (Linux /proc/PID/environ, macOS
+/// `KERN_PROCARGS2`).
 fn env_godebug(pid: u32) -> Option<String> {
-    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let env = crate::observe::raw_environ(pid)?;
     env.split(|&c| c == 0)
         .filter_map(|kv| kv.strip_prefix(b"GODEBUG="))
         .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -155,7 +156,9 @@ fn read_wait_reasons(mem: &dyn Memory, image: &image::Image, bias: u64) -> Optio
         .get("runtime.waitReasonStrings")?
         .wrapping_add(bias);
     let size = *image.symbol_sizes.get("runtime.waitReasonStrings")?;
-    if size == 0 || size % 16 != 0 || size > 256 * 16 {
+    // A Mach-O size is the gap to the next symbol: alignment padding after the array.
+    let size = size - size % 16;
+    if size == 0 || size > 256 * 16 {
         return None;
     }
     let b = mem.read_vec(addr, size as usize).ok()?;

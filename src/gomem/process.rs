@@ -148,10 +148,107 @@ pub fn locate(pid: u32) -> Result<Located, DumpError> {
 
 #[cfg(target_os = "macos")]
 pub fn locate(pid: u32) -> Result<Located, DumpError> {
-    Err(DumpError::Unsupported(format!(
-        "gohang dump {pid}: reading goroutines on macOS is not implemented yet (the memory \
-         reader is; finding the executable's slide is not)"
-    )))
+    use super::memory::{ProcessMemory, ReadError};
+    let mut buf = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
+    // SAFETY: `buf` is writable for PROC_PIDPATHINFO_MAXSIZE bytes, the size proc_pidpath
+    // accepts at most.
+    let n = unsafe { libc::proc_pidpath(pid as i32, buf.as_mut_ptr().cast(), buf.len() as u32) };
+    if n <= 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::ESRCH) => DumpError::NoSuchProcess(pid),
+            Some(libc::EPERM) => {
+                DumpError::Denied(format!("cannot read its executable path ({e})"))
+            }
+            _ => DumpError::NotGo(format!("pid {pid} has no executable path ({e})")),
+        });
+    }
+    buf.truncate(n as usize);
+    let path = PathBuf::from(String::from_utf8_lossy(&buf).into_owned());
+    let image = Image::read(&path).map_err(DumpError::NotGo)?;
+    let mem = ProcessMemory::attach(pid).map_err(|e| match e {
+        ReadError::Denied(w) => DumpError::Denied(w),
+        e => DumpError::Internal(format!("pid {pid}: {e}")),
+    })?;
+    let regions = mem.regions(MAX_REGIONS);
+    let header = find_macho_executable(&mem, &regions, &image.bytes)
+        .map_err(|why| DumpError::NotGo(format!("pid {pid} ({}): {why}", path.display())))?;
+    let bias = macho_slide(header, &image)
+        .map_err(|why| DumpError::NotGo(format!("pid {pid} ({}): {why}", path.display())))?;
+    Ok(Located {
+        image,
+        path,
+        bias,
+        guest_base: 0,
+        qemu: false,
+        probe_addr: header,
+    })
+}
+
+/// The most regions of a task looked at for the executable's header.
+pub const MAX_REGIONS: usize = 1 << 16;
+
+const MH_MAGIC_64: u32 = 0xfeed_facf;
+const MH_EXECUTE: u32 = 2;
+/// The most header bytes compared (mach_header_64 plus its load commands).
+const MAX_HEADER: usize = 64 << 10;
+
+/// The address at which a task maps the executable whose file is `file`: the start of a
+/// region holding a 64-bit MH_EXECUTE Mach-O header equal, load commands included, to
+/// the file's own (dyld leaves `__TEXT` as the kernel mapped it). A Rosetta 2 process
+/// maps its x86_64 executable the same way, so this finds it too. `regions` are
+/// (start, size) pairs; unreadable ones are skipped.
+pub fn find_macho_executable(
+    mem: &dyn super::memory::Memory,
+    regions: &[(u64, u64)],
+    file: &[u8],
+) -> Result<u64, String> {
+    let u32_at = |b: &[u8], off: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(b.get(off..off + 4)?.try_into().ok()?))
+    };
+    if u32_at(file, 0) != Some(MH_MAGIC_64) || u32_at(file, 12) != Some(MH_EXECUTE) {
+        return Err("its executable is not a 64-bit Mach-O program".into());
+    }
+    let cmds = u32_at(file, 20).unwrap_or(0) as usize;
+    let want = file
+        .get(..(32 + cmds).min(MAX_HEADER))
+        .ok_or("its executable's Mach-O load commands are cut short")?;
+    let mut head = vec![0u8; want.len()];
+    for &(start, size) in regions {
+        if size < want.len() as u64 || mem.read(start, &mut head[..32]).is_err() {
+            continue;
+        }
+        // Cheap test first: magic, CPU type and file type; then the whole header.
+        if head[..16] != want[..16] {
+            continue;
+        }
+        if mem.read(start, &mut head).is_ok() && head == want {
+            return Ok(start);
+        }
+    }
+    Err(format!(
+        "its executable's Mach-O header was not found in any of its {} memory regions",
+        regions.len()
+    ))
+}
+
+/// The slide of a Mach-O executable whose header the task maps at `header`: the header
+/// starts `__TEXT`, whose file offset is 0, so slide = header - `__TEXT`'s vmaddr. A
+/// slide is a whole number of pages.
+pub fn macho_slide(header: u64, image: &Image) -> Result<u64, String> {
+    let text = image
+        .segments
+        .iter()
+        .find(|s| s.offset == 0 && s.filesz > 0)
+        .ok_or("no segment of its executable maps the Mach-O header")?;
+    let slide = header.wrapping_sub(text.vaddr);
+    if slide % 0x1000 != 0 {
+        return Err(format!(
+            "its Mach-O header is at {header:#x}, not a whole number of pages from __TEXT at {:#x}",
+            text.vaddr
+        ));
+    }
+    Ok(slide)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]

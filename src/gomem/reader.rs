@@ -426,12 +426,13 @@ fn looks_like_allgs(t: &Target, ptr: u64, len: u64) -> bool {
     true
 }
 
-/// Stack memory read lazily in chunks (most stacks fit in the first).
+/// Stack memory read lazily in chunks (most stacks fit in the first, which a caller may
+/// have read already in a batch). Chunks are few (at most 1 GiB / 1 MiB), so a list.
 struct ChunkedStack<'m> {
     mem: &'m dyn Memory,
     lo: u64,
     hi: u64,
-    chunks: RefCell<HashMap<u64, Option<Vec<u8>>>>,
+    chunks: RefCell<Vec<(u64, Option<Vec<u8>>)>>,
 }
 
 impl Stack for ChunkedStack<'_> {
@@ -440,15 +441,19 @@ impl Stack for ChunkedStack<'_> {
             return None;
         }
         let k = (addr - self.lo) / STACK_CHUNK;
+        let base = self.lo + k * STACK_CHUNK;
         let mut chunks = self.chunks.borrow_mut();
-        let chunk = chunks.entry(k).or_insert_with(|| {
-            let start = self.lo + k * STACK_CHUNK;
-            let len = (self.hi - start).min(STACK_CHUNK);
-            self.mem.read_vec(start, len as usize).ok()
-        });
+        let at = match chunks.iter().position(|(c, _)| *c == k) {
+            Some(at) => at,
+            None => {
+                let len = (self.hi - base).min(STACK_CHUNK);
+                chunks.push((k, self.mem.read_vec(base, len as usize).ok()));
+                chunks.len() - 1
+            }
+        };
         StackBytes {
-            base: self.lo + k * STACK_CHUNK,
-            bytes: chunk.as_deref()?,
+            base,
+            bytes: chunks[at].1.as_deref()?,
         }
         .word(addr)
     }
@@ -692,8 +697,32 @@ impl<'a> Target<'a> {
         let mut slots: Vec<Option<Goroutine>> = vec![None; addrs.len()];
         let mut pending: Vec<(usize, RawG)> = Vec::new();
         let mut slow: Vec<usize> = Vec::new();
-        for (i, (&addr, bytes)) in addrs.iter().zip(first).enumerate() {
-            let Some(g) = bytes.and_then(|b| decode_g(&b, addr, l)) else {
+        let gs: Vec<Option<RawG>> = addrs
+            .iter()
+            .zip(first)
+            .map(|(&addr, bytes)| bytes.and_then(|b| decode_g(&b, addr, l)))
+            .collect();
+        // The first stack chunk of every goroutine to unwind, read in a few batched calls
+        // rather than one system call per goroutine.
+        let starts: Vec<Option<Start>> = gs
+            .iter()
+            .map(|g| {
+                g.as_ref()
+                    .filter(|g| !g.is_dead(l.minor) && g.status != status::RUNNING)
+                    .and_then(|g| stack_start(g).ok())
+            })
+            .collect();
+        let ranges: Vec<(u64, usize)> = starts
+            .iter()
+            .zip(&gs)
+            .filter_map(|(s, g)| {
+                let (s, g) = (s.as_ref()?, g.as_ref()?);
+                Some((s.sp, (g.stack_hi - s.sp).min(STACK_CHUNK) as usize))
+            })
+            .collect();
+        let mut prefetched = self.mem.read_ranges(&ranges).into_iter();
+        for (i, (g, start)) in gs.into_iter().zip(starts).enumerate() {
+            let Some(g) = g else {
                 slow.push(i);
                 continue;
             };
@@ -706,7 +735,11 @@ impl<'a> Target<'a> {
                 slots[i] = Some(out);
                 continue;
             }
-            match self.stack_of(&g) {
+            let result = match start {
+                Some(start) => self.unwind_from(&g, start, prefetched.next().flatten()),
+                None => self.stack_of(&g),
+            };
+            match result {
                 Ok(frames) => {
                     out.frames = frames;
                     out.elided = elide(&mut out.frames);
@@ -818,41 +851,22 @@ impl<'a> Target<'a> {
     }
 
     fn stack_of(&self, g: &RawG) -> Result<Vec<Frame>, String> {
-        if g.status == status::COPYSTACK {
-            return Err("its stack is being moved".into());
-        }
-        if g.sched_g != g.addr {
-            return Err(format!("sched.g is {:#x}, not the g itself", g.sched_g));
-        }
-        let start = if g.syscallsp != 0 {
-            Start {
-                pc: g.syscallpc,
-                sp: g.syscallsp,
-                lr: 0,
-                syscall: true,
-            }
-        } else {
-            Start {
-                pc: g.sched_pc,
-                sp: g.sched_sp,
-                lr: g.sched_lr,
-                syscall: false,
-            }
-        };
-        if !(g.stack_lo <= start.sp && start.sp < g.stack_hi) {
-            return Err(format!(
-                "sp {:#x} is outside its stack [{:#x}, {:#x})",
-                start.sp, g.stack_lo, g.stack_hi
-            ));
-        }
-        if g.stack_hi - start.sp > MAX_STACK_READ {
-            return Err("the stack is larger than 1 GiB".into());
-        }
+        let start = stack_start(g)?;
+        self.unwind_from(g, start, None)
+    }
+
+    /// Unwind from `start`; `first`: the stack's first chunk when already read.
+    fn unwind_from(
+        &self,
+        g: &RawG,
+        start: Start,
+        first: Option<Vec<u8>>,
+    ) -> Result<Vec<Frame>, String> {
         let stack = ChunkedStack {
             mem: self.mem,
             lo: start.sp,
             hi: g.stack_hi,
-            chunks: RefCell::new(HashMap::new()),
+            chunks: RefCell::new(first.map(|b| vec![(0, Some(b))]).unwrap_or_default()),
         };
         let phys = unwind::unwind(
             &self.pcln,
@@ -868,4 +882,40 @@ impl<'a> Target<'a> {
         }
         Ok(phys.iter().flat_map(|pf| self.symbolize(pf)).collect())
     }
+}
+
+/// Where a goroutine's unwinding starts (`sched`, or `syscallsp/pc` in a system call),
+/// checked against its stack bounds.
+fn stack_start(g: &RawG) -> Result<Start, String> {
+    if g.status == status::COPYSTACK {
+        return Err("its stack is being moved".into());
+    }
+    if g.sched_g != g.addr {
+        return Err(format!("sched.g is {:#x}, not the g itself", g.sched_g));
+    }
+    let start = if g.syscallsp != 0 {
+        Start {
+            pc: g.syscallpc,
+            sp: g.syscallsp,
+            lr: 0,
+            syscall: true,
+        }
+    } else {
+        Start {
+            pc: g.sched_pc,
+            sp: g.sched_sp,
+            lr: g.sched_lr,
+            syscall: false,
+        }
+    };
+    if !(g.stack_lo <= start.sp && start.sp < g.stack_hi) {
+        return Err(format!(
+            "sp {:#x} is outside its stack [{:#x}, {:#x})",
+            start.sp, g.stack_lo, g.stack_hi
+        ));
+    }
+    if g.stack_hi - start.sp > MAX_STACK_READ {
+        return Err("the stack is larger than 1 GiB".into());
+    }
+    Ok(start)
 }

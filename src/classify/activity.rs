@@ -193,6 +193,29 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 ));
                 continue;
             }
+            // Asleep at every sample, yet bytes arrive between samples: slow, not stuck.
+            let grew = super::progress::of(p);
+            if let Some(v) = super::progress::verdict(
+                tree,
+                p,
+                &grew,
+                &format!("{} is asleep at every sample, yet", p.label()),
+            ) {
+                let fetches = crate::evidence::is_go_command(p.last)
+                    || grew[0]
+                        .area(p.last)
+                        .is_some_and(|a| a.starts_with("GOMODCACHE"));
+                let mut v = v.remedy(remedy::progressing(&grew[0].rate_text(), fetches, None));
+                if let Some((fact, _)) = leaf_role(tree, p) {
+                    v = v.fact(fact);
+                }
+                f.add(
+                    v,
+                    p.depth,
+                    format!("{}: asleep, but {} grew", p.label(), grew[0].what(p.last)),
+                );
+                continue;
+            }
             if graph.waited_by(p.pid()).is_some() || graph.passed_over(p.pid()).is_some() {
                 child_wait(tree, graph, p, f);
                 continue;
@@ -714,6 +737,81 @@ mod tests {
         assert_eq!(c.verdicts[0].kind, VerdictKind::Idle, "{:#?}", c.reasons);
         assert_eq!(c.verdicts[0].pid, Some(22143));
         c.verdicts[0].remedy.clone().unwrap()
+    }
+
+    /// The idle sleeper, with a counter of pid 22143 that rises between samples.
+    fn sleeper_growing(grow: impl Fn(&mut crate::evidence::ProcessSnapshot, u64)) -> Evidence {
+        let mut ev = sleeper();
+        for s in &mut ev.samples {
+            let at = s.at_ms;
+            for p in s.processes.iter_mut().filter(|p| p.pid == 22143) {
+                grow(p, at);
+            }
+        }
+        ev
+    }
+
+    #[test]
+    fn an_asleep_process_whose_reads_grow_is_progressing_not_idle() {
+        let ev = sleeper_growing(|p, at| {
+            p.io = Some(crate::evidence::IoCounters {
+                rchar: 1000 + at * 4,
+                wchar: 0,
+                read_bytes: None,
+            })
+        });
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Progressing, "{:#?}", c.reasons);
+        assert_eq!(v.pid, Some(22143));
+        assert_eq!(v.confidence, crate::verdict::Confidence::Low);
+        assert!(
+            v.summary
+                .contains("is asleep at every sample, yet: the bytes it reads grew by")
+                && v.summary.contains("(3.9 KiB/s), since "),
+            "{}",
+            v.summary
+        );
+        assert!(v.remedy.as_deref().unwrap().contains("nothing is stuck"));
+        assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Idle));
+        // The same counter standing still: idle, as before.
+        let still = sleeper_growing(|p, _| {
+            p.io = Some(crate::evidence::IoCounters {
+                rchar: 1000,
+                wchar: 0,
+                read_bytes: Some(0),
+            })
+        });
+        assert_eq!(classify(&still).verdicts[0].kind, VerdictKind::Idle);
+    }
+
+    #[test]
+    fn a_growing_file_in_gocache_names_the_file_and_the_cache() {
+        let ev = sleeper_growing(|p, at| {
+            p.env
+                .insert("GOCACHE".into(), "/home/dev/.cache/go-build".into());
+            p.written_files = vec![crate::evidence::WrittenFile {
+                fd: 9,
+                path: "/home/dev/.cache/go-build/3f/3fab-d.1234.tmp".into(),
+                size: 100 + at * 10,
+            }];
+        });
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Progressing, "{:#?}", c.reasons);
+        assert_eq!(v.confidence, crate::verdict::Confidence::Medium);
+        assert!(
+            v.summary.contains(
+                "the file /home/dev/.cache/go-build/3f/3fab-d.1234.tmp (fd 9, in GOCACHE) grew by"
+            ),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence[0].contains("its size rose by"),
+            "{:#?}",
+            v.evidence
+        );
     }
 
     #[test]

@@ -68,13 +68,6 @@ fn persistence(p: &ProcView, w: &DescriptorWait) -> usize {
         .count()
 }
 
-/// Bytes the process read over the window (`rchar` growth), when known at both ends.
-fn read_over_window(p: &ProcView) -> Option<u64> {
-    let first = p.history.first()?.1.io?;
-    let last = p.last.io?;
-    Some(last.rchar.saturating_sub(first.rchar))
-}
-
 /// Bytes the process wrote over the window (`wchar` growth), when known at both ends.
 fn written(p: &ProcView) -> Option<u64> {
     let first = p.history.first()?.1.io?;
@@ -519,42 +512,43 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 "start the program that should open {} from the other side{end_it}; a FIFO needs both ends open before either open returns",
                 w.target
             ));
-        } else if let (Some(x), Some(n)) = (writer, read_over_window(p).filter(|n| *n > 0)) {
+        } else if let (Some(x), Some(mut pv)) = (
+            writer,
+            super::progress::verdict(
+                tree,
+                p,
+                &super::progress::of(p),
+                &format!(
+                    "{} reads slowly from pid {} ({}) through {}",
+                    p.label(),
+                    writer.map(|x| x.pid).unwrap_or(0),
+                    writer.map(|x| x.comm.as_str()).unwrap_or("?"),
+                    w.file_type.describe()
+                ),
+            ),
+        ) {
             // Blocked in read at every sample, yet reading: the writer writes, slowly, and
             // the reader is back in read(2) before each sample. Progress, not a stall.
-            let rate = n as f64 * 1000.0 / p.span_ms().max(1) as f64;
-            v = Verdict::new(
-                VerdictKind::ChildWait,
-                Confidence::Low,
-                Some(p.pid()),
-                format!(
-                    "{} reads slowly from pid {} ({}) through {}: {n} bytes in {} ({}): it makes progress, nothing is stuck",
-                    p.label(),
+            let rate = super::progress::best(p)
+                .map(|g| g.rate_text())
+                .unwrap_or_default();
+            pv = pv
+                .fact(format!(
+                    "{} was in {} on {} → {} at each of {} samples: data arrives between samples",
+                    thread(w),
+                    w.call,
+                    w.descriptor(),
+                    w.target,
+                    p.samples()
+                ))
+                .remedy(format!(
+                    "nothing is stuck: pid {} ({}) feeds pid {} at {rate}; if that is too slow, look at what the writer waits for between writes (gohang attach {})",
                     x.pid,
                     x.comm,
-                    w.file_type.describe(),
-                    secs(p.span_ms()),
-                    super::waits::rate_text(rate)
-                ),
-            )
-            .fact(format!(
-                "/proc/{}/io rchar grew by {n} bytes over {}, although {} was in {} on {} → {} at each of {} samples: data arrives between samples",
-                p.pid(),
-                secs(p.span_ms()),
-                thread(w),
-                w.call,
-                w.descriptor(),
-                w.target,
-                p.samples()
-            ))
-            .remedy(format!(
-                "nothing is stuck: pid {} ({}) feeds pid {} at {}; if that is too slow, look at what the writer waits for between writes (gohang attach {})",
-                x.pid,
-                x.comm,
-                p.pid(),
-                super::waits::rate_text(rate),
-                x.pid
-            ));
+                    p.pid(),
+                    x.pid
+                ));
+            v = pv;
             if !chain.contains(&x.pid) {
                 chain.push(x.pid);
             }
@@ -1001,13 +995,13 @@ mod tests {
         }
         let c = classify(&ev);
         let v = &c.verdicts[0];
-        assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
+        assert_eq!(v.kind, VerdictKind::Progressing, "{c:#?}");
         assert_eq!(v.confidence, Confidence::Low);
         assert_eq!(v.pid, Some(500));
         assert!(
-            v.summary
-                .contains("reads slowly from pid 77 (sleep) through a pipe: ")
-                && v.summary.contains("it makes progress, nothing is stuck"),
+            v.summary.contains(
+                "reads slowly from pid 77 (sleep) through a pipe: the bytes it reads grew by "
+            ) && v.summary.contains("it makes progress, nothing is stuck"),
             "{}",
             v.summary
         );

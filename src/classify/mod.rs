@@ -18,6 +18,7 @@ mod messages;
 mod native;
 mod observer;
 mod outcome;
+mod progress;
 pub mod remedy;
 mod stopped;
 mod toolchain;

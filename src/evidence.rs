@@ -1071,6 +1071,20 @@ pub struct Setting {
     pub value: String,
     /// `environment`, a file path, or `default`.
     pub source: String,
+    /// The line of `source` that set it, when it is a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+impl Setting {
+    /// Where it was set, for a person: `the environment`, `FILE line N`, `FILE`, `default`.
+    pub fn origin(&self) -> String {
+        match (self.source.as_str(), self.line) {
+            ("environment", _) => "the environment".to_string(),
+            (file, Some(n)) => format!("{file} line {n}"),
+            (other, None) => other.to_string(),
+        }
+    }
 }
 
 /// The go.mod or go.work that governs the command.

@@ -117,8 +117,94 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
     }
     output_blocked(tree, &stuck, f);
     for p in tree.procs.iter().filter(|p| active(p)) {
+        device_open(tree, p, f);
         input_wait(tree, p, f);
     }
+}
+
+/// The path an open names, with the directory it resolves in when it is relative: `./feed
+/// (/src/gen/feed)`.
+fn opened_path(p: &ProcView, w: &DescriptorWait) -> String {
+    match p.last.cwd.as_deref() {
+        Some(dir) if !w.target.starts_with('/') => format!(
+            "{} ({}/{})",
+            w.target,
+            dir.trim_end_matches('/'),
+            w.target.trim_start_matches("./")
+        ),
+        _ => w.target.clone(),
+    }
+}
+
+/// A thread blocked in open(2) of a device node at every sample: the driver holds the open
+/// until the device is ready — a serial line waits for carrier detect unless it is opened
+/// with O_NONBLOCK or set to CLOCAL (termios(3), `tty_port_block_til_ready` in Linux), other
+/// drivers for their hardware or the daemon behind them. Nothing in the tree will end it.
+fn device_open(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    if !super::waits::asleep(p) {
+        return;
+    }
+    let Some(w) = p.last.descriptor_waits.iter().find(|w| {
+        w.op == DescriptorOp::Open
+            && matches!(
+                w.file_type,
+                FileType::CharDevice | FileType::BlockDevice | FileType::Terminal
+            )
+            && persistence(p, w) == p.samples()
+    }) else {
+        return;
+    };
+    let tty = w.target.starts_with("/dev/tty") || w.file_type == FileType::Terminal;
+    let what = if tty {
+        "a terminal or serial line: its driver holds the open until the line is ready (a serial port waits for carrier detect unless opened with O_NONBLOCK or set to CLOCAL)"
+    } else {
+        "its driver holds the open until the device (or the program behind it) is ready"
+    };
+    let mut v = Verdict::new(
+        VerdictKind::IoWait,
+        if p.samples() >= 2 {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        Some(p.pid()),
+        format!(
+            "{} is blocked opening the device {}: {what}",
+            p.label(),
+            opened_path(p, w)
+        ),
+    )
+    .fact(format!(
+        "{} is blocked in {} of {} ({}) in {}/{} samples over {}",
+        thread(w),
+        w.call,
+        w.target,
+        w.file_type.describe(),
+        p.samples(),
+        p.samples(),
+        secs(p.span_ms())
+    ));
+    let mut fix = format!(
+        "connect or power the device behind {0} (or start what serves it); if the program should not open {0}, change what names it (its arguments, configuration or directive)",
+        w.target
+    );
+    if tty {
+        fix.push_str(&format!(
+            "; a program that must not wait for carrier opens it with O_NONBLOCK, or set the line local first: stty -F {} clocal",
+            w.target
+        ));
+    }
+    if let Some((fact, advice)) = super::activity::leaf_role(tree, p) {
+        v = v.fact(fact);
+        fix = format!("{fix}; {advice}");
+    }
+    f.explain(p.pid());
+    f.add_with_chain(
+        v.remedy(fix),
+        p.depth,
+        format!("{}: {} of {} all window", p.label(), w.call, w.target),
+        tree.chain_to(p.pid()),
+    );
 }
 
 /// One `output-blocked` verdict per chain of blocked writers, for the writer at its end
@@ -467,7 +553,7 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 format!(
                     "{} is blocked opening the FIFO {}{}: no process has its other end open{}, and open(2) waits until one does",
                     p.label(),
-                    w.target,
+                    opened_path(p, w),
                     match w.for_writing {
                         Some(true) => " for writing",
                         Some(false) => " for reading",
@@ -508,10 +594,17 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
             } else {
                 String::new()
             };
-            v = v.remedy(format!(
+            let mut fix = format!(
                 "start the program that should open {} from the other side{end_it}; a FIFO needs both ends open before either open returns",
                 w.target
-            ));
+            );
+            // A generator, a test binary, a tool: say what the opener is to go, and where
+            // the directive or setting that started it is.
+            if let Some((fact, advice)) = super::activity::leaf_role(tree, p) {
+                v = v.fact(fact);
+                fix = format!("{fix}; {advice}");
+            }
+            v = v.remedy(fix);
         } else if let (Some(x), Some(mut pv)) = (
             writer,
             super::progress::verdict(
@@ -900,6 +993,62 @@ mod tests {
             for_writing: None,
             peers_partial: false,
         }
+    }
+
+    #[test]
+    fn an_open_of_a_device_names_the_device_and_what_it_waits_for() {
+        let w = wait(
+            "openat",
+            DescriptorOp::Open,
+            None,
+            "/dev/ttyUSB0",
+            FileType::CharDevice,
+        );
+        let c = classify(&one_asleep(w, "[]"));
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::IoWait, "{c:#?}");
+        assert_eq!(v.pid, Some(500));
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.summary.contains("pid 500 (srv) is blocked opening the device /dev/ttyUSB0: a terminal or serial line")
+                && v.summary.contains("carrier detect"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence[0].contains("openat of /dev/ttyUSB0 (a character device) in 3/3 samples")
+        );
+        let fix = v.remedy.as_deref().unwrap();
+        assert!(
+            fix.contains("connect or power the device behind /dev/ttyUSB0"),
+            "{fix}"
+        );
+        assert!(fix.contains("stty -F /dev/ttyUSB0 clocal"), "{fix}");
+        assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Idle));
+
+        // Another device, named relative to the working directory: no serial advice.
+        let w = wait(
+            "openat",
+            DescriptorOp::Open,
+            None,
+            "./sensor",
+            FileType::CharDevice,
+        );
+        let mut ev = one_asleep(w, "[]");
+        for s in &mut ev.samples {
+            s.processes[0].cwd = Some("/dev/bus".into());
+        }
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::IoWait, "{c:#?}");
+        assert!(
+            v.summary.contains(
+                "opening the device ./sensor (/dev/bus/sensor): its driver holds the open"
+            ),
+            "{}",
+            v.summary
+        );
+        assert!(!v.remedy.as_deref().unwrap().contains("stty"));
     }
 
     #[test]

@@ -119,7 +119,101 @@ pub(super) fn rules(tree: &Tree, f: &mut Findings) {
     for p in tree.procs.iter().filter(|p| active(p)) {
         device_open(tree, p, f);
         input_wait(tree, p, f);
+        fifo_open_by_wchan(tree, p, f);
     }
+}
+
+/// Kernel functions a thread sleeps in while its open(2) of a FIFO waits for the other end
+/// (`fs/pipe.c`: `fifo_open` calls `wait_for_partner`; which one `wchan` shows depends on
+/// inlining).
+const FIFO_OPEN_WCHANS: &[&str] = &["wait_for_partner", "fifo_open"];
+
+/// A FIFO open seen only in the wait channel: the thread's system call was not readable
+/// (no descriptor wait), but it sleeps in the kernel's FIFO open at every sample. The path
+/// comes from a trace's unfinished `open`/`openat` when one was taken; else it is unknown.
+fn fifo_open_by_wchan(tree: &Tree, p: &ProcView, f: &mut Findings) {
+    if !super::waits::asleep(p)
+        || p.last
+            .descriptor_waits
+            .iter()
+            .any(|w| w.op == DescriptorOp::Open)
+        || f.candidates.iter().any(|c| c.verdict.pid == Some(p.pid()))
+    {
+        return;
+    }
+    fn in_open(s: &crate::evidence::ProcessSnapshot) -> Option<&crate::evidence::ThreadSample> {
+        s.threads.iter().find(|t| {
+            t.wchan
+                .as_deref()
+                .is_some_and(|w| FIFO_OPEN_WCHANS.contains(&w))
+        })
+    }
+    let Some(t) = in_open(p.last) else {
+        return;
+    };
+    if p.history.iter().any(|(_, s)| in_open(s).is_none()) {
+        return;
+    }
+    let wchan = t.wchan.clone().unwrap_or_default();
+    // strace prints `openat(AT_FDCWD, "./feed", O_RDONLY <unfinished ...>`: the path is
+    // the first quoted argument.
+    let traced = tree.ev.trace.as_ref().and_then(|tr| {
+        tr.sitting()
+            .find(|(th, c)| {
+                th.tid == t.tid && matches!(c.name.as_str(), "open" | "openat" | "openat2")
+            })
+            .and_then(|(_, c)| {
+                let rest = c.args.split_once('"')?.1;
+                Some((rest.split_once('"')?.0.to_string(), tr.tool.clone()))
+            })
+    });
+    let path = traced.as_ref().map(|(path, _)| path.clone());
+    let named = path.as_deref().map(|x| format!(" {x}")).unwrap_or_default();
+    let mut v = Verdict::new(
+        VerdictKind::ChildWait,
+        if path.is_some() && p.samples() >= 2 {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        Some(p.pid()),
+        format!(
+            "{} is blocked opening the FIFO{named}: no process has its other end open, and open(2) waits until one does",
+            p.label()
+        ),
+    )
+    .fact(format!(
+        "thread {} sleeps in the kernel's FIFO open ({wchan}) in {}/{} samples over {}",
+        t.tid,
+        p.samples(),
+        p.samples(),
+        secs(p.span_ms())
+    ));
+    v = match &traced {
+        Some((path, tool)) => v.fact(format!(
+            "{tool}: thread {} sits in an open of {path} that has not returned",
+            t.tid
+        )),
+        None => v.fact(
+            "which FIFO is not known: its system call was not readable (/proc/PID/syscall needs ptrace access) and no trace was taken (--trace names it)"
+                .to_string(),
+        ),
+    };
+    let which = path.unwrap_or_else(|| format!("the FIFO (ls -l /proc/{}/cwd)", p.pid()));
+    let mut fix = format!(
+        "start the program that should open {which} from the other side; a FIFO needs both ends open before either open returns"
+    );
+    if let Some((fact, advice)) = super::activity::leaf_role(tree, p) {
+        v = v.fact(fact);
+        fix = format!("{fix}; {advice}");
+    }
+    f.explain(p.pid());
+    f.add_with_chain(
+        v.remedy(fix),
+        p.depth,
+        format!("{}: asleep in {wchan} all window", p.label()),
+        tree.chain_to(p.pid()),
+    );
 }
 
 /// The path an open names, with the directory it resolves in when it is relative: `./feed
@@ -993,6 +1087,91 @@ mod tests {
             for_writing: None,
             peers_partial: false,
         }
+    }
+
+    #[test]
+    fn a_fifo_open_seen_only_in_the_wait_channel_is_still_named() {
+        // The recorded go generate case, as an observer without ptrace access sees it: the
+        // generator's wchan, but no system call and so no descriptor wait.
+        let mut ev: Evidence = serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_go_generate_fifo_open/evidence.json"
+        ))
+        .unwrap();
+        for s in &mut ev.samples {
+            for p in s.processes.iter_mut().filter(|p| p.pid == 12221) {
+                p.descriptor_waits.clear();
+                for t in &mut p.threads {
+                    t.syscall = Fact::unavailable("EACCES");
+                }
+            }
+        }
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
+        assert_eq!(v.pid, Some(12221));
+        assert_eq!(v.confidence, Confidence::Medium);
+        assert!(
+            v.summary
+                == "pid 12221 (cat) is blocked opening the FIFO: no process has its other end open, and open(2) waits until one does",
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("(wait_for_partner) in 5/5 samples"))
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("which FIFO is not known"))
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("directive at /home/dev/src/gen/gen.go:3")),
+            "{:#?}",
+            v.evidence
+        );
+        assert_eq!(c.chain, vec![12211, 12221]);
+
+        // With a trace, strace's unfinished openat names the FIFO.
+        ev.trace = Some(crate::evidence::TraceSummary {
+            tool: "strace".into(),
+            shows_unfinished: true,
+            threads: vec![crate::evidence::TracedThread {
+                tid: 12221,
+                pid: Some(12221),
+                recent: vec![crate::evidence::TracedCall {
+                    name: "openat".into(),
+                    args: r#"AT_FDCWD, "./feed", O_RDONLY"#.into(),
+                    unfinished: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
+        assert_eq!(v.confidence, Confidence::High);
+        assert!(
+            v.summary.contains("opening the FIFO ./feed:"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence.iter().any(
+                |e| e == "strace: thread 12221 sits in an open of ./feed that has not returned"
+            )
+        );
+        assert!(
+            v.remedy
+                .as_deref()
+                .unwrap()
+                .contains("open ./feed from the other side")
+        );
     }
 
     #[test]

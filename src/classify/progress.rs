@@ -42,6 +42,9 @@ pub(crate) struct Progress {
     pub base: u64,
     /// The sample (ms, the evidence's clock) before its first growth: progressing since then.
     pub since_ms: u64,
+    /// It rose already between the first two samples it was seen in: it may have been
+    /// rising before sampling began, so `since_ms` is the latest start, not the start.
+    pub from_first: bool,
     /// The last sample.
     pub until_ms: u64,
 }
@@ -107,9 +110,14 @@ impl Progress {
     /// Since when, on the evidence's clock: after the command started (probe), or into the
     /// sampling window (attach).
     pub fn since(&self, tree: &Tree) -> String {
-        match tree.ev.target.mode {
-            Mode::Spawn => format!("since {} after the command started", secs(self.since_ms)),
-            Mode::Attach => format!("since {} into the sampling", secs(self.since_ms)),
+        let at = match tree.ev.target.mode {
+            Mode::Spawn => format!("{} after the command started", secs(self.since_ms)),
+            Mode::Attach => format!("{} into the sampling", secs(self.since_ms)),
+        };
+        if self.from_first {
+            format!("since the first sample ({at}) or earlier")
+        } else {
+            format!("since {at}")
         }
     }
 
@@ -131,20 +139,21 @@ impl Progress {
 
 /// The growth of a series of `(at_ms, value)`, oldest first: the bytes from the sample
 /// before the first rise to the last sample, with those two times. None when it never rose.
-fn growth(series: &[(u64, u64)]) -> Option<(u64, u64, u64, u64)> {
+fn growth(series: &[(u64, u64)]) -> Option<(u64, u64, u64, u64, bool)> {
     let start = series.windows(2).position(|w| w[1].1 > w[0].1)?;
     let (since, base) = series[start];
     let (until, last) = *series.last()?;
-    (last > base).then_some((last - base, base, since, until))
+    (last > base).then_some((last - base, base, since, until, start == 0))
 }
 
 fn progress(grew: Grew, series: &[(u64, u64)]) -> Option<Progress> {
-    let (bytes, base, since_ms, until_ms) = growth(series)?;
+    let (bytes, base, since_ms, until_ms, from_first) = growth(series)?;
     Some(Progress {
         grew,
         bytes,
         base,
         since_ms,
+        from_first,
         until_ms,
     })
 }
@@ -245,7 +254,7 @@ mod tests {
     fn growth_starts_at_the_sample_before_the_first_rise() {
         assert_eq!(
             growth(&[(0, 5), (250, 5), (500, 9), (750, 20)]),
-            Some((15, 5, 250, 750))
+            Some((15, 5, 250, 750, false))
         );
         assert_eq!(growth(&[(0, 5), (250, 5)]), None);
         assert_eq!(growth(&[(0, 5)]), None);
@@ -253,8 +262,9 @@ mod tests {
         // A counter that went down (a reused descriptor) and back up: from the rise only.
         assert_eq!(
             growth(&[(0, 9), (250, 1), (500, 3)]),
-            Some((2, 1, 250, 500))
+            Some((2, 1, 250, 500, false))
         );
+        assert_eq!(growth(&[(0, 1), (250, 3)]), Some((2, 1, 0, 250, true)));
     }
 
     #[test]
@@ -264,6 +274,7 @@ mod tests {
             bytes: 2048,
             base: 0,
             since_ms: 500,
+            from_first: false,
             until_ms: 1500,
         };
         assert_eq!(p.rate_text(), "2.0 KiB/s");

@@ -798,6 +798,20 @@ pub struct PipeBuffer {
 pub struct IoCounters {
     pub rchar: u64,
     pub wchar: u64,
+    /// Bytes the process caused to be fetched from storage (`read_bytes`), when the kernel
+    /// accounts it (CONFIG_TASK_IO_ACCOUNTING).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_bytes: Option<u64>,
+}
+
+/// A regular file the process has open for writing, with its size at the sample: compared
+/// across samples, a file that grows (the go command's `<version>.zip<N>.tmp` in
+/// `GOMODCACHE/cache/download`, an object in GOCACHE) is progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenFile {
+    pub fd: i32,
+    pub path: String,
+    pub size: u64,
 }
 
 /// A process holding the other end of a pipe or FIFO, as found by the pipe's identity
@@ -983,6 +997,10 @@ pub struct ProcessSnapshot {
     /// Bytes read and written through system calls so far (Linux `/proc/PID/io`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub io: Option<IoCounters>,
+    /// Regular files open for writing, with their sizes (bounded; not read while a process
+    /// of the tree waits on I/O).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub written_files: Vec<WrittenFile>,
     /// The resolver configuration as the process sees it (its own root's
     /// `/etc/resolv.conf`), read when it has a socket to a nameserver's port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1200,6 +1218,20 @@ pub struct Setting {
     pub value: String,
     /// `environment`, a file path, or `default`.
     pub source: String,
+    /// The line of `source` that set it, when it is a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+impl Setting {
+    /// Where it was set, for a person: `the environment`, `FILE line N`, `FILE`, `default`.
+    pub fn origin(&self) -> String {
+        match (self.source.as_str(), self.line) {
+            ("environment", _) => "the environment".to_string(),
+            (file, Some(n)) => format!("{file} line {n}"),
+            (other, None) => other.to_string(),
+        }
+    }
 }
 
 /// The go.mod or go.work that governs the command.

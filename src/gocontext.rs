@@ -27,6 +27,12 @@ pub const SETTINGS: &[&str] = &[
     "GOINSECURE",
     "GOMODCACHE",
     "GOWORK",
+    // The programs go runs for cgo and pkg-config (`go help environment`): a stuck leaf
+    // started from one of these is named with where it was set.
+    "CC",
+    "CXX",
+    "AR",
+    "PKG_CONFIG",
 ];
 
 /// How long name resolution of all endpoints may take together.
@@ -117,6 +123,7 @@ pub fn context_of(go: &ProcessSnapshot, os: &Os, resolve: bool, guard: Guard) ->
                 Setting {
                     value: v.clone(),
                     source: "environment".into(),
+                    line: None,
                 },
             );
         }
@@ -200,13 +207,14 @@ fn merge_file(settings: &mut BTreeMap<String, Setting>, file: &Path) {
     let Ok(text) = crate::safeio::read_found_text(file, crate::safeio::ENV_FILE) else {
         return;
     };
-    for (k, v) in parse_env_file(&text) {
+    for (n, k, v) in parse_env_file_lines(&text) {
         if SETTINGS.contains(&k.as_str()) {
             settings.insert(
                 k,
                 Setting {
                     value: redact_urls(&v),
                     source: file.display().to_string(),
+                    line: Some(n),
                 },
             );
         }
@@ -214,10 +222,19 @@ fn merge_file(settings: &mut BTreeMap<String, Setting>, file: &Path) {
 }
 
 pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    parse_env_file_lines(text)
+        .into_iter()
+        .map(|(_, k, v)| (k, v))
+        .collect()
+}
+
+/// [`parse_env_file`] with each setting's line number (1-based).
+pub fn parse_env_file_lines(text: &str) -> Vec<(u32, String, String)> {
     text.lines()
-        .filter(|l| l.as_bytes().first().is_some_and(|b| b.is_ascii_uppercase()))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .enumerate()
+        .filter(|(_, l)| l.as_bytes().first().is_some_and(|b| b.is_ascii_uppercase()))
+        .filter_map(|(i, l)| l.split_once('=').map(|(k, v)| (i as u32 + 1, k, v)))
+        .map(|(n, k, v)| (n, k.to_string(), v.to_string()))
         .collect()
 }
 
@@ -410,6 +427,13 @@ mod tests {
                 ("GOPROXY".into(), "https://goproxy.io,direct".into()),
                 ("GOTOOLCHAIN".into(), "local".into())
             ]
+        );
+        assert_eq!(
+            parse_env_file_lines(text)
+                .into_iter()
+                .map(|(n, k, _)| (n, k))
+                .collect::<Vec<_>>(),
+            vec![(2, "GOPROXY".into()), (4, "GOTOOLCHAIN".into())]
         );
     }
 

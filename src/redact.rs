@@ -76,6 +76,12 @@ const ENV_KEEP: &[&str] = &[
     "CGO_ENABLED",
     "CC",
     "CXX",
+    "AR",
+    "PKG_CONFIG",
+    // Set by go generate in a generator's environment: the directive's file, line, package.
+    "GOFILE",
+    "GOLINE",
+    "GOPACKAGE",
     "GIT_TERMINAL_PROMPT",
     "GIT_ASKPASS",
     "SSH_ASKPASS",

@@ -24,11 +24,13 @@ pub enum VerdictKind {
     Spinning,
     Frozen,
     IoWait,
+    /// Asleep at every sample, yet bytes still arrive: slow, not stuck.
+    Progressing,
     Idle,
 }
 
 impl VerdictKind {
-    pub const ALL: [VerdictKind; 16] = [
+    pub const ALL: [VerdictKind; 17] = [
         VerdictKind::Healthy,
         VerdictKind::Stopped,
         VerdictKind::TtyStopped,
@@ -44,6 +46,7 @@ impl VerdictKind {
         VerdictKind::Spinning,
         VerdictKind::Frozen,
         VerdictKind::IoWait,
+        VerdictKind::Progressing,
         VerdictKind::Idle,
     ];
 
@@ -64,6 +67,7 @@ impl VerdictKind {
             VerdictKind::Spinning => "spinning",
             VerdictKind::Frozen => "frozen",
             VerdictKind::IoWait => "io-wait",
+            VerdictKind::Progressing => "progressing",
             VerdictKind::Idle => "idle",
         }
     }
@@ -83,6 +87,9 @@ impl VerdictKind {
             VerdictKind::NetworkWait => 70,
             VerdictKind::OutputBlocked => 67,
             VerdictKind::IoWait => 65,
+            // Above child-wait and idle: a leaf that still receives bytes is what its
+            // parents wait for, and it is not stuck; below every real wait.
+            VerdictKind::Progressing => 60,
             VerdictKind::ChildWait => 50,
             VerdictKind::Translated => 40,
             VerdictKind::Spinning => 30,

@@ -208,6 +208,29 @@ pub(super) fn rules(tree: &Tree, graph: &WaitGraph, f: &mut Findings) {
                 ));
                 continue;
             }
+            // Asleep at every sample, yet bytes arrive between samples: slow, not stuck.
+            let grew = super::progress::of(p);
+            if let Some(v) = super::progress::verdict(
+                tree,
+                p,
+                &grew,
+                &format!("{} is asleep at every sample, yet", p.label()),
+            ) {
+                let fetches = crate::evidence::is_go_command(p.last)
+                    || grew[0]
+                        .area(p.last)
+                        .is_some_and(|a| a.starts_with("GOMODCACHE"));
+                let mut v = v.remedy(remedy::progressing(&grew[0].rate_text(), fetches, None));
+                if let Some((fact, _)) = leaf_role(tree, p) {
+                    v = v.fact(fact);
+                }
+                f.add(
+                    v,
+                    p.depth,
+                    format!("{}: asleep, but {} grew", p.label(), grew[0].what(p.last)),
+                );
+                continue;
+            }
             if graph.waited_by(p.pid()).is_some() || graph.passed_over(p.pid()).is_some() {
                 child_wait(tree, graph, p, f);
                 continue;
@@ -530,17 +553,31 @@ fn child_wait(tree: &Tree, graph: &WaitGraph, p: &ProcView, f: &mut Findings) {
     );
 }
 
-/// The go setting (CC, CXX, GIT_SSH_COMMAND, …) a process of the chain was started from.
+/// The go setting (CC, CXX, AR, PKG_CONFIG, GIT_SSH_COMMAND, …) a process of the chain was
+/// started from, with where it was set: the go command's environment, or (for the settings
+/// `go env -w` can write) the go env file and its line, as `gocontext` read them.
 fn tool_setting(tree: &Tree, chain: &[u32]) -> Option<String> {
     let go = tree
         .procs
         .iter()
         .find(|q| crate::evidence::is_go_command(q.last))?;
-    for var in ["CC", "CXX", "GIT_SSH_COMMAND", "GIT_ASKPASS", "PKG_CONFIG"] {
-        let Some(val) = go.last.env.get(var).filter(|v| !v.is_empty()) else {
-            continue;
+    let ctx = tree.ev.go.as_ref().filter(|c| c.pid == go.pid());
+    for var in [
+        "CC",
+        "CXX",
+        "AR",
+        "PKG_CONFIG",
+        "GIT_SSH_COMMAND",
+        "GIT_ASKPASS",
+    ] {
+        let (val, origin) = match go.last.env.get(var).filter(|v| !v.is_empty()) {
+            Some(v) => (v.clone(), None),
+            None => match ctx.and_then(|c| c.settings.get(var)) {
+                Some(s) if !s.value.is_empty() => (s.value.clone(), Some(s.origin())),
+                _ => continue,
+            },
         };
-        let first = val.split_whitespace().next().unwrap_or(val);
+        let first = val.split_whitespace().next().unwrap_or(&val);
         let used = chain.iter().filter_map(|pid| tree.get(*pid)).any(|q| {
             q.last.argv.value().is_some_and(|a| {
                 a.iter()
@@ -549,7 +586,12 @@ fn tool_setting(tree: &Tree, chain: &[u32]) -> Option<String> {
             })
         });
         if used {
-            return Some(format!("{var}={val}"));
+            return Some(match origin {
+                Some(o) => format!(
+                    "{var}={val} (set with `go env -w` in {o}; `go env -u {var}` removes it)"
+                ),
+                None => format!("{var}={val}"),
+            });
         }
     }
     None
@@ -560,7 +602,7 @@ fn tool_setting(tree: &Tree, chain: &[u32]) -> Option<String> {
 /// runs for a `//go:generate` directive, the `-toolexec` program (from go's arguments or
 /// GOFLAGS, with where that was set), or one of the toolchain's own tools
 /// (`pkg/tool/GOOS_GOARCH/compile`, `asm`, `link`, `cgo`, `vet`; `cmd/go/internal/work`).
-fn leaf_role(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
+pub(super) fn leaf_role(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
     let argv = p.last.argv.value().cloned().unwrap_or_default();
     let argv0 = argv.first().cloned().unwrap_or_else(|| p.last.comm.clone());
     let base = argv0.rsplit('/').next().unwrap_or(&argv0).to_string();
@@ -598,7 +640,7 @@ fn leaf_role(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
             let flags = ctx?.settings.get("GOFLAGS")?;
             flags.value.split_whitespace().find_map(|f| {
                 f.strip_prefix("-toolexec=")
-                    .map(|v| (v.to_string(), format!("GOFLAGS, set in {}", flags.source)))
+                    .map(|v| (v.to_string(), format!("GOFLAGS, set in {}", flags.origin())))
             })
         });
     if let Some((prog, origin)) = toolexec {
@@ -626,14 +668,31 @@ fn leaf_role(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
             ),
         ));
     }
-    if sub == "generate" {
+    if sub == "generate" || p.last.env.contains_key("GOLINE") {
+        // go generate sets GOFILE (the file's base name), GOLINE and GOPACKAGE in the
+        // generator's environment and runs it in the package's directory
+        // (`go help generate`): together they name the directive.
+        let directive = directive_of(p.last);
+        let at = directive
+            .as_deref()
+            .map(|d| format!(" at {d}"))
+            .unwrap_or_default();
+        let source = if directive.is_some() {
+            "from the generator's GOFILE, GOLINE and its working directory".to_string()
+        } else {
+            "its GOFILE and GOLINE environment variables name the file and line".to_string()
+        };
+        let edit = directive
+            .as_deref()
+            .map(|d| format!("; the directive is {d}: fix or remove it there"))
+            .unwrap_or_default();
         return Some((
             format!(
-                "it is a generator that `go generate` runs for a //go:generate directive (`{}`); the generator's GOFILE and GOLINE environment variables name the file and line",
+                "it is a generator that `go generate` runs for the //go:generate directive{at} (`{}`; {source})",
                 p.last.command_line()
             ),
             format!(
-                "the generator `{base}` hangs, not go: `go generate -x -run '{base}'` prints the directive's command so you can run it alone; check what it reads (a generator that reads its stdin waits for ever under go generate)"
+                "the generator `{base}` hangs, not go: `go generate -x -run '{base}'` prints the directive's command so you can run it alone; check what it reads (a generator that reads its stdin waits for ever under go generate){edit}"
             ),
         ));
     }
@@ -652,6 +711,20 @@ fn leaf_role(tree: &Tree, p: &ProcView) -> Option<(String, String)> {
         ));
     }
     None
+}
+
+/// `DIR/FILE:LINE` of the //go:generate directive that started a generator, from the
+/// GOFILE and GOLINE go generate puts in its environment and its working directory (the
+/// package's); the bare `FILE:LINE` without a working directory.
+pub(super) fn directive_of(p: &crate::evidence::ProcessSnapshot) -> Option<String> {
+    let file = p.env.get("GOFILE").filter(|f| !f.is_empty())?;
+    let line = p.env.get("GOLINE").filter(|l| !l.is_empty())?;
+    Some(match p.cwd.as_deref() {
+        Some(dir) if !file.starts_with('/') => {
+            format!("{}/{file}:{line}", dir.trim_end_matches('/'))
+        }
+        _ => format!("{file}:{line}"),
+    })
 }
 
 /// Who a kernel wait channel waits for, from the function's subsystem prefix.
@@ -729,6 +802,114 @@ mod tests {
         assert_eq!(c.verdicts[0].kind, VerdictKind::Idle, "{:#?}", c.reasons);
         assert_eq!(c.verdicts[0].pid, Some(22143));
         c.verdicts[0].remedy.clone().unwrap()
+    }
+
+    /// The idle sleeper, with a counter of pid 22143 that rises between samples.
+    fn sleeper_growing(grow: impl Fn(&mut crate::evidence::ProcessSnapshot, u64)) -> Evidence {
+        let mut ev = sleeper();
+        for s in &mut ev.samples {
+            let at = s.at_ms;
+            for p in s.processes.iter_mut().filter(|p| p.pid == 22143) {
+                grow(p, at);
+            }
+        }
+        ev
+    }
+
+    #[test]
+    fn an_asleep_process_whose_reads_grow_is_progressing_not_idle() {
+        let ev = sleeper_growing(|p, at| {
+            p.io = Some(crate::evidence::IoCounters {
+                rchar: 1000 + at * 4,
+                wchar: 0,
+                read_bytes: None,
+            })
+        });
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Progressing, "{:#?}", c.reasons);
+        assert_eq!(v.pid, Some(22143));
+        assert_eq!(v.confidence, crate::verdict::Confidence::Low);
+        assert!(
+            v.summary
+                .contains("is asleep at every sample, yet: the bytes it reads grew by")
+                && v.summary.contains("(3.9 KiB/s), since "),
+            "{}",
+            v.summary
+        );
+        assert!(v.remedy.as_deref().unwrap().contains("nothing is stuck"));
+        assert!(c.verdicts.iter().all(|v| v.kind != VerdictKind::Idle));
+        // The same counter standing still: idle, as before.
+        let still = sleeper_growing(|p, _| {
+            p.io = Some(crate::evidence::IoCounters {
+                rchar: 1000,
+                wchar: 0,
+                read_bytes: Some(0),
+            })
+        });
+        assert_eq!(classify(&still).verdicts[0].kind, VerdictKind::Idle);
+    }
+
+    #[test]
+    fn a_growing_file_in_gocache_names_the_file_and_the_cache() {
+        let ev = sleeper_growing(|p, at| {
+            p.env
+                .insert("GOCACHE".into(), "/home/dev/.cache/go-build".into());
+            p.written_files = vec![crate::evidence::WrittenFile {
+                fd: 9,
+                path: "/home/dev/.cache/go-build/3f/3fab-d.1234.tmp".into(),
+                size: 100 + at * 10,
+            }];
+        });
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::Progressing, "{:#?}", c.reasons);
+        assert_eq!(v.confidence, crate::verdict::Confidence::Medium);
+        assert!(
+            v.summary.contains(
+                "the file /home/dev/.cache/go-build/3f/3fab-d.1234.tmp (fd 9, in GOCACHE) grew by"
+            ),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.evidence[0].contains("its size rose by"),
+            "{:#?}",
+            v.evidence
+        );
+    }
+
+    #[test]
+    fn a_cc_from_the_go_env_file_is_named_with_its_file_and_line() {
+        let mut ev: Evidence = serde_json::from_str(include_str!(
+            "../../tests/fixtures/linux_cc_never_returns/evidence.json"
+        ))
+        .unwrap();
+        // The same build, with CC set by `go env -w` instead of the environment.
+        each_process(&mut ev, |p| {
+            p.env.remove("CC");
+        });
+        let ctx = ev.go.as_mut().unwrap();
+        ctx.settings.insert(
+            "CC".into(),
+            crate::evidence::Setting {
+                value: "/home/gopher/src/app/slowcc".into(),
+                source: "/home/gopher/.config/go/env".into(),
+                line: Some(2),
+            },
+        );
+        let c = classify(&ev);
+        let v = &c.verdicts[0];
+        assert_eq!(v.kind, VerdictKind::ChildWait, "{c:#?}");
+        let origin = "CC=/home/gopher/src/app/slowcc (set with `go env -w` in /home/gopher/.config/go/env line 2; `go env -u CC` removes it)";
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e == &format!("it was started as the tool named by {origin}")),
+            "{:#?}",
+            v.evidence
+        );
+        assert!(v.remedy.as_deref().unwrap().contains(origin));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod monitor;
 mod native;
 mod observer;
 mod outcome;
+mod progress;
 pub mod remedy;
 mod started;
 mod stopped;

@@ -555,16 +555,23 @@ pub enum SwitchCause {
     Unknown,
 }
 
-/// A connection that delivers data, slowly; `setting` is the go/proxy setting of its peer.
-pub fn network_slow(setting: Option<&str>, rate: &str) -> String {
-    let via = match setting {
-        Some(s) => format!(" (the endpoint of {s})"),
-        None => String::new(),
-    };
-    format!(
-        "the peer{via} answers at {rate}: give it time, or find what slows it (an HTTP proxy, a VPN, a \
-         rate limit, a congested link); `go mod download -x` shows each fetch as it goes"
-    )
+/// A process that is asleep at every sample yet still moves bytes (`progressing`): what
+/// to do depends on what grew. `fetches_modules`: the process fetches modules (a go
+/// command, or a VCS under it), so the module advice applies; `setting`: the go setting
+/// whose endpoint it receives from.
+pub fn progressing(rate: &str, fetches_modules: bool, setting: Option<&str>) -> String {
+    if fetches_modules {
+        let via = setting
+            .map(|s| format!(" (the endpoint of {s})"))
+            .unwrap_or_default();
+        format!(
+            "nothing is stuck: the download moves at {rate}. A large module or a slow proxy{via}: give it time, or find what slows it (an HTTP proxy, a VPN, a rate limit); `go mod download -x` shows each fetch as it goes, and a nearer GOPROXY (a company proxy or mirror) is the lasting fix"
+        )
+    } else {
+        format!(
+            "nothing is stuck: it moves at {rate}. If that is too slow, look at what feeds it (the peer, the writer of its input, the disk) rather than at this process"
+        )
+    }
 }
 
 /// A toolchain download started by GOTOOLCHAIN. Toolchains are verified against the
@@ -983,9 +990,14 @@ pub fn catalog() -> Vec<(&'static str, crate::verdict::VerdictKind, String)> {
             network_wait(Some("GOSUMDB"), Some("sum.golang.org"), None),
         ),
         (
-            "network-slow",
-            K::NetworkWait,
-            network_slow(Some("GOPROXY"), "20 B/s"),
+            "progressing-download",
+            K::Progressing,
+            progressing("20 B/s", true, Some("GOPROXY")),
+        ),
+        (
+            "progressing-reader",
+            K::Progressing,
+            progressing("3.1 KiB/s", false, None),
         ),
         (
             "network-proxy",

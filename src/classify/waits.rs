@@ -16,6 +16,7 @@
 //! - go.mod/go.work asking for a newer Go than the running one while GOTOOLCHAIN allows a
 //!   switch (`cmd/go/internal/toolchain/select.go`): a toolchain download.
 
+use super::progress::{Grew, Progress};
 use super::{Findings, remedy, secs, tree::ProcView, tree::Tree};
 use crate::evidence::{
     Endpoint, GoContext, LockInfo, ProcessSnapshot, RemoteContext, RunState, SocketInfo,
@@ -987,8 +988,20 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     let (silent, moving): (Vec<_>, Vec<_>) = waiting
         .into_iter()
         .partition(|s| received_over_window(first, s).is_none_or(|n| n == 0));
-    if silent.is_empty() {
-        slow_transfer(tree, p, first, &moving, f);
+    // Slow is not stuck: bytes that still arrive (a connection's received bytes, the file
+    // the download goes into, or, where no connection's bytes were counted, the process's
+    // reads) make this progress, not a network wait.
+    let unmeasured = silent
+        .iter()
+        .any(|s| received_over_window(first, s).is_none());
+    let grew: Vec<_> = super::progress::of(p)
+        .into_iter()
+        .filter(|g| {
+            !matches!(g.grew, Grew::Read | Grew::Storage) || unmeasured || !moving.is_empty()
+        })
+        .collect();
+    if !grew.is_empty() {
+        slow_transfer(tree, p, &grew, &silent, f);
         return;
     }
     let waiting = silent;
@@ -1125,58 +1138,55 @@ fn network_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
     );
 }
 
-/// Every remaining connection received bytes during the window: the peer answers, slowly.
-/// Reported as a slow transfer with its rate, at low confidence: progress is not a hang,
-/// though a transfer this slow may never finish in time.
+/// Bytes still arrive for a process with open connections: a slow transfer, reported as
+/// `progressing` with its rate and since when; connections that stayed silent meanwhile are
+/// named in the evidence (a second fetch may still hang).
 fn slow_transfer(
     tree: &Tree,
     p: &ProcView,
-    first: &ProcessSnapshot,
-    moving: &[&SocketInfo],
+    grew: &[Progress],
+    silent: &[&SocketInfo],
     f: &mut Findings,
 ) {
-    let Some((s, n)) = moving
-        .iter()
-        .filter_map(|s| Some((*s, received_over_window(first, s)?)))
-        .min_by_key(|(_, n)| *n)
-    else {
-        return;
-    };
     let ctx = tree.ev.go.as_ref();
-    let remote = s.remote.clone().unwrap_or_default();
-    let role = role_of(ctx, &remote);
+    let remote = grew.iter().find_map(|g| match &g.grew {
+        Grew::Socket { remote, .. } => Some(remote.clone()),
+        _ => None,
+    });
+    let role = remote.as_deref().and_then(|r| role_of(ctx, r));
     let whose = role
         .map(|e| format!(" ({}={})", e.setting, setting_text(ctx, e)))
         .unwrap_or_default();
-    let span = p.span_ms().max(1);
-    let rate = n as f64 * 1000.0 / span as f64;
-    let v = Verdict::new(
-        VerdictKind::NetworkWait,
-        Confidence::Low,
-        Some(p.pid()),
-        format!(
-            "{} receives slowly from {remote}{whose}: {n} bytes in {} ({})",
-            p.label(),
-            secs(p.span_ms()),
-            rate_text(rate)
-        ),
-    )
-    .fact(format!(
-        "fd {} tcp {} → {remote}: tcp_info bytes_received grew by {n} over the window, so the peer \
-         answers",
-        s.fd,
-        s.local.as_deref().unwrap_or("?")
-    ))
-    .remedy(remedy::network_slow(
+    let head = match &remote {
+        Some(r) => format!("{} receives slowly from {r}{whose}", p.label()),
+        None => format!("{} is connected and asleep, yet", p.label()),
+    };
+    let Some(mut v) = super::progress::verdict(tree, p, grew, &head) else {
+        return;
+    };
+    for s in silent.iter().take(3) {
+        v = v.fact(format!(
+            "meanwhile fd {} tcp → {} {} received nothing",
+            s.fd,
+            s.remote.as_deref().unwrap_or("?"),
+            s.state.as_deref().unwrap_or("")
+        ));
+    }
+    let fetches = crate::evidence::is_go_command(p.last) || vcs_of(p.last).is_some();
+    let rate = grew[0].rate_text();
+    let v = v.remedy(remedy::progressing(
+        &rate,
+        fetches || grew[0].area(p.last).is_some(),
         role.map(|e| e.setting.as_str()),
-        &rate_text(rate),
     ));
     f.add(
         v,
         p.depth,
         format!(
-            "{}: tcp {remote} received {n} bytes in the window",
-            p.label()
+            "{}: {} grew by {} bytes over the window",
+            p.label(),
+            grew[0].what(p.last),
+            grew[0].bytes
         ),
     );
 }
@@ -2443,20 +2453,29 @@ mod tests {
                 }
             }
         };
-        let network = |ev: &Evidence| {
+        let of_kind = |ev: &Evidence, kind: VerdictKind| {
             classify(ev)
                 .verdicts
                 .into_iter()
-                .find(|v| v.kind == VerdictKind::NetworkWait)
+                .find(|v| v.kind == kind)
                 .unwrap()
         };
-        // A proxy trickling 20 B/s.
+        let network = |ev: &Evidence| of_kind(ev, VerdictKind::NetworkWait);
+        // A proxy trickling 20 B/s: progressing, not a network wait.
         let mut ev = fixture();
         count(&mut ev, 20);
-        let v = network(&ev);
+        let c = classify(&ev);
+        assert_eq!(c.verdicts[0].kind, VerdictKind::Progressing, "{c:#?}");
+        assert!(
+            c.verdicts
+                .iter()
+                .all(|v| v.kind != VerdictKind::NetworkWait)
+        );
+        let v = of_kind(&ev, VerdictKind::Progressing);
         assert!(v.summary.contains("receives slowly"), "{}", v.summary);
-        assert!(v.summary.contains("20 B/s"), "{}", v.summary);
-        assert_eq!(v.confidence, Confidence::Low);
+        assert!(v.summary.contains("(20 B/s)"), "{}", v.summary);
+        assert!(v.summary.contains(", since "), "{}", v.summary);
+        assert_eq!(v.confidence, Confidence::Medium);
         assert!(v.evidence.iter().all(|e| !e.contains("nothing received")));
         // A silent one, measured: high confidence, and it says how it knows.
         let mut ev = fixture();

@@ -31,7 +31,7 @@ impl Style {
     fn kind(&self, k: VerdictKind) -> String {
         let code = match k {
             VerdictKind::Healthy => "1;32",
-            VerdictKind::Idle => "1;33",
+            VerdictKind::Idle | VerdictKind::Progressing => "1;33",
             _ => "1;31",
         };
         self.paint(code, k.as_str())

@@ -253,7 +253,8 @@ fn pipe_buffer(link: &Path) -> Option<PipeBuffer> {
     })
 }
 
-/// `/proc/PID/io` `rchar`/`wchar` (needs ptrace read access, as the syscall file does).
+/// `/proc/PID/io` `rchar`/`wchar`/`read_bytes` (needs ptrace read access, as the syscall
+/// file does).
 pub fn io_counters(dir: &Path) -> Option<IoCounters> {
     parse_io(&fs::read_to_string(dir.join("io")).ok()?)
 }
@@ -267,6 +268,7 @@ pub fn parse_io(text: &str) -> Option<IoCounters> {
     Some(IoCounters {
         rchar: field("rchar:")?,
         wchar: field("wchar:")?,
+        read_bytes: field("read_bytes:"),
     })
 }
 
@@ -656,7 +658,8 @@ mod tests {
             parse_io(t),
             Some(IoCounters {
                 rchar: 2012,
-                wchar: 65536
+                wchar: 65536,
+                read_bytes: Some(0),
             })
         );
         assert_eq!(parse_io("rchar: 1\n"), None);

@@ -8,7 +8,7 @@
 //! - `/proc/locks` lists holders and, after `->`, waiters of the same lock id
 //!   (`proc(5)`, "/proc/locks").
 
-use crate::evidence::{FdInfo, LockHolder, LockInfo, ResolverConf, SocketInfo};
+use crate::evidence::{FdInfo, LockHolder, LockInfo, ResolverConf, SocketInfo, WrittenFile};
 use procfs::FromReadSI;
 use procfs::net::{TcpNetEntries, TcpState, UdpNetEntries};
 use std::collections::HashMap;
@@ -40,6 +40,35 @@ pub fn fds(dir: &Path) -> Vec<FdInfo> {
                 .and_then(|info| pidfd_pid(&info));
             Some(FdInfo { fd, target, pid })
         })
+        .collect()
+}
+
+/// At most this many files open for writing are kept per process.
+const MAX_WRITTEN: usize = 16;
+
+/// The regular files among `fds` open for writing (`flags` of their fdinfo has
+/// `O_WRONLY` or `O_RDWR`), with their sizes. Not read while a process of the tree waits
+/// on I/O (`stuck_io`): a stat on a dead FUSE or NFS mount would hang gohang too.
+pub fn written_files(dir: &Path, fds: &[FdInfo], stuck_io: bool) -> Vec<WrittenFile> {
+    if stuck_io {
+        return Vec::new();
+    }
+    fds.iter()
+        .filter(|f| f.target.starts_with('/') && !f.target.starts_with("/dev/"))
+        .filter_map(|f| {
+            let info = fs::read_to_string(dir.join("fdinfo").join(f.fd.to_string())).ok()?;
+            let mode = super::descriptors::access_mode(&info)?;
+            if mode & 3 == 0 {
+                return None;
+            }
+            let m = fs::metadata(dir.join("fd").join(f.fd.to_string())).ok()?;
+            m.is_file().then(|| WrittenFile {
+                fd: f.fd,
+                path: f.target.clone(),
+                size: m.len(),
+            })
+        })
+        .take(MAX_WRITTEN)
         .collect()
 }
 

@@ -312,6 +312,7 @@ impl Backend {
         let locks = files::locks_of(pid, ctx.locks(), &fds, &dir, stuck_io);
         let descriptor_waits = descriptors::waits(&dir, &threads, &fds, &self.host.arch, stuck_io);
         let io = descriptors::io_counters(&dir);
+        let written_files = files::written_files(&dir, &fds, stuck_io);
         let resolver = if !stuck_io && sockets.iter().any(files::to_nameserver) {
             files::resolver_of(&dir)
         } else {
@@ -346,6 +347,7 @@ impl Backend {
             locks,
             descriptor_waits,
             io,
+            written_files,
             resolver,
             env: st.env,
             cwd: st.cwd,

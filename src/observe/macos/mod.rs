@@ -531,6 +531,7 @@ impl Backend {
             locks: Vec::new(),
             descriptor_waits: fdinfo::write_waits(pid),
             io: None,
+            written_files: Vec::new(),
             resolver: None,
             env: st.env,
             cwd: st.cwd,

@@ -3,6 +3,7 @@
 //! `traceback2`, `printcreatedby1`), so tools that parse Go tracebacks read it unchanged,
 //! then a summary that groups identical stacks.
 
+use crate::report::human::visible;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -142,6 +143,7 @@ fn go_quote(s: &str) -> String {
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -150,7 +152,7 @@ fn go_quote(s: &str) -> String {
 }
 
 fn header(w: &mut dyn Write, g: &Goroutine, style: LabelStyle) -> io::Result<()> {
-    write!(w, "goroutine {} [{}", g.id, g.status)?;
+    write!(w, "goroutine {} [{}", g.id, visible(&g.status))?;
     if g.wait_minutes >= 1 {
         write!(w, ", {} minutes", g.wait_minutes)?;
     }
@@ -185,8 +187,8 @@ fn header(w: &mut dyn Write, g: &Goroutine, style: LabelStyle) -> io::Result<()>
 }
 
 fn frame(w: &mut dyn Write, f: &Frame) -> io::Result<()> {
-    writeln!(w, "{}(...)", f.function)?;
-    write!(w, "\t{}:{}", f.file, f.line)?;
+    writeln!(w, "{}(...)", visible(&f.function))?;
+    write!(w, "\t{}:{}", visible(&f.file), f.line)?;
     if let Some(off) = f.pc_offset {
         write!(w, " +{off:#x}")?;
     }
@@ -209,15 +211,15 @@ pub fn write_goroutine(w: &mut dyn Write, g: &Goroutine, style: LabelStyle) -> i
         frame(w, f)?;
     }
     if let Some(e) = &g.error {
-        writeln!(w, "\t(gohang: stack not read: {e})")?;
+        writeln!(w, "\t(gohang: stack not read: {})", visible(e))?;
     }
     if let Some(c) = &g.created_by {
-        write!(w, "created by {}", c.function)?;
+        write!(w, "created by {}", visible(&c.function))?;
         if let Some(p) = c.goroutine {
             write!(w, " in goroutine {p}")?;
         }
         writeln!(w)?;
-        write!(w, "\t{}:{}", c.file, c.line)?;
+        write!(w, "\t{}:{}", visible(&c.file), c.line)?;
         if let Some(off) = c.pc_offset {
             write!(w, " +{off:#x}")?;
         }
@@ -241,8 +243,8 @@ pub fn write_text(w: &mut dyn Write, d: &Dump) -> io::Result<()> {
         "Summary: {} goroutines, {} distinct stacks ({}, {}, pid {})",
         d.goroutines.len(),
         d.summary.len(),
-        d.go_version,
-        d.goarch,
+        visible(&d.go_version),
+        visible(&d.goarch),
         d.pid
     )?;
     for g in &d.summary {
@@ -267,13 +269,13 @@ pub fn write_text(w: &mut dyn Write, d: &Dump) -> io::Result<()> {
             w,
             "{:>7}  [{}]  {}{}",
             g.count,
-            g.status,
-            shown.join(" < "),
+            visible(&g.status),
+            visible(&shown.join(" < ")),
             more
         )?;
     }
     for n in &d.notes {
-        writeln!(w, "note: {n}")?;
+        writeln!(w, "note: {}", visible(n))?;
     }
     Ok(())
 }
@@ -361,5 +363,27 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].count, 2);
         assert_eq!(s[0].frames, vec!["main.f0", "main.f1"]);
+    }
+
+    #[test]
+    fn control_characters_from_the_target_do_not_reach_the_terminal() {
+        let mut x = g(1, 1);
+        x.frames[0].function = "main.\u{1b}]0;owned\u{7}f".into();
+        x.frames[0].file = "/src/a\nb.go".into();
+        x.status = "chan\u{9b}31m receive".into();
+        x.labels = vec![("k".into(), "\u{9b}v\u{1b}".into())];
+        for style in [LabelStyle::None, LabelStyle::Inside, LabelStyle::After] {
+            let mut out = Vec::new();
+            write_goroutine(&mut out, &x, style).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "{text:?}"
+            );
+            assert!(text.contains("main.\\x1b]0;owned\\x07f(...)"), "{text}");
+            assert!(text.contains("/src/a\\nb.go:"), "{text}");
+        }
     }
 }

@@ -268,16 +268,7 @@ fn device_open(tree: &Tree, p: &ProcView, f: &mut Findings) {
             opened_path(p, w)
         ),
     )
-    .fact(format!(
-        "{} is blocked in {} of {} ({}) in {}/{} samples over {}",
-        thread(w),
-        w.call,
-        w.target,
-        w.file_type.describe(),
-        p.samples(),
-        p.samples(),
-        secs(p.span_ms())
-    ));
+    .fact(blocked_all_window(p, w));
     let mut fix = format!(
         "connect or power the device behind {0} (or start what serves it); if the program should not open {0}, change what names it (its arguments, configuration or directive)",
         w.target
@@ -575,6 +566,20 @@ fn verdict_for(
 
 /// "thread 123", or "a thread" where the observer names none (macOS sees a waiting
 /// writer in the pipe's state, not in a thread).
+/// "thread 7 is blocked in openat of /src/feed (FIFO) in 9/9 samples over 2.0 s".
+fn blocked_all_window(p: &ProcView, w: &DescriptorWait) -> String {
+    format!(
+        "{} is blocked in {} of {} ({}) in {}/{} samples over {}",
+        thread(w),
+        w.call,
+        w.target,
+        w.file_type.describe(),
+        p.samples(),
+        p.samples(),
+        secs(p.span_ms())
+    )
+}
+
 fn thread(w: &DescriptorWait) -> String {
     if w.tid == 0 {
         "a thread (the pipe's state says a writer waits; which one is not known)".to_string()
@@ -664,16 +669,7 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                     }
                 ),
             )
-            .fact(format!(
-                "{} is blocked in {} of {} ({}) in {}/{} samples over {}",
-                thread(w),
-                w.call,
-                w.target,
-                w.file_type.describe(),
-                p.samples(),
-                p.samples(),
-                secs(p.span_ms())
-            ));
+            .fact(blocked_all_window(p, w));
             for x in peers {
                 v = v.fact(format!(
                     "also holding it: pid {} ({}) as fd {:?}, {}",

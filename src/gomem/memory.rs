@@ -43,14 +43,15 @@ pub trait Memory {
         Ok(v)
     }
 
-    /// `len` bytes at each of `addrs` (None where a read failed): one system call per
-    /// few hundred reads where the OS allows it.
+    /// `len` bytes at each of `addrs` (None where a read failed), through
+    /// [`Memory::read_ranges`].
     fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
-        addrs.iter().map(|&a| self.read_vec(a, len).ok()).collect()
+        let ranges: Vec<(u64, usize)> = addrs.iter().map(|&a| (a, len)).collect();
+        self.read_ranges(&ranges)
     }
 
-    /// The bytes of each (address, length) range (None where a read failed), batched
-    /// like [`Memory::read_many`].
+    /// The bytes of each (address, length) range (None where a read failed): one system
+    /// call per few hundred reads where the OS allows it.
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
         ranges
             .iter()
@@ -100,11 +101,6 @@ impl Memory for Shifted<'_> {
             len: buf.len(),
         })?;
         self.inner.read(host, buf)
-    }
-
-    fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
-        let host: Vec<u64> = addrs.iter().map(|a| a.wrapping_add(self.base)).collect();
-        self.inner.read_many(&host, len)
     }
 
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
@@ -321,11 +317,6 @@ mod linux {
     }
 
     impl Memory for ProcessMemory {
-        fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
-            let ranges: Vec<(u64, usize)> = addrs.iter().map(|&a| (a, len)).collect();
-            self.read_ranges(&ranges)
-        }
-
         fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
             super::read_coalesced(
                 ranges,
@@ -462,11 +453,6 @@ mod macos {
 
     impl Memory for ProcessMemory {
         // One Mach call per block of nearby ranges rather than one per range.
-        fn read_many(&self, addrs: &[u64], len: usize) -> Vec<Option<Vec<u8>>> {
-            let ranges: Vec<(u64, usize)> = addrs.iter().map(|&a| (a, len)).collect();
-            self.read_ranges(&ranges)
-        }
-
         fn read_ranges(&self, ranges: &[(u64, usize)]) -> Vec<Option<Vec<u8>>> {
             super::read_coalesced(
                 ranges,

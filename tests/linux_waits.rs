@@ -18,21 +18,10 @@ fn probe_go(m: &Module, env: &[(&str, &str)], opts: &[&str], cmd: &[&str]) -> (R
     let mut c = gohang();
     c.arg("probe").arg("--json").args(opts).arg("--").args(cmd);
     isolated_go_env(&mut c, m);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
     for (k, v) in env {
         c.env(k, v);
     }
-    let out = Guard::spawn_group(&mut c)
-        .wait_output(Duration::from_secs(120))
-        .expect("gohang finished");
-    assert!(
-        !out.stdout.is_empty(),
-        "no report: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (parse_report(&out.stdout), out.status.code().unwrap_or(-1))
+    report_of(&mut c)
 }
 
 fn go_ok() -> bool {

@@ -9,8 +9,7 @@ mod util;
 
 use gohang::report::Report;
 use gohang::verdict::VerdictKind;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 use util::gomod::{Module, isolated_go_env};
 use util::*;
 
@@ -25,18 +24,7 @@ fn probe(m: &Module, opts: &[&str], cmd: &[&str], adjust: impl FnOnce(&mut Comma
     c.arg("probe").arg("--json").args(opts).arg("--").args(cmd);
     isolated_go_env(&mut c, m);
     adjust(&mut c);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let out = Guard::spawn_group(&mut c)
-        .wait_output(Duration::from_secs(120))
-        .expect("gohang finished");
-    assert!(
-        !out.stdout.is_empty(),
-        "no report: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_report(&out.stdout)
+    report_of(&mut c).0
 }
 
 #[test]

@@ -10,7 +10,6 @@ mod util;
 use gohang::report::Report;
 use gohang::verdict::VerdictKind;
 use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -150,19 +149,8 @@ fn probe_download(proxy: &ModuleProxy, m: &Module) -> Report {
         "download",
     ]);
     isolated_go_env(&mut c, m);
-    c.env("GOPROXY", proxy.url())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let out = Guard::spawn_group(&mut c)
-        .wait_output(Duration::from_secs(120))
-        .expect("gohang finished");
-    assert!(
-        !out.stdout.is_empty(),
-        "no report: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    parse_report(&out.stdout)
+    c.env("GOPROXY", proxy.url());
+    report_of(&mut c).0
 }
 
 #[test]

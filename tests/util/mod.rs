@@ -167,15 +167,37 @@ pub fn parse_report(stdout: &[u8]) -> Report {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not a gohang report ({e}):\n{text}"))
 }
 
-/// `gohang attach PID --json` with a short window.
-pub fn attach_json(pid: u32) -> Report {
-    let out = run(&["attach", &pid.to_string(), "--json", "--window", "1s"]);
+/// The report a `--json` run printed, or a failure quoting its stderr.
+pub fn report_in(out: &Output) -> Report {
     assert!(
         !out.stdout.is_empty(),
         "no report: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     parse_report(&out.stdout)
+}
+
+/// Run a prepared `gohang … --json` command in its own process group (killed with it if
+/// the test fails) with no input, and return its report and exit status.
+pub fn report_of(c: &mut Command) -> (Report, i32) {
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = Guard::spawn_group(c)
+        .wait_output(Duration::from_secs(120))
+        .expect("gohang finished");
+    (report_in(&out), out.status.code().unwrap_or(-1))
+}
+
+/// `gohang attach PID --json` with a short window.
+pub fn attach_json(pid: u32) -> Report {
+    report_in(&run(&[
+        "attach",
+        &pid.to_string(),
+        "--json",
+        "--window",
+        "1s",
+    ]))
 }
 
 /// Run `gohang <args>` to completion (with a generous limit) and return its output.

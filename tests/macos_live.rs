@@ -16,7 +16,7 @@
 //! SKIPPED and passes.
 #![cfg(target_os = "macos")]
 
-use gohang::evidence::{Arch, RunState, Translation};
+use gohang::evidence::{Arch, Os, RunState, Translation};
 use gohang::observe::{self, Sampler};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -146,7 +146,7 @@ fn primary_kind(report: &serde_json::Value) -> String {
 #[test]
 fn host_info_reads_the_mac() {
     let h = observe::host_info();
-    assert_eq!(h.os, "macos");
+    assert_eq!(h.os, Os::Macos);
     assert!(matches!(h.hardware_arch, Arch::Aarch64 | Arch::X86_64));
     match h.hardware_arch {
         Arch::Aarch64 => assert!(h.rosetta_installed.is_some()),

@@ -86,12 +86,15 @@ impl Stream {
 
     /// A command line with the secrets the trace's redactor knows or finds removed (read as
     /// one list: an option and its argument together).
+    /// (strace runs the command it traces; dtruss attaches, with no command of the user's.)
+    #[cfg(target_os = "linux")]
     pub fn redact_argv(&self, argv: &[String]) -> Vec<String> {
         let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         s.redactor.redactor().redact_argv("trace", argv)
     }
 
     /// Text of the tracer's own (its error messages) with secrets removed.
+    #[cfg(target_os = "linux")]
     pub fn redact_text(&self, text: &str) -> String {
         let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         s.redactor.redactor().redact_str("trace", text)

@@ -372,8 +372,12 @@ impl Mode {
     }
 }
 
+/// The tests' scratch directory, made on first use: whichever test comes first on a fresh
+/// checkout (a build, or `go env` run in it) finds it there.
 fn work_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("gomem-truth")
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gomem-truth");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Build tests/go/dumptarget with `tc` in `mode`; the go build cache is kept between runs.

@@ -286,7 +286,7 @@ fn check_with_goenv_on_dev_zero_says_the_file_was_not_read() {
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
     let notes = v["notes"].to_string();
     assert!(
-        notes.contains("go env file was not read") && notes.contains("too large"),
+        notes.contains("go env file was not read") && notes.contains("not a regular file"),
         "{notes}"
     );
 }

@@ -30,6 +30,17 @@ impl TreeFacts {
     /// Look at `dir` (its real path): its layout, where it sits, and who owns it. `home`
     /// and `gopath` are `$HOME` and `$GOPATH` as the user's environment has them.
     pub fn read(dir: &Path, home: Option<&str>, gopath: Option<&str>) -> TreeFacts {
+        let mut t = TreeFacts::read_layout(dir, home, gopath);
+        t.ask_package_owner();
+        t
+    }
+
+    /// [`TreeFacts::read`] without asking the package databases: the owner is what the path
+    /// says (a Homebrew keg, the Nix store, …), and `owner_unchecked` is set for a Go tree
+    /// the path says nothing about, so that no fix replaces it until
+    /// [`TreeFacts::ask_package_owner`] has run. Each database query is a program run
+    /// (`dpkg -S` alone takes tens of milliseconds), which a healthy command should not pay.
+    pub fn read_layout(dir: &Path, home: Option<&str>, gopath: Option<&str>) -> TreeFacts {
         let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         let canon = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
         let mut t = TreeFacts {
@@ -47,11 +58,21 @@ impl TreeFacts {
                     .any(|e| canon(e) == real)
             }),
             owner: None,
+            owner_unchecked: false,
         };
         if t.has_go_layout() {
-            t.owner = package_owner(&real);
+            t.owner = owner_from_path(&real);
+            t.owner_unchecked = t.owner.is_none();
         }
         t
+    }
+
+    /// Ask the package databases who owns this tree, if that is still unknown.
+    pub fn ask_package_owner(&mut self) {
+        if self.owner_unchecked {
+            self.owner = package_db_owner(Path::new(&self.path));
+            self.owner_unchecked = false;
+        }
     }
 }
 
@@ -66,9 +87,11 @@ type OwnerQuery = (
 /// Who owns `goroot` (already canonical): path conventions first, then the package
 /// databases that are installed (each query time-boxed).
 pub fn package_owner(goroot: &Path) -> Option<Owner> {
-    if let Some(o) = owner_from_path(goroot) {
-        return Some(o);
-    }
+    owner_from_path(goroot).or_else(|| package_db_owner(goroot))
+}
+
+/// Who owns `goroot` by the package databases installed here (each query time-boxed).
+fn package_db_owner(goroot: &Path) -> Option<Owner> {
     let probe = ["bin/go", "VERSION", "src/make.bash"]
         .iter()
         .map(|f| goroot.join(f))
@@ -206,6 +229,28 @@ mod tests {
         fs::create_dir_all(dir.join("pkg/tool/linux_amd64")).unwrap();
         fs::write(dir.join("bin/go"), "").unwrap();
         fs::write(dir.join("VERSION"), "go1.23.5\n").unwrap();
+    }
+
+    #[test]
+    fn a_tree_whose_owner_was_not_asked_is_never_replaceable() {
+        let d = tempfile::tempdir().unwrap();
+        let g = d.path().join("go");
+        tree(&g);
+        let mut t = TreeFacts::read_layout(&g, None, None);
+        assert!(t.owner_unchecked, "{t:?}");
+        assert!(
+            matches!(t.judge(), TreeJudgement::Refused(w) if w.contains("was not checked")),
+            "{t:?}"
+        );
+        t.ask_package_owner();
+        assert!(!t.owner_unchecked);
+        // No package database owns a directory made by this test.
+        assert!(matches!(t.judge(), TreeJudgement::Replaceable(_)), "{t:?}");
+        // What the path alone says needs no database: a Homebrew keg.
+        let keg = d.path().join("Cellar/go/1.23.5/libexec");
+        tree(&keg);
+        let k = TreeFacts::read_layout(&keg, None, None);
+        assert!(!k.owner_unchecked && k.owner.is_some(), "{k:?}");
     }
 
     #[test]

@@ -44,6 +44,11 @@ pub struct TreeFacts {
     /// The package manager that owns it (asked only for a tree with a Go layout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Owner>,
+    /// The package databases were not asked who owns this Go tree (each answer costs a
+    /// program run, and only a fix that replaces the tree needs it): no such fix may be
+    /// printed for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner_unchecked: bool,
 }
 
 impl TreeFacts {
@@ -121,6 +126,11 @@ impl TreeFacts {
         match (why, &self.owner) {
             (Some(w), _) => TreeJudgement::Refused(w),
             (None, Some(o)) => TreeJudgement::Owned(o.clone()),
+            (None, None) if self.owner_unchecked => TreeJudgement::Refused(
+                "whether a package manager owns it was not checked (dpkg -S, rpm -qf or pacman -Qo \
+                 on its bin/go says)"
+                    .to_string(),
+            ),
             (None, None) => TreeJudgement::Replaceable(VerifiedTree {
                 path: self.path.clone(),
             }),

@@ -141,7 +141,7 @@ pub fn evidence_for(
         .map(|r| goroot::scan(&std::fs::canonicalize(r).unwrap_or_else(|_| r.to_path_buf())));
     let tree = goroot
         .as_deref()
-        .map(|r| crate::guard::TreeFacts::read(r, env.home(), env.get("GOPATH")));
+        .map(|r| crate::guard::TreeFacts::read_layout(r, env.home(), env.get("GOPATH")));
     if let (Some(r), Some(s)) = (&goroot, &scan)
         && s.bin.is_empty()
         && s.tool_dirs.is_empty()
@@ -151,7 +151,7 @@ pub fn evidence_for(
             r.display()
         ));
     }
-    ToolchainEvidence {
+    let mut t = ToolchainEvidence {
         go_path: go_path.display().to_string(),
         go,
         goroot: goroot.map(|r| r.display().to_string()),
@@ -160,7 +160,17 @@ pub fn evidence_for(
         scan,
         tree,
         notes,
+    };
+    // Who owns the tree matters only to a fix that replaces it or removes from it, and
+    // such a fix is written only for a toolchain found wrong.
+    let a = analysis::analyze(&t, host, translated_shell);
+    let fix_may_replace = a.has_problems()
+        || !a.stale_dirs.is_empty()
+        || a.go_fit.as_ref().is_some_and(|f| !f.is_native());
+    if fix_may_replace && let Some(tree) = t.tree.as_mut() {
+        tree.ask_package_owner();
     }
+    t
 }
 
 /// Static evidence for `probe`: when the probed command is the go command (named `go`, or

@@ -192,7 +192,9 @@ pub fn gather(env: &Env) -> Facts {
         let go = first.path.clone();
         let (e, f, h) = (env.clone(), facts.env.clone(), facts.host.clone());
         match timebox::run("GOROOT", CHECK_LIMIT, move || {
-            let t = crate::toolchain::evidence_for(Path::new(&go), &e, &f, &h, translated);
+            let mut t = crate::toolchain::evidence_for(Path::new(&go), &e, &f, &h, translated);
+            // check writes fixes for many findings; who owns the tree is always asked.
+            t.ask_package_owner();
             // Its own GOROOT, as if $GOROOT were not set anywhere.
             let bare = Env::from_pairs(e.iter().filter(|(k, _)| *k != "GOROOT"));
             let mut bare_f = f.clone();

@@ -47,6 +47,43 @@ fn healthy_go_version() {
     assert_eq!(r.schema, "gohang.report/1");
 }
 
+/// A healthy go costs no package-database query (`dpkg -S` takes tens of milliseconds, and
+/// probe waits for its toolchain inspection): the GOROOT's owner is left unasked, which
+/// keeps any fix from replacing that tree.
+#[test]
+fn healthy_go_version_asks_no_package_database() {
+    if !need(have("go"), "a go on PATH") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("evidence.json");
+    let (r, _) = probe(
+        &[
+            "--timeout",
+            "60s",
+            "--save-evidence",
+            &saved.to_string_lossy(),
+        ],
+        &["go", "version"],
+    );
+    assert_eq!(r.primary().kind, VerdictKind::Healthy, "{r:#?}");
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let tree = &ev["toolchain"]["tree"];
+    assert!(
+        tree.is_object(),
+        "no GOROOT tree in the evidence: {:#}",
+        ev["toolchain"]
+    );
+    // A tree whose owner its path tells (Homebrew, Nix, …) needs no query either.
+    assert!(
+        tree["owner_unchecked"] == true || tree["owner"].is_object(),
+        "{tree:#}"
+    );
+    if tree["owner"].is_object() {
+        assert_ne!(tree["owner"]["manager"], "dpkg", "{tree:#}");
+    }
+}
+
 #[test]
 fn default_command_is_go_version() {
     if !need(have("go"), "a go on PATH") {

@@ -200,16 +200,12 @@ fn fifo_open_by_wchan(tree: &Tree, p: &ProcView, f: &mut Findings) {
         ),
     };
     let which = path.unwrap_or_else(|| format!("the FIFO (ls -l /proc/{}/cwd)", p.pid()));
-    let mut fix = format!(
+    let fix = format!(
         "start the program that should open {which} from the other side; a FIFO needs both ends open before either open returns"
     );
-    if let Some((fact, advice)) = super::activity::leaf_role(tree, p) {
-        v = v.fact(fact);
-        fix = format!("{fix}; {advice}");
-    }
     f.explain(p.pid());
     f.add_with_chain(
-        v.remedy(fix),
+        remedy_for_leaf(tree, p, v, fix),
         p.depth,
         format!("{}: asleep in {wchan} all window", p.label()),
         tree.chain_to(p.pid()),
@@ -254,7 +250,7 @@ fn device_open(tree: &Tree, p: &ProcView, f: &mut Findings) {
     } else {
         "its driver holds the open until the device (or the program behind it) is ready"
     };
-    let mut v = Verdict::new(
+    let v = Verdict::new(
         VerdictKind::IoWait,
         if p.samples() >= 2 {
             Confidence::High
@@ -279,13 +275,9 @@ fn device_open(tree: &Tree, p: &ProcView, f: &mut Findings) {
             w.target
         ));
     }
-    if let Some((fact, advice)) = super::activity::leaf_role(tree, p) {
-        v = v.fact(fact);
-        fix = format!("{fix}; {advice}");
-    }
     f.explain(p.pid());
     f.add_with_chain(
-        v.remedy(fix),
+        remedy_for_leaf(tree, p, v, fix),
         p.depth,
         format!("{}: {} of {} all window", p.label(), w.call, w.target),
         tree.chain_to(p.pid()),
@@ -566,6 +558,17 @@ fn verdict_for(
 
 /// "thread 123", or "a thread" where the observer names none (macOS sees a waiting
 /// writer in the pipe's state, not in a thread).
+/// `v` with `fix` as its remedy and, when the blocked process is a leaf with a role (a
+/// generator, a test binary, a tool), what it is to go and where the directive or setting
+/// that started it is, with the advice that fits it.
+fn remedy_for_leaf(tree: &Tree, p: &ProcView, mut v: Verdict, mut fix: String) -> Verdict {
+    if let Some((fact, advice)) = super::activity::leaf_role(tree, p) {
+        v = v.fact(fact);
+        fix = format!("{fix}; {advice}");
+    }
+    v.remedy(fix)
+}
+
 /// "thread 7 is blocked in openat of /src/feed (FIFO) in 9/9 samples over 2.0 s".
 fn blocked_all_window(p: &ProcView, w: &DescriptorWait) -> String {
     format!(
@@ -688,17 +691,11 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
             } else {
                 String::new()
             };
-            let mut fix = format!(
+            let fix = format!(
                 "start the program that should open {} from the other side{end_it}; a FIFO needs both ends open before either open returns",
                 w.target
             );
-            // A generator, a test binary, a tool: say what the opener is to go, and where
-            // the directive or setting that started it is.
-            if let Some((fact, advice)) = super::activity::leaf_role(tree, p) {
-                v = v.fact(fact);
-                fix = format!("{fix}; {advice}");
-            }
-            v = v.remedy(fix);
+            v = remedy_for_leaf(tree, p, v, fix);
         } else if let (Some(x), Some(mut pv)) = (
             writer,
             super::progress::verdict(

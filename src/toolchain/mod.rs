@@ -99,8 +99,20 @@ impl FileReport {
     }
 }
 
+impl ToolchainEvidence {
+    /// Ask the package databases who owns the GOROOT's tree (a program run each), so
+    /// that a fix may replace it if nobody does.
+    pub fn ask_package_owner(&mut self) {
+        if let Some(tree) = self.tree.as_mut() {
+            tree.ask_package_owner();
+        }
+    }
+}
+
 /// Inspect the toolchain of the `go` at `go_path` (as PATH names it): the binary, the
-/// GOROOT it would use, and that GOROOT's `bin/` and `pkg/tool/*/`. Reads files only.
+/// GOROOT it would use, and that GOROOT's `bin/` and `pkg/tool/*/`. Reads files only: the
+/// package databases are not asked who owns the tree until
+/// [`ToolchainEvidence::ask_package_owner`], and until then no fix may replace it.
 pub fn evidence_for(
     go_path: &Path,
     env: &Env,
@@ -151,7 +163,7 @@ pub fn evidence_for(
             r.display()
         ));
     }
-    let mut t = ToolchainEvidence {
+    ToolchainEvidence {
         go_path: go_path.display().to_string(),
         go,
         goroot: goroot.map(|r| r.display().to_string()),
@@ -160,17 +172,7 @@ pub fn evidence_for(
         scan,
         tree,
         notes,
-    };
-    // Who owns the tree matters only to a fix that replaces it or removes from it, and
-    // such a fix is written only for a toolchain found wrong.
-    let a = analysis::analyze(&t, host, translated_shell);
-    let fix_may_replace = a.has_problems()
-        || !a.stale_dirs.is_empty()
-        || a.go_fit.as_ref().is_some_and(|f| !f.is_native());
-    if fix_may_replace && let Some(tree) = t.tree.as_mut() {
-        tree.ask_package_owner();
     }
-    t
 }
 
 /// Static evidence for `probe`: when the probed command is the go command (named `go`, or
@@ -196,13 +198,16 @@ pub fn for_command(
             return None;
         }
         let envf = goenv::findings(&env, &host.os);
-        Some(evidence_for(
-            &path,
-            &env,
-            &envf,
-            &host,
-            !host.translation.is_native(),
-        ))
+        let translated_shell = !host.translation.is_native();
+        let mut t = evidence_for(&path, &env, &envf, &host, translated_shell);
+        // Who owns the tree matters only to a fix that replaces it, and the classifier
+        // writes a toolchain fix only for a go that is not native or a toolchain with
+        // problems (classify/toolchain.rs, `amend`); a healthy go pays no package query.
+        let a = analysis::analyze(&t, &host, translated_shell);
+        if a.has_problems() || a.go_fit.as_ref().is_some_and(|f| !f.is_native()) {
+            t.ask_package_owner();
+        }
+        Some(t)
     })
     .ok()
     .flatten()

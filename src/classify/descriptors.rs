@@ -19,7 +19,7 @@
 //!   one (or for one that does not exist yet): `child-wait`, naming it.
 
 use super::{Findings, remedy, secs, tree::ProcView, tree::Tree};
-use crate::evidence::{DescriptorOp, DescriptorWait, FileType, PeerProcess, RunState};
+use crate::evidence::{DescriptorOp, DescriptorWait, FileType, PeerProcess, RunState, guard};
 use crate::verdict::{Confidence, Verdict, VerdictKind};
 use std::collections::HashMap;
 
@@ -200,9 +200,7 @@ fn fifo_open_by_wchan(tree: &Tree, p: &ProcView, f: &mut Findings) {
         ),
     };
     let which = path.unwrap_or_else(|| format!("the FIFO (ls -l /proc/{}/cwd)", p.pid()));
-    let fix = format!(
-        "start the program that should open {which} from the other side; a FIFO needs both ends open before either open returns"
-    );
+    let fix = fifo_open_fix(&which, "");
     f.explain(p.pid());
     f.add_with_chain(
         remedy_for_leaf(tree, p, v, fix),
@@ -556,8 +554,6 @@ fn verdict_for(
     );
 }
 
-/// "thread 123", or "a thread" where the observer names none (macOS sees a waiting
-/// writer in the pipe's state, not in a thread).
 /// `v` with `fix` as its remedy and, when the blocked process is a leaf with a role (a
 /// generator, a test binary, a tool), what it is to go and where the directive or setting
 /// that started it is, with the advice that fits it.
@@ -567,6 +563,14 @@ fn remedy_for_leaf(tree: &Tree, p: &ProcView, mut v: Verdict, mut fix: String) -
         fix = format!("{fix}; {advice}");
     }
     v.remedy(fix)
+}
+
+/// The fix for an open of a FIFO nobody opens from the other side; `also` is said before
+/// why (how to end the opener, when it may be named).
+fn fifo_open_fix(which: &str, also: &str) -> String {
+    format!(
+        "start the program that should open {which} from the other side{also}; a FIFO needs both ends open before either open returns"
+    )
 }
 
 /// "thread 7 is blocked in openat of /src/feed (FIFO) in 9/9 samples over 2.0 s".
@@ -583,6 +587,8 @@ fn blocked_all_window(p: &ProcView, w: &DescriptorWait) -> String {
     )
 }
 
+/// "thread 123", or "a thread" where the observer names none (macOS sees a waiting
+/// writer in the pipe's state, not in a thread).
 fn thread(w: &DescriptorWait) -> String {
     if w.tid == 0 {
         "a thread (the pipe's state says a writer waits; which one is not known)".to_string()
@@ -691,32 +697,27 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
             } else {
                 String::new()
             };
-            let fix = format!(
-                "start the program that should open {} from the other side{end_it}; a FIFO needs both ends open before either open returns",
-                w.target
-            );
+            let fix = fifo_open_fix(&w.target, &end_it);
             v = remedy_for_leaf(tree, p, v, fix);
-        } else if let (Some(x), Some(mut pv)) = (
-            writer,
-            super::progress::verdict(
+        } else if let Some(x) = writer
+            && let grew = super::progress::of(p)
+            && let Some(pv) = super::progress::verdict(
                 tree,
                 p,
-                &super::progress::of(p),
+                &grew,
                 &format!(
                     "{} reads slowly from pid {} ({}) through {}",
                     p.label(),
-                    writer.map(|x| x.pid).unwrap_or(0),
-                    writer.map(|x| x.comm.as_str()).unwrap_or("?"),
+                    x.pid,
+                    x.comm,
                     w.file_type.describe()
                 ),
-            ),
-        ) {
+            )
+        {
             // Blocked in read at every sample, yet reading: the writer writes, slowly, and
             // the reader is back in read(2) before each sample. Progress, not a stall.
-            let rate = super::progress::best(p)
-                .map(|g| g.rate_text())
-                .unwrap_or_default();
-            pv = pv
+            let rate = grew[0].rate_text();
+            v = pv
                 .fact(format!(
                     "{} was in {} on {} → {} at each of {} samples: data arrives between samples",
                     thread(w),
@@ -732,7 +733,6 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                     p.pid(),
                     x.pid
                 ));
-            v = pv;
             if !chain.contains(&x.pid) {
                 chain.push(x.pid);
             }
@@ -799,7 +799,9 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                 ));
             }
             let cmd = x.command.as_deref().unwrap_or(&x.comm);
-            let end_it = if x.pid > 1 && x.start_time > 0 {
+            // A pid gohang may name (guard) whose start time identifies the process seen.
+            let nameable = guard::may_name_pid(x.pid) && x.start_time > 0;
+            let end_it = if nameable {
                 format!("; ending it (kill {}) gives the reader end-of-file", x.pid)
             } else {
                 format!(
@@ -807,13 +809,11 @@ fn input_wait(tree: &Tree, p: &ProcView, f: &mut Findings) {
                     x.pid
                 )
             };
-            let resume = if x.state == crate::evidence::RunState::Stopped
-                && x.pid > 1
-                && x.start_time > 0
-            {
+            let resume = if x.state == RunState::Stopped && nameable {
                 format!(
-                    "pid {} is stopped (by a signal or a job-control stop): resume it with `kill -CONT {}` if it should run; ",
-                    x.pid, x.pid
+                    "pid {} is stopped (by a signal or a job-control stop): resume it with `{}` if it should run; ",
+                    x.pid,
+                    remedy::resume(x.pid, None)
                 )
             } else {
                 String::new()

@@ -241,11 +241,6 @@ pub(crate) fn verdict(tree: &Tree, p: &ProcView, all: &[Progress], head: &str) -
     Some(all.iter().fold(v, |v, g| v.fact(g.fact(tree, p.last))))
 }
 
-/// The most specific progress of `p`, if anything grew.
-pub(crate) fn best(p: &ProcView) -> Option<Progress> {
-    of(p).into_iter().next()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -275,7 +275,7 @@ pub fn parse_io(text: &str) -> Option<IoCounters> {
 /// What one holder search looks for: an object by the text of its `/proc/PID/fd` link (a
 /// pipe, or the peer of a unix socket), or a FIFO by its path and identity.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Wanted {
+pub(super) enum Wanted {
     Link(String),
     Fifo { path: String, dev: u64, ino: u64 },
 }
@@ -379,10 +379,10 @@ pub struct PeerCache {
 
 /// One holder of a wanted object: (pid, fd, access mode).
 #[derive(Clone)]
-struct Holder {
-    pid: u32,
-    fd: i32,
-    mode: u32,
+pub(super) struct Holder {
+    pub pid: u32,
+    pub fd: i32,
+    pub mode: u32,
 }
 
 /// Fill `peers` of every pipe and FIFO wait of `waits` ((pid, waits) per process) with the
@@ -419,7 +419,7 @@ pub fn find_peers(
         .cloned()
         .collect();
     if !missing.is_empty() {
-        let (mut found, partial) = search(&missing);
+        let (mut found, partial) = search(&missing, SEARCH_LIMIT);
         for k in missing {
             let holders = found.remove(&k).unwrap_or_default();
             cache.found.insert(k, (holders, partial));
@@ -484,9 +484,10 @@ pub fn find_peers(
     }
 }
 
-/// Every holder of each wanted object, and whether the search was cut short or could not
+/// Every holder of each wanted object, in one pass over `/proc/*/fd` that stops after
+/// `limit` (or `SEARCH_MAX_LINKS` links), and whether the search was cut short or could not
 /// read some processes' descriptors.
-fn search(want: &[Wanted]) -> (HashMap<Wanted, Vec<Holder>>, bool) {
+pub(super) fn search(want: &[Wanted], limit: Duration) -> (HashMap<Wanted, Vec<Holder>>, bool) {
     let mut out: HashMap<Wanted, Vec<Holder>> = HashMap::new();
     let Ok(rd) = fs::read_dir("/proc") else {
         return (out, true);
@@ -498,7 +499,7 @@ fn search(want: &[Wanted]) -> (HashMap<Wanted, Vec<Holder>>, bool) {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if start.elapsed() > SEARCH_LIMIT || links > SEARCH_MAX_LINKS {
+        if start.elapsed() > limit || links > SEARCH_MAX_LINKS {
             partial = true;
             break;
         }
